@@ -1,0 +1,123 @@
+/**
+ * The Pod v4 HTTP API, declared once: request shapes (validated by the server, reused by the
+ * client library) and the types of their answers. Rules that need the owner's schema (is a
+ * property declared, does a value fit its type) live with the store, not here.
+ */
+import { z } from 'zod';
+
+export const API_VERSIONS = ['v4', 'v3'] as const;
+export type ApiVersion = (typeof API_VERSIONS)[number];
+
+export const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+export const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+/** A client-given id (spec §3); generated ids are 32 lowercase hex characters. */
+export const ITEM_ID = /^[a-zA-Z0-9_-]{6,36}$/;
+/** Property names: accepts at least the spec's `^[a-zA-Z][_a-zA-Z0-9]{0,30}[a-zA-Z0-9]$`. */
+export const PROPERTY_NAME = /^[a-zA-Z][_a-zA-Z0-9]{0,63}$/;
+
+export const VALUE_TYPES = ['Text', 'Integer', 'Real', 'Bool', 'DateTime'] as const;
+export type ValueType = (typeof VALUE_TYPES)[number];
+
+export const ClientAuth = z.object({
+  type: z.literal('ClientAuth'),
+  databaseKey: z.string().regex(HEX_KEY, 'databaseKey must be 64 hexadecimal characters'),
+});
+export const PluginAuth = z.object({
+  type: z.literal('PluginAuth'),
+  data: z.record(z.string(), z.unknown()),
+});
+export const Auth = z.discriminatedUnion('type', [ClientAuth, PluginAuth], {
+  error: 'auth must be {"type": "ClientAuth", "databaseKey": ...} or {"type": "PluginAuth", "data": ...}',
+});
+export type Auth = z.infer<typeof Auth>;
+
+/** Every data call: `POST /v4/<ownerKey>/<endpoint>` with this body; unknown fields are ignored. */
+export const Envelope = z.object({ auth: Auth, payload: z.unknown() });
+
+const ItemId = z.string({ error: 'an item id must be a string' }).min(1, 'an item id must not be empty');
+/** A scalar property value; arrays and objects are never values. */
+export type Value = string | number | boolean | null;
+/** An item as it travels: base fields plus declared properties. */
+export type Item = {
+  id: string;
+  type: string;
+  dateCreated: number;
+  dateModified: number;
+  dateServerModified: number;
+  deleted: boolean;
+  [property: string]: Value;
+};
+
+export const NewItem = z
+  .looseObject({ type: z.string({ error: 'an item needs a "type" string' }).min(1, 'an item "type" must not be empty') });
+export const ItemPatch = z.looseObject({ id: ItemId });
+export const NewEdge = z
+  .looseObject({
+    _source: ItemId,
+    _target: ItemId,
+    _name: z.string({ error: 'an edge needs a "_name" string' }).min(1, 'an edge "_name" must not be empty'),
+    _self: ItemId.optional(),
+  });
+export const EdgeQuery = z.object({
+  item: ItemId,
+  direction: z.enum(['Outgoing', 'Incoming']).default('Outgoing'),
+  expandItems: z.boolean().default(false),
+});
+/** Search: the special keys below; every other key is an equality filter on a declared property. */
+export const SearchQuery = z
+  .looseObject({
+    id: ItemId.optional(),
+    type: z.string().optional(),
+    deleted: z.boolean().optional(),
+    'dateServerModified>=': z.number().int().optional(),
+    'dateServerModified<': z.number().int().optional(),
+    _sortOrder: z.enum(['Asc', 'Desc']).optional(),
+    _limit: z.number().int().min(0).optional(),
+    '[[edges]]': z.object({}).optional(),
+    '~[[edges]]': z.object({}).optional(),
+  });
+export type SearchQuery = z.infer<typeof SearchQuery>;
+export const SEARCH_KEYS = new Set([
+  'id', 'type', 'deleted', 'dateServerModified>=', 'dateServerModified<',
+  '_sortOrder', '_limit', '[[edges]]', '~[[edges]]',
+]);
+
+export const Bulk = z.object({
+  createItems: z.array(NewItem).optional(),
+  updateItems: z.array(ItemPatch).optional(),
+  deleteItems: z.array(ItemId).optional(),
+  createEdges: z.array(NewEdge).optional(),
+  search: z.array(SearchQuery).optional(),
+});
+export const Email = z.object({ to: z.string().min(1), subject: z.string(), body: z.string() });
+export const FileQuery = z.object({ sha256: z.string().regex(SHA256_HEX, 'sha256 must be 64 hexadecimal characters') });
+
+export type EdgeEntry = { name: string; item: Item | { id: string } };
+export type BulkResult = { createItems: string[]; createEdges: string[]; search: Item[][] };
+
+/**
+ * The JSON endpoints: payload shape and answer type. The server validates against `payload`;
+ * the client library derives its method signatures from the same table.
+ */
+export const endpoints = {
+  get_item: { payload: ItemId, answer: null as unknown as Item[] },
+  create_item: { payload: NewItem, answer: null as unknown as string },
+  update_item: { payload: ItemPatch, answer: null as unknown as Record<string, never> },
+  delete_item: { payload: ItemId, answer: null as unknown as Record<string, never> },
+  create_edge: { payload: NewEdge, answer: null as unknown as string },
+  get_edges: { payload: EdgeQuery, answer: null as unknown as EdgeEntry[] },
+  search: { payload: SearchQuery, answer: null as unknown as Item[] },
+  bulk: { payload: Bulk, answer: null as unknown as BulkResult },
+  send_email: { payload: Email, answer: null as unknown as Record<string, never> },
+  get_file: { payload: FileQuery, answer: null as unknown as Uint8Array },
+} as const;
+export type Endpoint = keyof typeof endpoints;
+export type Payload<E extends Endpoint> = z.input<(typeof endpoints)[E]['payload']>;
+export type Answer<E extends Endpoint> = (typeof endpoints)[E]['answer'];
+
+/** Turns a zod failure into one line that says what was wrong and where. */
+export function describeIssues(error: z.ZodError, root: string): string {
+  return error.issues
+    .map((issue) => `${[root, ...issue.path].join('.')}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,83 @@
+/** Builds the Pod: a Fastify instance with the API, the owner pool, plugin trigger and mailer wired in. */
+import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { PodConfig } from './config.js';
+import { apiRoutes } from './api/routes.js';
+import { createMailer } from './email/mailer.js';
+import { PodError } from './errors.js';
+import { noRunner, type PluginRunner } from './plugins/runner.js';
+import { pluginTrigger } from './plugins/trigger.js';
+import { OwnerPool } from './storage/owners.js';
+
+export const POD_VERSION = '0.1.0';
+
+/** Upload URLs carry a database key or plugin credential: never let one reach a log. */
+export const redactUrl = (url: string) => url.replace(/\/(upload_file(?:_b)?)\/[^/]+\//, '/$1/<redacted>/');
+
+export interface PodParts {
+  runner?: PluginRunner;
+}
+
+export async function createPod(config: PodConfig, parts: PodParts = {}): Promise<FastifyInstance> {
+  const options: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } } = {
+    logger: {
+      level: config.logLevel,
+      serializers: {
+        req: (request) => ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip }),
+      },
+    },
+    bodyLimit: config.jsonBodyLimit,
+    // upload_file_b carries a whole credential in one path segment.
+    routerOptions: { maxParamLength: 16_384 },
+  };
+  if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
+  const app = Fastify(options) as unknown as FastifyInstance;
+
+  await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins });
+
+  const trigger = pluginTrigger(parts.runner ?? noRunner, app.log);
+  const owners = new OwnerPool(config, trigger);
+  app.addHook('onClose', async () => owners.closeAll());
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error instanceof PodError ? error.status : fastifyStatus(error);
+    if (status >= 500) request.log.error({ err: error, url: redactUrl(request.url) }, 'request failed');
+    const message =
+      error instanceof PodError
+        ? error.message
+        : status === 413
+          ? `the body is larger than the limit of ${config.jsonBodyLimit} bytes (see --json-body-limit); split it into smaller requests`
+          : status >= 500
+            ? 'internal error; see the Pod log'
+            : error.message;
+    reply.status(status).type('application/json; charset=utf-8').send({ error: statusName(status), message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no route ${request.method} ${redactUrl(request.url)}` }),
+  );
+
+  app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
+  app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
+
+  await apiRoutes(app, {
+    owners,
+    mailer: createMailer(config.smtp, app.log),
+    jsonBodyLimit: config.jsonBodyLimit,
+    uploadLimit: config.uploadLimit,
+  });
+  return app;
+}
+
+/** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */
+function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
+  const status = error.statusCode;
+  if (status === 413) return 413;
+  if (status !== undefined && status >= 400 && status < 500) return 400;
+  return 500;
+}
+
+const statusName = (status: number) =>
+  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large' })[
+    status
+  ] ?? 'Internal Server Error';

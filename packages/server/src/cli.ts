@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/** `pod`: starts the Pod. Every flag can also come from the environment variable named in --help. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
+import { POD_VERSION, createPod } from './app.js';
+
+const defaults = defaultConfig();
+const integer = (name: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return number;
+};
+const bytes = (name: string) => (value: string) => {
+  const match = /^(\d+)\s*([kmg]i?b?)?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError(`${name} must be a size such as 8MiB or 1GiB`);
+  const unit = (match[2] ?? '').toLowerCase()[0];
+  return Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+};
+const option = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
+
+const program = new Command('pod')
+  .description('Pod: a personal online datastore speaking the Pod v4 HTTP API, one encrypted database per owner.')
+  .version(POD_VERSION)
+  .addOption(option('--host <address>', 'address to listen on', 'POD_HOST').default(defaults.host))
+  .addOption(option('--port <number>', 'port to listen on', 'POD_PORT').default(defaults.port).argParser(integer('--port')))
+  .addOption(option('--data-dir <path>', 'folder of the owner databases and files', 'POD_DATA_DIR').default(defaults.dataDir))
+  .addOption(
+    option('--owners <list>', 'ANY, or a comma list of allowed owners as SHA-256 hex of the owner key bytes', 'POD_OWNERS').default('ANY'),
+  )
+  .addOption(option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key)', 'POD_TLS_CERT'))
+  .addOption(option('--tls-key <file>', 'PEM private key for --tls-cert', 'POD_TLS_KEY'))
+  .addOption(option('--insecure', 'allow --owners ANY and plain HTTP on a non-loopback address', 'POD_INSECURE').default(false))
+  .addOption(
+    option('--log-level <level>', 'log level', 'POD_LOG_LEVEL')
+      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default(defaults.logLevel),
+  )
+  .addOption(option('--json-body-limit <size>', 'largest JSON request body', 'POD_JSON_BODY_LIMIT').default(defaults.jsonBodyLimit, '64MiB').argParser(bytes('--json-body-limit')))
+  .addOption(option('--upload-limit <size>', 'largest uploaded file', 'POD_UPLOAD_LIMIT').default(defaults.uploadLimit, '1GiB').argParser(bytes('--upload-limit')))
+  .addOption(option('--cors-origins <list>', '* or a comma list of origins allowed by CORS', 'POD_CORS_ORIGINS').default('*'))
+  .addOption(option('--idle-close <seconds>', 'close an owner database after this long unused', 'POD_IDLE_CLOSE').default(defaults.idleCloseMs / 1000).argParser(integer('--idle-close')))
+  .addOption(option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'))
+  .addOption(option('--smtp-port <number>', 'SMTP port', 'POD_SMTP_PORT').default(587).argParser(integer('--smtp-port')))
+  .addOption(option('--smtp-secure', 'connect to the relay over TLS from the start (port 465)', 'POD_SMTP_SECURE').default(false))
+  .addOption(option('--smtp-user <user>', 'SMTP user name', 'POD_SMTP_USER'))
+  .addOption(option('--smtp-password <password>', 'SMTP password (prefer the environment variable)', 'POD_SMTP_PASSWORD'))
+  .addOption(option('--smtp-from <address>', 'sender address of emails', 'POD_SMTP_FROM'))
+  .addOption(option('--plugin-runner <kind>', 'how plugins are started', 'POD_PLUGIN_RUNNER').choices(['none']).default(defaults.plugins.runner))
+  .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: this Pod\'s own address)', 'POD_PLUGIN_POD_ADDRESS'))
+  .addOption(option('--plugin-network <name>', 'container network of plugins', 'POD_PLUGIN_NETWORK').default(defaults.plugins.network))
+  .addOption(option('--plugin-memory <MiB>', 'memory limit of a plugin container', 'POD_PLUGIN_MEMORY').default(defaults.plugins.memoryMiB).argParser(integer('--plugin-memory')))
+  .addOption(option('--plugin-cpus <n>', 'CPU limit of a plugin container', 'POD_PLUGIN_CPUS').default(defaults.plugins.cpus).argParser(Number))
+  .addOption(option('--plugin-timeout <seconds>', 'time limit of a plugin run', 'POD_PLUGIN_TIMEOUT').default(defaults.plugins.timeoutSeconds).argParser(integer('--plugin-timeout')))
+  .showHelpAfterError();
+
+program.parse();
+const flags = program.opts();
+
+const config: PodConfig = {
+  host: flags.host,
+  port: flags.port,
+  dataDir: flags.dataDir,
+  owners: flags.owners.trim().toUpperCase() === 'ANY' ? 'ANY' : new Set(String(flags.owners).split(',').map((hash) => hash.trim().toLowerCase()).filter(Boolean)),
+  tls: flags.tlsCert || flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
+  insecure: Boolean(flags.insecure),
+  logLevel: flags.logLevel,
+  jsonBodyLimit: flags.jsonBodyLimit,
+  uploadLimit: flags.uploadLimit,
+  corsOrigins: flags.corsOrigins === '*' ? '*' : String(flags.corsOrigins).split(',').map((origin) => origin.trim()),
+  idleCloseMs: flags.idleClose * 1000,
+  smtp: flags.smtpHost
+    ? { host: flags.smtpHost, port: flags.smtpPort, secure: Boolean(flags.smtpSecure), user: flags.smtpUser, password: flags.smtpPassword, from: flags.smtpFrom ?? '' }
+    : undefined,
+  plugins: {
+    runner: flags.pluginRunner,
+    podAddress: flags.pluginPodAddress,
+    network: flags.pluginNetwork,
+    memoryMiB: flags.pluginMemory,
+    cpus: flags.pluginCpus,
+    timeoutSeconds: flags.pluginTimeout,
+  },
+};
+
+const problems = configProblems(config);
+if (config.tls && !(config.tls.cert && config.tls.key)) problems.push('--tls-cert and --tls-key go together');
+if (problems.length) {
+  for (const problem of problems) console.error(`pod: ${problem}`);
+  process.exit(2);
+}
+
+const app = await createPod(config);
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    app.log.info(`${signal}: closing`);
+    void app.close().then(() => process.exit(0));
+  });
+try {
+  await app.listen({ host: config.host, port: config.port });
+  const scheme = config.tls ? 'https' : 'http';
+  app.log.info(
+    `Pod ${POD_VERSION} listening on ${scheme}://${isLoopback(config.host) && config.host !== '::1' ? 'localhost' : config.host}:${config.port}, data in ${config.dataDir}`,
+  );
+} catch (error) {
+  console.error(`pod: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,75 @@
+/** The Pod's settings: one typed object, filled from flags and environment variables by `cli.ts`. */
+import { createHash } from 'node:crypto';
+
+export type PluginRunnerKind = 'none';
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+  from: string;
+}
+
+export interface PodConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `ANY`, or the allowed owners as SHA-256 hex of the hex-decoded owner key (spec §2). */
+  owners: 'ANY' | ReadonlySet<string>;
+  tls?: { cert: string; key: string };
+  /** Allows `--owners ANY` and plain HTTP on an address other than loopback. */
+  insecure: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  jsonBodyLimit: number;
+  uploadLimit: number;
+  /** `*` or a list of allowed origins for CORS. */
+  corsOrigins: '*' | string[];
+  /** An owner's database closes after this long without a request. */
+  idleCloseMs: number;
+  smtp?: SmtpConfig;
+  plugins: {
+    runner: PluginRunnerKind;
+    /** POD_FULL_ADDRESS handed to plugins; derived from host and port when not given. */
+    podAddress?: string;
+    network: string;
+    memoryMiB: number;
+    cpus: number;
+    timeoutSeconds: number;
+  };
+}
+
+export const defaultConfig = (): PodConfig => ({
+  host: '127.0.0.1',
+  port: 3030,
+  dataDir: './data',
+  owners: 'ANY',
+  insecure: false,
+  logLevel: 'info',
+  jsonBodyLimit: 64 * 1024 * 1024,
+  uploadLimit: 1024 * 1024 * 1024,
+  corsOrigins: '*',
+  idleCloseMs: 5 * 60_000,
+  plugins: { runner: 'none', network: 'host', memoryMiB: 512, cpus: 1, timeoutSeconds: 3600 },
+});
+
+export const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** The allow-list form of an owner key: SHA-256 of its bytes, hex (spec §2). */
+export const ownerHash = (ownerKeyHex: string) =>
+  createHash('sha256').update(Buffer.from(ownerKeyHex, 'hex')).digest('hex');
+
+/** Refuses settings that would expose the Pod unsafely; returns what to fix, or nothing. */
+export function configProblems(config: PodConfig): string[] {
+  const problems: string[] = [];
+  if (!isLoopback(config.host) && !config.insecure) {
+    if (config.owners === 'ANY')
+      problems.push(`--owners ANY on ${config.host} lets anyone create a database; list the owners or pass --insecure`);
+    if (!config.tls)
+      problems.push(`plain HTTP on ${config.host} exposes keys on the network; give --tls-cert and --tls-key or pass --insecure`);
+  }
+  if (config.smtp && !config.smtp.from) problems.push('--smtp-from is needed with --smtp-host');
+  return problems;
+}

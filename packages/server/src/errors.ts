@@ -1,0 +1,13 @@
+/** An error the client caused or must know about: its status is the HTTP status it answers with. */
+export class PodError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 500,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PodError';
+  }
+}
+
+export const badRequest = (message: string) => new PodError(400, message);
+export const notFound = (message: string) => new PodError(404, message);

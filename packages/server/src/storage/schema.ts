@@ -1,0 +1,109 @@
+/**
+ * The owner's schema (spec §4): one value type per property name, kept in memory beside the
+ * `properties` table, and the value checks and encodings that follow from it.
+ */
+import { PROPERTY_NAME, VALUE_TYPES, type ValueType } from '@pod/protocol';
+import { badRequest } from '../errors.js';
+import type { Db } from './database.js';
+
+/** Base fields: declared in every schema, stored in columns of their own, never ordinary properties. */
+export const BASE_FIELDS: Readonly<Record<string, ValueType>> = {
+  id: 'Text',
+  type: 'Text',
+  dateCreated: 'DateTime',
+  dateModified: 'DateTime',
+  dateServerModified: 'DateTime',
+  deleted: 'Bool',
+};
+export const isBaseField = (name: string) => Object.hasOwn(BASE_FIELDS, name);
+
+export interface Property {
+  prop: number;
+  name: string;
+  valueType: ValueType;
+}
+
+/** A checked value: `index` is what the equality index holds, `json` its wire form. */
+export interface Encoded {
+  index: string | number;
+  json: string;
+}
+
+export class Schema {
+  private byName = new Map<string, Property>();
+
+  constructor(private readonly db: Db) {
+    this.reload();
+  }
+
+  /** Re-reads the table; used after a rolled-back transaction that declared properties. */
+  reload() {
+    this.byName.clear();
+    for (const row of this.db.prepare('SELECT prop, name, valueType FROM properties').all() as Property[])
+      this.byName.set(row.name, row);
+  }
+
+  get(name: string): Property | undefined {
+    return this.byName.get(name);
+  }
+
+  require(name: string): Property {
+    const property = this.byName.get(name);
+    if (!property)
+      throw badRequest(
+        `property "${name}" is not in the schema; declare it first with an ItemPropertySchema item ` +
+          `({"type": "ItemPropertySchema", "itemType": ..., "propertyName": "${name}", "valueType": "Text"})`,
+      );
+    return property;
+  }
+
+  /**
+   * Applies an ItemPropertySchema item. The same name with the same type is accepted again (clients
+   * re-send their schema at every start); another type is a conflict, whatever the itemType.
+   * Returns true when the schema grew.
+   */
+  declare(declaration: Record<string, unknown>): boolean {
+    const { propertyName, valueType, itemType } = declaration;
+    if (typeof itemType !== 'string') throw badRequest('an ItemPropertySchema item needs an "itemType" string');
+    if (typeof propertyName !== 'string' || !PROPERTY_NAME.test(propertyName))
+      throw badRequest(`"propertyName" must match ${PROPERTY_NAME.source}; got ${JSON.stringify(propertyName)}`);
+    if (!VALUE_TYPES.includes(valueType as ValueType))
+      throw badRequest(`"valueType" must be one of ${VALUE_TYPES.join(', ')}; got ${JSON.stringify(valueType)}`);
+    const existing = BASE_FIELDS[propertyName] ?? this.byName.get(propertyName)?.valueType;
+    if (existing === valueType) return false;
+    if (existing)
+      throw badRequest(`schema conflict: "${propertyName}" is already declared as ${existing}, not ${String(valueType)}`);
+    const info = this.db.prepare('INSERT INTO properties (name, valueType) VALUES (?, ?)').run(propertyName, valueType);
+    this.byName.set(propertyName, { prop: Number(info.lastInsertRowid), name: propertyName, valueType: valueType as ValueType });
+    return true;
+  }
+}
+
+/** Checks a value against a value type; throws 400 saying what was expected. */
+export function encodeValue(name: string, valueType: ValueType, value: unknown): Encoded {
+  switch (valueType) {
+    case 'Text':
+      if (typeof value === 'string') return { index: value, json: JSON.stringify(value) };
+      break;
+    case 'Integer':
+    case 'DateTime':
+      if (Number.isSafeInteger(value)) return { index: value as number, json: String(value) };
+      break;
+    case 'Real':
+      if (typeof value === 'number' && Number.isFinite(value)) return { index: value, json: realJson(value) };
+      break;
+    case 'Bool':
+      if (typeof value === 'boolean') return { index: value ? 1 : 0, json: value ? 'true' : 'false' };
+      break;
+  }
+  throw badRequest(`property "${name}" is ${valueType}; got ${describe(value)}`);
+}
+
+/** A Real keeps its decimal point on the wire, as the original pod sent it: 33 → 33.0. */
+const realJson = (value: number) => {
+  const text = String(value);
+  return /[.eE]/.test(text) ? text : `${text}.0`;
+};
+
+const describe = (value: unknown) =>
+  Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : JSON.stringify(value);

@@ -1,0 +1,401 @@
+/**
+ * The graph store of one owner: items, edges, schema, search and file records over one open
+ * database. It knows nothing of HTTP; answers come back as JSON text, built straight from the
+ * stored wire form of the properties (no parse and re-stringify of every item on a read).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Statement } from 'better-sqlite3-multiple-ciphers';
+import { ITEM_ID, SEARCH_KEYS } from '@pod/protocol';
+import { PodError, badRequest, notFound } from '../errors.js';
+import type { Db } from './database.js';
+import { BASE_FIELDS, Schema, encodeValue, isBaseField } from './schema.js';
+
+interface ItemRow {
+  row: number;
+  id: string;
+  type: string;
+  dateCreated: number;
+  dateModified: number;
+  dateServerModified: number;
+  deleted: number;
+  props: string;
+}
+
+export interface StoredFile {
+  sha256: string;
+  blob: string;
+  key: Buffer;
+  nonce: Buffer;
+  tag: Buffer;
+  size: number;
+}
+
+/** What one committed transaction changed; feeds plugin triggers (and later the change feed). */
+export interface Commit {
+  dateServerModified: number;
+  created: { id: string; type: string }[];
+}
+
+type Fields = Record<string, unknown>;
+
+const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props';
+const columnsOf = (alias: string, prefix = '') =>
+  ITEM_COLUMNS.split(', ').map((column) => `${alias}.${column} AS ${prefix}${column}`).join(', ');
+
+/** The wire form of an item: base fields, then the stored properties, then `extra` (already JSON). */
+export function itemJson(row: ItemRow, extra = ''): string {
+  const props = row.props.length > 2 ? `,${row.props.slice(1, -1)}` : '';
+  return (
+    `{"id":${JSON.stringify(row.id)},"type":${JSON.stringify(row.type)},"dateCreated":${row.dateCreated},` +
+    `"dateModified":${row.dateModified},"dateServerModified":${row.dateServerModified},` +
+    `"deleted":${row.deleted ? 'true' : 'false'}${props}${extra}}`
+  );
+}
+
+const newId = () => randomBytes(16).toString('hex');
+
+function optionalInteger(fields: Fields, name: string, fallback: number): number {
+  const value = fields[name];
+  if (value === undefined || value === null) return fallback;
+  if (!Number.isSafeInteger(value)) throw badRequest(`"${name}" must be an integer (ms since 1970); got ${JSON.stringify(value)}`);
+  return value as number;
+}
+
+export class OwnerStore {
+  readonly schema: Schema;
+  private lastDateServerModified: number;
+  private readonly statements = new Map<string, Statement>();
+  /** Set while a write transaction runs: its timestamp and what it created. */
+  private pending: Commit | null = null;
+  /** A rolled-back transaction that declared properties leaves the in-memory schema to re-read. */
+  private schemaChangedInTransaction = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly onCommit: (commit: Commit) => void = () => {},
+  ) {
+    this.schema = new Schema(db);
+    const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
+    this.lastDateServerModified = last ?? 0;
+  }
+
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
+  /**
+   * Runs `work` in one write transaction. Its dateServerModified is taken here, once:
+   * max(now, previous + 1), so it increases strictly across transactions (spec §3).
+   */
+  write<T>(work: () => T): T {
+    const commit: Commit = {
+      dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
+      created: [],
+    };
+    this.pending = commit;
+    try {
+      const result = this.db.transaction(work)();
+      this.lastDateServerModified = commit.dateServerModified;
+      this.pending = null;
+      this.onCommit(commit);
+      return result;
+    } catch (error) {
+      if (this.schemaChangedInTransaction) this.schema.reload();
+      throw error;
+    } finally {
+      this.pending = null;
+      this.schemaChangedInTransaction = false;
+    }
+  }
+
+  private get now(): number {
+    if (!this.pending) throw new Error('a write outside OwnerStore.write');
+    return this.pending.dateServerModified;
+  }
+
+  private rowById(id: unknown): ItemRow {
+    if (typeof id !== 'string') throw badRequest(`an item id must be a string; got ${JSON.stringify(id)}`);
+    const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
+    if (!row) throw notFound(`item ${JSON.stringify(id)} not found`);
+    return row;
+  }
+
+  // ---- items ----------------------------------------------------------------------------
+
+  getItemJson(id: string): string {
+    const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
+    return row ? `[${itemJson(row)}]` : '[]';
+  }
+
+  createItem(fields: Fields): string {
+    const id = fields.id ?? newId();
+    if (typeof id !== 'string' || !ITEM_ID.test(id))
+      throw badRequest(`a given id must match ${ITEM_ID.source}; got ${JSON.stringify(fields.id)}`);
+    const type = fields.type;
+    if (typeof type !== 'string' || type === '') throw badRequest('an item needs a non-empty "type" string');
+    const now = this.now;
+    const deleted = fields.deleted ?? false;
+    if (typeof deleted !== 'boolean') throw badRequest(`"deleted" must be a boolean; got ${JSON.stringify(deleted)}`);
+    if (type === 'ItemPropertySchema' && this.schema.declare(fields)) this.schemaChangedInTransaction = true;
+
+    const values = new Map<string, { prop: number; index: string | number; json: string }>();
+    for (const [name, value] of Object.entries(fields)) {
+      if (isBaseField(name) || value === null || value === undefined) continue;
+      const property = this.schema.require(name);
+      values.set(name, { prop: property.prop, ...encodeValue(name, property.valueType, value) });
+    }
+    let row: number;
+    try {
+      row = Number(
+        this.sql(
+          'INSERT INTO items (id, type, dateCreated, dateModified, dateServerModified, deleted, props) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ).run(
+          id,
+          type,
+          optionalInteger(fields, 'dateCreated', Date.now()),
+          optionalInteger(fields, 'dateModified', Date.now()),
+          now,
+          deleted ? 1 : 0,
+          propsJson(values),
+        ).lastInsertRowid,
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new PodError(409, `an item with id ${JSON.stringify(id)} already exists`);
+      throw error;
+    }
+    const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
+    for (const value of values.values()) index.run(value.prop, value.index, row);
+    this.pending!.created.push({ id, type });
+    return id;
+  }
+
+  updateItem(patch: Fields): void {
+    const row = this.rowById(patch.id);
+    const deleted = patch.deleted;
+    if (deleted !== undefined && deleted !== null && typeof deleted !== 'boolean')
+      throw badRequest(`"deleted" must be a boolean or null; got ${JSON.stringify(deleted)}`);
+    const stored = JSON.parse(row.props) as Fields;
+    const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
+    const add = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
+    for (const [name, value] of Object.entries(patch)) {
+      if (isBaseField(name) || value === undefined) continue;
+      const property = this.schema.require(name);
+      if (row.type === 'ItemPropertySchema' && ['itemType', 'propertyName', 'valueType'].includes(name))
+        throw badRequest('a schema declaration cannot be changed; declare a new property instead');
+      if (name in stored) drop.run(property.prop, encodeValue(name, property.valueType, stored[name]).index, row.row);
+      if (value === null) {
+        delete stored[name];
+        continue;
+      }
+      add.run(property.prop, encodeValue(name, property.valueType, value).index, row.row);
+      stored[name] = value;
+    }
+    const values = new Map<string, { json: string }>();
+    for (const [name, value] of Object.entries(stored))
+      values.set(name, encodeValue(name, this.schema.require(name).valueType, value));
+    this.sql(
+      'UPDATE items SET dateModified = ?, dateServerModified = ?, deleted = ?, props = ? WHERE row = ?',
+    ).run(
+      optionalInteger(patch, 'dateModified', Date.now()),
+      this.now,
+      typeof deleted === 'boolean' ? Number(deleted) : row.deleted,
+      propsJson(values),
+      row.row,
+    );
+  }
+
+  deleteItem(id: unknown): void {
+    const row = this.rowById(id);
+    this.sql('UPDATE items SET deleted = 1, dateModified = ?, dateServerModified = ? WHERE row = ?').run(
+      Date.now(),
+      this.now,
+      row.row,
+    );
+  }
+
+  // ---- edges ----------------------------------------------------------------------------
+
+  createEdge(edge: Fields): string {
+    const { _source, _target, _name, _self, ...properties } = edge;
+    const source = this.rowById(_source);
+    const target = this.rowById(_target);
+    if (typeof _name !== 'string' || _name === '') throw badRequest('an edge needs a non-empty "_name" string');
+    let self: ItemRow;
+    if (_self !== undefined && _self !== null) {
+      if (Object.keys(properties).length > 0)
+        throw badRequest('an edge with "_self" takes its properties from that item; update it instead');
+      self = this.rowById(_self);
+    } else {
+      self = this.rowById(this.createItem({ ...properties, type: 'Edge' }));
+    }
+    this.sql('INSERT INTO edges (self, source, target, name) VALUES (?, ?, ?, ?)').run(self.row, source.row, target.row, _name);
+    this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
+    return self.id;
+  }
+
+  getEdgesJson(query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean }): string {
+    const item = this.rowById(query.item);
+    const [near, far] = query.direction === 'Outgoing' ? ['source', 'target'] : ['target', 'source'];
+    const rows = this.sql(
+      `SELECT e.name AS edgeName, ${columnsOf('o')} FROM edges e JOIN items s ON s.row = e.self ` +
+        `JOIN items o ON o.row = e.${far} WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
+    ).all(item.row) as (ItemRow & { edgeName: string })[];
+    const entries = rows.map(
+      (row) =>
+        `{"name":${JSON.stringify(row.edgeName)},"item":${query.expandItems ? itemJson(row) : `{"id":${JSON.stringify(row.id)}}`}}`,
+    );
+    return `[${entries.join(',')}]`;
+  }
+
+  /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
+  private edgeListJson(row: number, direction: 'source' | 'target'): string {
+    const far = direction === 'source' ? 'target' : 'source';
+    const rows = this.sql(
+      `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
+        `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${far} ` +
+        `WHERE e.${direction} = ? AND s.deleted = 0 ORDER BY e.edge`,
+    ).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
+    const entries = rows.map((r) => {
+      const other = Object.fromEntries(ITEM_COLUMNS.split(', ').map((column) => [column, r[`o_${column}`]]));
+      return itemJson(r, `,"_edge":${JSON.stringify(r.edgeName)},"_item":${itemJson(other as unknown as ItemRow)}`);
+    });
+    return `[${entries.join(',')}]`;
+  }
+
+  // ---- search ---------------------------------------------------------------------------
+
+  /**
+   * Items matching every filter, ordered by (dateServerModified, insertion); with `_limit` N the
+   * first N plus every further match sharing the N-th's dateServerModified (spec §3), so a client
+   * paging with `dateServerModified>=` never skips an item.
+   */
+  searchJson(query: Fields): string {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    let from = 'items i';
+    let joined = false;
+    for (const [name, value] of Object.entries(query)) {
+      if (SEARCH_KEYS.has(name) || value === undefined) continue;
+      if (value === null) throw badRequest(`search filter "${name}" is null; filter on a value, or leave it out`);
+      if (isBaseField(name)) {
+        encodeValue(name, BASE_FIELDS[name]!, value);
+        where.push(`i.${name} = ?`);
+        params.push(value);
+        continue;
+      }
+      const property = this.schema.require(name);
+      const { index } = encodeValue(name, property.valueType, value);
+      if (!joined) {
+        // Drive the query from the equality index, not from a scan of items in date order.
+        from = 'property_values f CROSS JOIN items i';
+        where.unshift('f.prop = ? AND f.value = ? AND i.row = f.item');
+        params.unshift(property.prop, index);
+        joined = true;
+      } else {
+        where.push('EXISTS (SELECT 1 FROM property_values WHERE prop = ? AND value = ? AND item = i.row)');
+        params.push(property.prop, index);
+      }
+    }
+    if (typeof query.id === 'string') where.push('i.id = ?'), params.push(query.id);
+    if (typeof query.type === 'string') where.push('i.type = ?'), params.push(query.type);
+    if (typeof query.deleted === 'boolean') where.push('i.deleted = ?'), params.push(Number(query.deleted));
+    if (typeof query['dateServerModified>='] === 'number')
+      where.push('i.dateServerModified >= ?'), params.push(query['dateServerModified>=']);
+    if (typeof query['dateServerModified<'] === 'number')
+      where.push('i.dateServerModified < ?'), params.push(query['dateServerModified<']);
+
+    const descending = query._sortOrder === 'Desc';
+    const order = descending ? 'DESC' : 'ASC';
+    const limit = typeof query._limit === 'number' ? query._limit : undefined;
+    if (limit === 0) return '[]';
+    const base = `SELECT ${columnsOf('i')} FROM ${from}`;
+    const condition = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+    const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
+    const rows = this.sql(base + condition + ordering + (limit ? ' LIMIT ?' : '')).all(
+      ...params,
+      ...(limit ? [limit] : []),
+    ) as ItemRow[];
+    if (limit && rows.length === limit) {
+      const last = rows[limit - 1]!;
+      const ties = `i.dateServerModified = ? AND i.row ${descending ? '<' : '>'} ?`;
+      const more = this.sql(base + (condition ? `${condition} AND ${ties}` : ` WHERE ${ties}`) + ordering).all(
+        ...params,
+        last.dateServerModified,
+        last.row,
+      ) as ItemRow[];
+      rows.push(...more);
+    }
+    const outgoing = query['[[edges]]'] !== undefined;
+    const incoming = query['~[[edges]]'] !== undefined;
+    const items = rows.map((row) =>
+      itemJson(
+        row,
+        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source')}` : '') +
+          (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target')}` : ''),
+      ),
+    );
+    return `[${items.join(',')}]`;
+  }
+
+  // ---- bulk -----------------------------------------------------------------------------
+
+  /** Creates, updates, deletes, edges, then searches, in one transaction (spec §3). */
+  bulkJson(bulk: {
+    createItems?: Fields[];
+    updateItems?: Fields[];
+    deleteItems?: string[];
+    createEdges?: Fields[];
+    search?: Fields[];
+  }): string {
+    return this.write(() => {
+      const created = (bulk.createItems ?? []).map((item) => this.createItem(item));
+      for (const patch of bulk.updateItems ?? []) this.updateItem(patch);
+      for (const id of bulk.deleteItems ?? []) this.deleteItem(id);
+      const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge));
+      const searches = (bulk.search ?? []).map((query) => this.searchJson(query));
+      return `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
+    });
+  }
+
+  // ---- files ----------------------------------------------------------------------------
+
+  hasFileItem(sha256: string): boolean {
+    const property = this.schema.require('sha256');
+    return this.sql('SELECT 1 FROM property_values WHERE prop = ? AND value = ? LIMIT 1').get(property.prop, sha256) !== undefined;
+  }
+
+  storedFile(sha256: string): StoredFile | undefined {
+    return this.sql('SELECT sha256, blob, key, nonce, tag, size FROM files WHERE sha256 = ?').get(sha256) as
+      | StoredFile
+      | undefined;
+  }
+
+  /** Records a stored blob and writes its key and nonce onto the File items announcing it. */
+  recordFile(file: StoredFile): void {
+    this.write(() => {
+      if (this.storedFile(file.sha256)) throw new PodError(409, `file ${file.sha256} is already stored`);
+      this.sql('INSERT INTO files (sha256, blob, key, nonce, tag, size) VALUES (?, ?, ?, ?, ?, ?)').run(
+        file.sha256,
+        file.blob,
+        file.key,
+        file.nonce,
+        file.tag,
+        file.size,
+      );
+      const sha = this.schema.require('sha256');
+      const ids = this.sql('SELECT i.id FROM property_values f JOIN items i ON i.row = f.item WHERE f.prop = ? AND f.value = ?')
+        .pluck()
+        .all(sha.prop, file.sha256) as string[];
+      for (const id of ids) this.updateItem({ id, key: file.key.toString('hex'), nonce: file.nonce.toString('hex') });
+    });
+  }
+}
+
+function propsJson(values: Map<string, { json: string }>): string {
+  let text = '';
+  for (const [name, value] of values) text += `${text ? ',' : ''}${JSON.stringify(name)}:${value.json}`;
+  return `{${text}}`;
+}
