@@ -4,7 +4,7 @@
  * complete and synced, so a crash leaves either the whole file or none of it.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -34,17 +34,15 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
     },
   });
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const handle = await open(partial, 'wx');
   try {
-    await pipeline(body, meter, cipher, handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
+    await pipeline(body, meter, cipher, createWriteStream(partial, { flags: 'wx', highWaterMark: 1 << 20 }));
     const actual = hash.digest('hex');
     if (actual !== sha256)
       throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
-    await handle.sync();
-    await handle.close();
+    await syncPath(partial);
     const path = join(owner.filesDir, blob);
     await rename(partial, path);
-    await syncDirectory(owner.filesDir);
+    await syncPath(owner.filesDir);
     try {
       store.recordFile({ sha256, blob, key, nonce, tag: cipher.getAuthTag(), size });
     } catch (error) {
@@ -52,7 +50,6 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
       throw error;
     }
   } catch (error) {
-    await handle.close().catch(() => {});
     await rm(partial, { force: true });
     throw error;
   }
@@ -69,11 +66,12 @@ export function readFile(owner: Owner, sha256: string): { size: number; stream: 
   return { size: file.size, stream: source.pipe(decipher) };
 }
 
-async function syncDirectory(path: string) {
-  const directory = await open(path, 'r');
+/** fsync of a file (its data) or a folder (a rename into it). */
+async function syncPath(path: string) {
+  const handle = await open(path, 'r');
   try {
-    await directory.sync();
+    await handle.sync();
   } finally {
-    await directory.close();
+    await handle.close();
   }
 }
