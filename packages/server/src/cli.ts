@@ -96,9 +96,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   });
 try {
   await app.listen({ host: config.host, port: config.port });
+  const { port } = app.server.address() as { port: number };
   const scheme = config.tls ? 'https' : 'http';
   app.log.info(
-    `Pod ${POD_VERSION} listening on ${scheme}://${isLoopback(config.host) && config.host !== '::1' ? 'localhost' : config.host}:${config.port}, data in ${config.dataDir}`,
+    `Pod ${POD_VERSION} listening on ${scheme}://${isLoopback(config.host) && config.host !== '::1' ? 'localhost' : config.host}:${port}, data in ${config.dataDir}`,
   );
 } catch (error) {
   console.error(`pod: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);

@@ -60,7 +60,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           try {
             done(null, JSON.parse((body as Buffer).toString('utf8')));
           } catch (error) {
-            done(badRequest(`the body is not valid JSON (${(error as Error).message})`), undefined);
+            // V8's message quotes the body, which may hold a key: keep only the position.
+            const position = /position (\d+)/.exec((error as Error).message)?.[1];
+            done(badRequest(`the body is not valid JSON${position ? ` (at position ${position})` : ''}`), undefined);
           }
         });
         json.post<{ Params: { owner: string; endpoint: string } }>('/:owner/:endpoint', async (request, reply) => {

@@ -69,7 +69,7 @@ export class Schema {
       throw badRequest(`"propertyName" must match ${PROPERTY_NAME.source}; got ${JSON.stringify(propertyName)}`);
     if (!VALUE_TYPES.includes(valueType as ValueType))
       throw badRequest(`"valueType" must be one of ${VALUE_TYPES.join(', ')}; got ${JSON.stringify(valueType)}`);
-    const existing = BASE_FIELDS[propertyName] ?? this.byName.get(propertyName)?.valueType;
+    const existing = isBaseField(propertyName) ? BASE_FIELDS[propertyName] : this.byName.get(propertyName)?.valueType;
     if (existing === valueType) return false;
     if (existing)
       throw badRequest(`schema conflict: "${propertyName}" is already declared as ${existing}, not ${String(valueType)}`);

@@ -177,7 +177,7 @@ export class OwnerStore {
     const deleted = patch.deleted;
     if (deleted !== undefined && deleted !== null && typeof deleted !== 'boolean')
       throw badRequest(`"deleted" must be a boolean or null; got ${JSON.stringify(deleted)}`);
-    const stored = JSON.parse(row.props) as Fields;
+    const stored = new Map(Object.entries(JSON.parse(row.props) as Fields));
     const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
     const add = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
     for (const [name, value] of Object.entries(patch)) {
@@ -185,16 +185,16 @@ export class OwnerStore {
       const property = this.schema.require(name);
       if (row.type === 'ItemPropertySchema' && ['itemType', 'propertyName', 'valueType'].includes(name))
         throw badRequest('a schema declaration cannot be changed; declare a new property instead');
-      if (name in stored) drop.run(property.prop, encodeValue(name, property.valueType, stored[name]).index, row.row);
+      if (stored.has(name)) drop.run(property.prop, encodeValue(name, property.valueType, stored.get(name)).index, row.row);
       if (value === null) {
-        delete stored[name];
+        stored.delete(name);
         continue;
       }
       add.run(property.prop, encodeValue(name, property.valueType, value).index, row.row);
-      stored[name] = value;
+      stored.set(name, value);
     }
     const values = new Map<string, { json: string }>();
-    for (const [name, value] of Object.entries(stored))
+    for (const [name, value] of stored)
       values.set(name, encodeValue(name, this.schema.require(name).valueType, value));
     this.sql(
       'UPDATE items SET dateModified = ?, dateServerModified = ?, deleted = ?, props = ? WHERE row = ?',
