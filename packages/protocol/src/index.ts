@@ -50,7 +50,11 @@ export type Item = {
 
 export const NewItem = z
   .looseObject({ type: z.string({ error: 'an item needs a "type" string' }).min(1, 'an item "type" must not be empty') });
-export const ItemPatch = z.looseObject({ id: ItemId });
+export const ItemPatch = z.looseObject({
+  id: ItemId,
+  /** Ours: apply only if the item is still at this version (its dateServerModified), else 409. */
+  _expectedDateServerModified: z.number().int().optional(),
+});
 export const NewEdge = z
   .looseObject({
     _source: ItemId,
@@ -83,11 +87,22 @@ export const SEARCH_KEYS = new Set([
 ]);
 
 export const Bulk = z.object({
+  /** Ours: a client-chosen id that makes a retried bulk apply once (its first answer is replayed). */
+  batchId: z.string().min(1).max(200).optional(),
   createItems: z.array(NewItem).optional(),
   updateItems: z.array(ItemPatch).optional(),
   deleteItems: z.array(ItemId).optional(),
   createEdges: z.array(NewEdge).optional(),
   search: z.array(SearchQuery).optional(),
+});
+/**
+ * Ours: the live change feed, `POST /v4/<owner>/changes` answering Server-Sent Events. Each event
+ * `items` carries a page of changed items (tie rule included) and, as its SSE id, the cursor to
+ * resume from after a disconnect.
+ */
+export const ChangesQuery = z.object({
+  'dateServerModified>=': z.number().int().min(0).default(0),
+  _limit: z.number().int().min(1).max(10_000).default(1_000),
 });
 export const Email = z.object({ to: z.string().min(1), subject: z.string(), body: z.string() });
 export const FileQuery = z.object({ sha256: z.string().regex(SHA256_HEX, 'sha256 must be 64 hexadecimal characters') });

@@ -9,6 +9,7 @@ import { PodError } from './errors.js';
 import { noRunner, type PluginRunner } from './plugins/runner.js';
 import { pluginTrigger } from './plugins/trigger.js';
 import { OwnerPool } from './storage/owners.js';
+import { ChangeFeed } from './sync/feed.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -37,7 +38,12 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins });
 
   const trigger = pluginTrigger(parts.runner ?? noRunner, app.log);
-  const owners = new OwnerPool(config, trigger);
+  const feed = new ChangeFeed();
+  const owners = new OwnerPool(config, (owner, commit) => {
+    trigger(owner, commit);
+    feed.notify(owner);
+  });
+  app.addHook('preClose', async () => feed.closeAll());
   app.addHook('onClose', async () => owners.closeAll());
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -62,6 +68,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
 
   await apiRoutes(app, {
     owners,
+    feed,
     mailer: createMailer(config.smtp, app.log),
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,

@@ -4,15 +4,20 @@
  * uploads) and validated against the shapes declared in @pod/protocol.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { API_VERSIONS, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
+import { API_VERSIONS, ChangesQuery, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
 import type { z } from 'zod';
 import { PodError, badRequest, notFound } from '../errors.js';
 import type { Mailer } from '../email/mailer.js';
 import { readFile, receiveFile } from '../storage/files.js';
 import type { Owner, OwnerPool } from '../storage/owners.js';
+import type { ChangeFeed } from '../sync/feed.js';
+
+/** A comment line every so often keeps proxies and clients from timing out an idle feed. */
+const FEED_HEARTBEAT_MS = 15_000;
 
 export interface ApiDeps {
   owners: OwnerPool;
+  feed: ChangeFeed;
   mailer: Mailer;
   jsonBodyLimit: number;
   uploadLimit: number;
@@ -64,6 +69,36 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
             const position = /position (\d+)/.exec((error as Error).message)?.[1];
             done(badRequest(`the body is not valid JSON${position ? ` (at position ${position})` : ''}`), undefined);
           }
+        });
+        json.post<{ Params: { owner: string } }>('/:owner/changes', async (request, reply) => {
+          const envelope = parse(Envelope, request.body, 'body');
+          const query = parse(ChangesQuery, envelope.payload ?? {}, 'payload');
+          const owner = authenticate(deps.owners, request.params.owner, envelope.auth);
+          reply.hijack();
+          const response = reply.raw;
+          response.writeHead(200, {
+            ...(reply.getHeaders() as Record<string, string>),
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-store',
+            'x-accel-buffering': 'no',
+          });
+          response.write(': changes since ' + query['dateServerModified>='] + '\n\n');
+          const subscription = deps.feed.subscribe({
+            owner,
+            cursor: query['dateServerModified>='],
+            pageSize: query._limit,
+            send: async (itemsJson, nextCursor) => {
+              if (response.destroyed) return false;
+              if (!response.write(`id: ${nextCursor}\nevent: items\ndata: ${itemsJson}\n\n`))
+                await new Promise((resolve) => response.once('drain', resolve));
+              return !response.destroyed;
+            },
+          });
+          const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), FEED_HEARTBEAT_MS);
+          request.raw.socket.once('close', () => subscription.close());
+          await deps.owners.using(owner, () => subscription.closed);
+          clearInterval(heartbeat);
+          response.end();
         });
         json.post<{ Params: { owner: string; endpoint: string } }>('/:owner/:endpoint', async (request, reply) => {
           const { owner: ownerKey, endpoint } = request.params;

@@ -102,6 +102,15 @@ const migrations: ((db: Db) => void)[] = [
         ('key', 'Text'), ('nonce', 'Text'), ('container', 'Text'),
         ('podLaunchStatus', 'Text'), ('podLaunchMessage', 'Text');
     `),
+  (db) =>
+    db.exec(`
+      -- Bulk batches applied with a batchId, so a retried push is answered, not applied twice.
+      CREATE TABLE applied_batches (
+        batchId TEXT PRIMARY KEY,
+        answer TEXT NOT NULL,
+        dateServerModified INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -52,6 +52,9 @@ export function itemJson(row: ItemRow, extra = ''): string {
   );
 }
 
+/** How long a bulk's batchId is remembered: far longer than any client retries a push. */
+const BATCH_MEMORY_MS = 7 * 24 * 3600_000;
+
 const newId = () => randomBytes(16).toString('hex');
 
 function optionalInteger(fields: Fields, name: string, fallback: number): number {
@@ -77,6 +80,7 @@ export class OwnerStore {
     this.schema = new Schema(db);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
     this.lastDateServerModified = last ?? 0;
+    db.prepare('DELETE FROM applied_batches WHERE dateServerModified < ?').run(Date.now() - BATCH_MEMORY_MS);
   }
 
   private sql(text: string): Statement {
@@ -172,8 +176,18 @@ export class OwnerStore {
     return id;
   }
 
+  /**
+   * Applies changed properties; `null` erases one. With `_expectedDateServerModified` (ours, not
+   * the original Pod's) the update applies only if the item is still at that version, else 409.
+   */
   updateItem(patch: Fields): void {
     const row = this.rowById(patch.id);
+    const expected = patch._expectedDateServerModified;
+    if (expected !== undefined && expected !== row.dateServerModified)
+      throw new PodError(
+        409,
+        `item ${JSON.stringify(row.id)} was changed since version ${JSON.stringify(expected)} (now ${row.dateServerModified}); read it again and re-apply the change`,
+      );
     const deleted = patch.deleted;
     if (deleted !== undefined && deleted !== null && typeof deleted !== 'boolean')
       throw badRequest(`"deleted" must be a boolean or null; got ${JSON.stringify(deleted)}`);
@@ -181,7 +195,7 @@ export class OwnerStore {
     const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
     const add = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
     for (const [name, value] of Object.entries(patch)) {
-      if (isBaseField(name) || value === undefined) continue;
+      if (isBaseField(name) || value === undefined || name === '_expectedDateServerModified') continue;
       const property = this.schema.require(name);
       if (row.type === 'ItemPropertySchema' && ['itemType', 'propertyName', 'valueType'].includes(name))
         throw badRequest('a schema declaration cannot be changed; declare a new property instead');
@@ -273,6 +287,27 @@ export class OwnerStore {
    * paging with `dateServerModified>=` never skips an item.
    */
   searchJson(query: Fields): string {
+    const rows = this.searchRows(query);
+    const outgoing = query['[[edges]]'] !== undefined;
+    const incoming = query['~[[edges]]'] !== undefined;
+    const items = rows.map((row) =>
+      itemJson(
+        row,
+        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source')}` : '') +
+          (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target')}` : ''),
+      ),
+    );
+    return `[${items.join(',')}]`;
+  }
+
+  /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
+  changesSince(cursor: number, pageSize: number): { itemsJson: string; nextCursor: number } | undefined {
+    const rows = this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize });
+    if (rows.length === 0) return undefined;
+    return { itemsJson: `[${rows.map((row) => itemJson(row)).join(',')}]`, nextCursor: rows[rows.length - 1]!.dateServerModified + 1 };
+  }
+
+  private searchRows(query: Fields): ItemRow[] {
     const where: string[] = [];
     const params: unknown[] = [];
     let from = 'items i';
@@ -310,7 +345,7 @@ export class OwnerStore {
     const descending = query._sortOrder === 'Desc';
     const order = descending ? 'DESC' : 'ASC';
     const limit = typeof query._limit === 'number' ? query._limit : undefined;
-    if (limit === 0) return '[]';
+    if (limit === 0) return [];
     const base = `SELECT ${columnsOf('i')} FROM ${from}`;
     const condition = where.length ? ` WHERE ${where.join(' AND ')}` : '';
     const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
@@ -328,35 +363,35 @@ export class OwnerStore {
       ) as ItemRow[];
       rows.push(...more);
     }
-    const outgoing = query['[[edges]]'] !== undefined;
-    const incoming = query['~[[edges]]'] !== undefined;
-    const items = rows.map((row) =>
-      itemJson(
-        row,
-        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source')}` : '') +
-          (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target')}` : ''),
-      ),
-    );
-    return `[${items.join(',')}]`;
+    return rows;
   }
 
   // ---- bulk -----------------------------------------------------------------------------
 
   /** Creates, updates, deletes, edges, then searches, in one transaction (spec §3). */
   bulkJson(bulk: {
+    batchId?: string;
     createItems?: Fields[];
     updateItems?: Fields[];
     deleteItems?: string[];
     createEdges?: Fields[];
     search?: Fields[];
   }): string {
+    // A retried batch (same batchId) answers what the first attempt answered and applies nothing.
+    if (bulk.batchId !== undefined) {
+      const applied = this.sql('SELECT answer FROM applied_batches WHERE batchId = ?').pluck().get(bulk.batchId) as string | undefined;
+      if (applied !== undefined) return applied;
+    }
     return this.write(() => {
       const created = (bulk.createItems ?? []).map((item) => this.createItem(item));
       for (const patch of bulk.updateItems ?? []) this.updateItem(patch);
       for (const id of bulk.deleteItems ?? []) this.deleteItem(id);
       const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge));
       const searches = (bulk.search ?? []).map((query) => this.searchJson(query));
-      return `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
+      const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
+      if (bulk.batchId !== undefined)
+        this.sql('INSERT INTO applied_batches (batchId, answer, dateServerModified) VALUES (?, ?, ?)').run(bulk.batchId, answer, this.now);
+      return answer;
     });
   }
 

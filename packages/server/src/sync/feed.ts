@@ -1,0 +1,76 @@
+/**
+ * The live change feed: subscribers of an owner are told after each commit and pull what changed
+ * by `dateServerModified` from their cursor, so every change reaches every subscriber exactly
+ * once and in commit order — the same rule a polling client follows, without the polling.
+ */
+import type { Owner } from '../storage/owners.js';
+
+/** Pages of items as JSON text, from `cursor` on; the callback answers false to stop. */
+export interface Subscriber {
+  owner: Owner;
+  cursor: number;
+  pageSize: number;
+  send(itemsJson: string, nextCursor: number): Promise<boolean>;
+}
+
+export class ChangeFeed {
+  private readonly subscribers = new Map<string, Set<Running>>();
+
+  /** Sends everything from the subscriber's cursor, then each change as it commits, until `send` says stop or `close` is called. */
+  subscribe(subscriber: Subscriber): { closed: Promise<void>; close(): void } {
+    const running = new Running(subscriber);
+    const owners = this.subscribers.get(subscriber.owner.hash) ?? new Set();
+    this.subscribers.set(subscriber.owner.hash, owners.add(running));
+    running.closed.finally(() => {
+      owners.delete(running);
+      if (owners.size === 0) this.subscribers.delete(subscriber.owner.hash);
+    });
+    running.wake();
+    return { closed: running.closed, close: () => running.stop() };
+  }
+
+  /** Called after every commit of an owner. */
+  notify(owner: Owner) {
+    for (const running of this.subscribers.get(owner.hash) ?? []) running.wake();
+  }
+
+  /** Ends every subscription (the Pod is closing). */
+  closeAll() {
+    for (const owners of this.subscribers.values()) for (const running of owners) running.stop();
+  }
+}
+
+class Running {
+  private draining = false;
+  private again = false;
+  private stopped = false;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
+
+  constructor(private readonly subscriber: Subscriber) {}
+
+  stop() {
+    this.stopped = true;
+    this.resolveClosed();
+  }
+
+  /** Drains from the cursor; a commit during a drain makes it go round once more. */
+  wake() {
+    if (this.draining) return void (this.again = true);
+    this.draining = true;
+    void this.drain().finally(() => (this.draining = false));
+  }
+
+  private async drain() {
+    const { owner, pageSize } = this.subscriber;
+    do {
+      this.again = false;
+      while (!this.stopped) {
+        const page = owner.store.changesSince(this.subscriber.cursor, pageSize);
+        if (!page) break;
+        this.subscriber.cursor = page.nextCursor;
+        if (!(await this.subscriber.send(page.itemsJson, page.nextCursor).catch(() => false))) this.stop();
+      }
+    } while (this.again && !this.stopped);
+  }
+}
