@@ -81,6 +81,8 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
             'content-type': 'text/event-stream; charset=utf-8',
             'cache-control': 'no-store',
             'x-accel-buffering': 'no',
+            // a feed's socket is never reused: ending the stream ends the connection, so shutdown is prompt
+            connection: 'close',
           });
           response.write(': changes since ' + query['dateServerModified>='] + '\n\n');
           const subscription = deps.feed.subscribe({
@@ -95,7 +97,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
             },
           });
           const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), FEED_HEARTBEAT_MS);
-          request.raw.socket.once('close', () => subscription.close());
+          response.once('close', () => subscription.close());
           await deps.owners.using(owner, () => subscription.closed);
           clearInterval(heartbeat);
           response.end();

@@ -56,21 +56,26 @@ class Running {
 
   /** Drains from the cursor; a commit during a drain makes it go round once more. */
   wake() {
-    if (this.draining) return void (this.again = true);
-    this.draining = true;
-    void this.drain().finally(() => (this.draining = false));
+    if (this.draining) this.again = true;
+    else void this.drain();
   }
 
   private async drain() {
     const { owner, pageSize } = this.subscriber;
-    do {
-      this.again = false;
-      while (!this.stopped) {
-        const page = owner.store.changesSince(this.subscriber.cursor, pageSize);
-        if (!page) break;
-        this.subscriber.cursor = page.nextCursor;
-        if (!(await this.subscriber.send(page.itemsJson, page.nextCursor).catch(() => false))) this.stop();
-      }
-    } while (this.again && !this.stopped);
+    this.draining = true;
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped) {
+          const page = owner.store.changesSince(this.subscriber.cursor, pageSize);
+          if (!page) break;
+          this.subscriber.cursor = page.nextCursor;
+          if (!(await this.subscriber.send(page.itemsJson, page.nextCursor).catch(() => false))) this.stop();
+        }
+        // No await between this check and `draining = false`: a wake in between cannot be lost.
+      } while (this.again && !this.stopped);
+    } finally {
+      this.draining = false;
+    }
   }
 }

@@ -1,0 +1,340 @@
+/**
+ * Shared helpers for the black-box test suite: every test talks to a real Pod over HTTP on
+ * loopback, exactly as the Python client library and plugins do (spec: pod-api-v4.md).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { createPod } from '../src/app.js';
+import { defaultConfig, type PodConfig } from '../src/config.js';
+
+export type App = Awaited<ReturnType<typeof createPod>>;
+
+export interface RunningPod {
+  app: App;
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  url: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/** Starts a Pod on an ephemeral loopback port with a fresh temporary data directory. */
+export async function startPod(overrides: Partial<PodConfig> = {}): Promise<RunningPod> {
+  const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pod-test-'));
+  const config: PodConfig = {
+    ...defaultConfig(),
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    ...overrides,
+  };
+  const app = await createPod(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${address.port}`;
+  let closed = false;
+  return {
+    app,
+    url,
+    dataDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // A connection the pod never finished answering would hold app.close() until Node's
+      // timeouts; files.test.ts checks for that separately, here it must not slow the suite.
+      const force = setTimeout(() => app.server.closeAllConnections(), 3000);
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(force);
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** 64 random hex characters: an owner key or a database key. */
+export const randomKey = () => randomBytes(32).toString('hex');
+
+export const clientAuth = (databaseKey: string) => ({ type: 'ClientAuth', databaseKey });
+
+export const sha256hex = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+
+export interface Reply {
+  status: number;
+  /** Parsed JSON when the answer says it is JSON (and is not empty), else the text. */
+  body: any;
+  /** The raw answer text (UTF-8 decoded). */
+  text: string;
+  headers: Headers;
+}
+
+export async function toReply(res: Response): Promise<Reply> {
+  const text = await res.text();
+  const contentType = res.headers.get('content-type') ?? '';
+  let body: any = text;
+  if (contentType.startsWith('application/json') && text.length > 0) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  return { status: res.status, body, text, headers: res.headers };
+}
+
+export type ApiVersion = 'v4' | 'v3';
+
+/** No single request of the suite may hang the run: a stuck answer fails the test instead. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+export const timeout = () => AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+
+/** `POST {url}/{version}/{owner}/{endpoint}` with `{"auth", "payload"}`, as clients send it. */
+export async function call(
+  url: string,
+  owner: string,
+  endpoint: string,
+  payload: unknown,
+  auth: unknown,
+  version: ApiVersion = 'v4',
+): Promise<Reply> {
+  const res = await fetch(`${url}/${version}/${owner}/${endpoint}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth, payload }),
+    signal: timeout(),
+  });
+  return toReply(res);
+}
+
+/**
+ * A POST with an exact body and exactly the given headers. A Uint8Array body makes fetch send no
+ * Content-Type at all (a string body would get `text/plain;charset=UTF-8`).
+ */
+export async function rawPost(url: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: (typeof body === 'string' ? Buffer.from(body, 'utf8') : body) as unknown as RequestInit['body'],
+    signal: timeout(),
+  });
+  return toReply(res);
+}
+
+/** An ItemPropertySchema item declaring `propertyName` as `valueType`. */
+export const declare = (propertyName: string, valueType: string, itemType = 'Thing') => ({
+  type: 'ItemPropertySchema',
+  itemType,
+  propertyName,
+  valueType,
+});
+
+const describePayload = (payload: unknown) => {
+  const json = JSON.stringify(payload) ?? String(payload);
+  return json.length > 300 ? `${json.slice(0, 300)}…` : json;
+};
+
+/** One owner of a running pod, with its database key: the unit most tests work with. */
+export class Owner {
+  constructor(
+    readonly url: string,
+    readonly owner: string = randomKey(),
+    readonly key: string = randomKey(),
+    readonly version: ApiVersion = 'v4',
+  ) {}
+
+  get auth() {
+    return clientAuth(this.key);
+  }
+
+  /** The same owner and key through the other API version. */
+  as(version: ApiVersion) {
+    return new Owner(this.url, this.owner, this.key, version);
+  }
+
+  /** The same owner with another database key. */
+  withKey(key: string) {
+    return new Owner(this.url, this.owner, key, this.version);
+  }
+
+  call(endpoint: string, payload: unknown, auth: unknown = this.auth): Promise<Reply> {
+    return call(this.url, this.owner, endpoint, payload, auth, this.version);
+  }
+
+  /** Calls and asserts exactly 200 with a JSON answer; returns the parsed answer. */
+  async ok(endpoint: string, payload: unknown): Promise<any> {
+    const r = await this.call(endpoint, payload);
+    assert.equal(
+      r.status,
+      200,
+      `${this.version}/${endpoint} ${describePayload(payload)} answered ${r.status}: ${r.text.slice(0, 500)}`,
+    );
+    assert.ok(
+      (r.headers.get('content-type') ?? '').startsWith('application/json'),
+      `${endpoint}: content-type ${r.headers.get('content-type')}`,
+    );
+    assert.ok(r.text.length > 0, `${endpoint}: empty body`);
+    return JSON.parse(r.text);
+  }
+
+  /** Calls and asserts the given (error) status; returns the reply. */
+  async fails(endpoint: string, payload: unknown, status: number, auth: unknown = this.auth): Promise<Reply> {
+    const r = await this.call(endpoint, payload, auth);
+    assert.equal(
+      r.status,
+      status,
+      `${this.version}/${endpoint} ${describePayload(payload)}: expected ${status}, got ${r.status}: ${r.text.slice(0, 500)}`,
+    );
+    return r;
+  }
+
+  async create(item: Record<string, unknown>): Promise<string> {
+    const id = await this.ok('create_item', item);
+    assert.equal(typeof id, 'string', `create_item answered ${JSON.stringify(id)}`);
+    return id as string;
+  }
+
+  /** The item, asserting it exists. */
+  async get(id: string): Promise<any> {
+    const items = await this.ok('get_item', id);
+    assert.ok(Array.isArray(items), `get_item answered ${JSON.stringify(items)}`);
+    assert.equal(items.length, 1, `get_item ${id}: ${JSON.stringify(items)}`);
+    assert.equal(items[0].id, id);
+    return items[0];
+  }
+
+  /** The raw text of get_item (to look at number formatting). */
+  async getText(id: string): Promise<string> {
+    const r = await this.call('get_item', id);
+    assert.equal(r.status, 200, r.text);
+    return r.text;
+  }
+
+  search(query: Record<string, unknown>): Promise<any[]> {
+    return this.ok('search', query);
+  }
+
+  /** Declares properties, `[name, valueType]` pairs, in one bulk. */
+  async declare(...props: [string, string][]): Promise<void> {
+    await this.ok('bulk', { createItems: props.map(([name, valueType]) => declare(name, valueType)) });
+  }
+
+  uploadPath(sha: string, databaseKey: string = this.key) {
+    return `${this.url}/${this.version}/${this.owner}/upload_file/${databaseKey}/${sha}`;
+  }
+
+  uploadBPath(sha: string, auth: unknown = this.auth) {
+    return `${this.url}/${this.version}/${this.owner}/upload_file_b/${encodeURIComponent(JSON.stringify(auth))}/${sha}`;
+  }
+
+  /** Uploads raw bytes with no Content-Type, as clients do. */
+  upload(bytes: Uint8Array, sha: string = sha256hex(bytes), headers: Record<string, string> = {}): Promise<Reply> {
+    return rawPost(this.uploadPath(sha), bytes, headers);
+  }
+
+  /** get_file: status, content-type and the exact bytes. */
+  async getFile(sha: string): Promise<{ status: number; contentType: string | null; bytes: Buffer }> {
+    const res = await fetch(`${this.url}/${this.version}/${this.owner}/get_file`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: this.auth, payload: { sha256: sha } }),
+      signal: timeout(),
+    });
+    return { status: res.status, contentType: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
+  }
+}
+
+/** Every regular file under `dir`, recursively. */
+export function walkFiles(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (d: string) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) visit(p);
+      else if (entry.isFile()) out.push(p);
+    }
+  };
+  if (fs.existsSync(dir)) visit(dir);
+  return out.sort();
+}
+
+/** path → sha256 of the content, for every file under `dir`. */
+export function snapshotFiles(dir: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const file of walkFiles(dir)) map.set(path.relative(dir, file), sha256hex(fs.readFileSync(file)));
+  return map;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A free TCP port on loopback (racy in principle, fine for tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The compiled CLI next to the compiled tests: dist/src/cli.js. */
+export const cliPath = () => fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+export interface CliPod {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Spawns the CLI on `dataDir` and waits until `GET /version` answers 200. */
+export async function startCli(dataDir: string, extraArgs: string[] = []): Promise<CliPod> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [cliPath(), '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'silent', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`the pod CLI exited (${child.exitCode ?? child.signalCode}) before answering: ${output}`);
+    try {
+      const res = await fetch(`${url}/version`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the pod CLI did not answer GET /version within 15 s: ${output}`);
+    }
+    await sleep(50);
+  }
+  return { child, url, output: () => output };
+}
+
+/** Stops a CLI child (SIGTERM, then SIGKILL) and waits for it to exit. */
+export async function stopCli(pod: CliPod, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const { child } = pod;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
