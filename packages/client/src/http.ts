@@ -1,0 +1,88 @@
+/**
+ * One HTTP exchange with the Pod over `fetch`: a timeout per attempt, the Pod's error answers
+ * turned into `PodError`, and retries only where repeating the request cannot do harm.
+ */
+import { PodError } from './errors.js';
+
+/** Options every call takes. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the whole answer, per attempt; default the client's `timeout`. */
+  timeout?: number;
+  /** Aborts the call; an abort is passed on as the `AbortError` it is, never retried. */
+  signal?: AbortSignal;
+}
+
+/**
+ * When a failed attempt may be repeated:
+ * - `safe`: the request can be repeated without effect (reads, a bulk carrying its batchId, an upload
+ *   of bytes): after no answer, a timeout, or 502/503/504;
+ * - `refused`: a write: only when the connection was refused, so that nothing was sent;
+ * - `never`: the body cannot be sent twice (a stream).
+ */
+export type Retry = 'safe' | 'refused' | 'never';
+
+export interface Exchange<T> {
+  url: string;
+  init: RequestInit;
+  /** The endpoint's name, for errors. */
+  endpoint: string;
+  retry: Retry;
+  /** Reads a 200 answer; runs under the same timeout, so a stalled body is a timeout too. */
+  read: (response: Response) => Promise<T>;
+}
+
+export interface Policy {
+  timeout: number;
+  retries: number;
+}
+
+/** Statuses that a proxy or a restarting server answers before the request reached the Pod's store. */
+const RETRY_STATUSES = new Set([502, 503, 504]);
+/** Waits between attempts: 100 ms, doubling, at most 2 s. */
+const BACKOFF_MS = 100;
+const BACKOFF_MAX_MS = 2_000;
+
+export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options: RequestOptions = {}): Promise<T> {
+  const timeout = options.timeout ?? policy.timeout;
+  for (let attempt = 0; ; attempt++) {
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(timeout)])
+      : AbortSignal.timeout(timeout);
+    let failure: PodError;
+    let repeatable: boolean;
+    try {
+      const response = await fetch(exchange.url, { ...exchange.init, signal });
+      if (response.status === 200) return await exchange.read(response);
+      failure = await answerError(response, exchange.endpoint);
+      repeatable = exchange.retry === 'safe' && RETRY_STATUSES.has(failure.status);
+    } catch (cause) {
+      // The caller's abort, and an answer that is not JSON, are not transport failures.
+      if (options.signal?.aborted || cause instanceof SyntaxError) throw cause;
+      const timedOut = (cause as Error).name === 'TimeoutError';
+      const refused = ((cause as Error).cause as { code?: string } | undefined)?.code === 'ECONNREFUSED';
+      failure = new PodError(
+        0,
+        timedOut
+          ? `no answer to ${exchange.endpoint} within ${timeout} ms`
+          : `could not reach the Pod at ${new URL(exchange.url).origin} (${refused ? 'connection refused' : (cause as Error).message})`,
+        { endpoint: exchange.endpoint, cause },
+      );
+      repeatable = exchange.retry === 'safe' || (exchange.retry === 'refused' && refused);
+    }
+    if (!repeatable || attempt >= policy.retries) throw failure;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(BACKOFF_MS * 2 ** attempt, BACKOFF_MAX_MS)));
+  }
+}
+
+/** The Pod answers errors as JSON `{"error", "message"}`; the original Pod sent plain text. */
+async function answerError(response: Response, endpoint: string): Promise<PodError> {
+  const text = await response.text();
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    if (typeof body.message === 'string')
+      return new PodError(response.status, body.message, { endpoint, error: typeof body.error === 'string' ? body.error : undefined });
+  } catch {
+    // not JSON: the text itself is the message
+  }
+  return new PodError(response.status, text || response.statusText, { endpoint });
+}

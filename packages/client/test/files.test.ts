@@ -1,0 +1,110 @@
+/** Files and photos against a real Pod. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { File, Photo, PodClient, PodError, sha256Hex } from '@pod/client';
+import { uploadFileFromPath } from '@pod/client/node';
+import { randomPng } from '../examples/tutorial.js';
+import { startPod, type TestPod } from './pod.js';
+
+let pod: TestPod;
+let client: PodClient;
+before(async () => {
+  pod = await startPod();
+  client = new PodClient({ url: pod.url });
+  await client.addToSchema(File, Photo);
+});
+after(() => pod.close());
+
+const randomBytes = (length: number) => {
+  const bytes = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
+  return bytes;
+};
+
+describe('files', () => {
+  it('uploads bytes, creating the File item, and reads them back exactly', async () => {
+    const bytes = randomBytes(300_000);
+    const file = await client.uploadFile(bytes, { file: new File({ filename: 'random.bin' }) });
+    assert.equal(file.sha256, await sha256Hex(bytes));
+    assert.equal(((await client.get(file.id)) as File).filename, 'random.bin');
+    assert.deepEqual(await client.getFile(file), bytes);
+    assert.deepEqual(await client.getFile(file.sha256!), bytes);
+  });
+
+  it('takes an upload of a stored file as success (409) and reuses its File item', async () => {
+    const bytes = new TextEncoder().encode('twice');
+    const first = await client.uploadFile(bytes);
+    const second = await client.uploadFile(bytes.buffer.slice(0) as ArrayBuffer);
+    assert.equal(second.id, first.id);
+    const third = await client.uploadFile(new Blob([bytes]));
+    assert.equal(third.id, first.id);
+    assert.equal((await client.search(File, { sha256: first.sha256! })).length, 1);
+  });
+
+  it('uploads a stream with its sha256, and refuses one without', async () => {
+    const bytes = randomBytes(100_000);
+    const stream = () => new Blob([bytes]).stream();
+    const file = await client.uploadFile(stream(), { sha256: await sha256Hex(bytes) });
+    assert.deepEqual(await client.getFile(file), bytes);
+    await assert.rejects(client.uploadFile(stream()), TypeError);
+    const wrong = await client.uploadFile(new Blob(['other']).stream(), { sha256: await sha256Hex(bytes.subarray(1)) }).catch((e: unknown) => e);
+    assert.ok(wrong instanceof PodError && wrong.status === 400, String(wrong));
+  });
+
+  it('uploads a file from disk with the Node helper', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pod-client-file-'));
+    try {
+      const bytes = randomBytes(2 * 1024 * 1024);
+      writeFileSync(join(dir, 'video.mp4'), bytes);
+      const file = await uploadFileFromPath(client, join(dir, 'video.mp4'), { file: new File({ filename: 'video.mp4' }) });
+      assert.equal(file.filename, 'video.mp4');
+      assert.deepEqual(await client.getFile(file), bytes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an unknown file is a 404', async () => {
+    const error = await client.getFile('0'.repeat(64)).catch((e: unknown) => e);
+    assert.ok(error instanceof PodError && error.status === 404);
+  });
+});
+
+describe('photos', () => {
+  it('stores a photo with its size read from the image, and reads it back', async () => {
+    const png = randomPng(64, 48);
+    const photo = await client.createPhoto(png, { filename: 'noise.png' });
+    assert.deepEqual([photo.width, photo.height], [64, 48]);
+    assert.equal(photo.file.length, 1);
+    const read = await client.getPhoto(photo.id);
+    assert.ok(read.photo instanceof Photo);
+    assert.deepEqual([read.photo.width, read.photo.height, read.file.mimeType, read.file.filename], [64, 48, 'image/png', 'noise.png']);
+    assert.deepEqual(read.data, png);
+    assert.deepEqual((await client.getPhoto(photo.id, { size: 16 })).data, png, 'no thumbnail: the original');
+  });
+
+  it('size picks among stored sizes: the smallest large enough, else the largest', async () => {
+    const original = randomPng(640, 480);
+    const photo = await client.createPhoto(original);
+    const thumbnail = randomPng(64, 48);
+    const small = await client.uploadFile(thumbnail, { file: new File({ width: 64, height: 48 }) });
+    await client.createEdge(photo, 'file', small);
+    assert.deepEqual((await client.getPhoto(photo.id, { size: 64 })).data, thumbnail);
+    assert.deepEqual((await client.getPhoto(photo.id, { size: 50 })).data, thumbnail);
+    assert.deepEqual((await client.getPhoto(photo.id, { size: 65 })).data, original);
+    assert.deepEqual((await client.getPhoto(photo.id, { size: 5_000 })).data, original);
+    assert.deepEqual((await client.getPhoto(photo.id)).data, original);
+  });
+
+  it('a photo without a file, and an item that is no photo, are 404s', async () => {
+    const bare = await client.create(new Photo({ width: 1, height: 1 }));
+    const error = await client.getPhoto(bare.id).catch((e: unknown) => e);
+    assert.ok(error instanceof PodError && error.status === 404 && /no file edge/.test(error.message));
+    const file = await client.uploadFile(new Uint8Array([1, 2, 3]));
+    const notPhoto = await client.getPhoto(file.id).catch((e: unknown) => e);
+    assert.ok(notPhoto instanceof PodError && notPhoto.status === 404 && /not a Photo/.test(notPhoto.message));
+  });
+});
