@@ -128,12 +128,14 @@ const RETRY: { readonly [E in Endpoint]: Retry } = {
   get_edges: 'safe',
   search: 'safe',
   get_file: 'safe',
+  plugin_run_logs: 'safe',
   create_item: 'refused',
   update_item: 'refused',
   delete_item: 'refused',
   create_edge: 'refused',
   bulk: 'refused',
   send_email: 'refused',
+  abort_plugin_run: 'refused',
 };
 
 const JSON_HEADERS = { 'content-type': 'application/json' };

@@ -125,6 +125,10 @@ export const endpoints = {
   bulk: { payload: Bulk, answer: null as unknown as BulkResult },
   send_email: { payload: Email, answer: null as unknown as Record<string, never> },
   get_file: { payload: FileQuery, answer: null as unknown as Uint8Array },
+  /** Ours: sets a PluginRun to `aborted` and stops its container or process. */
+  abort_plugin_run: { payload: ItemId, answer: null as unknown as Record<string, never> },
+  /** Ours: what a run's plugin printed (the last MiB), credentials masked. */
+  plugin_run_logs: { payload: ItemId, answer: null as unknown as string },
 } as const;
 export type Endpoint = keyof typeof endpoints;
 export type Payload<E extends Endpoint> = z.input<(typeof endpoints)[E]['payload']>;

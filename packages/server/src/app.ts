@@ -7,7 +7,8 @@ import { apiRoutes } from './api/routes.js';
 import { createMailer } from './email/mailer.js';
 import { PodError } from './errors.js';
 import { noRunner, type PluginRunner } from './plugins/runner.js';
-import { pluginTrigger } from './plugins/trigger.js';
+import { PluginCredentials } from './plugins/credentials.js';
+import { PluginRuns } from './plugins/trigger.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
 
@@ -37,13 +38,23 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
 
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins });
 
-  const trigger = pluginTrigger(parts.runner ?? noRunner, app.log);
   const feed = new ChangeFeed();
-  const owners = new OwnerPool(config, (owner, commit) => {
-    trigger(owner, commit);
+  const credentials = new PluginCredentials();
+  const owners: OwnerPool = new OwnerPool(config, (owner, commit) => {
+    runs.onCommit(owner, commit);
     feed.notify(owner);
   });
-  app.addHook('preClose', async () => feed.closeAll());
+  const runs = new PluginRuns({
+    runner: parts.runner ?? noRunner,
+    credentials,
+    podAddress: () => config.plugins.podAddress ?? ownAddress(app, config),
+    keepOpen: (owner, until) => void owners.using(owner, () => until),
+    log: app.log,
+  });
+  app.addHook('preClose', async () => {
+    feed.closeAll();
+    await runs.stopAll();
+  });
   app.addHook('onClose', async () => owners.closeAll());
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -68,12 +79,21 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
 
   await apiRoutes(app, {
     owners,
+    credentials,
+    runs,
     feed,
     mailer: createMailer(config.smtp, app.log),
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
   });
   return app;
+}
+
+/** Where this Pod listens, as plugins on this machine reach it (POD_FULL_ADDRESS). */
+function ownAddress(app: FastifyInstance, config: PodConfig): string {
+  const { port } = app.server.address() as { port: number };
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `${config.tls ? 'https' : 'http'}://${host}:${port}`;
 }
 
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */

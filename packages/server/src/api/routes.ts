@@ -6,40 +6,53 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { API_VERSIONS, ChangesQuery, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
 import type { z } from 'zod';
-import { PodError, badRequest, notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import type { Mailer } from '../email/mailer.js';
 import { readFile, receiveFile } from '../storage/files.js';
 import type { Owner, OwnerPool } from '../storage/owners.js';
 import type { ChangeFeed } from '../sync/feed.js';
+import type { PluginCredentials } from '../plugins/credentials.js';
+import type { Grant } from '../plugins/permissions.js';
+import type { PluginRuns } from '../plugins/trigger.js';
 
 /** A comment line every so often keeps proxies and clients from timing out an idle feed. */
 const FEED_HEARTBEAT_MS = 15_000;
 
 export interface ApiDeps {
   owners: OwnerPool;
+  credentials: PluginCredentials;
+  runs: PluginRuns;
   feed: ChangeFeed;
   mailer: Mailer;
   jsonBodyLimit: number;
   uploadLimit: number;
 }
 
-type Handler<E extends Endpoint> = (owner: Owner, payload: z.output<(typeof endpoints)[E]['payload']>, deps: ApiDeps, reply: FastifyReply) => unknown;
+/** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
+interface Caller {
+  owner: Owner;
+  grant?: Grant;
+}
 
-/** One line per endpoint: the store call, and the JSON text it answers with. */
+type Handler<E extends Endpoint> = (caller: Caller, payload: z.output<(typeof endpoints)[E]['payload']>, deps: ApiDeps, reply: FastifyReply) => unknown;
+
+/** One line per endpoint: the store call, and the JSON text it answers with. Reads go through the caller's grant. */
 const handlers: { [E in Endpoint]: Handler<E> } = {
-  get_item: ({ store }, id) => store.getItemJson(id),
-  create_item: ({ store }, item) => JSON.stringify(store.write(() => store.createItem(item))),
-  update_item: ({ store }, patch) => (store.write(() => store.updateItem(patch)), '{}'),
-  delete_item: ({ store }, id) => (store.write(() => store.deleteItem(id)), '{}'),
-  create_edge: ({ store }, edge) => JSON.stringify(store.write(() => store.createEdge(edge))),
-  get_edges: ({ store }, query) => store.getEdgesJson(query),
-  search: ({ store }, query) => store.searchJson(query),
-  bulk: ({ store }, bulk) => store.bulkJson(bulk),
-  send_email: async (_owner, email, { mailer }) => (await mailer(email), '{}'),
-  get_file: (owner, { sha256 }, _deps, reply) => {
+  get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
+  create_item: ({ owner: { store } }, item) => JSON.stringify(store.write(() => store.createItem(item))),
+  update_item: ({ owner: { store } }, patch) => (store.write(() => store.updateItem(patch)), '{}'),
+  delete_item: ({ owner: { store } }, id) => (store.write(() => store.deleteItem(id)), '{}'),
+  create_edge: ({ owner: { store } }, edge) => JSON.stringify(store.write(() => store.createEdge(edge))),
+  get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
+  search: ({ owner: { store }, grant }, query) => store.searchJson(query, grant),
+  bulk: ({ owner: { store }, grant }, bulk) => store.bulkJson(bulk, grant),
+  send_email: async (_caller, email, { mailer }) => (await mailer(email), '{}'),
+  get_file: ({ owner }, { sha256 }, _deps, reply) => {
     const file = readFile(owner, sha256.toLowerCase());
     return reply.type('application/octet-stream').header('content-length', file.size).send(file.stream);
   },
+  abort_plugin_run: async ({ owner }, id, { runs }) => (await runs.abort(owner, id), '{}'),
+  plugin_run_logs: async ({ owner }, id, { runs }) => JSON.stringify(await runs.logs(owner, id)),
 };
 
 const isEndpoint = (name: string): name is Endpoint => Object.hasOwn(endpoints, name);
@@ -50,10 +63,12 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   return result.data;
 }
 
-function authenticate(owners: OwnerPool, ownerKey: string, auth: Auth): Owner {
-  if (auth.type === 'ClientAuth') return owners.authenticate(ownerKey, auth.databaseKey);
-  // Plugin credentials are issued by plugin runners; none is configured yet (see plugins/runner.ts).
-  throw new PodError(401, 'invalid plugin auth: this credential was not issued by this Pod, or its run has ended');
+/** The caller, and for a plugin the check that this request stays within its grant (403 before anything runs). */
+function authorize(deps: ApiDeps, ownerKey: string, auth: Auth, endpoint: Endpoint | 'changes' | 'upload', payload: unknown): Caller {
+  if (auth.type === 'ClientAuth') return { owner: deps.owners.authenticate(ownerKey, auth.databaseKey) };
+  const caller = deps.credentials.resolve(ownerKey, auth.data);
+  caller.grant.authorize(endpoint, payload, caller.owner.store);
+  return caller;
 }
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
@@ -73,7 +88,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
         json.post<{ Params: { owner: string } }>('/:owner/changes', async (request, reply) => {
           const envelope = parse(Envelope, request.body, 'body');
           const query = parse(ChangesQuery, envelope.payload ?? {}, 'payload');
-          const owner = authenticate(deps.owners, request.params.owner, envelope.auth);
+          const { owner } = authorize(deps, request.params.owner, envelope.auth, 'changes', query);
           reply.hijack();
           const response = reply.raw;
           response.writeHead(200, {
@@ -107,9 +122,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint "${endpoint}"`);
           const envelope = parse(Envelope, request.body, 'body');
           const payload = parse(endpoints[endpoint].payload, envelope.payload, 'payload') as Payload<typeof endpoint>;
-          const owner = authenticate(deps.owners, ownerKey, envelope.auth);
+          const caller = authorize(deps, ownerKey, envelope.auth, endpoint, payload);
           const handler = handlers[endpoint] as Handler<typeof endpoint>;
-          const answer = await deps.owners.using(owner, async () => handler(owner, payload as never, deps, reply));
+          const answer = await deps.owners.using(caller.owner, async () => handler(caller, payload as never, deps, reply));
           if (typeof answer === 'string') return reply.type('application/json; charset=utf-8').send(answer);
           return answer;
         });
@@ -124,7 +139,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
         uploads.addContentTypeParser('*', (_request, _payload, done) => done(null));
         const upload = async (ownerKey: string, auth: Auth, sha256: string, request: { raw: NodeJS.ReadableStream }) => {
           if (!SHA256_HEX.test(sha256)) throw badRequest('the sha256 in the path must be 64 hexadecimal characters');
-          const owner = authenticate(deps.owners, ownerKey, auth);
+          const { owner } = authorize(deps, ownerKey, auth, 'upload', undefined);
           await deps.owners.using(owner, () => receiveFile(owner, sha256.toLowerCase(), request.raw as never, deps.uploadLimit));
           return '{}';
         };

@@ -111,6 +111,13 @@ const migrations: ((db: Db) => void)[] = [
         dateServerModified INTEGER NOT NULL
       ) WITHOUT ROWID;
     `),
+  (db) =>
+    db.exec(`
+      -- What the Pod writes on plugin runs (spec §7) and reads from Plugin items (their grant).
+      -- OR IGNORE: a client may have declared them already.
+      INSERT OR IGNORE INTO properties (name, valueType) VALUES
+        ('status', 'Text'), ('podExitCode', 'Integer'), ('permissions', 'Text');
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -34,9 +34,18 @@ export interface StoredFile {
 export interface Commit {
   dateServerModified: number;
   created: { id: string; type: string }[];
+  updated: { id: string; type: string }[];
 }
 
 type Fields = Record<string, unknown>;
+
+/**
+ * What a reader may see of an item: everything, only some properties, or nothing (`null`).
+ * The owner reads without a view; a plugin reads through the view of its grant.
+ */
+export interface ReadView {
+  visible(item: { id: string; type: string }): 'all' | ReadonlySet<string> | null;
+}
 
 const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props';
 const columnsOf = (alias: string, prefix = '') =>
@@ -97,6 +106,7 @@ export class OwnerStore {
     const commit: Commit = {
       dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
       created: [],
+      updated: [],
     };
     this.pending = commit;
     try {
@@ -128,9 +138,28 @@ export class OwnerStore {
 
   // ---- items ----------------------------------------------------------------------------
 
-  getItemJson(id: string): string {
+  getItemJson(id: string, view?: ReadView): string {
     const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
-    return row ? `[${itemJson(row)}]` : '[]';
+    if (!row) return '[]';
+    const json = this.render(row, view);
+    if (json === null) throw new PodError(403, `this plugin did not declare that it reads items of type ${JSON.stringify(row.type)}`);
+    return `[${json}]`;
+  }
+
+  /** The type of an item, or undefined when there is none with that id. */
+  typeOf(id: string): string | undefined {
+    return this.sql('SELECT type FROM items WHERE id = ?').pluck().get(id) as string | undefined;
+  }
+
+  /** An item's wire form as `view` lets its reader see it; null when hidden. */
+  private render(row: ItemRow, view: ReadView | undefined, extra = ''): string | null {
+    const visible = view ? view.visible(row) : 'all';
+    if (visible === null) return null;
+    if (visible === 'all') return itemJson(row, extra);
+    const values = new Map<string, { json: string }>();
+    for (const [name, value] of Object.entries(JSON.parse(row.props) as Fields))
+      if (visible.has(name)) values.set(name, encodeValue(name, this.schema.require(name).valueType, value));
+    return itemJson({ ...row, props: propsJson(values) }, extra);
   }
 
   createItem(fields: Fields): string {
@@ -219,6 +248,7 @@ export class OwnerStore {
       propsJson(values),
       row.row,
     );
+    this.pending!.updated.push({ id: row.id, type: row.type });
   }
 
   deleteItem(id: unknown): void {
@@ -250,32 +280,39 @@ export class OwnerStore {
     return self.id;
   }
 
-  getEdgesJson(query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean }): string {
+  getEdgesJson(query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean }, view?: ReadView): string {
     const item = this.rowById(query.item);
+    if (view && view.visible(item) === null)
+      throw new PodError(403, `this plugin did not declare that it reads items of type ${JSON.stringify(item.type)}`);
     const [near, far] = query.direction === 'Outgoing' ? ['source', 'target'] : ['target', 'source'];
     const rows = this.sql(
       `SELECT e.name AS edgeName, ${columnsOf('o')} FROM edges e JOIN items s ON s.row = e.self ` +
         `JOIN items o ON o.row = e.${far} WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
     ).all(item.row) as (ItemRow & { edgeName: string })[];
-    const entries = rows.map(
-      (row) =>
-        `{"name":${JSON.stringify(row.edgeName)},"item":${query.expandItems ? itemJson(row) : `{"id":${JSON.stringify(row.id)}}`}}`,
-    );
+    const entries: string[] = [];
+    for (const row of rows) {
+      const other = this.render(row, view);
+      if (other === null) continue;
+      entries.push(`{"name":${JSON.stringify(row.edgeName)},"item":${query.expandItems ? other : `{"id":${JSON.stringify(row.id)}}`}}`);
+    }
     return `[${entries.join(',')}]`;
   }
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
-  private edgeListJson(row: number, direction: 'source' | 'target'): string {
+  private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined): string {
     const far = direction === 'source' ? 'target' : 'source';
     const rows = this.sql(
       `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
         `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${far} ` +
         `WHERE e.${direction} = ? AND s.deleted = 0 ORDER BY e.edge`,
     ).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
-    const entries = rows.map((r) => {
-      const other = Object.fromEntries(ITEM_COLUMNS.split(', ').map((column) => [column, r[`o_${column}`]]));
-      return itemJson(r, `,"_edge":${JSON.stringify(r.edgeName)},"_item":${itemJson(other as unknown as ItemRow)}`);
-    });
+    const entries: string[] = [];
+    for (const r of rows) {
+      const otherRow = Object.fromEntries(ITEM_COLUMNS.split(', ').map((column) => [column, r[`o_${column}`]]));
+      const other = this.render(otherRow as unknown as ItemRow, view);
+      const edge = other === null ? null : this.render(r, view, `,"_edge":${JSON.stringify(r.edgeName)},"_item":${other}`);
+      if (edge !== null) entries.push(edge);
+    }
     return `[${entries.join(',')}]`;
   }
 
@@ -286,17 +323,18 @@ export class OwnerStore {
    * first N plus every further match sharing the N-th's dateServerModified (spec §3), so a client
    * paging with `dateServerModified>=` never skips an item.
    */
-  searchJson(query: Fields): string {
+  searchJson(query: Fields, view?: ReadView): string {
     const rows = this.searchRows(query);
     const outgoing = query['[[edges]]'] !== undefined;
     const incoming = query['~[[edges]]'] !== undefined;
-    const items = rows.map((row) =>
-      itemJson(
-        row,
-        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source')}` : '') +
-          (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target')}` : ''),
-      ),
-    );
+    const items: string[] = [];
+    for (const row of rows) {
+      if (view && view.visible(row) === null) continue;
+      const edges =
+        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view)}` : '') +
+        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view)}` : '');
+      items.push(this.render(row, view, edges)!);
+    }
     return `[${items.join(',')}]`;
   }
 
@@ -369,14 +407,17 @@ export class OwnerStore {
   // ---- bulk -----------------------------------------------------------------------------
 
   /** Creates, updates, deletes, edges, then searches, in one transaction (spec §3). */
-  bulkJson(bulk: {
+  bulkJson(
+    bulk: {
     batchId?: string;
     createItems?: Fields[];
     updateItems?: Fields[];
     deleteItems?: string[];
     createEdges?: Fields[];
     search?: Fields[];
-  }): string {
+    },
+    view?: ReadView,
+  ): string {
     // A retried batch (same batchId) answers what the first attempt answered and applies nothing.
     if (bulk.batchId !== undefined) {
       const applied = this.sql('SELECT answer FROM applied_batches WHERE batchId = ?').pluck().get(bulk.batchId) as string | undefined;
@@ -387,7 +428,7 @@ export class OwnerStore {
       for (const patch of bulk.updateItems ?? []) this.updateItem(patch);
       for (const id of bulk.deleteItems ?? []) this.deleteItem(id);
       const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge));
-      const searches = (bulk.search ?? []).map((query) => this.searchJson(query));
+      const searches = (bulk.search ?? []).map((query) => this.searchJson(query, view));
       const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
       if (bulk.batchId !== undefined)
         this.sql('INSERT INTO applied_batches (batchId, answer, dateServerModified) VALUES (?, ?, ?)').run(bulk.batchId, answer, this.now);
