@@ -6,6 +6,8 @@ import type { PodConfig } from './config.js';
 import { apiRoutes } from './api/routes.js';
 import { createMailer } from './email/mailer.js';
 import { PodError } from './errors.js';
+import { DockerRunner } from './plugins/docker-runner.js';
+import { ProcessRunner } from './plugins/process-runner.js';
 import { noRunner, type PluginRunner } from './plugins/runner.js';
 import { PluginCredentials } from './plugins/credentials.js';
 import { PluginRuns } from './plugins/trigger.js';
@@ -45,7 +47,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     feed.notify(owner);
   });
   const runs = new PluginRuns({
-    runner: parts.runner ?? noRunner,
+    runner: parts.runner ?? runnerFor(config.plugins),
     credentials,
     podAddress: () => config.plugins.podAddress ?? ownAddress(app, config),
     keepOpen: (owner, until) => void owners.using(owner, () => until),
@@ -87,6 +89,23 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     uploadLimit: config.uploadLimit,
   });
   return app;
+}
+
+function runnerFor(plugins: PodConfig['plugins']): PluginRunner {
+  switch (plugins.runner) {
+    case 'none':
+      return noRunner;
+    case 'process':
+      return new ProcessRunner({ commands: plugins.commands, timeoutSeconds: plugins.timeoutSeconds });
+    case 'docker':
+      return new DockerRunner({
+        socketPath: plugins.dockerSocket,
+        network: plugins.network,
+        memoryMiB: plugins.memoryMiB,
+        cpus: plugins.cpus,
+        timeoutSeconds: plugins.timeoutSeconds,
+      });
+  }
 }
 
 /** Where this Pod listens, as plugins on this machine reach it (POD_FULL_ADDRESS). */

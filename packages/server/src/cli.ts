@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `pod`: starts the Pod. Every flag can also come from the environment variable named in --help. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
+import { PLUGIN_RUNNERS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
 
 const defaults = defaultConfig();
@@ -15,6 +15,19 @@ const bytes = (name: string) => (value: string) => {
   if (!match) throw new InvalidArgumentError(`${name} must be a size such as 8MiB or 1GiB`);
   const unit = (match[2] ?? '').toLowerCase()[0];
   return Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+};
+const commands = (value: string) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('--plugin-commands must be JSON, e.g. {"my-plugin": ["node", "/path/plugin.js"]}');
+  }
+  const valid =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
+    Object.values(parsed).every((argv) => Array.isArray(argv) && argv.length > 0 && argv.every((arg) => typeof arg === 'string'));
+  if (!valid) throw new InvalidArgumentError('--plugin-commands maps each image name to a non-empty array of strings');
+  return parsed as Record<string, string[]>;
 };
 const option = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
 
@@ -45,7 +58,17 @@ const program = new Command('pod')
   .addOption(option('--smtp-user <user>', 'SMTP user name', 'POD_SMTP_USER'))
   .addOption(option('--smtp-password <password>', 'SMTP password (prefer the environment variable)', 'POD_SMTP_PASSWORD'))
   .addOption(option('--smtp-from <address>', 'sender address of emails', 'POD_SMTP_FROM'))
-  .addOption(option('--plugin-runner <kind>', 'how plugins are started', 'POD_PLUGIN_RUNNER').choices(['none']).default(defaults.plugins.runner))
+  .addOption(
+    option('--plugin-runner <kind>', 'how plugins are started: none, process (local commands), docker', 'POD_PLUGIN_RUNNER')
+      .choices(PLUGIN_RUNNERS)
+      .default(defaults.plugins.runner),
+  )
+  .addOption(
+    option('--plugin-commands <json>', 'process runner: JSON object mapping an image name to a command line array', 'POD_PLUGIN_COMMANDS')
+      .default({}, '{}')
+      .argParser(commands),
+  )
+  .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))
   .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: this Pod\'s own address)', 'POD_PLUGIN_POD_ADDRESS'))
   .addOption(option('--plugin-network <name>', 'container network of plugins', 'POD_PLUGIN_NETWORK').default(defaults.plugins.network))
   .addOption(option('--plugin-memory <MiB>', 'memory limit of a plugin container', 'POD_PLUGIN_MEMORY').default(defaults.plugins.memoryMiB).argParser(integer('--plugin-memory')))
@@ -73,6 +96,8 @@ const config: PodConfig = {
     : undefined,
   plugins: {
     runner: flags.pluginRunner,
+    commands: flags.pluginCommands,
+    dockerSocket: flags.dockerSocket,
     podAddress: flags.pluginPodAddress,
     network: flags.pluginNetwork,
     memoryMiB: flags.pluginMemory,

@@ -1,7 +1,8 @@
 /** The Pod's settings: one typed object, filled from flags and environment variables by `cli.ts`. */
 import { createHash } from 'node:crypto';
 
-export type PluginRunnerKind = 'none';
+export const PLUGIN_RUNNERS = ['none', 'process', 'docker'] as const;
+export type PluginRunnerKind = (typeof PLUGIN_RUNNERS)[number];
 
 export interface SmtpConfig {
   host: string;
@@ -33,6 +34,10 @@ export interface PodConfig {
     runner: PluginRunnerKind;
     /** POD_FULL_ADDRESS handed to plugins; derived from host and port when not given. */
     podAddress?: string;
+    /** For the process runner: image name → command line (argv). */
+    commands: Record<string, string[]>;
+    /** For the docker runner: the engine's socket (default: dockerode's, /var/run/docker.sock). */
+    dockerSocket?: string;
     network: string;
     memoryMiB: number;
     cpus: number;
@@ -51,7 +56,7 @@ export const defaultConfig = (): PodConfig => ({
   uploadLimit: 1024 * 1024 * 1024,
   corsOrigins: '*',
   idleCloseMs: 5 * 60_000,
-  plugins: { runner: 'none', network: 'host', memoryMiB: 512, cpus: 1, timeoutSeconds: 3600 },
+  plugins: { runner: 'none', commands: {}, network: 'host', memoryMiB: 512, cpus: 1, timeoutSeconds: 3600 },
 });
 
 export const isLoopback = (host: string) =>

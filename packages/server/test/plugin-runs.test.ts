@@ -1,0 +1,176 @@
+// Plugin runs through a real runner (local processes): what the Pod records on a run, and what a
+// run's credential may and may not do.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPod } from '../src/app.js';
+import { defaultConfig } from '../src/config.js';
+import { ProcessRunner } from '../src/plugins/process-runner.js';
+import { Owner, declare, sha256hex, sleep, startPod, type RunningPod } from './helpers.js';
+
+const PLUGIN = fileURLToPath(new URL('../../test/fixtures/capture-plugin.mjs', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'pod-runs-'));
+const envFile = (name: string) => join(scratch, `${name}.json`);
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+describe('plugin runs', () => {
+  let pod: RunningPod;
+  before(async () => (pod = await startPod()));
+  after(async () => {
+    await pod.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** A Pod whose process runner maps images to the capture plugin. */
+  async function podWithRunner() {
+    const runner = new ProcessRunner({
+      commands: {
+        'wait-plugin': [process.execPath, PLUGIN, envFile('wait'), 'wait'],
+        'quick-plugin': [process.execPath, PLUGIN, envFile('quick'), 'exit'],
+      },
+      timeoutSeconds: 30,
+    });
+    const dataDir = mkdtempSync(join(scratch, 'data-'));
+    const app = await createPod({ ...defaultConfig(), dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' }, { runner });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+  }
+
+  test('without a runner the Pod records noRunner and leaves status to the client', async () => {
+    const o = new Owner(pod.url);
+    await o.declare(['status', 'Text']);
+    const id = await o.create({ type: 'PluginRun', containerImage: 'none', status: 'created' });
+    const run = await until('the launch record', async () => {
+      const item = await o.get(id);
+      return item.podLaunchStatus ? item : undefined;
+    });
+    assert.equal(run.podLaunchStatus, 'noRunner');
+    assert.equal(run.status, 'created');
+  });
+
+  describe('with a process runner', () => {
+    let app: Awaited<ReturnType<typeof podWithRunner>>['app'];
+    let o: Owner;
+    let runId: string;
+    let plugin: Owner;
+    before(async () => {
+      const started = await podWithRunner();
+      app = started.app;
+      o = new Owner(started.url);
+      await o.declare(['name', 'Text'], ['secret', 'Text'], ['text', 'Text'], ['errorMessage', 'Text']);
+      const permissions = JSON.stringify({ read: { Person: ['name'] }, write: { Message: ['text'] } });
+      const setup = await o.ok('bulk', {
+        createItems: [
+          { type: 'Plugin', id: 'plugin-1', containerImage: 'wait-plugin', permissions },
+          { type: 'Account', id: 'account-1', name: 'me' },
+          { type: 'Person', id: 'person-1', name: 'Alice', secret: 'not for plugins' },
+          { type: 'Note', id: 'note-1', text: 'private' },
+          { type: 'PluginRun', id: 'run-wait-1', containerImage: 'wait-plugin', targetItemId: 'run-wait-1', status: 'created' },
+        ],
+        createEdges: [
+          { _source: 'run-wait-1', _target: 'plugin-1', _name: 'plugin' },
+          { _source: 'plugin-1', _target: 'account-1', _name: 'account' },
+        ],
+      });
+      assert.equal(setup.createItems.length, 5);
+      runId = 'run-wait-1';
+      const env = await until('the plugin to start', () =>
+        existsSync(envFile('wait')) ? (JSON.parse(readFileSync(envFile('wait'), 'utf8')) as Record<string, string>) : undefined,
+      );
+      assert.equal(env.POD_PLUGINRUN_ID, runId);
+      assert.equal(env.POD_OWNER, o.owner);
+      assert.equal(JSON.parse(env.POD_TARGET_ITEM!).id, runId);
+      assert.match(env.POD_FULL_ADDRESS!, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const auth = JSON.parse(env.POD_AUTH_JSON!);
+      assert.doesNotMatch(env.POD_AUTH_JSON!, /\//, 'no "/" in the credential (spec §7)');
+      assert.ok(!env.POD_AUTH_JSON!.includes(o.key), 'the credential does not carry the database key');
+      plugin = new Owner(started.url, o.owner, o.key);
+      Object.defineProperty(plugin, 'auth', { get: () => ({ type: 'PluginAuth', ...auth }) });
+    });
+    after(async () => app.close());
+
+    test('a run may read and update itself, read its target, Plugin and Account, and declare schema', async () => {
+      assert.equal((await plugin.get(runId)).status, 'created');
+      await plugin.ok('update_item', { id: runId, status: 'running' });
+      assert.equal((await o.get(runId)).status, 'running');
+      assert.equal((await plugin.get('plugin-1')).containerImage, 'wait-plugin');
+      await plugin.ok('update_item', { id: 'account-1', errorMessage: 'login failed' });
+      assert.equal((await o.get('account-1')).errorMessage, 'login failed');
+      await plugin.ok('bulk', { createItems: [declare('text', 'Text'), declare('importedAt', 'DateTime')] });
+      const started = await o.get(runId);
+      assert.equal(started.podLaunchStatus, 'started');
+    });
+
+    test('reads show only declared types and properties', async () => {
+      const people = await plugin.search({ type: 'Person' });
+      assert.deepEqual(people.map((p: { id: string }) => p.id), ['person-1']);
+      assert.equal(people[0].name, 'Alice');
+      assert.equal('secret' in people[0], false, 'an undeclared property is not shown');
+      await plugin.fails('search', { type: 'Note' }, 403);
+      await plugin.fails('get_item', 'note-1', 403);
+      const everything = await plugin.search({});
+      assert.ok(!everything.some((item: { type: string }) => item.type === 'Note'), 'a search without type hides undeclared types');
+    });
+
+    test('writes outside the declaration get 403 and write nothing', async () => {
+      const message = await plugin.ok('create_item', { type: 'Message', text: 'hello' });
+      assert.equal((await o.get(message)).text, 'hello');
+      const forbidden = await plugin.fails('create_item', { type: 'Note', text: 'x' }, 403);
+      assert.match(JSON.parse(forbidden.text).message, /did not declare that it writes items of type "Note"/);
+      await plugin.fails('create_item', { type: 'Message', text: 'x', name: 'not declared' }, 403);
+      await plugin.fails('update_item', { id: 'person-1', name: 'Mallory' }, 403);
+      await plugin.fails('delete_item', 'note-1', 403);
+      const before = (await o.search({ type: 'Message' })).length;
+      await plugin.fails('bulk', { createItems: [{ type: 'Message', text: 'ok' }, { type: 'Note', text: 'no' }] }, 403);
+      assert.equal((await o.search({ type: 'Message' })).length, before, 'nothing of a refused bulk is written');
+      assert.equal((await o.get('person-1')).name, 'Alice');
+      const bytes = Buffer.from('plugin file');
+      await o.create({ type: 'File', sha256: sha256hex(bytes) });
+      const upload = await fetch(plugin.uploadBPath(sha256hex(bytes)), { method: 'POST', body: bytes });
+      assert.equal(upload.status, 403);
+      await plugin.fails('send_email', { to: 'a@example.org', subject: 's', body: 'b' }, 403);
+      await plugin.fails('changes', {}, 403);
+    });
+
+    test('aborting stops the plugin, marks the run aborted and ends its credential', async () => {
+      await o.ok('abort_plugin_run', runId);
+      const run = await until('the stop to be recorded', async () => {
+        const item = await o.get(runId);
+        return item.podLaunchStatus === 'stopped' ? item : undefined;
+      });
+      assert.equal(run.status, 'aborted');
+      await plugin.fails('get_item', runId, 401);
+      const logs = await o.ok('plugin_run_logs', runId);
+      assert.match(logs, /started with \{"data":\{"token":"\*\*\*"\}\}/, 'logs keep the output with the token masked');
+    });
+
+    test('a plugin that exits without a final status ends in error; an unknown image leaves status alone', async () => {
+      const quick = await o.create({ type: 'PluginRun', containerImage: 'quick-plugin', status: 'created' });
+      const ended = await until('the exit to be recorded', async () => {
+        const item = await o.get(quick);
+        return item.podLaunchStatus === 'exited' ? item : undefined;
+      });
+      assert.equal(ended.podExitCode, 0);
+      assert.equal(ended.status, 'error');
+      const missing = await o.create({ type: 'PluginRun', containerImage: 'no-such-image', status: 'created' });
+      const recorded = await until('the launch record', async () => {
+        const item = await o.get(missing);
+        return item.podLaunchStatus ? item : undefined;
+      });
+      assert.equal(recorded.podLaunchStatus, 'imageMissing');
+      assert.equal(recorded.status, 'created');
+    });
+  });
+});
