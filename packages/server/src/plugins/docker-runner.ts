@@ -1,0 +1,178 @@
+/**
+ * Runs each plugin in a container through the Docker Engine API, the way the original Pod ran
+ * `docker run --network=host`, with limits, labels and a time limit added. Images are never pulled
+ * (a Pod need not reach a registry): an image that is not on the machine is `imageMissing`.
+ */
+import Docker from 'dockerode';
+import { LaunchError, lastBytes, maskSecrets, type PluginExit, type PluginLaunch, type PluginRunner, type RunningPlugin } from './runner.js';
+
+export interface DockerRunnerOptions {
+  /** The engine's socket; `/var/run/docker.sock` when not given. */
+  socketPath?: string;
+  /** `host` lets plugins reach a Pod listening on 127.0.0.1. */
+  network: string;
+  memoryMiB: number;
+  cpus: number;
+  /** A run still going after this long is stopped and reported `timedOut`; 0 for no limit. */
+  timeoutSeconds: number;
+  /** Between SIGTERM and SIGKILL when a run is stopped; 10 when not given. */
+  stopGraceSeconds?: number;
+}
+
+/** What the engine accepts as an image reference; anything else would also garble the API path. */
+const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]{0,254}$/i;
+const ENGINE_UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE']);
+/** A plugin that fork-bombs or leaks threads stops here rather than exhausting the host. */
+const PIDS_LIMIT = 512;
+
+interface EngineError extends Error {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string };
+}
+
+export class DockerRunner implements PluginRunner {
+  readonly name = 'docker';
+  readonly #docker: Docker;
+  readonly #socketPath: string;
+  readonly #running = new Set<RunningPlugin>();
+
+  constructor(readonly options: DockerRunnerOptions) {
+    this.#socketPath = options.socketPath ?? '/var/run/docker.sock';
+    this.#docker = new Docker({ socketPath: this.#socketPath });
+  }
+
+  async start(launch: PluginLaunch): Promise<RunningPlugin> {
+    const image = launch.containerImage;
+    if (!IMAGE_REFERENCE.test(image)) throw new LaunchError('imageMissing', `${JSON.stringify(image)} is not a container image name`);
+    try {
+      await this.#docker.getImage(image).inspect();
+    } catch (error) {
+      if ((error as EngineError).statusCode === 404)
+        throw new LaunchError('imageMissing', `image ${image} is not on this machine; build or load it there (images are never pulled)`);
+      throw this.#failure(error, `cannot look up image ${image}`);
+    }
+
+    const name = containerName(launch);
+    let container: Docker.Container;
+    try {
+      container = await this.#docker.createContainer({
+        name,
+        Image: image,
+        Env: Object.entries(launch.env).map(([key, value]) => `${key}=${value}`),
+        Labels: { 'pod.owner': launch.ownerHash, 'pod.run': launch.runId, 'pod.image': image },
+        HostConfig: {
+          NetworkMode: this.options.network,
+          Memory: this.options.memoryMiB * 1024 * 1024,
+          MemorySwap: this.options.memoryMiB * 1024 * 1024,
+          NanoCpus: Math.round(this.options.cpus * 1e9),
+          PidsLimit: PIDS_LIMIT,
+          // an init as PID 1 passes SIGTERM on: node and python ignore it when they are PID 1
+          Init: true,
+          // on the host network, NET_RAW alone would let a plugin read other owners' keys off loopback
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          // bounded on disk too: between 512 KiB and 1 MiB of the latest output is kept
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '512k', 'max-file': '2' } },
+        },
+      });
+    } catch (error) {
+      if ((error as EngineError).statusCode === 409) throw new LaunchError('failed', `a container named ${name} already exists: this run was started before`);
+      throw this.#failure(error, `cannot create container ${name}`);
+    }
+    try {
+      await container.start();
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => {});
+      throw this.#failure(error, `cannot start container ${name}`);
+    }
+
+    const plugin = supervise(container, name, launch.secrets, this.options);
+    this.#running.add(plugin);
+    void plugin.exited.then(() => this.#running.delete(plugin));
+    return plugin;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#running].map((plugin) => plugin.stop()));
+  }
+
+  #failure(error: unknown, doing: string): LaunchError {
+    const engineError = error as EngineError;
+    if (engineError.code && ENGINE_UNREACHABLE.has(engineError.code))
+      return new LaunchError('failed', `no container engine at ${this.#socketPath} (${engineError.code}); start dockerd or set the socket`);
+    return new LaunchError('failed', `${doing}: ${engineError.json?.message ?? engineError.message}`);
+  }
+}
+
+/** `<owner hash prefix>-<image>-<run id>` within Docker's name rules `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
+export function containerName(launch: Pick<PluginLaunch, 'ownerHash' | 'containerImage' | 'runId'>): string {
+  const part = (text: string) => text.replace(/[^a-zA-Z0-9_.-]+/g, '-').slice(0, 64);
+  return `${part(launch.ownerHash.slice(0, 16)) || 'pod'}-${part(launch.containerImage)}-${part(launch.runId)}`;
+}
+
+function supervise(container: Docker.Container, name: string, secrets: string[], options: DockerRunnerOptions): RunningPlugin {
+  const grace = options.stopGraceSeconds ?? 10;
+  let ended = false;
+  let timedOut = false;
+  let stopped = false;
+  let finalLogs: string | undefined;
+  const halt = () => container.stop({ t: grace }).catch(() => {}); // 304 (already stopped) and 404 are fine here
+
+  const timer =
+    options.timeoutSeconds > 0
+      ? setTimeout(() => {
+          timedOut = !stopped;
+          void halt();
+        }, options.timeoutSeconds * 1000)
+      : undefined;
+
+  const exited = (async (): Promise<PluginExit> => {
+    let exitCode: number | null = null;
+    try {
+      exitCode = ((await container.wait()) as { StatusCode: number }).StatusCode;
+    } catch {
+      // the engine went away mid-run: the exit code is unknown, but the container still goes below
+    }
+    ended = true;
+    clearTimeout(timer);
+    // removed only now, not by AutoRemove, so that the logs can still be read
+    finalLogs = await readLogs(container).catch(() => '');
+    await container.remove({ force: true }).catch(() => {});
+    return { exitCode, timedOut, stopped };
+  })();
+
+  return {
+    name,
+    exited,
+    async stop() {
+      if (!ended && !timedOut) stopped = true;
+      await halt();
+      await exited;
+    },
+    async logs() {
+      const text = finalLogs ?? (await readLogs(container).catch(() => finalLogs ?? ''));
+      return maskSecrets(text, secrets);
+    },
+  };
+}
+
+async function readLogs(container: Docker.Container): Promise<string> {
+  const raw = await container.logs({ stdout: true, stderr: true, follow: false });
+  return lastBytes(demultiplex(raw)).toString('utf8');
+}
+
+/**
+ * Without a TTY the engine frames each write: 1 byte stream (1 stdout, 2 stderr), 3 zero bytes, a
+ * 4-byte big-endian length, then the bytes. Both streams are kept, in the order they were written.
+ */
+function demultiplex(raw: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= raw.length) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(parts);
+}
