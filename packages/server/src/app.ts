@@ -32,6 +32,9 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
       },
     },
     bodyLimit: config.jsonBodyLimit,
+    // Closing ends every connection: a keep-alive socket that served an upload and then a
+    // download was otherwise not seen as idle, and close() waited out the keep-alive timeout.
+    forceCloseConnections: true,
     // upload_file_b carries a whole credential in one path segment.
     routerOptions: { maxParamLength: 16_384 },
   };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
-import { Owner, rawPost, randomKey, sha256hex, snapshotFiles, startPod, walkFiles, type RunningPod } from './helpers.js';
+import { Owner, rawPost, randomKey, sha256hex, sleep, snapshotFiles, startPod, walkFiles, type RunningPod } from './helpers.js';
 
 /** The -shm file is SQLite's shared-memory index, not database content. */
 const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
@@ -109,6 +109,13 @@ describe('database keys and owner isolation', () => {
     assert.equal((await first.search({ type: 'Note' })).length, 1);
   });
 
+  test('keys made of 64 decimal digits (what test clients send) are valid hex', async () => {
+    const digits = () => Array.from({ length: 64 }, () => Math.floor(Math.random() * 10)).join('');
+    const o = new Owner(pod.url, digits(), digits());
+    const id = await o.create({ type: 'Note' });
+    assert.equal((await o.get(id)).type, 'Note');
+  });
+
   test('a made-up PluginAuth → 401', async () => {
     const o = new Owner(pod.url);
     await o.create({ type: 'Note' });
@@ -150,6 +157,36 @@ describe('database keys and owner isolation', () => {
   });
 });
 
+describe('database keys after an idle close', () => {
+  let pod: RunningPod;
+  before(async () => {
+    pod = await startPod({ idleCloseMs: 100 });
+  });
+  after(async () => {
+    await pod?.close();
+  });
+
+  test('a wrong key on a closed database → 401, files untouched; the right key then reopens it intact', async () => {
+    const o = new Owner(pod.url);
+    await o.declare(['secret', 'Text']);
+    const id = await o.create({ type: 'Diary', secret: 'kept' });
+    await sleep(600); // the owner's database closes
+    const filesBefore = withoutShm(snapshotFiles(pod.dataDir));
+    const wrong = o.withKey(randomKey());
+    await wrong.fails('search', {}, 401);
+    await wrong.fails('create_item', { type: 'Diary', secret: 'intruder' }, 401);
+    await wrong.fails('get_item', id, 401);
+    assert.deepEqual(withoutShm(snapshotFiles(pod.dataDir)), filesBefore, 'the wrong key changed no file');
+    assert.equal((await o.get(id)).secret, 'kept');
+    assert.equal((await o.search({ type: 'Diary' })).length, 1);
+    await sleep(600);
+    // a request with the wrong key right after the right one reopened it, still 401
+    assert.equal((await o.get(id)).secret, 'kept');
+    await wrong.fails('search', {}, 401);
+    assert.equal((await o.search({ type: 'Diary' })).length, 1);
+  });
+});
+
 describe('encryption at rest', () => {
   let pod: RunningPod;
   before(async () => {
@@ -176,8 +213,6 @@ describe('encryption at rest', () => {
     assert.equal((await o.search({ note: `${marker} updated` })).length, 1);
     assert.ok((await o.getFile(sha256hex(fileBytes))).bytes.equals(fileBytes));
 
-    const files = walkFiles(pod.dataDir);
-    assert.ok(files.length > 0, 'the pod wrote files under its data directory');
     const needles: [string, Buffer][] = [
       ['marker', Buffer.from(marker)],
       ['marker (UTF-16LE)', Buffer.from(marker, 'utf16le')],
@@ -186,10 +221,18 @@ describe('encryption at rest', () => {
       ['database key (bytes)', Buffer.from(o.key, 'hex')],
       ['file content run', Buffer.alloc(64, 'A')],
     ];
-    for (const file of files) {
-      const content = fs.readFileSync(file);
-      for (const [what, needle] of needles)
-        assert.equal(content.indexOf(needle), -1, `${what} found in ${path.relative(pod.dataDir, file)}`);
-    }
+    const scan = (when: string) => {
+      const files = walkFiles(pod.dataDir);
+      assert.ok(files.length > 0, 'the pod wrote files under its data directory');
+      for (const file of files) {
+        const content = fs.readFileSync(file);
+        for (const [what, needle] of needles)
+          assert.equal(content.indexOf(needle), -1, `${when}: ${what} found in ${path.relative(pod.dataDir, file)}`);
+      }
+    };
+    scan('while running');
+    // and after a clean shutdown (checkpointed WAL, closed databases)
+    await pod.stop();
+    scan('after shutdown');
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Owner, rawPost, randomKey, sha256hex, sleep, startPod, type RunningPod } from './helpers.js';
+import { Owner, rawPost, randomKey, sha256hex, startPod, type RunningPod } from './helpers.js';
 
 describe('files', () => {
   let pod: RunningPod;
@@ -224,28 +224,5 @@ describe('files', () => {
     assert.equal(edges[0].name, 'file');
     assert.equal(edges[0].item.sha256, sha);
     assert.ok((await o.getFile(edges[0].item.sha256)).bytes.equals(bytes));
-  });
-});
-
-describe('file answers finish', () => {
-  test('after get_file and upload answers every connection is idle (the response finished server-side)', async () => {
-    const pod = await startPod();
-    try {
-      const o = new Owner(pod.url);
-      const connections = () => new Promise<number>((resolve, reject) => pod.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
-      for (const size of [3, 100_000, 3_000_000]) {
-        const bytes = randomBytes(size);
-        await o.create({ type: 'File', sha256: sha256hex(bytes) });
-        assert.equal((await o.upload(bytes)).status, 200);
-        const file = await o.getFile(sha256hex(bytes));
-        assert.ok(file.bytes.equals(bytes));
-        await sleep(100);
-        pod.app.server.closeIdleConnections();
-        await sleep(100);
-        assert.equal(await connections(), 0, `after get_file of ${size} bytes a connection is still busy`);
-      }
-    } finally {
-      await pod.close();
-    }
   });
 });

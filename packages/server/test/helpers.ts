@@ -21,6 +21,9 @@ export interface RunningPod {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   url: string;
   dataDir: string;
+  /** Stops the pod but keeps its data directory (to inspect it, or to start another pod on it). */
+  stop(): Promise<void>;
+  /** Stops the pod and removes its data directory. */
   close(): Promise<void>;
 }
 
@@ -39,22 +42,25 @@ export async function startPod(overrides: Partial<PodConfig> = {}): Promise<Runn
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;
-  let closed = false;
-  return {
-    app,
-    url,
-    dataDir,
-    async close() {
-      if (closed) return;
-      closed = true;
-      // A connection the pod never finished answering would hold app.close() until Node's
-      // timeouts; files.test.ts checks for that separately, here it must not slow the suite.
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      // A connection the pod has not finished answering would hold app.close() until the
+      // keep-alive timeout (72 s); it must not slow the suite.
       const force = setTimeout(() => app.server.closeAllConnections(), 3000);
       try {
         await app.close();
       } finally {
         clearTimeout(force);
       }
+    })());
+  return {
+    app,
+    url,
+    dataDir,
+    stop,
+    async close() {
+      await stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -192,6 +198,9 @@ export class Owner {
       status,
       `${this.version}/${endpoint} ${describePayload(payload)}: expected ${status}, got ${r.status}: ${r.text.slice(0, 500)}`,
     );
+    assert.ok(r.text.trim().length > 0, `${endpoint}: an error answer carries a message`);
+    if (/^\s*[{[]/.test(r.text))
+      assert.match(r.headers.get('content-type') ?? '', /^application\/json/, `${endpoint}: a JSON error answer says it is JSON`);
     return r;
   }
 

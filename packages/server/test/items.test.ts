@@ -240,6 +240,34 @@ describe('items', () => {
     }
   });
 
+  test('concurrent writes: every transaction gets its own dateServerModified, every bulk one', async () => {
+    const o = await owner();
+    const singles = await Promise.all(Array.from({ length: 30 }, (_, i) => o.create({ type: 'Parallel', age: i })));
+    const bulks = await Promise.all(
+      Array.from({ length: 8 }, (_, b) => o.ok('bulk', { createItems: Array.from({ length: 4 }, (_, i) => ({ type: 'Parallel', age: 100 * b + i })) })),
+    );
+    const items = await o.search({ type: 'Parallel' });
+    assert.equal(items.length, 30 + 8 * 4);
+    const dsm = new Map(items.map((i) => [i.id, i.dateServerModified as number]));
+    const singleValues = new Set(singles.map((id) => dsm.get(id)));
+    assert.equal(singleValues.size, 30, 'each create_item is its own transaction with its own dateServerModified');
+    const bulkValues = bulks.map((b) => new Set((b.createItems as string[]).map((id) => dsm.get(id))));
+    for (const values of bulkValues) assert.equal(values.size, 1, 'a bulk shares one value');
+    const all = new Set([...singleValues, ...bulkValues.map((v) => [...v][0])]);
+    assert.equal(all.size, 38, 'no two transactions share a dateServerModified');
+    // ascending order of the search is consistent with the values
+    for (let i = 1; i < items.length; i++) assert.ok(items[i].dateServerModified >= items[i - 1].dateServerModified);
+  });
+
+  test('base fields are type-checked too: dateCreated/dateModified integers, deleted a bool', async () => {
+    const o = await owner();
+    await o.fails('create_item', { type: 'Bad', dateCreated: 1.5 }, 400);
+    await o.fails('create_item', { type: 'Bad', dateModified: '2021-01-01' }, 400);
+    await o.fails('create_item', { type: 'Bad', deleted: 'no' }, 400);
+    await o.fails('create_item', { type: 'Bad', deleted: 1 }, 400);
+    assert.deepEqual(await o.search({ type: 'Bad' }), []);
+  });
+
   test('Real: an integer comes back as a real (33.0), 33.2 stays 33.2', async () => {
     const o = await owner();
     const a = await o.create({ type: 'Dog', weight: 33 });

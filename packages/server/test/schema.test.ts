@@ -105,6 +105,10 @@ describe('schema', () => {
     assert.deepEqual(await o.search({ type: 'Person', deleted: false }), []);
     assert.deepEqual((await o.search({ type: 'Person', deleted: true })).map((i) => i.id), [id]);
     await o.fails('create_item', { id: 'givenId-123', type: 'Person' }, 409);
+    // each base field appears once in the answer, not again as a property
+    const raw = await o.getText(id);
+    for (const field of ['id', 'type', 'deleted', 'dateCreated', 'dateModified', 'dateServerModified'])
+      assert.equal(raw.split(`"${field}":`).length - 1, 1, `"${field}" once in ${raw}`);
   });
 
   test('re-declaring a base/built-in field with a different type → 400', async () => {

@@ -55,6 +55,19 @@ describe('search', () => {
     assert.equal(typeof a[DSM], 'number');
   });
 
+  test('base fields and built-in properties are filters too (dateCreated, itemType, sha256)', async () => {
+    const o = await owner();
+    const a = await o.create({ type: 'Doc', dateCreated: 1_000_000, dateModified: 2_000_000 });
+    await o.create({ type: 'Doc', dateCreated: 1_000_001 });
+    const f = await o.create({ type: 'File', sha256: 'cd'.repeat(32) });
+    assert.deepEqual((await o.search({ dateCreated: 1_000_000 })).map((i) => i.id), [a]);
+    assert.deepEqual((await o.search({ dateModified: 2_000_000 })).map((i) => i.id), [a]);
+    assert.deepEqual((await o.search({ sha256: 'cd'.repeat(32) })).map((i) => i.id), [f]);
+    const decls = await o.search({ type: 'ItemPropertySchema', itemType: 'Thing', propertyName: 'firstName' });
+    assert.equal(decls.length, 1);
+    assert.equal(decls[0].valueType, 'Text');
+  });
+
   test('undeclared filter → 400; null filter → 400; malformed special keys → 400', async () => {
     const o = await owner();
     await o.create({ type: 'Person', firstName: 'A' });

@@ -305,6 +305,11 @@ describe('transport', () => {
     assert.equal(file.status, 200);
     assert.deepEqual(file.bytes, bytes);
     assert.deepEqual((await v4.getFile(sha)).bytes, bytes);
+    const bytesB = Buffer.from('v3 upload_file_b bytes');
+    await v3.create({ type: 'File', sha256: sha256hex(bytesB) });
+    const upB = await rawPost(v3.uploadBPath(sha256hex(bytesB)), bytesB);
+    assert.equal(upB.status, 200, upB.text);
+    assert.deepEqual((await v3.getFile(sha256hex(bytesB))).bytes, bytesB);
     await v3.fails('no_such_endpoint', {}, 404);
   });
 });

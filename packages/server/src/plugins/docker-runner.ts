@@ -72,7 +72,7 @@ export class DockerRunner implements PluginRunner {
           // on the host network, NET_RAW alone would let a plugin read other owners' keys off loopback
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
-          // bounded on disk too: between 512 KiB and 1 MiB of the latest output is kept
+          // bounded on disk too: at most ~1 MiB of log files per run, the latest output
           LogConfig: { Type: 'json-file', Config: { 'max-size': '512k', 'max-file': '2' } },
         },
       });

@@ -96,8 +96,13 @@ function supervise(child: ChildProcess, secrets: string[], options: ProcessRunne
       // as when a container's first process ends: whatever it left running goes with it
       signalGroup('SIGKILL');
       const exitCode = code ?? (signal ? 128 + constants.signals[signal] : null);
-      // 'close' follows once the pipes are drained, so the last output is in the logs
+      // 'close' follows once the pipes are drained, so the last output is in the logs; a child that
+      // left the group (setsid) may hold them open, so they are closed after a moment regardless
       child.once('close', () => resolve({ exitCode, timedOut, stopped }));
+      setTimeout(() => {
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+      }, 1000).unref();
     });
   });
 

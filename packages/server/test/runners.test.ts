@@ -1,0 +1,264 @@
+/**
+ * The plugin runners, each through the same scenarios (spec §7): the plugin gets the environment,
+ * reaches a server on loopback, exits with its code, is stopped at its time limit or on request,
+ * leaves no container or process behind, and an unknown image is `imageMissing`. The Docker part
+ * needs an engine and fails without one, saying how to get it; POD_TEST_DOCKER=0 skips it.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { ownerHash } from '../src/config.js';
+import { DockerRunner } from '../src/plugins/docker-runner.js';
+import { ProcessRunner } from '../src/plugins/process-runner.js';
+import { LaunchError, pluginEnvironment, type PluginLaunch, type PluginRunner, type RunningPlugin } from '../src/plugins/runner.js';
+
+const FIXTURE = fileURLToPath(new URL('../../test/fixtures/env-plugin.mjs', import.meta.url));
+const DOCKER_SOCKET = '/var/run/docker.sock';
+const TEST_IMAGE = 'pod-test-env-plugin';
+/** Set in this process only: a plugin must never see it. */
+const POD_ONLY_VARIABLE = 'POD_TEST_SECRET_OF_THE_POD';
+
+interface Report {
+  runId: string;
+  targetId: string;
+  auth: { data: { token: string } };
+  envNames: string[];
+}
+
+/** Stands in for the Pod: records what plugins post to it. */
+const reports = new Map<string, Report>();
+let podAddress = '';
+const server = http.createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => (body += chunk));
+  request.on('end', () => {
+    if (request.url?.endsWith('/plugin_report')) {
+      const report = JSON.parse(body) as Report;
+      reports.set(report.runId, report);
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+});
+
+before(async () => {
+  process.env[POD_ONLY_VARIABLE] = 'the Pod keeps this to itself';
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // a trailing slash, as an administrator might write it: plugins must still get none
+  podAddress = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+after(async () => {
+  delete process.env[POD_ONLY_VARIABLE];
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function launchOf(image: string, mode?: 'exit3' | 'sleep' | 'flood'): PluginLaunch & { token: string } {
+  const runId = `run-${randomBytes(6).toString('hex')}`;
+  const ownerKey = randomBytes(32).toString('hex');
+  const token = randomBytes(16).toString('hex');
+  const env = pluginEnvironment({
+    podAddress,
+    ownerKey,
+    runId,
+    targetItemJson: JSON.stringify({ id: runId, type: 'PluginRun' }),
+    authJson: JSON.stringify({ data: { token } }),
+  });
+  if (mode) env.PLUGIN_MODE = mode;
+  return { ownerHash: ownerHash(ownerKey), runId, containerImage: image, env, secrets: [token], token };
+}
+
+async function until(condition: () => Promise<boolean>, what: string, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Harness {
+  /** Run once before the scenarios (builds what the runner needs); a throw fails each of them. */
+  prepare?: () => Promise<void>;
+  /** How many containers or processes of this run are still there. */
+  leftovers(runId: string, plugin: RunningPlugin): Promise<number>;
+  skip?: string;
+}
+
+function runnerSuite(
+  name: string,
+  makeRunner: (timeoutSeconds: number) => PluginRunner,
+  imageFor: (plugin: string) => string,
+  harness: Harness,
+) {
+  describe(name, { skip: harness.skip }, () => {
+    const runner = makeRunner(60);
+    // awaited by every scenario rather than run in a before hook, so that a missing engine counts
+    // as failed tests and not as cancelled ones
+    let prepared: Promise<void> | undefined;
+    const ready = () => (prepared ??= harness.prepare?.() ?? Promise.resolve());
+    after(() => runner.close());
+
+    test('a plugin gets the spec environment, reaches the Pod on loopback, exits 0; its logs are kept, secrets masked', async () => {
+      await ready();
+      const launch = launchOf(imageFor('env-plugin'));
+      const plugin = await runner.start(launch);
+      assert.deepEqual(await plugin.exited, { exitCode: 0, timedOut: false, stopped: false });
+      const report = reports.get(launch.runId);
+      assert.ok(report, 'the plugin never reached the server');
+      assert.equal(report.targetId, launch.runId);
+      assert.equal(report.auth.data.token, launch.token);
+      for (const variable of ['POD_FULL_ADDRESS', 'POD_OWNER', 'POD_PLUGINRUN_ID', 'POD_TARGET_ITEM', 'POD_AUTH_JSON'])
+        assert.ok(report.envNames.includes(variable), `${variable} is missing`);
+      assert.ok(!report.envNames.includes(POD_ONLY_VARIABLE), "the Pod's own environment leaked into the plugin");
+      const logs = await plugin.logs();
+      assert.match(logs, new RegExp(`run ${launch.runId} for owner [0-9a-f]{64}, auth token \\*\\*\\*`));
+      assert.match(logs, /the Pod answered 200/, 'stderr is in the logs');
+      assert.ok(!logs.includes(launch.token), 'a secret reached the logs');
+      assert.equal(await harness.leftovers(launch.runId, plugin), 0);
+    });
+
+    test('the exit code is reported', async () => {
+      await ready();
+      const launch = launchOf(imageFor('env-plugin'), 'exit3');
+      const plugin = await runner.start(launch);
+      assert.deepEqual(await plugin.exited, { exitCode: 3, timedOut: false, stopped: false });
+      assert.match(await plugin.logs(), /exiting with 3/);
+      assert.equal(await harness.leftovers(launch.runId, plugin), 0);
+    });
+
+    test('only the latest output is kept, a MiB at most, from a line start, secrets masked', async () => {
+      await ready();
+      const launch = launchOf(imageFor('env-plugin'), 'flood');
+      const plugin = await runner.start(launch);
+      assert.equal((await plugin.exited).exitCode, 0);
+      const logs = await plugin.logs();
+      const size = Buffer.byteLength(logs);
+      assert.ok(size > 256 * 1024 && size <= 1024 * 1024, `${size} bytes of logs`);
+      assert.match(logs, /^line \d+ with the token \*\*\* /);
+      assert.match(logs, /the end\n$/);
+      assert.ok(!logs.includes(launch.token), 'a secret reached the logs');
+    });
+
+    test('a run past its time limit is ended and reported timedOut', async () => {
+      await ready();
+      const limited = makeRunner(2);
+      const launch = launchOf(imageFor('env-plugin'), 'sleep');
+      const started = Date.now();
+      const plugin = await limited.start(launch);
+      const exit = await plugin.exited;
+      const elapsed = Date.now() - started;
+      assert.equal(exit.timedOut, true);
+      assert.equal(exit.stopped, false);
+      assert.notEqual(exit.exitCode, 0);
+      assert.ok(elapsed >= 1900 && elapsed < 15_000, `ended after ${elapsed} ms with a 2 s limit`);
+      assert.match(await plugin.logs(), /sleeping/, 'the logs outlive the run');
+      assert.equal(await harness.leftovers(launch.runId, plugin), 0);
+    });
+
+    test('stop() ends a running plugin and leaves nothing behind; close() stops every run', async () => {
+      await ready();
+      const launch = launchOf(imageFor('env-plugin'), 'sleep');
+      const plugin = await runner.start(launch);
+      await until(async () => (await plugin.logs()).includes('sleeping'), 'the plugin runs');
+      assert.equal(await harness.leftovers(launch.runId, plugin), 1);
+      await plugin.stop();
+      const exit = await plugin.exited;
+      assert.equal(exit.stopped, true);
+      assert.equal(exit.timedOut, false);
+      assert.equal(await harness.leftovers(launch.runId, plugin), 0);
+
+      const launches = [launchOf(imageFor('env-plugin'), 'sleep'), launchOf(imageFor('env-plugin'), 'sleep')];
+      const plugins = await Promise.all(launches.map((each) => runner.start(each)));
+      await runner.close();
+      for (const [index, each] of plugins.entries()) {
+        assert.equal((await each.exited).stopped, true);
+        assert.equal(await harness.leftovers(launches[index].runId, each), 0);
+      }
+    });
+
+    test('an image it does not have is imageMissing, and nothing is started', async () => {
+      await ready();
+      for (const image of [imageFor('no-such-plugin'), '', 'none']) {
+        const launch = launchOf(image);
+        await assert.rejects(runner.start(launch), (error: unknown) => {
+          assert.ok(error instanceof LaunchError, String(error));
+          assert.equal(error.reason, 'imageMissing');
+          return true;
+        });
+      }
+    });
+  });
+}
+
+runnerSuite(
+  'ProcessRunner',
+  (timeoutSeconds) =>
+    new ProcessRunner({ commands: { 'env-plugin': [process.execPath, FIXTURE] }, timeoutSeconds, stopGraceSeconds: 1 }),
+  (plugin) => plugin,
+  {
+    async leftovers(_runId, plugin) {
+      try {
+        process.kill(Number(plugin.name.replace('pid ', '')), 0);
+        return 1;
+      } catch {
+        return 0;
+      }
+    },
+  },
+);
+
+const docker = new Docker({ socketPath: DOCKER_SOCKET });
+runnerSuite(
+  'DockerRunner',
+  (timeoutSeconds) => new DockerRunner({ network: 'host', memoryMiB: 256, cpus: 1, timeoutSeconds, stopGraceSeconds: 1 }),
+  (plugin) => (plugin === 'env-plugin' ? TEST_IMAGE : `pod-test-${plugin}`),
+  {
+    skip: process.env.POD_TEST_DOCKER === '0' ? 'POD_TEST_DOCKER=0: the Docker runner is not tested' : undefined,
+    prepare: buildTestImage,
+    async leftovers(runId) {
+      return (await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length;
+    },
+  },
+);
+
+test('DockerRunner without an engine: LaunchError failed, naming the socket', async () => {
+  const runner = new DockerRunner({ socketPath: '/nonexistent/docker.sock', network: 'host', memoryMiB: 64, cpus: 1, timeoutSeconds: 5 });
+  await assert.rejects(runner.start(launchOf(TEST_IMAGE)), (error: unknown) => {
+    assert.ok(error instanceof LaunchError, String(error));
+    assert.equal(error.reason, 'failed');
+    assert.match(error.message, /^no container engine at \/nonexistent\/docker\.sock/);
+    return true;
+  });
+});
+
+/** The fixture plugin on the locally built node base image (nothing can be pulled). */
+async function buildTestImage() {
+  const howTo = 'run .ci/setup-docker.sh first, or set POD_TEST_DOCKER=0 to skip the Docker runner tests';
+  if (!existsSync(DOCKER_SOCKET)) throw new Error(`no Docker engine at ${DOCKER_SOCKET}: ${howTo}`);
+  try {
+    await docker.getImage('pod-plugin-node:base').inspect();
+  } catch (error) {
+    throw new Error(`the Docker engine or the image pod-plugin-node:base is missing (${(error as Error).message}): ${howTo}`);
+  }
+  const context = mkdtempSync(path.join(os.tmpdir(), 'pod-test-image-'));
+  try {
+    copyFileSync(FIXTURE, path.join(context, 'env-plugin.mjs'));
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      'FROM pod-plugin-node:base\nCOPY env-plugin.mjs /app/env-plugin.mjs\nCMD ["node", "/app/env-plugin.mjs"]\n',
+    );
+    const stream = await docker.buildImage({ context, src: ['Dockerfile', 'env-plugin.mjs'] }, { t: TEST_IMAGE });
+    const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
+      docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) => (error ? reject(error) : resolve(result))),
+    );
+    const failed = output.find((line) => line.error);
+    if (failed) throw new Error(`building ${TEST_IMAGE} failed: ${failed.error}`);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the plugin base images from this machine's own binaries, since no image registry can be
+# reached: pod-plugin-node:base (the node binary and the libraries it links) and
+# pod-plugin-python:base (Debian's python3, its standard library and the libraries it links).
+# Each image is labelled with the version it was built from and rebuilt only when that changes.
+# Usage: scripts/build-base-images.sh [--force]
+set -euo pipefail
+
+force=${1:-}
+node_bin=$(command -v node)
+node_version=$(node --version)
+python_bin=/usr/bin/python3.11
+
+label_of() { docker image inspect -f '{{index .Config.Labels "pod.base"}}' "$1" 2>/dev/null || true; }
+
+# Copies files under their own names into the directory they really live in (so /lib/x/libc.so.6
+# lands in usr/lib/x/, as on this merged-/usr system) with symlinks dereferenced: the loader finds
+# each library by the name ldd printed.
+add_files() {
+  local stage=$1 file dir
+  shift
+  for file in "$@"; do
+    dir=$(realpath "$(dirname "$file")")
+    mkdir -p "$stage$dir"
+    cp -L "$file" "$stage$dir/"
+  done
+}
+
+# Every library ldd lists for the given ELF files, the dynamic loader included (with several
+# files, ldd also prints each file's name followed by a colon).
+libraries_of() {
+  ldd "$@" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u
+}
+
+new_stage() {
+  local stage
+  stage=$(mktemp -d /tmp/pod-rootfs.XXXXXX)
+  # the merged-/usr layout of the host, so the loader's built-in paths resolve as they do here
+  mkdir -p "$stage"/{usr/bin,usr/lib,usr/lib64,usr/sbin,etc,tmp,root}
+  ln -s usr/bin "$stage/bin"; ln -s usr/lib "$stage/lib"; ln -s usr/lib64 "$stage/lib64"; ln -s usr/sbin "$stage/sbin"
+  chmod 1777 "$stage/tmp"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$stage/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
+  echo "$stage"
+}
+
+import_stage() {
+  local stage=$1 tag=$2 label=$3 cmd=$4
+  tar -C "$stage" --numeric-owner -c . |
+    docker import \
+      --change "LABEL pod.base=$label" \
+      --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+      --change 'ENV HOME=/tmp' \
+      --change 'WORKDIR /app' \
+      --change "CMD $cmd" \
+      - "$tag" >/dev/null
+  rm -rf "$stage"
+  echo "built $tag ($label, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
+}
+
+if [[ $force == --force || $(label_of pod-plugin-node:base) != "node-$node_version" ]]; then
+  stage=$(new_stage)
+  mapfile -t libs < <(libraries_of "$node_bin")
+  add_files "$stage" "${libs[@]}"
+  cp -L "$node_bin" "$stage/usr/bin/node"
+  mkdir -p "$stage/app"
+  stage_check=$(chroot "$stage" /usr/bin/node -e 'process.stdout.write(process.version)' 2>&1) ||
+    { echo "the node root filesystem does not run: $stage_check" >&2; exit 1; }
+  import_stage "$stage" pod-plugin-node:base "node-$node_version" '["node"]'
+else
+  echo "pod-plugin-node:base is up to date (node-$node_version)"
+fi
+
+if [[ ! -x $python_bin ]]; then
+  echo "$python_bin is missing: install Debian's python3 (apt-get install python3)" >&2
+  exit 1
+fi
+python_version=$($python_bin -c 'import sys; print(".".join(map(str, sys.version_info[:3])))')
+if [[ $force == --force || $(label_of pod-plugin-python:base) != "python-$python_version" ]]; then
+  stage=$(new_stage)
+  stdlib=/usr/lib/python3.11
+  # the standard library without the static libpython, GUI, test and build-tool parts, and without
+  # Debian's sitecustomize (a symlink into /etc that would dangle)
+  tar -C / -c --exclude="${stdlib#/}/config-3.11-*" --exclude="${stdlib#/}/"{idlelib,tkinter,turtledemo,lib2to3,ensurepip,sitecustomize.py} \
+    "${stdlib#/}" | tar -C "$stage" -x
+  mapfile -t libs < <(libraries_of "$python_bin" "$stdlib"/lib-dynload/*.so)
+  add_files "$stage" "${libs[@]}"
+  cp -L "$python_bin" "$stage/usr/bin/python3.11"
+  ln -s python3.11 "$stage/usr/bin/python3"
+  ln -s python3 "$stage/usr/bin/python"
+  mkdir -p "$stage/app"
+  stage_check=$(chroot "$stage" /usr/bin/python3 -c 'import json, ssl, sqlite3, urllib.request; print("ok")' 2>&1) ||
+    { echo "the python root filesystem does not run: $stage_check" >&2; exit 1; }
+  import_stage "$stage" pod-plugin-python:base "python-$python_version" '["python3"]'
+else
+  echo "pod-plugin-python:base is up to date (python-$python_version)"
+fi
