@@ -6,22 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, buildEnvPluginImage } from '../bench/plugin-start.js';
 import { ownerHash } from '../src/config.js';
 import { DockerRunner } from '../src/plugins/docker-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { LaunchError, pluginEnvironment, type PluginLaunch, type PluginRunner, type RunningPlugin } from '../src/plugins/runner.js';
 
-const FIXTURE = fileURLToPath(new URL('../../test/fixtures/env-plugin.mjs', import.meta.url));
-const DOCKER_SOCKET = '/var/run/docker.sock';
-const TEST_IMAGE = 'pod-test-env-plugin';
+const FIXTURE = ENV_PLUGIN;
+const TEST_IMAGE = ENV_PLUGIN_IMAGE;
 /** Set in this process only: a plugin must never see it. */
 const POD_ONLY_VARIABLE = 'POD_TEST_SECRET_OF_THE_POD';
 
@@ -219,7 +215,7 @@ runnerSuite(
   (plugin) => (plugin === 'env-plugin' ? TEST_IMAGE : `pod-test-${plugin}`),
   {
     skip: process.env.POD_TEST_DOCKER === '0' ? 'POD_TEST_DOCKER=0: the Docker runner is not tested' : undefined,
-    prepare: buildTestImage,
+    prepare: () => buildEnvPluginImage(docker),
     async leftovers(runId) {
       return (await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length;
     },
@@ -236,29 +232,3 @@ test('DockerRunner without an engine: LaunchError failed, naming the socket', as
   });
 });
 
-/** The fixture plugin on the locally built node base image (nothing can be pulled). */
-async function buildTestImage() {
-  const howTo = 'run .ci/setup-docker.sh first, or set POD_TEST_DOCKER=0 to skip the Docker runner tests';
-  if (!existsSync(DOCKER_SOCKET)) throw new Error(`no Docker engine at ${DOCKER_SOCKET}: ${howTo}`);
-  try {
-    await docker.getImage('pod-plugin-node:base').inspect();
-  } catch (error) {
-    throw new Error(`the Docker engine or the image pod-plugin-node:base is missing (${(error as Error).message}): ${howTo}`);
-  }
-  const context = mkdtempSync(path.join(os.tmpdir(), 'pod-test-image-'));
-  try {
-    copyFileSync(FIXTURE, path.join(context, 'env-plugin.mjs'));
-    writeFileSync(
-      path.join(context, 'Dockerfile'),
-      'FROM pod-plugin-node:base\nCOPY env-plugin.mjs /app/env-plugin.mjs\nCMD ["node", "/app/env-plugin.mjs"]\n',
-    );
-    const stream = await docker.buildImage({ context, src: ['Dockerfile', 'env-plugin.mjs'] }, { t: TEST_IMAGE });
-    const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) => (error ? reject(error) : resolve(result))),
-    );
-    const failed = output.find((line) => line.error);
-    if (failed) throw new Error(`building ${TEST_IMAGE} failed: ${failed.error}`);
-  } finally {
-    rmSync(context, { recursive: true, force: true });
-  }
-}
