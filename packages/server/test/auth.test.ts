@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
-import { Owner, rawPost, randomKey, sha256hex, sleep, snapshotFiles, startPod, walkFiles, type RunningPod } from './helpers.js';
+import { usePod, Owner, rawPost, randomKey, sha256hex, sleep, snapshotFiles, walkFiles } from './helpers.js';
 
 /** The -shm file is SQLite's shared-memory index, not database content. */
 const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
@@ -13,29 +13,23 @@ const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filt
 describe('owner allow-list (403)', () => {
   const allowed = randomKey();
   const zeros = '0'.repeat(64);
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod({ owners: new Set([ownerHash(allowed), ownerHash(zeros)]) });
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod({ owners: new Set([ownerHash(allowed), ownerHash(zeros)]) });
 
   test('the allow-list holds SHA-256 of the hex-decoded owner key', () => {
     assert.equal(ownerHash(zeros), '66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925');
   });
 
   test('an allowed owner works; the spec example owner of 64 zeros works', async () => {
-    const o = new Owner(pod.url, allowed);
+    const o = new Owner(pod().url, allowed);
     const id = await o.create({ type: 'Note' });
     assert.equal((await o.get(id)).type, 'Note');
-    const z = new Owner(pod.url, zeros);
+    const z = new Owner(pod().url, zeros);
     assert.match(await z.create({ type: 'Note' }), /^[0-9a-f]{32}$/);
   });
 
   test('an owner not in the allow-list → 403 on every endpoint, and no database is created for it', async () => {
-    const before = fs.readdirSync(pod.dataDir).sort();
-    const stranger = new Owner(pod.url);
+    const before = fs.readdirSync(pod().dataDir).sort();
+    const stranger = new Owner(pod().url);
     await stranger.fails('create_item', { type: 'Note' }, 403);
     await stranger.fails('search', {}, 403);
     await stranger.fails('get_item', 'abcdefgh', 403);
@@ -48,23 +42,17 @@ describe('owner allow-list (403)', () => {
     const v3 = await stranger.as('v3').call('search', {});
     assert.equal(v3.status, 403, v3.text);
     // the hash itself is not the owner key
-    const byHash = new Owner(pod.url, ownerHash(allowed));
+    const byHash = new Owner(pod().url, ownerHash(allowed));
     await byHash.fails('search', {}, 403);
-    assert.deepEqual(fs.readdirSync(pod.dataDir).sort(), before, 'no database was created for the stranger');
+    assert.deepEqual(fs.readdirSync(pod().dataDir).sort(), before, 'no database was created for the stranger');
   });
 });
 
 describe('database keys and owner isolation', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('a wrong database key for an existing owner → 401; the right key still sees everything; files untouched', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['secret', 'Text']);
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push(await o.create({ type: 'Diary', secret: `entry ${i}` }));
@@ -72,8 +60,8 @@ describe('database keys and owner isolation', () => {
     await o.create({ type: 'File', sha256: sha256hex(bytes) });
     assert.equal((await o.upload(bytes)).status, 200);
     const beforeItems = await o.search({ type: 'Diary' });
-    const topBefore = fs.readdirSync(pod.dataDir).sort();
-    const filesBefore = snapshotFiles(pod.dataDir);
+    const topBefore = fs.readdirSync(pod().dataDir).sort();
+    const filesBefore = snapshotFiles(pod().dataDir);
 
     const wrong = o.withKey(randomKey());
     await wrong.fails('search', {}, 401);
@@ -89,8 +77,8 @@ describe('database keys and owner isolation', () => {
     assert.equal(up.status, 401, up.text);
     await wrong.as('v3').fails('search', {}, 401);
 
-    assert.deepEqual(withoutShm(snapshotFiles(pod.dataDir)), withoutShm(filesBefore), 'the wrong key changed no file under the data directory');
-    assert.deepEqual(fs.readdirSync(pod.dataDir).sort(), topBefore, 'no second owner folder');
+    assert.deepEqual(withoutShm(snapshotFiles(pod().dataDir)), withoutShm(filesBefore), 'the wrong key changed no file under the data directory');
+    assert.deepEqual(fs.readdirSync(pod().dataDir).sort(), topBefore, 'no second owner folder');
 
     const afterItems = await o.search({ type: 'Diary' });
     assert.deepEqual(afterItems, beforeItems);
@@ -103,7 +91,7 @@ describe('database keys and owner isolation', () => {
   });
 
   test('a new owner\'s database is created with the first key used; another key then gets 401', async () => {
-    const first = new Owner(pod.url);
+    const first = new Owner(pod().url);
     await first.create({ type: 'Note' });
     await first.withKey(randomKey()).fails('create_item', { type: 'Note' }, 401);
     assert.equal((await first.search({ type: 'Note' })).length, 1);
@@ -111,13 +99,13 @@ describe('database keys and owner isolation', () => {
 
   test('keys made of 64 decimal digits (what test clients send) are valid hex', async () => {
     const digits = () => Array.from({ length: 64 }, () => Math.floor(Math.random() * 10)).join('');
-    const o = new Owner(pod.url, digits(), digits());
+    const o = new Owner(pod().url, digits(), digits());
     const id = await o.create({ type: 'Note' });
     assert.equal((await o.get(id)).type, 'Note');
   });
 
   test('a made-up PluginAuth → 401', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.create({ type: 'Note' });
     const plugin = { type: 'PluginAuth', data: { token: 'made-up', runId: 'x' } };
     await o.fails('search', {}, 401, plugin);
@@ -126,8 +114,8 @@ describe('database keys and owner isolation', () => {
   });
 
   test('two owners are isolated: the same ids in both, searches see only their own', async () => {
-    const a = new Owner(pod.url);
-    const b = new Owner(pod.url);
+    const a = new Owner(pod().url);
+    const b = new Owner(pod().url);
     await a.declare(['who', 'Text']);
     await b.declare(['who', 'Text']);
     for (const id of ['sharedId-1', 'sharedId-2']) {
@@ -148,8 +136,8 @@ describe('database keys and owner isolation', () => {
 
   test('two owners may use the same database key and still be isolated', async () => {
     const key = randomKey();
-    const a = new Owner(pod.url, randomKey(), key);
-    const b = new Owner(pod.url, randomKey(), key);
+    const a = new Owner(pod().url, randomKey(), key);
+    const b = new Owner(pod().url, randomKey(), key);
     await a.create({ id: 'sameKeyItem', type: 'A' });
     assert.deepEqual(await b.ok('get_item', 'sameKeyItem'), []);
     await b.create({ id: 'sameKeyItem', type: 'B' });
@@ -158,25 +146,19 @@ describe('database keys and owner isolation', () => {
 });
 
 describe('database keys after an idle close', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod({ idleCloseMs: 100 });
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod({ idleCloseMs: 100 });
 
   test('a wrong key on a closed database → 401, files untouched; the right key then reopens it intact', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['secret', 'Text']);
     const id = await o.create({ type: 'Diary', secret: 'kept' });
     await sleep(600); // the owner's database closes
-    const filesBefore = withoutShm(snapshotFiles(pod.dataDir));
+    const filesBefore = withoutShm(snapshotFiles(pod().dataDir));
     const wrong = o.withKey(randomKey());
     await wrong.fails('search', {}, 401);
     await wrong.fails('create_item', { type: 'Diary', secret: 'intruder' }, 401);
     await wrong.fails('get_item', id, 401);
-    assert.deepEqual(withoutShm(snapshotFiles(pod.dataDir)), filesBefore, 'the wrong key changed no file');
+    assert.deepEqual(withoutShm(snapshotFiles(pod().dataDir)), filesBefore, 'the wrong key changed no file');
     assert.equal((await o.get(id)).secret, 'kept');
     assert.equal((await o.search({ type: 'Diary' })).length, 1);
     await sleep(600);
@@ -188,16 +170,10 @@ describe('database keys after an idle close', () => {
 });
 
 describe('encryption at rest', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('no plaintext marker, database key or file content appears in any file under the data directory', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const marker = `PLAINTEXT-MARKER-${randomBytes(8).toString('hex')}`;
     await o.declare(['note', 'Text'], [`prop${randomBytes(4).toString('hex')}`, 'Text']);
     const ids: string[] = [];
@@ -222,17 +198,17 @@ describe('encryption at rest', () => {
       ['file content run', Buffer.alloc(64, 'A')],
     ];
     const scan = (when: string) => {
-      const files = walkFiles(pod.dataDir);
+      const files = walkFiles(pod().dataDir);
       assert.ok(files.length > 0, 'the pod wrote files under its data directory');
       for (const file of files) {
         const content = fs.readFileSync(file);
         for (const [what, needle] of needles)
-          assert.equal(content.indexOf(needle), -1, `${when}: ${what} found in ${path.relative(pod.dataDir, file)}`);
+          assert.equal(content.indexOf(needle), -1, `${when}: ${what} found in ${path.relative(pod().dataDir, file)}`);
       }
     };
     scan('while running');
     // and after a clean shutdown (checkpointed WAL, closed databases)
-    await pod.stop();
+    await pod().stop();
     scan('after shutdown');
   });
 });

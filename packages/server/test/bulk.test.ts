@@ -1,24 +1,18 @@
 /** Spec §3 `bulk`: one transaction, creates → updates → deletes → edges → searches, all or nothing. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { declare, Owner, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, declare, Owner } from './helpers.js';
 
 describe('bulk', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('an empty bulk answers the full result shape', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     assert.deepEqual(await o.ok('bulk', {}), { createItems: [], createEdges: [], search: [] });
   });
 
   test('order: creates, updates, deletes, edges, searches; result {createItems, createEdges, search}', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const existing = await o.create({ type: 'Old' });
     const result = await o.ok('bulk', {
       // keys deliberately out of order: the pod applies its own order
@@ -70,7 +64,7 @@ describe('bulk', () => {
   });
 
   test('a schema item created earlier in the bulk is in force for later items of that bulk', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const result = await o.ok('bulk', {
       createItems: [
         declare('laterProp', 'Integer', 'X'),
@@ -88,7 +82,7 @@ describe('bulk', () => {
   });
 
   test('every write of one bulk shares one dateServerModified, later than the previous transaction', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['n', 'Integer']);
     const first = await o.create({ type: 'T', n: 0 });
     const firstDsm = (await o.get(first)).dateServerModified;
@@ -105,7 +99,7 @@ describe('bulk', () => {
   });
 
   test('a failing update (unknown id) rolls back everything, including schema declared in the bulk', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['keep', 'Text']);
     const existing = await o.create({ type: 'Existing', keep: 'before' });
     const before = await o.get(existing);
@@ -133,7 +127,7 @@ describe('bulk', () => {
   });
 
   test('a later item with a wrong value type rolls back everything (400)', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const r = await o.call('bulk', {
       createItems: [
         declare('typedProp', 'Integer', 'X'),
@@ -150,7 +144,7 @@ describe('bulk', () => {
   });
 
   test('a duplicate id inside a bulk → 409 and nothing is written', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const r = await o.call('bulk', {
       createItems: [
         { id: 'dupInBulk1', type: 'X' },
@@ -163,7 +157,7 @@ describe('bulk', () => {
   });
 
   test('a failing edge (missing target) rolls back the creates and updates → 404', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const r = await o.call('bulk', {
       createItems: [{ id: 'edgeRbItem1', type: 'X' }],
       createEdges: [{ _source: 'edgeRbItem1', _target: 'missingTgt1', _name: 'x' }],
@@ -173,7 +167,7 @@ describe('bulk', () => {
   });
 
   test('a failing search (undeclared filter) rolls back the writes before it → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const r = await o.call('bulk', {
       createItems: [{ id: 'searchRb01', type: 'X' }],
       search: [{ type: 'X' }, { notDeclaredAnywhere: 1 }],
@@ -183,14 +177,14 @@ describe('bulk', () => {
   });
 
   test('a failing delete (unknown id) rolls back → 404', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const r = await o.call('bulk', { createItems: [{ id: 'deleteRb01', type: 'X' }], deleteItems: ['deleteRb01', 'unknownDel1'] });
     assert.equal(r.status, 404, r.text);
     assert.deepEqual(await o.ok('get_item', 'deleteRb01'), []);
   });
 
   test('malformed bulk payloads → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.fails('bulk', { createItems: 'nope' }, 400);
     await o.fails('bulk', { createItems: [{ id: 'noTypeAtAll' }] }, 400);
     await o.fails('bulk', { deleteItems: [{ id: 'x' }] }, 400);
@@ -199,7 +193,7 @@ describe('bulk', () => {
   });
 
   test('push like the sync client: updates erasing with null, pushed items carrying every base field', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['a', 'Text'], ['b', 'Text']);
     const id = await o.create({ type: 'Note', a: '1', b: '2' });
     const full = await o.get(id);

@@ -1,19 +1,13 @@
 /** Spec §3 `create_edge` and `get_edges`. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Owner, sleep, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, Owner, sleep } from './helpers.js';
 
 describe('edges', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   const owner = async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['name', 'Text'], ['strength', 'Real'], ['label', 'Text']);
     return o;
   };

@@ -1,20 +1,14 @@
 /** Spec §5: uploads, get_file, per-file encryption keys. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { Owner, rawPost, randomKey, sha256hex, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, Owner, rawPost, randomKey, sha256hex } from './helpers.js';
 
 describe('files', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('upload with no Content-Type answers {}; get_file returns the exact bytes as application/octet-stream', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = randomBytes(10_000);
     const sha = sha256hex(bytes);
     const fileId = await o.create({ type: 'File', sha256: sha });
@@ -35,7 +29,7 @@ describe('files', () => {
   });
 
   test('each file gets a fresh key and nonce', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const one = Buffer.from('file one');
     const two = Buffer.from('file two');
     const id1 = await o.create({ type: 'File', sha256: sha256hex(one) });
@@ -48,7 +42,7 @@ describe('files', () => {
   });
 
   test('upload without a File item of that sha256 → 404', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = Buffer.from('nobody announced me');
     const r = await o.upload(bytes);
     assert.equal(r.status, 404, r.text);
@@ -56,7 +50,7 @@ describe('files', () => {
   });
 
   test('hash mismatch → 400 and nothing stored', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const announced = Buffer.from('the announced bytes');
     const sha = sha256hex(announced);
     await o.create({ type: 'File', sha256: sha });
@@ -68,7 +62,7 @@ describe('files', () => {
   });
 
   test('second upload → 409, the stored bytes unchanged', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = Buffer.from('uploaded twice');
     await o.create({ type: 'File', sha256: sha256hex(bytes) });
     assert.equal((await o.upload(bytes)).status, 200);
@@ -79,7 +73,7 @@ describe('files', () => {
   });
 
   test('an empty body is a valid file', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const empty = new Uint8Array(0);
     const sha = sha256hex(empty);
     assert.equal(sha, 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
@@ -92,7 +86,7 @@ describe('files', () => {
   });
 
   test('the body is raw bytes whatever the Content-Type says', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const cases: [Buffer, string][] = [
       [Buffer.from('{"looks": "like json"}'), 'application/json'],
       [Buffer.from('a=b&c=d'), 'application/x-www-form-urlencoded'],
@@ -110,7 +104,7 @@ describe('files', () => {
   });
 
   test('get_file: unknown sha256 → 404, malformed → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const unknown = await o.getFile('ab'.repeat(32));
     assert.equal(unknown.status, 404);
     // announced but never uploaded
@@ -122,7 +116,7 @@ describe('files', () => {
   });
 
   test('upload errors: wrong database key → 401, malformed key or sha in the path → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.create({ type: 'Note' }); // the owner's database exists
     const bytes = Buffer.from('auth checks');
     const sha = sha256hex(bytes);
@@ -138,7 +132,7 @@ describe('files', () => {
   });
 
   test('upload_file_b with a percent-encoded ClientAuth works; a made-up PluginAuth → 401', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = Buffer.from('uploaded by a plugin+path/with?odd&chars');
     const sha = sha256hex(bytes);
     await o.create({ type: 'File', sha256: sha });
@@ -155,8 +149,8 @@ describe('files', () => {
   });
 
   test('files are per owner', async () => {
-    const a = new Owner(pod.url);
-    const b = new Owner(pod.url);
+    const a = new Owner(pod().url);
+    const b = new Owner(pod().url);
     const bytes = Buffer.from('owned by a');
     const sha = sha256hex(bytes);
     await a.create({ type: 'File', sha256: sha });
@@ -168,7 +162,7 @@ describe('files', () => {
   });
 
   test('a 1 MB upload answers within 250 ms and is readable at once', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const warm = randomBytes(1000);
     await o.create({ type: 'File', sha256: sha256hex(warm) });
     assert.equal((await o.upload(warm)).status, 200);
@@ -184,7 +178,7 @@ describe('files', () => {
   });
 
   test('a 20 MiB random upload round-trips byte-exact', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = randomBytes(20 * 1024 * 1024);
     const sha = sha256hex(bytes);
     const id = await o.create({ type: 'File', sha256: sha });
@@ -199,7 +193,7 @@ describe('files', () => {
   });
 
   test('the default upload limit accepts 100 MiB', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = Buffer.alloc(100 * 1024 * 1024);
     for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i);
     const sha = sha256hex(bytes);
@@ -212,7 +206,7 @@ describe('files', () => {
   });
 
   test('a Photo item with a file edge: the client path item → edge → get_file', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const bytes = randomBytes(5000);
     const sha = sha256hex(bytes);
     const photo = await o.create({ type: 'Photo' });

@@ -3,6 +3,7 @@
  * loopback, exactly as the Python client library and plugins do (spec: pod-api-v4.md).
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -63,6 +64,21 @@ export async function startPod(overrides: Partial<PodConfig> = {}): Promise<Runn
       await stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A Pod for the tests of the enclosing `describe`, started before them and closed after: `pod().url`. */
+export function usePod(overrides: Partial<PodConfig> = {}): () => RunningPod {
+  let pod: RunningPod | undefined;
+  before(async () => {
+    pod = await startPod(overrides);
+  });
+  after(async () => {
+    await pod?.close();
+  });
+  return () => {
+    if (!pod) throw new Error('usePod(): the Pod is started in a before() hook; call pod() inside tests');
+    return pod;
   };
 }
 

@@ -1,19 +1,13 @@
 /** Spec §3 (items and their endpoints) and §4 value checks. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Owner, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, Owner } from './helpers.js';
 
 describe('items', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   const owner = async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(
       ['name', 'Text'],
       ['age', 'Integer'],

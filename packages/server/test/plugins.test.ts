@@ -1,19 +1,13 @@
 /** Spec §7: creating a PluginRun is creating an item; the pod never touches `status`/`progress`. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Owner, sleep, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, Owner, sleep } from './helpers.js';
 
 describe('plugins', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('creating a PluginRun answers 200 with its id, and the pod leaves status and progress alone', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['status', 'Text'], ['progress', 'Real']);
     const id = 'pluginRun-0001';
     const t0 = performance.now();
@@ -47,7 +41,7 @@ describe('plugins', () => {
   });
 
   test('a PluginRun without status gets none written by the pod', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['status', 'Text'], ['progress', 'Real']);
     const id = await o.create({ type: 'PluginRun', containerImage: 'no-such-image:latest', targetItemId: 'placeholder' });
     assert.match(id, /^[0-9a-f]{32}$/);
@@ -60,7 +54,7 @@ describe('plugins', () => {
   });
 
   test('an empty image, a missing target and a PluginRun in a bulk never fail the request', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['status', 'Text']);
     const empty = await o.create({ type: 'PluginRun', containerImage: '', targetItemId: 'missingTarget99', status: 'created' });
     const noFields = await o.create({ type: 'PluginRun' });
@@ -78,7 +72,7 @@ describe('plugins', () => {
   });
 
   test('v3: a StartPlugin item with "container" is an ordinary item', async () => {
-    const o = new Owner(pod.url).as('v3');
+    const o = new Owner(pod().url).as('v3');
     await o.declare(['container', 'Text'], ['status', 'Text']);
     const id = 'startPlugin-01';
     assert.equal(await o.create({ id, type: 'StartPlugin', container: 'none', targetItemId: id, status: 'created' }), id);

@@ -1,7 +1,7 @@
 /** Spec §4: the schema, one map per database from property name to value type. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { declare, Owner, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, declare, Owner } from './helpers.js';
 
 const BUILT_IN: [string, string][] = [
   ['id', 'Text'],
@@ -23,16 +23,10 @@ const BUILT_IN: [string, string][] = [
 const otherType = (t: string) => (t === 'Text' ? 'Integer' : 'Text');
 
 describe('schema', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('declaring a property returns an id; the property is then usable', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const id = await o.create(declare('age', 'Integer', 'Dog'));
     assert.equal(typeof id, 'string');
     const dog = await o.create({ type: 'Dog', age: 3 });
@@ -48,7 +42,7 @@ describe('schema', () => {
   });
 
   test('re-declaring the same name and type succeeds (also with another itemType, also in bulk)', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.create(declare('name', 'Text', 'Person'));
     await o.create(declare('name', 'Text', 'Person'));
     await o.create(declare('name', 'Text', 'Company'));
@@ -59,7 +53,7 @@ describe('schema', () => {
   });
 
   test('re-declaring with a different type → 400, even with a different itemType; the old type stays in force', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.create(declare('age', 'Integer', 'Dog'));
     await o.fails('create_item', declare('age', 'Text', 'Dog'), 400);
     await o.fails('create_item', declare('age', 'Real', 'Cat'), 400);
@@ -74,7 +68,7 @@ describe('schema', () => {
   });
 
   test('itemType has no effect: a property declared under "Dog" is usable on "Cat" and any type', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.create(declare('barkVolume', 'Real', 'Dog'));
     const cat = await o.create({ type: 'Cat', barkVolume: 0.25 });
     const car = await o.create({ type: 'Car', barkVolume: 11 });
@@ -84,7 +78,7 @@ describe('schema', () => {
   });
 
   test('re-declaring every base/built-in field with its own type is accepted, in one bulk like clients do', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const items = [
       ...BUILT_IN.map(([name, type]) => declare(name, type, 'Item')),
       declare('firstName', 'Text', 'Person'),
@@ -112,7 +106,7 @@ describe('schema', () => {
   });
 
   test('re-declaring a base/built-in field with a different type → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     for (const [name, type] of BUILT_IN) {
       await o.fails('create_item', declare(name, otherType(type), 'Item'), 400);
     }
@@ -124,7 +118,7 @@ describe('schema', () => {
   });
 
   test('the built-in Text properties are declared in a new database', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const id = await o.create({
       type: 'Mixed',
       itemType: 'T',
@@ -145,7 +139,7 @@ describe('schema', () => {
   });
 
   test('property names: every name matching ^[a-zA-Z][_a-zA-Z0-9]{0,30}[a-zA-Z0-9]$ works, no reserved-name list', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const names = [
       'ab',
       'A_b',
@@ -193,21 +187,21 @@ describe('schema', () => {
   });
 
   test('an unknown valueType → 400 and declares nothing', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.fails('create_item', declare('blobby', 'Blob', 'Item'), 400);
     await o.fails('create_item', { type: 'X', blobby: 'x' }, 400);
   });
 
   test('a declaration without propertyName or valueType → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.fails('create_item', { type: 'ItemPropertySchema', itemType: 'X', valueType: 'Text' }, 400);
     await o.fails('create_item', { type: 'ItemPropertySchema', itemType: 'X', propertyName: 'lonely' }, 400);
     await o.fails('create_item', { type: 'X', lonely: 'x' }, 400);
   });
 
   test('schemas are per owner database', async () => {
-    const a = new Owner(pod.url);
-    const b = new Owner(pod.url);
+    const a = new Owner(pod().url);
+    const b = new Owner(pod().url);
     await a.create(declare('onlyInA', 'Text'));
     await a.create({ type: 'X', onlyInA: 'yes' });
     await b.fails('create_item', { type: 'X', onlyInA: 'yes' }, 400);

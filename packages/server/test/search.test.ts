@@ -1,21 +1,15 @@
 /** Spec §3 `search` and §6 paging with `dateServerModified>=`. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { Owner, startPod, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, Owner } from './helpers.js';
 
 const DSM = 'dateServerModified';
 
 describe('search', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   const owner = async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['firstName', 'Text'], ['age', 'Integer'], ['tag', 'Text'], ['vip', 'Bool'], ['score', 'Real']);
     return o;
   };

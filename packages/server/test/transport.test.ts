@@ -1,8 +1,8 @@
 /** Spec §0–§1: transport rules every client relies on. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { Owner, rawPost, randomKey, sha256hex, startPod, toReply, type RunningPod } from './helpers.js';
+import { describe, test } from 'node:test';
+import { usePod, Owner, rawPost, randomKey, sha256hex, toReply } from './helpers.js';
 
 const assertJsonContentType = (headers: Headers) => {
   const ct = headers.get('content-type') ?? '';
@@ -12,16 +12,10 @@ const assertJsonContentType = (headers: Headers) => {
 };
 
 describe('transport', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod();
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod();
 
   test('GET /version answers 200 JSON with key "cargo", no auth needed', async () => {
-    const r = await toReply(await fetch(`${pod.url}/version`));
+    const r = await toReply(await fetch(`${pod().url}/version`));
     assert.equal(r.status, 200);
     assertJsonContentType(r.headers);
     assert.equal(typeof r.body, 'object');
@@ -33,13 +27,13 @@ describe('transport', () => {
   });
 
   test('GET / answers some HTTP response without auth', async () => {
-    const res = await fetch(`${pod.url}/`);
+    const res = await fetch(`${pod().url}/`);
     await res.arrayBuffer();
     assert.ok(res.status >= 200 && res.status < 500, `GET / answered ${res.status}`);
   });
 
   test('success is exactly 200 with application/json and a non-empty body ({} when nothing to return)', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const created = await o.call('create_item', { type: 'Note' });
     assert.equal(created.status, 200);
     assertJsonContentType(created.headers);
@@ -72,11 +66,11 @@ describe('transport', () => {
   });
 
   test('non-ASCII text round-trips as UTF-8 ("Zoë 😀")', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['name', 'Text']);
     const text = 'Zoë 😀 — 日本語 ✓';
     const id = await o.create({ type: 'Person ü', name: text });
-    const res = await fetch(`${pod.url}/v4/${o.owner}/get_item`, {
+    const res = await fetch(`${pod().url}/v4/${o.owner}/get_item`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ auth: o.auth, payload: id }),
@@ -95,25 +89,25 @@ describe('transport', () => {
   });
 
   test('requests with NO Content-Type header work', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const body = Buffer.from(JSON.stringify({ auth: o.auth, payload: { type: 'NoContentType' } }));
-    const r = await rawPost(`${pod.url}/v4/${o.owner}/create_item`, body);
+    const r = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, body);
     assert.equal(r.status, 200, r.text);
     assertJsonContentType(r.headers);
     assert.match(r.body, /^[0-9a-f]{32}$/);
     const got = await o.get(r.body);
     assert.equal(got.type, 'NoContentType');
 
-    const s = await rawPost(`${pod.url}/v4/${o.owner}/search`, Buffer.from(JSON.stringify({ auth: o.auth, payload: { type: 'NoContentType' } })));
+    const s = await rawPost(`${pod().url}/v4/${o.owner}/search`, Buffer.from(JSON.stringify({ auth: o.auth, payload: { type: 'NoContentType' } })));
     assert.equal(s.status, 200, s.text);
     assert.equal(s.body.length, 1);
   });
 
   test('requests with a non-JSON Content-Type (text/plain, octet-stream) still parse as JSON', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     for (const ct of ['text/plain;charset=UTF-8', 'application/octet-stream', 'application/x-www-form-urlencoded']) {
       const r = await rawPost(
-        `${pod.url}/v4/${o.owner}/create_item`,
+        `${pod().url}/v4/${o.owner}/create_item`,
         JSON.stringify({ auth: o.auth, payload: { type: 'OddContentType' } }),
         { 'content-type': ct },
       );
@@ -123,9 +117,9 @@ describe('transport', () => {
   });
 
   test('unknown top-level fields are ignored', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const r = await rawPost(
-      `${pod.url}/v4/${o.owner}/create_item`,
+      `${pod().url}/v4/${o.owner}/create_item`,
       JSON.stringify({ auth: o.auth, payload: { type: 'Extra' }, somethingElse: [1, 2, 3], v: 'x' }),
       { 'content-type': 'application/json' },
     );
@@ -133,19 +127,19 @@ describe('transport', () => {
   });
 
   test('malformed JSON → 400', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     for (const body of ['{"auth": ', 'not json at all', '{"auth": {"type": "ClientAuth"}, }']) {
-      const r = await rawPost(`${pod.url}/v4/${o.owner}/create_item`, body, { 'content-type': 'application/json' });
+      const r = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, body, { 'content-type': 'application/json' });
       assert.equal(r.status, 400, `${body}: ${r.status} ${r.text}`);
       assert.ok(r.text.length > 0, 'an error carries a message');
     }
-    const empty = await rawPost(`${pod.url}/v4/${o.owner}/create_item`, '', { 'content-type': 'application/json' });
+    const empty = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, '', { 'content-type': 'application/json' });
     assert.equal(empty.status, 400, `empty body: ${empty.status} ${empty.text}`);
   });
 
   test('missing or malformed auth → 400', async () => {
-    const o = new Owner(pod.url);
-    const noAuth = await rawPost(`${pod.url}/v4/${o.owner}/create_item`, JSON.stringify({ payload: { type: 'X' } }), {
+    const o = new Owner(pod().url);
+    const noAuth = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, JSON.stringify({ payload: { type: 'X' } }), {
       'content-type': 'application/json',
     });
     assert.equal(noAuth.status, 400, noAuth.text);
@@ -160,10 +154,10 @@ describe('transport', () => {
   });
 
   test('a body that is not an object, or lacks the payload an endpoint needs → 400', async () => {
-    const o = new Owner(pod.url);
-    const arr = await rawPost(`${pod.url}/v4/${o.owner}/create_item`, '[1,2]', { 'content-type': 'application/json' });
+    const o = new Owner(pod().url);
+    const arr = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, '[1,2]', { 'content-type': 'application/json' });
     assert.equal(arr.status, 400, arr.text);
-    const noPayload = await rawPost(`${pod.url}/v4/${o.owner}/create_item`, JSON.stringify({ auth: o.auth }), {
+    const noPayload = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, JSON.stringify({ auth: o.auth }), {
       'content-type': 'application/json',
     });
     assert.equal(noPayload.status, 400, noPayload.text);
@@ -172,43 +166,43 @@ describe('transport', () => {
   });
 
   test('unknown route → 404', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.fails('no_such_endpoint', {}, 404);
-    const get = await fetch(`${pod.url}/no/such/path`);
+    const get = await fetch(`${pod().url}/no/such/path`);
     await get.arrayBuffer();
     assert.equal(get.status, 404);
-    const v5 = await rawPost(`${pod.url}/v5/${o.owner}/search`, JSON.stringify({ auth: o.auth, payload: {} }), {
+    const v5 = await rawPost(`${pod().url}/v5/${o.owner}/search`, JSON.stringify({ auth: o.auth, payload: {} }), {
       'content-type': 'application/json',
     });
     assert.equal(v5.status, 404, v5.text);
   });
 
   test('an owner key that is not 64 hex characters is refused (400 or 404) and creates nothing', async () => {
-    const o = new Owner(pod.url);
-    const before = fs.readdirSync(pod.dataDir).sort();
+    const o = new Owner(pod().url);
+    const before = fs.readdirSync(pod().dataDir).sort();
     for (const owner of ['abc', 'zz'.repeat(32), `${randomKey()}00`, '..']) {
       const r = await rawPost(
-        `${pod.url}/v4/${owner}/create_item`,
+        `${pod().url}/v4/${owner}/create_item`,
         JSON.stringify({ auth: o.auth, payload: { type: 'X' } }),
         { 'content-type': 'application/json' },
       );
       assert.ok([400, 404].includes(r.status), `owner ${owner}: ${r.status} ${r.text}`);
     }
-    assert.deepEqual(fs.readdirSync(pod.dataDir).sort(), before);
+    assert.deepEqual(fs.readdirSync(pod().dataDir).sort(), before);
   });
 
   test('CORS: Access-Control-Allow-Origin on responses (success, error, GET), preflight OPTIONS answered', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const origin = 'http://localhost:8080';
     const check = (res: Response, what: string) => {
       const acao = res.headers.get('access-control-allow-origin');
       assert.ok(acao === '*' || acao === origin, `${what}: access-control-allow-origin = ${acao}`);
     };
-    const v = await fetch(`${pod.url}/version`, { headers: { origin } });
+    const v = await fetch(`${pod().url}/version`, { headers: { origin } });
     await v.arrayBuffer();
     check(v, 'GET /version');
 
-    const ok = await fetch(`${pod.url}/v4/${o.owner}/search`, {
+    const ok = await fetch(`${pod().url}/v4/${o.owner}/search`, {
       method: 'POST',
       headers: { origin, 'content-type': 'application/json' },
       body: JSON.stringify({ auth: o.auth, payload: {} }),
@@ -217,7 +211,7 @@ describe('transport', () => {
     assert.equal(ok.status, 200);
     check(ok, 'POST search');
 
-    const bad = await fetch(`${pod.url}/v4/${o.owner}/search`, {
+    const bad = await fetch(`${pod().url}/v4/${o.owner}/search`, {
       method: 'POST',
       headers: { origin, 'content-type': 'application/json' },
       body: '{oops',
@@ -226,7 +220,7 @@ describe('transport', () => {
     assert.equal(bad.status, 400);
     check(bad, 'POST malformed');
 
-    const preflight = await fetch(`${pod.url}/v4/${o.owner}/search`, {
+    const preflight = await fetch(`${pod().url}/v4/${o.owner}/search`, {
       method: 'OPTIONS',
       headers: {
         origin,
@@ -242,7 +236,7 @@ describe('transport', () => {
     const allowHeaders = preflight.headers.get('access-control-allow-headers');
     assert.ok(allowHeaders === null || allowHeaders === '*' || /content-type/i.test(allowHeaders), `allow-headers: ${allowHeaders}`);
 
-    const uploadPreflight = await fetch(`${pod.url}/v4/${o.owner}/upload_file/${o.key}/${sha256hex('')}`, {
+    const uploadPreflight = await fetch(`${pod().url}/v4/${o.owner}/upload_file/${o.key}/${sha256hex('')}`, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': 'POST' },
     });
@@ -252,10 +246,10 @@ describe('transport', () => {
   });
 
   test('the default limits accept a JSON body over 8 MiB and a 5-million-character bulk', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     // unknown top-level fields are ignored, so padding makes a large but harmless body
     const padded = await rawPost(
-      `${pod.url}/v4/${o.owner}/create_item`,
+      `${pod().url}/v4/${o.owner}/create_item`,
       JSON.stringify({ auth: o.auth, payload: { type: 'Padded' }, padding: 'x'.repeat(8 * 1024 * 1024 + 4096) }),
       { 'content-type': 'application/json' },
     );
@@ -272,7 +266,7 @@ describe('transport', () => {
   });
 
   test('v3 prefix: every endpoint answers, sharing the owner database with v4', async () => {
-    const v4 = new Owner(pod.url);
+    const v4 = new Owner(pod().url);
     const v3 = v4.as('v3');
     await v3.declare(['title', 'Text']);
     const a = await v3.create({ type: 'Note', title: 'from v3' });
@@ -315,16 +309,10 @@ describe('transport', () => {
 });
 
 describe('size limits (413)', () => {
-  let pod: RunningPod;
-  before(async () => {
-    pod = await startPod({ jsonBodyLimit: 4096, uploadLimit: 64 * 1024 });
-  });
-  after(async () => {
-    await pod?.close();
-  });
+  const pod = usePod({ jsonBodyLimit: 4096, uploadLimit: 64 * 1024 });
 
   test('a JSON body over jsonBodyLimit → 413, under it → 200', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     await o.declare(['text', 'Text']);
     const small = await o.call('create_item', { type: 'Small', text: 'y'.repeat(2000) });
     assert.equal(small.status, 200, small.text);
@@ -334,7 +322,7 @@ describe('size limits (413)', () => {
   });
 
   test('an upload over uploadLimit → 413, an upload over jsonBodyLimit but under uploadLimit → 200', async () => {
-    const o = new Owner(pod.url);
+    const o = new Owner(pod().url);
     const medium = Buffer.alloc(20_000, 7);
     const large = Buffer.alloc(100_000, 9);
     await o.create({ type: 'File', sha256: sha256hex(medium) });
