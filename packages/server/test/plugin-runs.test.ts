@@ -156,6 +156,17 @@ describe('plugin runs', () => {
       assert.match(logs, /started with \{"data":\{"token":"\*\*\*"\}\}/, 'logs keep the output with the token masked');
     });
 
+    test('a client setting a run to aborted stops it too', async () => {
+      const id = await o.create({ type: 'PluginRun', containerImage: 'wait-plugin', status: 'created' });
+      await until('the start', async () => ((await o.get(id)).podLaunchStatus === 'started' ? true : undefined));
+      await o.ok('update_item', { id, status: 'aborted' });
+      const run = await until('the stop', async () => {
+        const item = await o.get(id);
+        return item.podLaunchStatus === 'stopped' ? item : undefined;
+      });
+      assert.equal(run.status, 'aborted');
+    });
+
     test('a plugin that exits without a final status ends in error; an unknown image leaves status alone', async () => {
       const quick = await o.create({ type: 'PluginRun', containerImage: 'quick-plugin', status: 'created' });
       const ended = await until('the exit to be recorded', async () => {
