@@ -1,4 +1,6 @@
 export { createPod, POD_VERSION } from './app.js';
 export { defaultConfig, ownerHash, type PodConfig } from './config.js';
 export { PodError } from './errors.js';
-export type { PluginRunner, PluginLaunch, LaunchReport } from './plugins/runner.js';
+export { LaunchError, noRunner, type PluginRunner, type PluginLaunch, type PluginExit, type RunningPlugin } from './plugins/runner.js';
+export { DockerRunner, type DockerRunnerOptions } from './plugins/docker-runner.js';
+export { ProcessRunner, type ProcessRunnerOptions } from './plugins/process-runner.js';

@@ -51,13 +51,21 @@ describe('plugin runs', () => {
   test('without a runner the Pod records noRunner and leaves status to the client', async () => {
     const o = new Owner(pod.url);
     await o.declare(['status', 'Text']);
-    const id = await o.create({ type: 'PluginRun', containerImage: 'none', status: 'created' });
-    const run = await until('the launch record', async () => {
-      const item = await o.get(id);
-      return item.podLaunchStatus ? item : undefined;
-    });
+    const launchOf = async (containerImage: string) => {
+      const id = await o.create({ type: 'PluginRun', containerImage, status: 'created' });
+      return until('the launch record', async () => {
+        const item = await o.get(id);
+        return item.podLaunchStatus ? item : undefined;
+      });
+    };
+    const run = await launchOf('some-importer');
     assert.equal(run.podLaunchStatus, 'noRunner');
     assert.equal(run.status, 'created');
+    for (const image of ['none', '']) {
+      const clientRun = await launchOf(image);
+      assert.equal(clientRun.podLaunchStatus, 'notLaunched', `containerImage ${JSON.stringify(image)} names no container`);
+      assert.equal(clientRun.status, 'created');
+    }
   });
 
   describe('with a process runner', () => {
@@ -120,6 +128,13 @@ describe('plugin runs', () => {
       assert.equal('secret' in people[0], false, 'an undeclared property is not shown');
       await plugin.fails('search', { type: 'Note' }, 403);
       await plugin.fails('get_item', 'note-1', 403);
+      const [self] = await plugin.search({ type: 'PluginRun', id: runId, '[[edges]]': {} });
+      assert.equal(self.id, runId, 'a run finds itself by type and id');
+      assert.deepEqual(
+        self['[[edges]]'].map((edge: { _edge: string; _item: { id: string } }) => [edge._edge, edge._item.id]),
+        [['plugin', 'plugin-1']],
+        'an edge shows when its other end is visible, though Edge items are not declared',
+      );
       const everything = await plugin.search({});
       assert.ok(!everything.some((item: { type: string }) => item.type === 'Note'), 'a search without type hides undeclared types');
     });

@@ -14,6 +14,8 @@ import { Grant, Permissions } from './permissions.js';
 import { LaunchError, pluginEnvironment, type PluginExit, type PluginRunner, type RunningPlugin } from './runner.js';
 
 const TRIGGER_TYPES = new Set(['PluginRun', 'StartPlugin']);
+/** Images that name no container: clients that run a plugin in process create runs with them. */
+const CLIENT_RUN_IMAGES = new Set(['', 'none']);
 /** Statuses a plugin (or its client) sets when it has finished. */
 const FINAL_STATUSES = new Set(['done', 'error', 'aborted']);
 /** Logs of this many finished runs stay readable. */
@@ -79,6 +81,9 @@ export class PluginRuns {
     try {
       const run = readItem(owner, runId);
       if (!run) return;
+      const image = String(run.containerImage ?? run.container ?? '');
+      if (CLIENT_RUN_IMAGES.has(image))
+        return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
       const launched = await this.start(owner, run);
       log.info({ owner: owner.hash, runId, runner: runner.name }, 'plugin run started');
       record(owner, runId, { podLaunchStatus: 'started', podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}` }, log);

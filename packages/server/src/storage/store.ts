@@ -310,8 +310,10 @@ export class OwnerStore {
     for (const r of rows) {
       const otherRow = Object.fromEntries(ITEM_COLUMNS.split(', ').map((column) => [column, r[`o_${column}`]]));
       const other = this.render(otherRow as unknown as ItemRow, view);
-      const edge = other === null ? null : this.render(r, view, `,"_edge":${JSON.stringify(r.edgeName)},"_item":${other}`);
-      if (edge !== null) entries.push(edge);
+      if (other === null) continue;
+      // An edge shows when its other end does; a reader not granted Edge items sees its base fields only.
+      const extra = `,"_edge":${JSON.stringify(r.edgeName)},"_item":${other}`;
+      entries.push(this.render(r, view, extra) ?? itemJson({ ...r, props: '{}' }, extra));
     }
     return `[${entries.join(',')}]`;
   }
@@ -430,7 +432,9 @@ export class OwnerStore {
       const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge));
       const searches = (bulk.search ?? []).map((query) => this.searchJson(query, view));
       const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
-      if (bulk.batchId !== undefined)
+      const writes = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
+      // Only a batch that wrote needs replaying; searches alone are as safe to run again.
+      if (bulk.batchId !== undefined && writes > 0)
         this.sql('INSERT INTO applied_batches (batchId, answer, dateServerModified) VALUES (?, ?, ?)').run(bulk.batchId, answer, this.now);
       return answer;
     });
