@@ -1,0 +1,37 @@
+/**
+ * The item types the kit reads and writes, as subclasses of the client's shipped ones: they add the
+ * properties of the log-in conversation (on the run) and the grant (on the Plugin), and stay
+ * `instanceof` the client's classes, so code written against `PluginRun` and `Plugin` keeps working.
+ */
+import { Plugin, PluginRun } from '@pod/client';
+
+/**
+ * A PluginRun as the kit uses it. Besides `status` (`started`, `userActionNeeded` while it waits for
+ * the owner, then `done`, `error` or `aborted`), `progress` and `error`, the plugin asks the owner
+ * for input with `authRequest` (`"credentials"`, `"2fa"` or `"oauth"`), `authMessage` (what to tell
+ * them) and `authUrl` (the page to open, for OAuth); the owner answers in `authResponse`.
+ */
+export class PluginRunItem extends PluginRun {
+  static override readonly properties = {
+    ...PluginRun.properties,
+    podExitCode: 'Integer',
+    authRequest: 'Text',
+    authMessage: 'Text',
+    authUrl: 'Text',
+    authResponse: 'Text',
+  } as const;
+  declare podExitCode?: number | null;
+  declare authRequest?: string | null;
+  declare authMessage?: string | null;
+  declare authUrl?: string | null;
+  declare authResponse?: string | null;
+}
+
+/**
+ * A Plugin item with its grant: `permissions` is JSON
+ * `{"read": {"Type": "*" | ["prop", …]}, "write": {…}, "email": bool}` (see plugin.json).
+ */
+export class PluginItem extends Plugin {
+  static override readonly properties = { ...Plugin.properties, permissions: 'Text' } as const;
+  declare permissions?: string | null;
+}

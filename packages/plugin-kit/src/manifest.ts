@@ -1,0 +1,115 @@
+/**
+ * `plugin.json`, a plugin project's metadata: its name, its container image, what it may read and
+ * write in the Pod, and where its code is. `installPlugin` turns it into the Plugin item the Pod
+ * grants runs by.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { PluginItem } from './items.js';
+
+export const MANIFEST_FILE = 'plugin.json';
+
+/** Item type → `"*"` (every property) or the properties; the JSON the Pod reads from `Plugin.permissions`. */
+export type Access = Record<string, '*' | string[]>;
+
+export interface Permissions {
+  read?: Access;
+  write?: Access;
+  /** May call `send_email`. */
+  email?: boolean;
+}
+
+export interface PluginManifest {
+  name: string;
+  description?: string;
+  /** The container image: `build` tags it, the Plugin item and each PluginRun carry it. */
+  image: string;
+  /** Source of the container's entry point (it calls `PluginBase.main`); default `src/main.ts`. */
+  entry: string;
+  /** Compiled module whose default export is the plugin class, for in-process runs; default `dist/src/plugin.js`. */
+  module: string;
+  /** When set, `install` links the owner's Account of this service to the Plugin (`isMe`; log-ins keep tokens there). */
+  service?: string;
+  /**
+   * What runs may do beyond their own run, target, Plugin and Accounts. Writing a type implies
+   * reading it; schema items are always allowed.
+   */
+  permissions: Permissions;
+}
+
+/** Reads and checks `plugin.json` in a project directory. */
+export function readManifest(dir: string): PluginManifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const text = (name: string, fallback?: string): string => {
+    const value = raw[name] ?? fallback;
+    if (typeof value !== 'string' || value === '') throw new Error(`${file}: "${name}" must be a non-empty string`);
+    return value;
+  };
+  const optional = (name: string) => (raw[name] === undefined ? undefined : text(name));
+  return {
+    name: text('name'),
+    description: optional('description'),
+    image: text('image'),
+    entry: text('entry', 'src/main.ts'),
+    module: text('module', 'dist/src/plugin.js'),
+    service: optional('service'),
+    permissions: checkPermissions(raw.permissions ?? {}, file),
+  };
+}
+
+function checkPermissions(value: unknown, file: string): Permissions {
+  const fail = (what: string): never => {
+    throw new Error(`${file}: "permissions"${what}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(' must be an object');
+  const { read, write, email, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) fail(` has unknown keys ${unknown.join(', ')} (read, write and email are known)`);
+  if (email !== undefined && typeof email !== 'boolean') fail('.email must be true or false');
+  for (const [name, access] of Object.entries({ read, write })) {
+    if (access === undefined) continue;
+    if (typeof access !== 'object' || access === null || Array.isArray(access)) fail(`.${name} must be an object`);
+    for (const [type, properties] of Object.entries(access as object))
+      if (properties !== '*' && !(Array.isArray(properties) && properties.every((p) => typeof p === 'string')))
+        fail(`.${name}.${type} must be "*" or an array of property names`);
+  }
+  return value as Permissions;
+}
+
+/** The newest Plugin item (not deleted) for this image. */
+export function findInstalled(client: PodClient, image: string): Promise<PluginItem | undefined> {
+  return client.searchLastAdded(PluginItem, { containerImage: image, deleted: false });
+}
+
+/**
+ * Creates the Plugin item for a manifest, or brings the installed one up to date (name,
+ * permissions); with a `service`, links the owner's Account of that service (`isMe: true`) unless
+ * one is linked already.
+ */
+export async function installPlugin(client: PodClient, manifest: PluginManifest): Promise<{ plugin: PluginItem; account?: Account }> {
+  await client.addToSchema(PluginItem, Account);
+  const installed = await findInstalled(client, manifest.image);
+  const plugin = installed ?? new PluginItem();
+  Object.assign(plugin, {
+    name: manifest.name,
+    description: manifest.description ?? null,
+    containerImage: manifest.image,
+    permissions: JSON.stringify(manifest.permissions),
+  });
+  await (installed ? client.update(plugin) : client.create(plugin));
+  if (!manifest.service) return { plugin };
+
+  const edges = await client.call('get_edges', { item: plugin.id, direction: 'Outgoing', expandItems: true });
+  const linked = edges.find((edge) => edge.name === 'account');
+  if (linked) return { plugin, account: Item.fromJSON(linked.item as ReceivedItem, Account) as Account };
+  const account = new Account({ service: manifest.service, isMe: true });
+  await client.bulk({ createItems: [account], createEdges: [{ source: plugin, name: 'account', target: account }] });
+  return { plugin, account };
+}

@@ -1,0 +1,68 @@
+/**
+ * Starting runs from outside a plugin, as its owner's client does: create a PluginRun and let the
+ * Pod's runner start the plugin, or simulate one and run the plugin in this process.
+ */
+import { Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { PluginRunItem, type PluginItem } from './items.js';
+import { PluginBase, type PluginClass, type RunOutcome } from './plugin.js';
+
+/** `podLaunchStatus` values after which the Pod does nothing more for a run (its credential has ended). */
+const LAUNCH_ENDED = new Set(['noRunner', 'imageMissing', 'failed', 'exited', 'timedOut', 'stopped']);
+
+/**
+ * Creates a PluginRun for the Plugin, targeting itself, with its `plugin` edge in the same
+ * transaction: the Pod grants the run by that Plugin and starts `containerImage`.
+ */
+export async function createPluginRun(client: PodClient, plugin: PluginItem | string, containerImage: string): Promise<PluginRunItem> {
+  await client.addToSchema(PluginRunItem);
+  const run = new PluginRunItem({ containerImage });
+  run.targetItemId = run.id;
+  await client.bulk({ createItems: [run], createEdges: [{ source: run, name: 'plugin', target: plugin }] });
+  return run;
+}
+
+/**
+ * Development mode: creates a run of the Plugin and runs the plugin in this process with the
+ * client's own credential (all access, so its permissions are not checked). The run's image is
+ * `"none"`, which no runner starts: the Pod records `imageMissing` or `noRunner` on it.
+ */
+export async function simulateRun(client: PodClient, cls: PluginClass, plugin: PluginItem | string): Promise<RunOutcome & { run: PluginRunItem }> {
+  const created = await createPluginRun(client, plugin, 'none');
+  // the class's own `execute`: it may come from another copy of the kit than this one
+  const base = cls as unknown as typeof PluginBase;
+  const outcome = await base.execute(cls, { client, runId: created.id });
+  return { ...outcome, run: await readRun(client, created.id) };
+}
+
+export interface WaitForRunOptions {
+  /** Default 10 minutes. */
+  timeoutMs?: number;
+  pollMs?: number;
+  /** Called with the run whenever its status, progress or launch status changed. */
+  onChange?: (run: PluginRunItem) => void;
+}
+
+/**
+ * Waits until the Pod is done with a run it was asked to start: nothing was launched, or the
+ * plugin has exited (then its final status is on the run, and its credential has ended).
+ */
+export async function waitForRun(client: PodClient, runId: string, options: WaitForRunOptions = {}): Promise<PluginRunItem> {
+  const { timeoutMs = 600_000, pollMs = 200, onChange } = options;
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  for (;;) {
+    const run = await readRun(client, runId);
+    const state = JSON.stringify([run.status, run.progress, run.podLaunchStatus, run.authRequest]);
+    if (state !== seen) onChange?.(run);
+    seen = state;
+    if (LAUNCH_ENDED.has(run.podLaunchStatus ?? '')) return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not end within ${Math.round(timeoutMs / 1000)} s (status ${run.status})`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+export async function readRun(client: PodClient, runId: string): Promise<PluginRunItem> {
+  const [run] = await client.call('get_item', runId);
+  if (!run) throw new Error(`no PluginRun ${runId} in the Pod`);
+  return Item.fromJSON(run as ReceivedItem, PluginRunItem) as PluginRunItem;
+}
