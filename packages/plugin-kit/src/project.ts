@@ -113,9 +113,16 @@ export function loadKeys(file: string): DevKeys {
 /** Bundles the plugin's entry point and everything it imports into one ES module, `build/plugin.mjs`. */
 export async function bundle(dir: string): Promise<string> {
   const manifest = readManifest(dir);
-  const outfile = path.join(dir, BUNDLE);
+  return bundleEntry(path.join(dir, manifest.entry), path.join(dir, BUNDLE));
+}
+
+/**
+ * Bundles one entry point (TypeScript or JavaScript) and everything it imports into one ES module
+ * for Node 20, all a container from `pod-plugin-node:base` needs besides node itself.
+ */
+export async function bundleEntry(entry: string, outfile: string): Promise<string> {
   await build({
-    entryPoints: [path.join(dir, manifest.entry)],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',

@@ -1,11 +1,8 @@
 /**
- * A real Pod for the kit's tests, started in this process with a process runner that maps test
- * images to the compiled example importer, the fixture plugins and the Python plugin; and the
- * owner's side: a client, installing a Plugin, starting and awaiting runs.
+ * The owner's side of the kit's tests: a client for a new owner, installing a Plugin, starting and
+ * awaiting runs. Which Pod and which runner is the business of runners.ts.
  */
 import assert from 'node:assert/strict';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Account, Message, Person, PodClient } from '@pod/client';
 import {
@@ -17,26 +14,10 @@ import {
   waitForRun,
   type Permissions,
 } from '../src/index.js';
-import { startTestPod, type TestPod } from '../src/testing.js';
+import type { TestPod } from '../src/testing.js';
 
 /** The package's directory (tests run from dist/test). */
 export const KIT_DIR = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURES = path.join(KIT_DIR, 'dist/test/fixtures/plugins.js');
-export const CREDENTIAL_FILE = path.join(os.tmpdir(), `pod-plugin-kit-credential-${process.pid}.json`);
-
-export const IMAGES = {
-  importer: ['node', path.join(KIT_DIR, 'dist/examples/importer/main.js')],
-  throws: ['node', FIXTURES, 'throws'],
-  'reads-undeclared': ['node', FIXTURES, 'reads-undeclared'],
-  'leaks-credential': ['node', FIXTURES, 'leaks-credential', CREDENTIAL_FILE],
-  password: ['node', FIXTURES, 'password'],
-  oauth: ['node', FIXTURES, 'oauth'],
-  'oauth-impatient': ['node', FIXTURES, 'oauth', '1500'],
-  python: ['python3', path.join(KIT_DIR, 'test/fixtures/python-plugin/plugin.py')],
-};
-export type Image = keyof typeof IMAGES;
-
-export const startPod = (): Promise<TestPod> => startTestPod({ commands: IMAGES, timeoutSeconds: 60 });
 
 /** A new owner (a new database) with the schema the tests read. */
 export async function newOwner(pod: TestPod): Promise<PodClient> {
@@ -45,9 +26,18 @@ export async function newOwner(pod: TestPod): Promise<PodClient> {
   return client;
 }
 
-/** Installs a Plugin for the image, with an Account of `service` when given. */
-export function install(client: PodClient, image: Image, permissions: Permissions = {}, service?: string) {
-  return installPlugin(client, { name: image, image, entry: 'main.ts', module: 'plugin.js', permissions, service });
+export interface InstallOptions {
+  permissions?: Permissions;
+  /** Links an Account of this service to the Plugin. */
+  service?: string;
+  /** The Plugin item's description: some fixtures read what the test tells them there. */
+  description?: string;
+}
+
+/** Installs a Plugin for the image. */
+export function install(client: PodClient, image: string, options: InstallOptions = {}) {
+  const { permissions = {}, service, description } = options;
+  return installPlugin(client, { name: image, image, description, entry: 'main.ts', module: 'plugin.js', permissions, service });
 }
 
 /** Starts a run of the installed Plugin through the Pod's runner. */
@@ -55,10 +45,13 @@ export async function start(client: PodClient, plugin: PluginItem): Promise<Plug
   return createPluginRun(client, plugin, plugin.containerImage!);
 }
 
-/** Starts a run and waits until its process has exited. */
+/** Waits until the Pod is done with the run (its process or container has exited). */
+export const ended = (client: PodClient, runId: string) => waitForRun(client, runId, { timeoutMs: 30_000, pollMs: 50 });
+
+/** Starts a run and waits until its process or container has exited. */
 export async function runToEnd(client: PodClient, plugin: PluginItem): Promise<PluginRunItem> {
   const run = await start(client, plugin);
-  return waitForRun(client, run.id, { timeoutMs: 30_000, pollMs: 50 });
+  return ended(client, run.id);
 }
 
 /** Polls the run until `condition` holds. */

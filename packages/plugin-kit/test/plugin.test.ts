@@ -1,56 +1,28 @@
 /**
- * PluginBase end to end: PluginRuns created through the client library, plugins started by the
- * Pod's process runner with their own credential, their outcome read back from the run.
+ * What needs no runner: plugins run in this process (`simulateRun`), `findExisting` and
+ * `authorizationCode`. The same plugins started by the Pod, through each runner: scenarios.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Account, Message, Person, PodClient, PodError } from '@pod/client';
-import { findExisting, simulateRun, type PluginClass } from '../src/index.js';
-import type { TestPod } from '../src/testing.js';
+import { Account, Message } from '@pod/client';
+import { authorizationCode, findExisting, simulateRun, type PluginClass } from '../src/index.js';
+import { startTestPod, type TestPod } from '../src/testing.js';
 import Importer, { SERVICE } from '../examples/importer/plugin.js';
 import { DEMO_POSTS, DemoService } from '../examples/importer/service.js';
-import { CREDENTIAL_FILE, install, newOwner, runToEnd, startPod } from './helpers.js';
+import { install, newOwner } from './helpers.js';
 
 const IMPORTER_PERMISSIONS = { write: { Message: '*', Account: '*', Person: '*' } } as const;
 
 let pod: TestPod;
 before(async () => {
-  pod = await startPod();
+  pod = await startTestPod();
 });
-after(async () => {
-  await pod.close();
-  rmSync(CREDENTIAL_FILE, { force: true });
-});
+after(() => pod.close());
 
-describe('the example importer, run by the Pod', () => {
-  test('imports Messages with sender edges, an Account with its Person per author, status done; the next run adds nothing', async () => {
-    const owner = await newOwner(pod);
-    const { plugin } = await install(owner, 'importer', IMPORTER_PERMISSIONS, SERVICE);
-    const run = await runToEnd(owner, plugin);
-    assert.equal(run.status, 'done', `${run.error} / ${run.podLaunchMessage}`);
-    assert.equal(run.progress, 1);
-    assert.equal(run.podExitCode, 0);
-
-    const messages = await owner.search(Message, { service: SERVICE }, { edges: true });
-    assert.deepEqual(messages.map((message) => message.externalId).sort(), ['p1', 'p2', 'p3', 'p4', 'p5']);
-    const accounts = (await owner.search(Account, { service: SERVICE }, { edges: true })).filter((account) => !account.isMe);
-    assert.deepEqual(accounts.map((account) => account.handle).sort(), ['@ada', '@bob', '@cy']);
-    for (const account of accounts) assert.equal(account.owner[0]?.displayName, account.displayName);
-    assert.equal((await owner.search(Person)).length, 3);
-    const authorOf = Object.fromEntries(messages.map((message) => [message.externalId, message.sender[0]?.handle]));
-    assert.deepEqual(authorOf, { p1: '@ada', p2: '@bob', p3: '@ada', p4: '@cy', p5: '@bob' });
-
-    const again = await runToEnd(owner, plugin);
-    assert.equal(again.status, 'done', again.error ?? undefined);
-    assert.equal((await owner.search(Message)).length, 5);
-    assert.equal((await owner.search(Account, { service: SERVICE })).filter((account) => !account.isMe).length, 3);
-    assert.equal((await owner.search(Person)).length, 3);
-  });
-
+describe('the example importer, run in process', () => {
   test('continues from the last import: new posts only, known authors reused', async () => {
     const owner = await newOwner(pod);
-    const { plugin } = await install(owner, 'importer', IMPORTER_PERMISSIONS, SERVICE);
+    const { plugin } = await install(owner, 'importer', { permissions: IMPORTER_PERMISSIONS, service: SERVICE });
     const importing = (posts: number): PluginClass =>
       class extends Importer {
         override service = new DemoService(DEMO_POSTS.slice(0, posts));
@@ -84,39 +56,12 @@ describe('findExisting', () => {
   });
 });
 
-describe('failures', () => {
-  test('a plugin that throws ends in error with its message, and exits non-zero', async () => {
-    const owner = await newOwner(pod);
-    const { plugin } = await install(owner, 'throws');
-    const run = await runToEnd(owner, plugin);
-    assert.equal(run.status, 'error');
-    assert.equal(run.error, 'the service is down');
-    assert.equal(run.progress, 0.5);
-    assert.equal(run.podLaunchStatus, 'exited');
-    assert.equal(run.podExitCode, 1);
-  });
-
-  test('reading a type the Plugin did not declare is refused (403), and the run says so', async () => {
-    const owner = await newOwner(pod);
-    await owner.create(new Person({ firstName: 'Private' }));
-    const { plugin } = await install(owner, 'reads-undeclared', { write: { Message: '*' } });
-    const run = await runToEnd(owner, plugin);
-    assert.equal(run.status, 'error');
-    assert.match(run.error ?? '', /did not declare that it reads items of type "Person".*HTTP 403 from search/);
-    assert.equal(run.podExitCode, 1);
-  });
-
-  test("a run's credential works during the run and is refused (401) once it has ended", async () => {
-    const owner = await newOwner(pod);
-    const { plugin } = await install(owner, 'leaks-credential');
-    const run = await runToEnd(owner, plugin);
-    assert.equal(run.status, 'done', run.error ?? undefined);
-    const { data } = JSON.parse(readFileSync(CREDENTIAL_FILE, 'utf8')) as { data: Record<string, unknown> };
-    const leaked = new PodClient({ url: pod.url, ownerKey: owner.ownerKey, pluginAuth: data });
-    await assert.rejects(leaked.call('get_item', run.id), (error: unknown) => {
-      assert.ok(error instanceof PodError);
-      assert.equal(error.status, 401);
-      return true;
-    });
+describe('authorizationCode', () => {
+  test('takes the code from a redirect URL or query with the right state, or a bare code', () => {
+    assert.equal(authorizationCode('https://x.example/cb?code=abc&state=s1', 's1'), 'abc');
+    assert.equal(authorizationCode('code=abc&state=s1', 's1'), 'abc');
+    assert.equal(authorizationCode('abc', 's1'), 'abc');
+    assert.throws(() => authorizationCode('https://x.example/cb?code=abc&state=s2', 's1'), /state/);
+    assert.throws(() => authorizationCode('https://x.example/cb?error=access_denied&state=s1', 's1'), /refused access: access_denied/);
   });
 });

@@ -1,0 +1,309 @@
+/**
+ * The plugin scenarios, written once and run against each of the Pod's runners (process-runner.test.ts,
+ * docker-runner.test.ts): PluginRuns created through the client library, plugins started by the
+ * Pod with their own credential, their outcome read back from the run. The test plays the owner's
+ * app, answering what a run asks for through items in the Pod.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Account, File, Message, Person, PodClient, PodError } from '@pod/client';
+import { readRun } from '../src/index.js';
+import type { TestPod } from '../src/testing.js';
+import { SERVICE } from '../examples/importer/plugin.js';
+import { ended, install, newOwner, runToEnd, start, until } from './helpers.js';
+import type { RunnerSetup } from './runners.js';
+
+const IMPORTER_PERMISSIONS = { write: { Message: '*', Account: '*', Person: '*' } } as const;
+
+const readAccount = async (owner: PodClient, id: string) => (await owner.get(id)) as Account;
+
+export function runnerScenarios(setup: RunnerSetup): void {
+  describe(`plugins started by the Pod's ${setup.name} runner`, { skip: setup.skip }, () => {
+    let pod: TestPod;
+    let catcher: CredentialCatcher;
+    before(async () => {
+      pod = await setup.startPod();
+      catcher = await CredentialCatcher.start();
+    });
+    after(async () => {
+      // the Pod first: it stops what still runs, then the images can go
+      await pod?.close();
+      await catcher?.close();
+      await setup.cleanUp();
+    });
+
+    /** A test that first awaits the runner's preparation: without it, each fails saying why. */
+    const scenario = (name: string, body: () => Promise<void>) =>
+      test(name, async () => {
+        await setup.prepare();
+        await body();
+      });
+
+    describe('the example importer', () => {
+      scenario('imports Messages with sender edges, an Account with its Person per author, status done; the next run adds nothing', async () => {
+        const owner = await newOwner(pod);
+        const { plugin } = await install(owner, setup.image('importer'), { permissions: IMPORTER_PERMISSIONS, service: SERVICE });
+        const run = await runToEnd(owner, plugin);
+        assert.equal(run.status, 'done', `${run.error} / ${run.podLaunchMessage}: ${await owner.call('plugin_run_logs', run.id)}`);
+        assert.equal(run.progress, 1);
+        assert.equal(run.podLaunchStatus, 'exited');
+        assert.equal(run.podExitCode, 0);
+
+        const messages = await owner.search(Message, { service: SERVICE }, { edges: true });
+        assert.deepEqual(messages.map((message) => message.externalId).sort(), ['p1', 'p2', 'p3', 'p4', 'p5']);
+        const accounts = (await owner.search(Account, { service: SERVICE }, { edges: true })).filter((account) => !account.isMe);
+        assert.deepEqual(accounts.map((account) => account.handle).sort(), ['@ada', '@bob', '@cy']);
+        for (const account of accounts) assert.equal(account.owner[0]?.displayName, account.displayName);
+        assert.equal((await owner.search(Person)).length, 3);
+        const authorOf = Object.fromEntries(messages.map((message) => [message.externalId, message.sender[0]?.handle]));
+        assert.deepEqual(authorOf, { p1: '@ada', p2: '@bob', p3: '@ada', p4: '@cy', p5: '@bob' });
+
+        const again = await runToEnd(owner, plugin);
+        assert.equal(again.status, 'done', again.error ?? undefined);
+        assert.equal((await owner.search(Message)).length, 5);
+        assert.equal((await owner.search(Account, { service: SERVICE })).filter((account) => !account.isMe).length, 3);
+        assert.equal((await owner.search(Person)).length, 3);
+        assert.deepEqual(await setup.remains(run.id), [], 'nothing of the run is left');
+      });
+    });
+
+    describe('failures', () => {
+      scenario('a plugin that throws ends in error with its message, and exits non-zero', async () => {
+        const owner = await newOwner(pod);
+        const { plugin } = await install(owner, setup.image('throws'));
+        const run = await runToEnd(owner, plugin);
+        assert.equal(run.status, 'error');
+        assert.equal(run.error, 'the service is down');
+        assert.equal(run.progress, 0.5);
+        assert.equal(run.podLaunchStatus, 'exited');
+        assert.equal(run.podExitCode, 1);
+      });
+
+      scenario('reading a type the Plugin did not declare is refused (403), and the run says so', async () => {
+        const owner = await newOwner(pod);
+        await owner.create(new Person({ firstName: 'Private' }));
+        const { plugin } = await install(owner, setup.image('reads-undeclared'), { permissions: { write: { Message: '*' } } });
+        const run = await runToEnd(owner, plugin);
+        assert.equal(run.status, 'error');
+        assert.match(run.error ?? '', /did not declare that it reads items of type "Person".*HTTP 403 from search/);
+        assert.equal(run.podExitCode, 1);
+      });
+
+      scenario("a run's credential works during the run and is refused (401) once it has ended", async () => {
+        const owner = await newOwner(pod);
+        const { plugin } = await install(owner, setup.image('hands-over-credential'), { description: catcher.url });
+        const handedOver = catcher.next();
+        const run = await start(owner, plugin);
+        const { runId, auth, release } = await handedOver;
+        const credential = new PodClient({ url: pod.url, ownerKey: owner.ownerKey, pluginAuth: auth.data });
+        try {
+          assert.equal(runId, run.id);
+          // the plugin waits for the answer: its run is still going
+          assert.equal((await readRun(credential, run.id)).id, run.id, 'the credential works during its run');
+        } finally {
+          release();
+        }
+        const done = await ended(owner, run.id);
+        assert.equal(done.status, 'done', done.error ?? undefined);
+        await assert.rejects(credential.call('get_item', run.id), (error: unknown) => {
+          assert.ok(error instanceof PodError, String(error));
+          assert.equal(error.status, 401);
+          return true;
+        });
+      });
+    });
+
+    describe('username and password, then a two-factor code', () => {
+      scenario('asks for the credentials, then the code; stores the tokens on the Account; the next run reuses them', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('password'), { service: 'demo' });
+        const run = await start(owner, plugin);
+
+        const asking = await until(owner, run.id, (r) => r.authRequest === 'credentials', 'the plugin asks for credentials');
+        assert.equal(asking.status, 'userActionNeeded');
+        assert.match(asking.authMessage ?? '', /username .* and password of your demo account/);
+        Object.assign(account!, { identifier: 'alice', password: 'hunter2' });
+        await owner.update(account!);
+
+        const code = await until(owner, run.id, (r) => r.authRequest === '2fa', 'the plugin asks for the code');
+        assert.equal(code.status, 'userActionNeeded');
+        assert.equal(code.authMessage, 'Enter the code we texted to +31 6 ••• 42');
+        code.authResponse = '123456';
+        await owner.update(code);
+
+        const done = await ended(owner, run.id);
+        assert.equal(done.status, 'done', done.error ?? undefined);
+        for (const field of ['authRequest', 'authMessage', 'authUrl', 'authResponse'] as const) assert.equal(done[field], undefined, field);
+        const stored = await readAccount(owner, account!.id);
+        assert.equal(stored.accessToken, 'access-alice');
+        assert.equal(stored.refreshToken, 'refresh-alice');
+        assert.equal(stored.errorMessage, undefined);
+
+        const next = await runToEnd(owner, plugin);
+        assert.equal(next.status, 'done', 'logged in with the stored token, asking nothing');
+      });
+
+      scenario('a wrong code ends the run in error and leaves the reason in the Account errorMessage', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('password'), { service: 'demo' });
+        Object.assign(account!, { identifier: 'alice', password: 'hunter2' });
+        await owner.update(account!);
+        const run = await start(owner, plugin);
+        const code = await until(owner, run.id, (r) => r.authRequest === '2fa', 'the plugin asks for the code');
+        code.authResponse = '000000';
+        await owner.update(code);
+        const failed = await ended(owner, run.id);
+        assert.equal(failed.status, 'error');
+        assert.equal(failed.error, 'the service refused the code');
+        assert.equal(failed.authResponse, undefined, 'the code does not stay on the run');
+        const stored = await readAccount(owner, account!.id);
+        assert.equal(stored.errorMessage, 'the service refused the code');
+        assert.equal(stored.accessToken, undefined);
+      });
+    });
+
+    describe('OAuth', () => {
+      scenario('shows the authorization URL, takes the redirect back, stores access and refresh token', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('oauth'), { service: 'demo' });
+        const run = await start(owner, plugin);
+        const asking = await until(owner, run.id, (r) => r.authRequest === 'oauth', 'the plugin asks to authorize');
+        assert.equal(asking.status, 'userActionNeeded');
+        const url = new URL(asking.authUrl!);
+        assert.equal(url.origin + url.pathname, 'https://auth.example.com/authorize');
+        const state = url.searchParams.get('state');
+        assert.match(state ?? '', /^[0-9a-f]{32}$/);
+        // the owner's browser comes back to the app's redirect address, which the app passes on
+        asking.authResponse = `https://app.example.com/callback?code=good-code&state=${state}`;
+        await owner.update(asking);
+
+        const done = await ended(owner, run.id);
+        assert.equal(done.status, 'done', done.error ?? undefined);
+        assert.equal(done.authUrl, undefined);
+        const stored = await readAccount(owner, account!.id);
+        assert.equal(stored.accessToken, 'oauth-access');
+        assert.equal(stored.refreshToken, 'oauth-refresh');
+      });
+
+      scenario('a redirect with another state is refused, and the Account says why', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('oauth'), { service: 'demo' });
+        const run = await start(owner, plugin);
+        const asking = await until(owner, run.id, (r) => r.authRequest === 'oauth', 'the plugin asks to authorize');
+        asking.authResponse = 'https://app.example.com/callback?code=good-code&state=forged';
+        await owner.update(asking);
+        const failed = await ended(owner, run.id);
+        assert.equal(failed.status, 'error');
+        assert.match((await readAccount(owner, account!.id)).errorMessage ?? '', /does not carry the state/);
+      });
+
+      scenario('an owner who never answers: the run ends in error after the timeout', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('oauth-impatient'), { service: 'demo' });
+        const failed = await runToEnd(owner, plugin);
+        assert.equal(failed.status, 'error');
+        assert.match(failed.error ?? '', /did not answer the "oauth" request within 2 s/);
+        assert.equal(failed.authRequest, undefined, 'the request is withdrawn');
+        assert.match((await readAccount(owner, account!.id)).errorMessage ?? '', /did not answer/);
+      });
+
+      scenario(`aborting a run that waits for the owner stops its ${setup.name === 'docker' ? 'container' : 'process'} and keeps status aborted`, async () => {
+        const owner = await newOwner(pod);
+        const { plugin } = await install(owner, setup.image('oauth'), { service: 'demo' });
+        const run = await start(owner, plugin);
+        await until(owner, run.id, (r) => r.authRequest === 'oauth', 'the plugin asks to authorize');
+        assert.equal((await setup.remains(run.id)).length, 1, `the run's ${setup.name === 'docker' ? 'container' : 'process'} is there`);
+        await owner.call('abort_plugin_run', run.id);
+        const stopped = await ended(owner, run.id);
+        assert.equal(stopped.status, 'aborted');
+        assert.equal(stopped.podLaunchStatus, 'stopped');
+        assert.deepEqual(await setup.remains(run.id), [], 'nothing of the run is left');
+      });
+    });
+
+    describe('a Python plugin of the original kind (standard library only)', () => {
+      scenario('runs to done and stores its file through upload_file_b', async () => {
+        const owner = await newOwner(pod);
+        await owner.addToSchema(File);
+        const { plugin } = await install(owner, setup.image('python'), { permissions: { write: { File: '*' } } });
+        const run = await runToEnd(owner, plugin);
+        assert.equal(run.status, 'done', `${run.podLaunchMessage}: ${await owner.call('plugin_run_logs', run.id)}`);
+        assert.equal(run.progress, 1);
+        assert.equal(run.podExitCode, 0);
+        const [file] = await owner.search(File, { filename: 'python-plugin.txt' });
+        assert.ok(file, 'the plugin created its File item');
+        assert.equal(new TextDecoder().decode(await owner.getFile(file)), `written by the Python plugin in run ${run.id}\n`);
+      });
+    });
+  });
+}
+
+/** What the `hands-over-credential` plugin posts; it waits for the answer until `release`. */
+interface HandOver {
+  runId: string;
+  auth: { data: Record<string, unknown> };
+  release(): void;
+}
+
+/**
+ * A loopback HTTP server the `hands-over-credential` plugin posts its credential to: reachable from
+ * a process and, on the host network the Docker runner uses, from a container alike.
+ */
+class CredentialCatcher {
+  readonly #received: HandOver[] = [];
+  #waiting?: (handOver: HandOver) => void;
+
+  private constructor(
+    readonly server: http.Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<CredentialCatcher> {
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const catcher = new CredentialCatcher(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/credential`);
+    server.on('request', (request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        try {
+          const { runId, auth } = JSON.parse(body) as Omit<HandOver, 'release'>;
+          catcher.#deliver({ runId, auth, release: () => response.writeHead(200).end() });
+        } catch {
+          response.writeHead(400).end();
+        }
+      });
+    });
+    return catcher;
+  }
+
+  #deliver(handOver: HandOver) {
+    if (this.#waiting) this.#waiting(handOver);
+    else this.#received.push(handOver);
+    this.#waiting = undefined;
+  }
+
+  /** The next credential handed over (within 20 s). */
+  next(): Promise<HandOver> {
+    const waiting = this.#received.shift();
+    if (waiting) return Promise.resolve(waiting);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting = undefined;
+        reject(new Error('no plugin handed over its credential within 20 s'));
+      }, 20_000);
+      this.#waiting = (handOver) => {
+        clearTimeout(timer);
+        resolve(handOver);
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const { release } of this.#received.splice(0)) release();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
