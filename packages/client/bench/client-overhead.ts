@@ -4,12 +4,11 @@
  * database of its own. The two alternate batch by batch (and which goes first), so both meet the
  * same Pod in the same state. Run directly, it starts a Pod of its own and prints the figures.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { startPodProcess } from '@pod/server/dist/bench/pod-process.js';
 import { PodClient, defineItem } from '@pod/client';
 
 const ITEMS = 10_000;
@@ -75,32 +74,16 @@ export async function benchClientOverhead(url: string): Promise<{ library: numbe
   return { library: ITEMS / (libraryMs / 1000), raw: ITEMS / (rawMs / 1000) };
 }
 
-/** Starts the Pod's CLI as a child process on a free loopback port, as users run it. */
-async function startPod(dataDir: string) {
-  const port = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-  const cli = fileURLToPath(import.meta.resolve('@pod/server/dist/src/cli.js'));
-  const child = spawn(process.execPath, [cli, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], { stdio: 'inherit' });
-  const url = `http://127.0.0.1:${port}`;
-  await new PodClient({ url, retries: 10 }).version(); // refused until it listens: retried
-  return { url, child };
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const dir = mkdtempSync(join(tmpdir(), 'pod-client-bench-'));
-  const pod = await startPod(dir);
+  const pod = await startPodProcess(dir);
   try {
     const { library, raw } = await benchClientOverhead(pod.url);
     const format = (rate: number) => `${Math.round(rate).toLocaleString('en-US')} items/s`;
     console.log(`bulk create of ${ITEMS.toLocaleString('en-US')} items in requests of ${BATCH.toLocaleString('en-US')}:`);
     console.log(`  library ${format(library)}, raw fetch ${format(raw)}: the library at ${((library / raw) * 100).toFixed(1)}% of raw (goal ≥ 90%)`);
   } finally {
-    pod.child.kill('SIGTERM');
-    await new Promise((resolve) => pod.child.once('exit', resolve));
+    await pod.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

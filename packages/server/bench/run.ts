@@ -5,16 +5,16 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { cpus, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { DockerRunner } from '../src/plugins/docker-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
+import { startPodProcess } from './pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
@@ -64,34 +64,6 @@ const report = (figure: string, pod: number, unit: string, reference: number, re
     met: met ? 'yes' : 'NO',
   });
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startPod(dataDir: string) {
-  const port = await freePort();
-  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${url}/version`)).ok) break;
-    } catch {
-      if (attempt > 100) throw new Error('the Pod did not start');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  const peakRssMiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
-  const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
-  return { url, child, peakRssMiB, rssMiB };
-}
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
@@ -152,7 +124,7 @@ async function main() {
   const ceilingRate = ITEMS / (ms(start) / 1000);
 
   // --- the Pod over HTTP ---
-  const pod = await startPod(join(dir, 'pod'));
+  const pod = await startPodProcess(join(dir, 'pod'));
   const raw = await rawServer();
   try {
     await call(pod.url, 'bulk', { createItems: schema });
@@ -260,7 +232,7 @@ async function main() {
       report('plugin start, docker runner (median)', median(await benchPluginStart(runner, ENV_PLUGIN_IMAGE)), 'ms', spawnReference, 'bare node spawn, to its exit', '', true);
     } else console.log(`(no Docker engine at ${DOCKER_SOCKET}: the docker runner row is left out; .ci/setup-docker.sh starts one)`);
   } finally {
-    pod.child.kill('SIGTERM');
+    await pod.stop();
     raw.server.close();
     ceilingDb.close();
   }

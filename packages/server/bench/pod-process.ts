@@ -1,0 +1,51 @@
+/** The Pod as users run it, for benches: its CLI in a child process on a free loopback port. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export interface PodProcess {
+  url: string;
+  child: ChildProcess;
+  /** Resident memory now, and its peak so far (Linux /proc), in MiB. */
+  rssMiB(): number;
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startPodProcess(dataDir: string, extraArgs: string[] = []): Promise<PodProcess> {
+  const port = await freePort();
+  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if ((await fetch(`${url}/version`)).ok) break;
+    } catch {
+      if (attempt > 100 || child.exitCode !== null) throw new Error('the Pod did not start');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const status = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  return {
+    url,
+    child,
+    rssMiB: () => status('VmRSS'),
+    peakRssMiB: () => status('VmHWM'),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
