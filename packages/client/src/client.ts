@@ -8,7 +8,7 @@ import { splitBulk, type Entry } from './bulk.js';
 import { PodError } from './errors.js';
 import { imageInfo, sha256Hex, toBytes, type Bytes } from './files.js';
 import { randomHex } from './hex.js';
-import { exchange, type Policy, type RequestOptions, type Retry } from './http.js';
+import { answerError, exchange, type Policy, type RequestOptions, type Retry } from './http.js';
 import {
   Item,
   changes,
@@ -20,6 +20,7 @@ import {
   type PropertyFilter,
   type ReceivedItem,
 } from './items.js';
+import { SseParser } from './sync/sse.js';
 import { File, ItemPropertySchema, Photo } from './types.js';
 
 /** Where a Pod started with `npm start` listens. */
@@ -50,6 +51,25 @@ export type PodClientOptions = {
       databaseKey?: undefined;
     }
 );
+
+export interface ChangesOptions {
+  /** Items per event (the Pod adds every item sharing the last one's dateServerModified); default 1,000. */
+  pageSize?: number;
+  /** Milliseconds to wait for the feed to answer; default the client's `timeout`. */
+  timeout?: number;
+  /** Milliseconds without a byte (the Pod sends a heartbeat every 15 s) before the connection counts as broken; default 45,000. */
+  idleTimeout?: number;
+  /** Ends the feed; the abort comes back as the `AbortError` it is. */
+  signal?: AbortSignal;
+}
+
+/** A page of the change feed: changed items, oldest first, and the cursor that follows them. */
+export interface ChangePage {
+  items: ReceivedItem[];
+  cursor: number;
+}
+
+const FEED_IDLE_TIMEOUT_MS = 45_000;
 
 /** Endpoints answering JSON; `get_file` answers bytes (`getFile`). */
 export type JsonEndpoint = Exclude<Endpoint, 'get_file'>;
@@ -119,9 +139,9 @@ export interface PodVersion {
 }
 
 /**
- * Which failed calls may be repeated. Writes only when the connection was refused; `bulk()`
- * repeats its requests after any failure, as each carries a batchId that makes the Pod apply it
- * once — a bulk sent through `call` may carry none, so it counts as a write here.
+ * Which failed calls may be repeated. Writes only when the connection was refused; a bulk
+ * carrying a batchId (every request of `bulk()`, and a `call('bulk')` that sets one) after any
+ * failure, as the Pod applies it once.
  */
 const RETRY: { readonly [E in Endpoint]: Retry } = {
   get_item: 'safe',
@@ -180,7 +200,58 @@ export class PodClient implements Policy {
 
   /** Any JSON endpoint with its protocol payload and answer: what the methods below are built on. */
   call<E extends JsonEndpoint>(endpoint: E, payload: Payload<E>, options?: RequestOptions): Promise<Answer<E>> {
-    return this.postJson(endpoint, JSON.stringify(payload), RETRY[endpoint], options);
+    const once = endpoint === 'bulk' && (payload as Payload<'bulk'>).batchId !== undefined;
+    return this.postJson(endpoint, JSON.stringify(payload), once ? 'safe' : RETRY[endpoint], options);
+  }
+
+  /**
+   * One connection to the live change feed (`POST /v4/<owner>/changes`): pages of changed items
+   * from `from` on, oldest first, each with the cursor to resume from, as they commit; first an
+   * empty page once the connection is open. Ends with
+   * a `PodError` (status 0 when the connection broke or stayed silent past `idleTimeout`), or
+   * when the Pod closes it; `LiveFeed` reconnects from the cursor.
+   */
+  async *changes(from: number, options: ChangesOptions = {}): AsyncGenerator<ChangePage> {
+    const { pageSize = 1_000, idleTimeout = FEED_IDLE_TIMEOUT_MS, timeout = this.timeout, signal } = options;
+    const payload = { 'dateServerModified>=': from, _limit: pageSize }; // protocol's ChangesQuery
+    const controller = new AbortController();
+    const abort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', abort, { once: true });
+    let silence: ReturnType<typeof setTimeout> | undefined;
+    const wait = (ms: number) => {
+      clearTimeout(silence);
+      silence = setTimeout(() => controller.abort(new PodError(0, `the change feed was silent for ${ms} ms`, { endpoint: 'changes' })), ms);
+    };
+    try {
+      wait(timeout);
+      const response = await fetch(`${this.base}/changes`, { method: 'POST', ...this.envelope(JSON.stringify(payload)), signal: controller.signal });
+      if (response.status !== 200) throw await answerError(response, 'changes');
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      // An abort does not always end a read of the piped body (not when data was buffered): cancel it.
+      controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
+      const parser = new SseParser();
+      clearTimeout(silence);
+      yield { items: [], cursor: from }; // the feed is open: whatever commits from now on will come
+      for (;;) {
+        wait(idleTimeout); // heartbeats come every 15 s
+        const { value, done } = await reader.read();
+        clearTimeout(silence); // the consumer may take its time with a page
+        controller.signal.throwIfAborted();
+        if (done) return;
+        for (const event of parser.push(value)) {
+          if (event.event === 'items') yield { items: JSON.parse(event.data) as ReceivedItem[], cursor: Number(event.id) };
+          controller.signal.throwIfAborted(); // stopped while the consumer had the page
+        }
+      }
+    } catch (cause) {
+      if (signal?.aborted || cause instanceof PodError) throw cause;
+      if (controller.signal.reason instanceof PodError) throw controller.signal.reason;
+      throw new PodError(0, `the change feed broke (${(cause as Error).message})`, { endpoint: 'changes', cause });
+    } finally {
+      clearTimeout(silence);
+      signal?.removeEventListener('abort', abort);
+      controller.abort();
+    }
   }
 
   private postJson<T>(endpoint: Endpoint, payloadJson: string, retry: Retry, options?: RequestOptions): Promise<T> {

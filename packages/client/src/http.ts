@@ -75,7 +75,7 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
 }
 
 /** The Pod answers errors as JSON `{"error", "message"}`; the original Pod sent plain text. */
-async function answerError(response: Response, endpoint: string): Promise<PodError> {
+export async function answerError(response: Response, endpoint: string): Promise<PodError> {
   const text = await response.text();
   try {
     const body = JSON.parse(text) as { error?: unknown; message?: unknown };

@@ -1,6 +1,7 @@
 /**
- * `@pod/client`: the Pod v4 API for TypeScript, on `fetch`, for Node 20+ and browsers. Node-only
- * helpers (files from disk, a plugin's environment) are in `@pod/client/node`.
+ * `@pod/client`: the Pod v4 API for TypeScript, on `fetch`, for Node 20+ and browsers, and a sync
+ * engine keeping a local replica. Node-only helpers (files from disk, a plugin's environment, the
+ * SQLite replica store) are in `@pod/client/node`.
  */
 export {
   PodClient,
@@ -19,6 +20,8 @@ export {
   type PhotoOptions,
   type PhotoRead,
   type PodVersion,
+  type ChangesOptions,
+  type ChangePage,
 } from './client.js';
 export { PodError } from './errors.js';
 export type { RequestOptions, Retry, Policy } from './http.js';
@@ -53,3 +56,25 @@ export {
   ItemPropertySchema,
   builtinItemClasses,
 } from './types.js';
+export {
+  SyncEngine,
+  type SyncEngineOptions,
+  type SyncEvents,
+  type ConflictPolicy,
+  type Conflict,
+  type Resolution,
+  type PushPlan,
+} from './sync/engine.js';
+export {
+  MemoryStore,
+  type LocalStore,
+  type StoreWrite,
+  type PendingChange,
+  type Outbox,
+  type EdgeEnds,
+  type Patch,
+  type PodItem,
+  type Awaitable,
+} from './sync/store.js';
+export { LiveFeed, type LiveFeedOptions, type FeedStatus } from './sync/feed.js';
+export { SseParser, type SseEvent } from './sync/sse.js';

@@ -1,6 +1,6 @@
 /**
  * Node-only helpers, apart from the core so that it stays loadable in browsers:
- * `import { uploadFileFromPath } from '@pod/client/node'`.
+ * `import { uploadFileFromPath, SqliteStore } from '@pod/client/node'`.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PodClient, type PodClientOptions, type UploadOptions } from './client.js';
 import type { File } from './types.js';
+
+export { SqliteStore, type SqliteStoreOptions } from './sync/sqlite.js';
 
 /**
  * Uploads a file from disk without holding it in memory: one read to hash it, one to send it.

@@ -106,8 +106,12 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
             pageSize: query._limit,
             send: async (itemsJson, nextCursor) => {
               if (response.destroyed) return false;
+              // A socket destroyed while full never drains: its close must end the wait too.
               if (!response.write(`id: ${nextCursor}\nevent: items\ndata: ${itemsJson}\n\n`))
-                await new Promise((resolve) => response.once('drain', resolve));
+                await new Promise((resolve) => {
+                  response.once('drain', resolve);
+                  response.once('close', resolve);
+                });
               return !response.destroyed;
             },
           });
