@@ -5,11 +5,7 @@
  * without, nothing is launched and tests run plugins in process (`simulateRun`). Needs
  * `@pod/server` installed (a dev dependency).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createPod, defaultConfig } from '@pod/server';
+import { defaultConfig, startTestPod as startServerTestPod, type TestPod } from '@pod/server';
 
 export interface TestPodOptions {
   /** Default `process` when `commands` are given, else `none`. */
@@ -20,22 +16,11 @@ export interface TestPodOptions {
   timeoutSeconds?: number;
 }
 
-export interface TestPod {
-  /** `http://127.0.0.1:<port>`. */
-  url: string;
-  /** Stops the Pod (and every run still going) and removes its data. */
-  close(): Promise<void>;
-}
+export type { TestPod };
 
-export async function startTestPod(options: TestPodOptions = {}): Promise<TestPod> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pod-plugin-test-'));
+export function startTestPod(options: TestPodOptions = {}): Promise<TestPod> {
   const defaults = defaultConfig();
-  const app = await createPod({
-    ...defaults,
-    dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    logLevel: 'silent',
+  return startServerTestPod({
     plugins: {
       ...defaults.plugins,
       runner: options.runner ?? (options.commands ? 'process' : 'none'),
@@ -43,18 +28,4 @@ export async function startTestPod(options: TestPodOptions = {}): Promise<TestPo
       timeoutSeconds: options.timeoutSeconds ?? 60,
     },
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    async close() {
-      // an idle keep-alive connection would hold close() for the keep-alive timeout
-      const force = setTimeout(() => app.server.closeAllConnections(), 1000);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(force);
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
-  };
 }

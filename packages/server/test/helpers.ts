@@ -8,70 +8,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { createPod } from '../src/app.js';
-import { defaultConfig, type PodConfig } from '../src/config.js';
+import { startTestPod, type TestPod } from '../src/testing.js';
+import type { PodConfig } from '../src/config.js';
 
-export type App = Awaited<ReturnType<typeof createPod>>;
 
-export interface RunningPod {
-  app: App;
-  /** `http://127.0.0.1:<port>`, no trailing slash. */
-  url: string;
-  dataDir: string;
-  /** Stops the pod but keeps its data directory (to inspect it, or to start another pod on it). */
-  stop(): Promise<void>;
-  /** Stops the pod and removes its data directory. */
-  close(): Promise<void>;
-}
-
-/** Starts a Pod on an ephemeral loopback port with a fresh temporary data directory. */
-export async function startPod(overrides: Partial<PodConfig> = {}): Promise<RunningPod> {
-  const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pod-test-'));
-  const config: PodConfig = {
-    ...defaultConfig(),
-    dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    logLevel: 'silent',
-    ...overrides,
-  };
-  const app = await createPod(config);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${address.port}`;
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      // A connection the pod has not finished answering would hold app.close() until the
-      // keep-alive timeout (72 s); it must not slow the suite.
-      const force = setTimeout(() => app.server.closeAllConnections(), 3000);
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(force);
-      }
-    })());
-  return {
-    app,
-    url,
-    dataDir,
-    stop,
-    async close() {
-      await stop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+/** A Pod on an ephemeral loopback port with a fresh temporary data directory. */
+export { startTestPod as startPod, type TestPod as RunningPod };
 
 /** A Pod for the tests of the enclosing `describe`, started before them and closed after: `pod().url`. */
-export function usePod(overrides: Partial<PodConfig> = {}): () => RunningPod {
-  let pod: RunningPod | undefined;
+export function usePod(overrides: Partial<PodConfig> = {}): () => TestPod {
+  let pod: TestPod | undefined;
   before(async () => {
-    pod = await startPod(overrides);
+    pod = await startTestPod(overrides);
   });
   after(async () => {
     await pod?.close();

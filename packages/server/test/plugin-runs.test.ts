@@ -6,8 +6,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPod } from '../src/app.js';
-import { defaultConfig } from '../src/config.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { Owner, declare, sha256hex, sleep, startPod, type RunningPod } from './helpers.js';
 
@@ -42,10 +40,7 @@ describe('plugin runs', () => {
       },
       timeoutSeconds: 30,
     });
-    const dataDir = mkdtempSync(join(scratch, 'data-'));
-    const app = await createPod({ ...defaultConfig(), dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' }, { runner });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+    return startPod({}, { runner });
   }
 
   test('without a runner the Pod records noRunner and leaves status to the client', async () => {
@@ -69,13 +64,12 @@ describe('plugin runs', () => {
   });
 
   describe('with a process runner', () => {
-    let app: Awaited<ReturnType<typeof podWithRunner>>['app'];
+    let runnerPod: RunningPod;
     let o: Owner;
     let runId: string;
     let plugin: Owner;
     before(async () => {
-      const started = await podWithRunner();
-      app = started.app;
+      const started = (runnerPod = await podWithRunner());
       o = new Owner(started.url);
       await o.declare(['name', 'Text'], ['secret', 'Text'], ['text', 'Text'], ['errorMessage', 'Text']);
       const permissions = JSON.stringify({ read: { Person: ['name'] }, write: { Message: ['text'] } });
@@ -107,7 +101,7 @@ describe('plugin runs', () => {
       plugin = new Owner(started.url, o.owner, o.key);
       Object.defineProperty(plugin, 'auth', { get: () => ({ type: 'PluginAuth', ...auth }) });
     });
-    after(async () => app.close());
+    after(async () => runnerPod.close());
 
     test('a run may read and update itself, read its target, Plugin and Account, and declare schema', async () => {
       assert.equal((await plugin.get(runId)).status, 'created');

@@ -1,0 +1,40 @@
+/**
+ * A real Pod for tests (this package's, the client's, plugins'): in the test's process, on an
+ * ephemeral loopback port, with a fresh data folder that closing removes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createPod, type PodParts } from './app.js';
+import { defaultConfig, type PodConfig } from './config.js';
+
+export interface TestPod {
+  app: FastifyInstance;
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  url: string;
+  dataDir: string;
+  /** Stops the Pod (every connection and plugin run with it); the data folder stays. */
+  stop(): Promise<void>;
+  /** Stops the Pod and removes its data folder. */
+  close(): Promise<void>;
+}
+
+export async function startTestPod(overrides: Partial<PodConfig> = {}, parts: PodParts = {}): Promise<TestPod> {
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'pod-test-'));
+  const app = await createPod({ ...defaultConfig(), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides, dataDir }, parts);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= app.close().then(() => {}));
+  return {
+    app,
+    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    dataDir,
+    stop,
+    async close() {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
