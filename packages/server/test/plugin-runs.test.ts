@@ -184,6 +184,9 @@ describe('plugin runs', () => {
       });
       assert.equal(ended.podExitCode, 0);
       assert.equal(ended.status, 'error');
+      const late = await o.fails('abort_plugin_run', quick, 409);
+      assert.match(JSON.parse(late.text).message, /already ended/);
+      assert.equal((await o.get(quick)).status, 'error', 'aborting an ended run changes nothing');
       const missing = await o.create({ type: 'PluginRun', containerImage: 'no-such-image', status: 'created' });
       const recorded = await until('the launch record', async () => {
         const item = await o.get(missing);

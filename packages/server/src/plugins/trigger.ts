@@ -57,8 +57,11 @@ export class PluginRuns {
   async abort(owner: Owner, runId: string) {
     const run = readItem(owner, runId);
     if (!run || !TRIGGER_TYPES.has(String(run.type))) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
+    const running = this.running.get(runKey(owner, runId));
+    if (!running && FINAL_STATUSES.has(String(run.status)))
+      throw new PodError(409, `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
     owner.store.write(() => owner.store.updateItem({ id: runId, status: 'aborted' }));
-    await this.running.get(runKey(owner, runId))?.plugin.stop();
+    await running?.plugin.stop();
   }
 
   /** A run's output so far (or, once finished, its last output), credentials masked. */
