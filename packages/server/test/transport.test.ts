@@ -135,6 +135,16 @@ describe('transport', () => {
     }
     const empty = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, '', { 'content-type': 'application/json' });
     assert.equal(empty.status, 400, `empty body: ${empty.status} ${empty.text}`);
+    const key = randomKey();
+    const truncated = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, `{"auth": {"type": "ClientAuth", "databaseKey": "${key}"`);
+    assert.equal(truncated.status, 400);
+    assert.ok(!truncated.text.includes(key), 'the error does not echo the body, which holds the key');
+    const prototype = await rawPost(
+      `${pod().url}/v4/${o.owner}/create_item`,
+      JSON.stringify({ auth: o.auth, payload: { type: 'X' } }).replace('"type"', '"__proto__": {"id": "chosen-id"}, "type"'),
+    );
+    assert.equal(prototype.status, 400, prototype.text);
+    assert.match(JSON.parse(prototype.text).message, /__proto__/);
   });
 
   test('missing or malformed auth → 400', async () => {

@@ -4,6 +4,7 @@
  * uploads) and validated against the shapes declared in @pod/protocol.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import secureJson from 'secure-json-parse';
 import { API_VERSIONS, ChangesQuery, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
 import type { z } from 'zod';
 import { badRequest, notFound } from '../errors.js';
@@ -78,11 +79,14 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
         json.removeAllContentTypeParsers();
         json.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.jsonBodyLimit }, (_request, body, done) => {
           try {
-            done(null, JSON.parse((body as Buffer).toString('utf8')));
+            // secure-json-parse: a "__proto__" or "constructor.prototype" key is refused, not applied.
+            done(null, secureJson.parse((body as Buffer).toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' }));
           } catch (error) {
             // V8's message quotes the body, which may hold a key: keep only the position.
-            const position = /position (\d+)/.exec((error as Error).message)?.[1];
-            done(badRequest(`the body is not valid JSON${position ? ` (at position ${position})` : ''}`), undefined);
+            const message = (error as Error).message;
+            const position = /position (\d+)/.exec(message)?.[1];
+            const detail = /prototype/.test(message) ? ' (it has a "__proto__" or "constructor.prototype" key)' : position ? ` (at position ${position})` : '';
+            done(badRequest(`the body is not valid JSON${detail}`), undefined);
           }
         });
         json.post<{ Params: { owner: string } }>('/:owner/changes', async (request, reply) => {
