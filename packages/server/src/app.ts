@@ -1,5 +1,7 @@
 /** Builds the Pod: a Fastify instance with the API, the owner pool, plugin trigger and mailer wired in. */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { PodConfig } from './config.js';
@@ -49,8 +51,14 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     runs.onCommit(owner, commit);
     feed.notify(owner);
   });
+  const runner = parts.runner ?? runnerFor(config);
+  // Containers of a crashed predecessor hold credentials that no longer work: remove them.
+  void runner
+    .removeLeftovers?.()
+    .then((count) => count && app.log.warn(`removed ${count} plugin container(s) left running by an earlier Pod`))
+    .catch((error: Error) => app.log.warn(`could not look for leftover plugin containers: ${error.message}`));
   const runs = new PluginRuns({
-    runner: parts.runner ?? runnerFor(config.plugins),
+    runner,
     credentials,
     podAddress: () => config.plugins.podAddress ?? ownAddress(app, config),
     keepOpen: (owner, until) => void owners.using(owner, () => until),
@@ -94,7 +102,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   return app;
 }
 
-function runnerFor(plugins: PodConfig['plugins']): PluginRunner {
+function runnerFor({ plugins, dataDir }: PodConfig): PluginRunner {
   switch (plugins.runner) {
     case 'none':
       return noRunner;
@@ -102,6 +110,7 @@ function runnerFor(plugins: PodConfig['plugins']): PluginRunner {
       return new ProcessRunner({ commands: plugins.commands, timeoutSeconds: plugins.timeoutSeconds });
     case 'docker':
       return new DockerRunner({
+        instance: createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16),
         socketPath: plugins.dockerSocket,
         network: plugins.network,
         memoryMiB: plugins.memoryMiB,

@@ -222,6 +222,18 @@ runnerSuite(
   },
 );
 
+test('DockerRunner removes the containers an earlier Pod of the same instance left running', { skip: process.env.POD_TEST_DOCKER === '0' && 'POD_TEST_DOCKER=0' }, async () => {
+  await buildEnvPluginImage(docker);
+  const instance = `test-${randomBytes(4).toString('hex')}`;
+  const options = { network: 'host', memoryMiB: 128, cpus: 1, timeoutSeconds: 60, stopGraceSeconds: 1, instance };
+  const launch = launchOf(TEST_IMAGE, 'sleep');
+  await new DockerRunner(options).start(launch); // its Pod "crashes": nothing stops it
+  assert.equal((await docker.listContainers({ filters: { label: [`pod.run=${launch.runId}`] } })).length, 1);
+  assert.equal(await new DockerRunner({ ...options, instance: `${instance}-other` }).removeLeftovers(), 0, 'another Pod leaves it alone');
+  assert.equal(await new DockerRunner(options).removeLeftovers(), 1);
+  assert.equal((await docker.listContainers({ all: true, filters: { label: [`pod.run=${launch.runId}`] } })).length, 0);
+});
+
 test('DockerRunner without an engine: LaunchError failed, naming the socket', async () => {
   const runner = new DockerRunner({ socketPath: '/nonexistent/docker.sock', network: 'host', memoryMiB: 64, cpus: 1, timeoutSeconds: 5 });
   await assert.rejects(runner.start(launchOf(TEST_IMAGE)), (error: unknown) => {

@@ -17,6 +17,11 @@ export interface DockerRunnerOptions {
   timeoutSeconds: number;
   /** Between SIGTERM and SIGKILL when a run is stopped; 10 when not given. */
   stopGraceSeconds?: number;
+  /**
+   * Names this Pod's containers (label `pod.instance`), so that the next Pod on the same data can
+   * remove what a crash left running; their credentials died with the Pod that started them.
+   */
+  instance?: string;
 }
 
 /** What the engine accepts as an image reference; anything else would also garble the API path. */
@@ -60,7 +65,12 @@ export class DockerRunner implements PluginRunner {
         name,
         Image: image,
         Env: Object.entries(launch.env).map(([key, value]) => `${key}=${value}`),
-        Labels: { 'pod.owner': launch.ownerHash, 'pod.run': launch.runId, 'pod.image': image },
+        Labels: {
+          'pod.owner': launch.ownerHash,
+          'pod.run': launch.runId,
+          'pod.image': image,
+          ...(this.options.instance ? { 'pod.instance': this.options.instance } : {}),
+        },
         HostConfig: {
           NetworkMode: this.options.network,
           Memory: this.options.memoryMiB * 1024 * 1024,
@@ -95,6 +105,18 @@ export class DockerRunner implements PluginRunner {
 
   async close(): Promise<void> {
     await Promise.all([...this.#running].map((plugin) => plugin.stop()));
+  }
+
+  /** Removes the containers of an earlier Pod of the same `instance` (see the option); how many. */
+  async removeLeftovers(): Promise<number> {
+    if (!this.options.instance) return 0;
+    try {
+      const leftovers = await this.#docker.listContainers({ all: true, filters: { label: [`pod.instance=${this.options.instance}`] } });
+      await Promise.all(leftovers.map((info) => this.#docker.getContainer(info.Id).remove({ force: true })));
+      return leftovers.length;
+    } catch (error) {
+      throw this.#failure(error, 'cannot list leftover containers');
+    }
   }
 
   #failure(error: unknown, doing: string): LaunchError {

@@ -60,6 +60,8 @@ export interface PluginRunner {
   start(launch: PluginLaunch): Promise<RunningPlugin>;
   /** Stops every run still going (on Pod shutdown), so no container or process outlives the Pod. */
   close(): Promise<void>;
+  /** At start-up: removes what an earlier Pod on the same data left running when it crashed; how many. */
+  removeLeftovers?(): Promise<number>;
 }
 
 /** The default until a runner is configured: it records that nothing was launched. */
