@@ -37,16 +37,10 @@ export interface RunningPlugin {
   logs(): Promise<string>;
 }
 
-/** What the Pod records on the PluginRun (`podLaunchStatus`, `podLaunchMessage`), never `status`. */
-export interface LaunchReport {
-  podLaunchStatus: 'noRunner' | 'started' | 'imageMissing' | 'failed';
-  podLaunchMessage: string;
-}
-
 /** Why nothing was started: `reason` goes to `podLaunchStatus`, the message to `podLaunchMessage`. */
 export class LaunchError extends Error {
   constructor(
-    readonly reason: Exclude<LaunchReport['podLaunchStatus'], 'started'>,
+    readonly reason: 'noRunner' | 'imageMissing' | 'failed',
     message: string,
   ) {
     super(message);

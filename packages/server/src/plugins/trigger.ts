@@ -112,7 +112,7 @@ export class PluginRuns {
     const { authJson, token } = this.options.credentials.issue(owner, grant);
     try {
       const target = readItem(owner, targetId) ?? run;
-      const plugin = await this.options.runner.start({
+      const started = await this.options.runner.start({
         ownerHash: owner.hash,
         runId,
         containerImage: image,
@@ -125,9 +125,9 @@ export class PluginRuns {
         }),
         secrets: [token],
       });
-      const running = { plugin, token };
+      const running = { plugin: started, token };
       this.running.set(runKey(owner, runId), running);
-      this.options.keepOpen(owner, plugin.exited);
+      this.options.keepOpen(owner, started.exited);
       return running;
     } catch (error) {
       this.options.credentials.revoke(token);

@@ -97,11 +97,6 @@ export class OwnerPool {
     }
   }
 
-  /** The open owner for this hash, if its database is open now (for work after a request). */
-  openOwnerByHash(hash: string): Owner | undefined {
-    return this.open.get(hash);
-  }
-
   private closeIdle() {
     const cutoff = Date.now() - this.config.idleCloseMs;
     for (const owner of this.open.values()) if (owner.busy === 0 && owner.lastUsed < cutoff) this.closeOwner(owner);
