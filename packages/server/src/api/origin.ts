@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { PodConfig } from '../config.js';
+import { isLoopback, type PodConfig } from '../config.js';
 
 /** `scheme://host[:port]` exactly as browsers write it (lower case, default port dropped), or undefined. */
 export function normalizeOrigin(text: string): string | undefined {
@@ -20,24 +20,24 @@ export function normalizeOrigin(text: string): string | undefined {
   }
 }
 
-const isLoopbackHostname = (hostname: string) =>
-  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+/** A URL's hostname without the brackets of an IPv6 address. */
+const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '');
 
 /**
  * Allowed: loopback pages (any port), the Pod's own origin, and `--cors-origins`. The own origin
  * counts only when the Host names an IP address or the address the Pod listens on: a Host that is
  * any other name may be a DNS-rebinding page that points its own name at the Pod.
  */
-export function originAllowed(origin: string, request: FastifyRequest, config: Pick<PodConfig, 'corsOrigins' | 'host' | 'tls'>): boolean {
+function originAllowed(origin: string, request: FastifyRequest, config: Pick<PodConfig, 'corsOrigins' | 'host' | 'tls'>): boolean {
   if (config.corsOrigins === '*') return true;
   const normalized = normalizeOrigin(origin);
   if (!normalized) return false;
   const { hostname } = new URL(normalized);
-  if (isLoopbackHostname(hostname)) return true;
+  if (isLoopback(bare(hostname))) return true;
   if (config.corsOrigins.includes(normalized)) return true;
   const host = request.headers.host ?? '';
   const hostName = host.replace(/:\d+$/, '');
-  const ownName = isIP(hostName.replace(/^\[|\]$/g, '')) !== 0 || hostName.toLowerCase() === config.host.toLowerCase();
+  const ownName = isIP(bare(hostName)) !== 0 || hostName.toLowerCase() === config.host.toLowerCase();
   return ownName && normalizeOrigin(`${config.tls ? 'https' : 'http'}://${host}`) === normalized;
 }
 
