@@ -3,9 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { PodConfig } from './config.js';
 import { apiRoutes } from './api/routes.js';
+import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
+import { refuseForeignOrigins } from './api/origin.js';
 import { createMailer } from './email/mailer.js';
 import { PodError } from './errors.js';
 import { DockerRunner } from './plugins/docker-runner.js';
@@ -18,11 +21,10 @@ import { ChangeFeed } from './sync/feed.js';
 
 export const POD_VERSION = '0.1.0';
 
-/** Upload URLs carry a database key or plugin credential: never let one reach a log. */
-export const redactUrl = (url: string) => url.replace(/\/(upload_file(?:_b)?)\/[^/]+\//, '/$1/<redacted>/');
-
 export interface PodParts {
   runner?: PluginRunner;
+  /** Where the log goes (default: stdout); tests read it to prove no secret is written. */
+  logStream?: DestinationStream;
 }
 
 export async function createPod(config: PodConfig, parts: PodParts = {}): Promise<FastifyInstance> {
@@ -30,8 +32,9 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     logger: {
       level: config.logLevel,
       serializers: {
-        req: (request) => ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip }),
+        req: (request) => ({ method: request.method, url: loggableUrl(request.url), remoteAddress: request.ip }),
       },
+      ...(parts.logStream && { stream: parts.logStream }),
     },
     bodyLimit: config.jsonBodyLimit,
     // Closing ends every connection: a keep-alive socket that served an upload and then a
@@ -39,11 +42,17 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     forceCloseConnections: true,
     // upload_file_b carries a whole credential in one path segment.
     routerOptions: { maxParamLength: 16_384 },
+    // Fastify's own answer to a malformed URL quotes the URL, which may hold a key.
+    frameworkErrors: (error, _request, reply) =>
+      (reply as FastifyReply).status(400).type('application/json; charset=utf-8').send({ error: 'Bad Request', message: `the URL is malformed (${error.code}); ${ROUTES_HELP}` }),
   };
   if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
   const app = Fastify(options) as unknown as FastifyInstance;
 
-  await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins });
+  // Refusal first: CORS headers only hide an answer, and only from origins that passed.
+  app.addHook('onRequest', refuseForeignOrigins(config));
+  await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : true });
+  if (config.corsOrigins === '*') app.log.warn('--cors-origins *: every web page the owner visits may call this Pod');
 
   const feed = new ChangeFeed();
   const credentials = new PluginCredentials();
@@ -72,7 +81,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error instanceof PodError ? error.status : fastifyStatus(error);
-    if (status >= 500) request.log.error({ err: error, url: redactUrl(request.url) }, 'request failed');
+    if (status >= 500) request.log.error({ err: error, url: loggableUrl(request.url) }, 'request failed');
     const message =
       error instanceof PodError
         ? error.message
@@ -81,10 +90,11 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
           : status >= 500
             ? 'internal error; see the Pod log'
             : error.message;
+    if (error instanceof PodError) reply.headers(error.headers);
     reply.status(status).type('application/json; charset=utf-8').send({ error: statusName(status), message });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no route ${request.method} ${redactUrl(request.url)}` }),
+  app.setNotFoundHandler((_request, reply) =>
+    reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no such route; ${ROUTES_HELP}` }),
   );
 
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
@@ -95,7 +105,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     credentials,
     runs,
     feed,
-    mailer: createMailer(config.smtp, app.log),
+    mailer: createMailer(config, app.log),
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
   });
@@ -136,6 +146,6 @@ function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
 }
 
 const statusName = (status: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large' })[
+  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests' })[
     status
   ] ?? 'Internal Server Error';

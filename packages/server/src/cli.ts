@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /** `pod`: starts the Pod. Every flag can also come from the environment variable named in --help. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PLUGIN_RUNNERS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
+import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
+import { normalizeOrigin } from './api/origin.js';
 
 const defaults = defaultConfig();
 const integer = (name: string) => (value: string) => {
@@ -29,6 +30,14 @@ const commands = (value: string) => {
   if (!valid) throw new InvalidArgumentError('--plugin-commands maps each image name to a non-empty array of strings');
   return parsed as Record<string, string[]>;
 };
+const corsOrigins = (value: string): PodConfig['corsOrigins'] => {
+  if (value.trim() === '*') return '*';
+  return value.split(',').map((text) => text.trim()).filter(Boolean).map((text) => {
+    const origin = normalizeOrigin(text);
+    if (!origin) throw new InvalidArgumentError(`"${text}" is not an origin; write it as scheme://host[:port], e.g. https://app.example.org`);
+    return origin;
+  });
+};
 const option = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
 
 const program = new Command('pod')
@@ -50,7 +59,11 @@ const program = new Command('pod')
   )
   .addOption(option('--json-body-limit <size>', 'largest JSON request body', 'POD_JSON_BODY_LIMIT').default(defaults.jsonBodyLimit, '64MiB').argParser(bytes('--json-body-limit')))
   .addOption(option('--upload-limit <size>', 'largest uploaded file', 'POD_UPLOAD_LIMIT').default(defaults.uploadLimit, '1GiB').argParser(bytes('--upload-limit')))
-  .addOption(option('--cors-origins <list>', '* or a comma list of origins allowed by CORS', 'POD_CORS_ORIGINS').default('*'))
+  .addOption(
+    option('--cors-origins <list>', 'web origins allowed to call the Pod besides its own and loopback ones: a comma list, or * for every page', 'POD_CORS_ORIGINS')
+      .default(defaults.corsOrigins, 'none')
+      .argParser(corsOrigins),
+  )
   .addOption(option('--idle-close <seconds>', 'close an owner database after this long unused', 'POD_IDLE_CLOSE').default(defaults.idleCloseMs / 1000).argParser(integer('--idle-close')))
   .addOption(option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'))
   .addOption(option('--smtp-port <number>', 'SMTP port', 'POD_SMTP_PORT').default(587).argParser(integer('--smtp-port')))
@@ -58,6 +71,9 @@ const program = new Command('pod')
   .addOption(option('--smtp-user <user>', 'SMTP user name', 'POD_SMTP_USER'))
   .addOption(option('--smtp-password <password>', 'SMTP password (prefer the environment variable)', 'POD_SMTP_PASSWORD'))
   .addOption(option('--smtp-from <address>', 'sender address of emails', 'POD_SMTP_FROM'))
+  .addOption(option('--smtp-allow-any-owner', 'let send_email work with --owners ANY (an open relay for anyone who reaches the Pod)', 'POD_SMTP_ALLOW_ANY_OWNER').default(false))
+  .addOption(option('--smtp-max-recipients <n>', 'recipients per send_email call', 'POD_SMTP_MAX_RECIPIENTS').default(SMTP_LIMITS.maxRecipients).argParser(integer('--smtp-max-recipients')))
+  .addOption(option('--smtp-rate <n>', 'recipients per owner and hour', 'POD_SMTP_RATE').default(SMTP_LIMITS.perHour).argParser(integer('--smtp-rate')))
   .addOption(
     option('--plugin-runner <kind>', 'how plugins are started: none, process (local commands), docker', 'POD_PLUGIN_RUNNER')
       .choices(PLUGIN_RUNNERS)
@@ -89,10 +105,20 @@ const config: PodConfig = {
   logLevel: flags.logLevel,
   jsonBodyLimit: flags.jsonBodyLimit,
   uploadLimit: flags.uploadLimit,
-  corsOrigins: flags.corsOrigins === '*' ? '*' : String(flags.corsOrigins).split(',').map((origin) => origin.trim()),
+  corsOrigins: flags.corsOrigins,
   idleCloseMs: flags.idleClose * 1000,
   smtp: flags.smtpHost
-    ? { host: flags.smtpHost, port: flags.smtpPort, secure: Boolean(flags.smtpSecure), user: flags.smtpUser, password: flags.smtpPassword, from: flags.smtpFrom ?? '' }
+    ? {
+        host: flags.smtpHost,
+        port: flags.smtpPort,
+        secure: Boolean(flags.smtpSecure),
+        user: flags.smtpUser,
+        password: flags.smtpPassword,
+        from: flags.smtpFrom ?? '',
+        allowAnyOwner: Boolean(flags.smtpAllowAnyOwner),
+        maxRecipients: flags.smtpMaxRecipients,
+        perHour: flags.smtpRate,
+      }
     : undefined,
   plugins: {
     runner: flags.pluginRunner,
@@ -113,6 +139,8 @@ if (problems.length) {
   process.exit(2);
 }
 
+// A safety net behind the explicit modes of owner folders and files: nothing the Pod writes is for other users.
+process.umask(0o077);
 const app = await createPod(config);
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {

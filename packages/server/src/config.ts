@@ -11,7 +11,19 @@ export interface SmtpConfig {
   user?: string;
   password?: string;
   from: string;
+  /** Lets send_email work with `--owners ANY`, where anyone can invent an owner: an open relay. */
+  allowAnyOwner?: boolean;
+  /** Recipients (after address parsing) per send_email call; default SMTP_LIMITS.maxRecipients. */
+  maxRecipients?: number;
+  /** Recipients per owner per hour; default SMTP_LIMITS.perHour. */
+  perHour?: number;
 }
+
+export const SMTP_LIMITS = { maxRecipients: 1, perHour: 20 } as const;
+
+/** A relay anyone can use: mail goes out for owners nobody listed. */
+export const isOpenRelay = (config: Pick<PodConfig, 'smtp' | 'owners'>) =>
+  config.smtp !== undefined && config.owners === 'ANY' && !config.smtp.allowAnyOwner;
 
 export interface PodConfig {
   host: string;
@@ -25,7 +37,7 @@ export interface PodConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   jsonBodyLimit: number;
   uploadLimit: number;
-  /** `*` or a list of allowed origins for CORS. */
+  /** Web origins allowed besides the Pod's own and loopback ones (normalized, see api/origin.ts), or `*` for every page. */
   corsOrigins: '*' | string[];
   /** An owner's database closes after this long without a request. */
   idleCloseMs: number;
@@ -54,7 +66,7 @@ export const defaultConfig = (): PodConfig => ({
   logLevel: 'info',
   jsonBodyLimit: 64 * 1024 * 1024,
   uploadLimit: 1024 * 1024 * 1024,
-  corsOrigins: '*',
+  corsOrigins: [],
   idleCloseMs: 5 * 60_000,
   plugins: { runner: 'none', commands: {}, network: 'host', memoryMiB: 512, cpus: 1, timeoutSeconds: 3600 },
 });
@@ -76,5 +88,9 @@ export function configProblems(config: PodConfig): string[] {
       problems.push(`plain HTTP on ${config.host} exposes keys on the network; give --tls-cert and --tls-key or pass --insecure`);
   }
   if (config.smtp && !config.smtp.from) problems.push('--smtp-from is needed with --smtp-host');
+  if (isOpenRelay(config))
+    problems.push('--smtp-host with --owners ANY lets anyone send mail through your relay; list the owners with --owners, or pass --smtp-allow-any-owner');
+  if (config.smtp && (config.smtp.perHour ?? SMTP_LIMITS.perHour) < (config.smtp.maxRecipients ?? SMTP_LIMITS.maxRecipients))
+    problems.push('--smtp-rate must be at least --smtp-max-recipients, or no email could ever go out');
   return problems;
 }

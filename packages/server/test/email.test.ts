@@ -1,74 +1,9 @@
 /** Spec §3 `send_email`: without SMTP configured the pod logs and answers 200 {}. */
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { ownerHash } from '../src/config.js';
 import { Owner, sleep, startPod, type RunningPod } from './helpers.js';
-
-interface Mail {
-  from: string;
-  to: string[];
-  data: string;
-}
-
-/** A minimal SMTP relay on loopback that records what it is sent. */
-async function fakeSmtp() {
-  const mails: Mail[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let buffer = '';
-    let inData = false;
-    let current: Mail = { from: '', to: [], data: '' };
-    const reply = (line: string) => socket.write(`${line}\r\n`);
-    reply('220 localhost fake ESMTP');
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\r\n')) >= 0) {
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            mails.push(current);
-            current = { from: '', to: [], data: '' };
-            reply('250 2.0.0 queued');
-          } else current.data += `${line.startsWith('..') ? line.slice(1) : line}\n`;
-          continue;
-        }
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') reply('250 localhost');
-        else if (verb === 'HELO') reply('250 localhost');
-        else if (verb === 'MAIL') {
-          current.from = line;
-          reply('250 2.1.0 OK');
-        } else if (verb === 'RCPT') {
-          current.to.push(line);
-          reply('250 2.1.5 OK');
-        } else if (verb === 'DATA') {
-          inData = true;
-          reply('354 end data with <CR><LF>.<CR><LF>');
-        } else if (verb === 'QUIT') {
-          reply('221 2.0.0 bye');
-          socket.end();
-        } else reply('250 OK');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    mails,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { smtpSink, type SmtpSink } from './smtp-sink.js';
 
 describe('send_email', () => {
   let pod: RunningPod;
@@ -106,10 +41,15 @@ describe('send_email', () => {
 
 describe('send_email through a configured SMTP relay', () => {
   let pod: RunningPod;
-  let smtp: Awaited<ReturnType<typeof fakeSmtp>>;
+  let smtp: SmtpSink;
+  let o: Owner;
   before(async () => {
-    smtp = await fakeSmtp();
-    pod = await startPod({ smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'pod@example.com' } });
+    smtp = await smtpSink();
+    o = new Owner('');
+    // A relay serves listed owners only (see test/security/email-relay.test.ts).
+    pod = await startPod({ owners: new Set([ownerHash(o.owner)]), smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'pod@example.com' } });
+    o = new Owner(pod.url, o.owner, o.key);
+    await o.create({ type: 'Note' });
   });
   after(async () => {
     await pod?.close();
@@ -117,7 +57,6 @@ describe('send_email through a configured SMTP relay', () => {
   });
 
   test('the mail reaches the relay with its recipient, subject and body', async () => {
-    const o = new Owner(pod.url);
     assert.deepEqual(await o.ok('send_email', { to: 'alice@example.com', subject: 'Pod test subject', body: 'Hello from the pod test.' }), {});
     for (let i = 0; i < 50 && smtp.mails.length === 0; i++) await sleep(100);
     assert.equal(smtp.mails.length, 1);

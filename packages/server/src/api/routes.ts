@@ -8,6 +8,7 @@ import secureJson from 'secure-json-parse';
 import { API_VERSIONS, ChangesQuery, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
 import type { z } from 'zod';
 import { badRequest, notFound } from '../errors.js';
+import { ROUTES_HELP } from './loggable-url.js';
 import type { Mailer } from '../email/mailer.js';
 import { readFile, receiveFile } from '../storage/files.js';
 import type { Owner, OwnerPool } from '../storage/owners.js';
@@ -47,7 +48,7 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
   search: ({ owner: { store }, grant }, query) => store.searchJson(query, grant),
   bulk: ({ owner: { store }, grant }, bulk) => store.bulkJson(bulk, grant),
-  send_email: async (_caller, email, { mailer }) => (await mailer(email), '{}'),
+  send_email: async ({ owner }, email, { mailer }) => (await mailer.send(owner, email), '{}'),
   get_file: ({ owner }, { sha256 }, _deps, reply) => {
     const file = readFile(owner, sha256.toLowerCase());
     return reply.type('application/octet-stream').header('content-length', file.size).send(file.stream);
@@ -66,7 +67,9 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
 
 /** The caller, and for a plugin the check that this request stays within its grant (403 before anything runs). */
 function authorize(deps: ApiDeps, ownerKey: string, auth: Auth, endpoint: Endpoint | 'changes' | 'upload', payload: unknown): Caller {
-  if (auth.type === 'ClientAuth') return { owner: deps.owners.authenticate(ownerKey, auth.databaseKey) };
+  // Mail through a relay only for owners that existed before this request: inventing one sends nothing.
+  const mustExist = endpoint === 'send_email' && deps.mailer.relays;
+  if (auth.type === 'ClientAuth') return { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) };
   const caller = deps.credentials.resolve(ownerKey, auth.data);
   caller.grant.authorize(endpoint, payload, caller.owner.store);
   return caller;
@@ -127,7 +130,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
         });
         json.post<{ Params: { owner: string; endpoint: string } }>('/:owner/:endpoint', async (request, reply) => {
           const { owner: ownerKey, endpoint } = request.params;
-          if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint "${endpoint}"`);
+          if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
           const envelope = parse(Envelope, request.body, 'body');
           const payload = parse(endpoints[endpoint].payload, envelope.payload, 'payload') as Payload<typeof endpoint>;
           const caller = authorize(deps, ownerKey, envelope.auth, endpoint, payload);

@@ -5,7 +5,7 @@
  * opened the handle. Idle handles are checkpointed and closed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
@@ -42,12 +42,15 @@ export class OwnerPool {
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'>,
     private readonly onCommit: CommitListener,
   ) {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(config.idleCloseMs, 60_000)).unref();
   }
 
-  /** The owner's store, once the owner is allowed (else 403) and the key is right (else 401). */
-  authenticate(ownerKey: string, databaseKey: string): Owner {
+  /**
+   * The owner's store, once the owner is allowed (else 403) and the key is right (else 401).
+   * A new owner's database is created, unless `mustExist` (then 403 and nothing is created).
+   */
+  authenticate(ownerKey: string, databaseKey: string, { mustExist = false } = {}): Owner {
     if (!HEX_KEY.test(ownerKey)) throw new PodError(400, 'the owner key in the path must be 64 hexadecimal characters');
     const hash = ownerHash(ownerKey);
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
@@ -60,16 +63,18 @@ export class OwnerPool {
       known.lastUsed = Date.now();
       return known;
     }
-    return this.openOwner(ownerKey.toLowerCase(), hash, key, digest);
+    return this.openOwner(ownerKey.toLowerCase(), hash, key, digest, mustExist);
   }
 
-  private openOwner(ownerKey: string, hash: string, key: Buffer, keyDigest: Buffer): OpenOwner {
+  private openOwner(ownerKey: string, hash: string, key: Buffer, keyDigest: Buffer, mustExist: boolean): OpenOwner {
     const dir = join(this.config.dataDir, hash);
     const path = join(dir, 'pod.db');
     const create = !existsSync(path);
+    if (create && mustExist) throw new PodError(403, 'this owner has no database yet; this call needs one (create an item first)');
     const filesDir = join(dir, 'files');
-    if (create) mkdirSync(filesDir, { recursive: true });
+    if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = openEncrypted(path, key, create);
+    restrictModes(dir, path);
     removeUnfinishedUploads(filesDir);
     const owner: OpenOwner = {
       hash,
@@ -114,8 +119,23 @@ export class OwnerPool {
   }
 }
 
+/** Owner data is for the Pod's user alone: folders 0700, files 0600, whatever the umask. */
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/**
+ * SQLite creates pod.db from the umask and its -wal and -shm with pod.db's mode; folders made by an
+ * older Pod were 0755. Set every mode on open: a new database's files sit in a 0700 folder meanwhile.
+ */
+function restrictModes(dir: string, dbPath: string) {
+  chmodSync(dir, PRIVATE_DIR);
+  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) if (existsSync(path)) chmodSync(path, PRIVATE_FILE);
+  const filesDir = join(dir, 'files');
+  if (existsSync(filesDir)) chmodSync(filesDir, PRIVATE_DIR);
+}
+
 /** An upload cut off by a crash leaves only a temporary file: the blob is renamed into place last. */
 function removeUnfinishedUploads(filesDir: string) {
-  if (!existsSync(filesDir)) return mkdirSync(filesDir, { recursive: true });
+  if (!existsSync(filesDir)) return mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
   for (const name of readdirSync(filesDir)) if (name.endsWith('.partial')) rmSync(join(filesDir, name), { force: true });
 }

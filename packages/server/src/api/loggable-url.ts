@@ -1,0 +1,28 @@
+/**
+ * URLs as logs and error answers may show them. A database key or plugin credential can sit in any
+ * segment of a malformed URL (`/upload_file/<key>`, `//`, other case, a query), so nothing of the
+ * URL is kept unless it is a known word: the version, the owner as a hash prefix, the endpoint name.
+ */
+import { API_VERSIONS, HEX_KEY, endpoints } from '@pod/protocol';
+import { ownerHash } from '../config.js';
+
+const KNOWN_WORDS: ReadonlySet<string> = new Set([...API_VERSIONS, ...Object.keys(endpoints), 'changes', 'upload_file', 'upload_file_b', 'version']);
+
+/** `<owner:…>` with the first 16 hex digits of the owner hash, which names the owner's data folder. */
+export const ownerLabel = (ownerKey: string) => `<owner:${ownerHash(ownerKey).slice(0, 16)}>`;
+
+/** The path with every segment that is not a known word replaced (the owner's by its label), no query. */
+export function loggableUrl(url: string): string {
+  const segments = url.split('?')[0]!.split('/');
+  return segments
+    .map((segment, index) => {
+      if (segment === '' || KNOWN_WORDS.has(segment)) return segment;
+      // `/<version>/<owner>/…`: the owner is named, but only by its hash.
+      if (index === 2 && API_VERSIONS.includes(segments[1] as never) && HEX_KEY.test(segment)) return ownerLabel(segment);
+      return '<redacted>';
+    })
+    .join('/');
+}
+
+/** What a 404 says instead of echoing the URL. */
+export const ROUTES_HELP = `the API is POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), and GET / and /version`;
