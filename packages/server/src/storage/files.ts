@@ -4,7 +4,7 @@
  * so a crash leaves either the whole file or none of it.
  *
  * Blobs are sealed in segments that each carry their own tag (the STREAM construction of Hoang,
- * Reyhanitabar, Rogaway and Vizár, as in Tink's streaming AEAD): 64 KiB of plaintext per segment,
+ * Reyhanitabar, Rogaway and Vizár, as in Tink's streaming AEAD): 256 KiB of plaintext per segment,
  * nonce = 7-byte random prefix ‖ segment index (uint32 BE) ‖ 1 on the last segment, else 0. A
  * segment is verified before any of its bytes go out, and its index and last flag are bound in,
  * so a changed, moved, dropped or appended segment, or a cut blob, ends the download with an error
@@ -20,8 +20,9 @@ import { PodError, badRequest, notFound } from '../errors.js';
 import type { Owner } from './owners.js';
 import { BlobFormat, type StoredFile } from './store.js';
 
-const SEGMENT_BYTES = 64 * 1024;
-const TAG_BYTES = 16;
+/** Plaintext per segment. 64 KiB cost ~35% more CPU per byte read than one GCM stream (a cipher per segment); 256 KiB ~7%. */
+export const SEGMENT_BYTES = 256 * 1024;
+export const TAG_BYTES = 16;
 const NONCE_PREFIX_BYTES = 7;
 /** Blobs and partial uploads are the owner's alone, like the database beside them. */
 const FILE_MODE = 0o600;
@@ -94,36 +95,55 @@ export function readFile(owner: Owner, sha256: string): { size: number; stream: 
 }
 
 /**
- * Cuts a stream into segments of `size` bytes and passes on `transform` of each. Every segment but
- * the last is full; the last (0 to `size` bytes, so an empty stream is one empty segment) is known
- * only at the end, so a full segment goes on only once a byte beyond it has arrived.
+ * Cuts a stream into segments of `size` bytes and passes on what `transform` makes of each. Every
+ * segment but the last is full; the last (0 to `size` bytes, so an empty stream is one empty
+ * segment) is known only at the end, so a full segment goes on only once a byte beyond it has
+ * arrived. A segment is handed over as the pieces of the chunks that hold it: nothing is copied.
  */
-function segmented(size: number, transform: (segment: Buffer, index: number, last: boolean) => Buffer): Transform {
-  let pending: Buffer = Buffer.alloc(0);
+function segmented(size: number, transform: (segment: Buffer[], index: number, last: boolean) => Buffer[]): Transform {
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
   let index = 0;
+  const take = (count: number): Buffer[] => {
+    pendingBytes -= count;
+    const pieces: Buffer[] = [];
+    while (count > 0) {
+      const first = pending[0]!;
+      if (first.length <= count) pieces.push(pending.shift()!);
+      else {
+        pieces.push(first.subarray(0, count));
+        pending[0] = first.subarray(count);
+      }
+      count -= pieces.at(-1)!.length;
+    }
+    return pieces;
+  };
+  const pass = (stream: Transform, last: boolean) => {
+    for (const out of transform(take(last ? pendingBytes : size), index++, last)) stream.push(out);
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let offset = 0;
+      pending.push(chunk);
+      pendingBytes += chunk.length;
       try {
-        for (; pending.length - offset > size; offset += size) this.push(transform(pending.subarray(offset, offset + size), index++, false));
+        while (pendingBytes > size) pass(this, false);
       } catch (error) {
         return done(error as Error);
       }
-      pending = pending.subarray(offset);
       done();
     },
     flush(done) {
       try {
-        done(null, transform(pending, index, true));
+        pass(this, true);
       } catch (error) {
-        done(error as Error);
+        return done(error as Error);
       }
+      done();
     },
   });
 }
 
-/** The nonce of one segment; past 2^32 segments (256 TiB) writeUInt32BE throws rather than repeat a nonce. */
+/** The nonce of one segment; past 2^32 segments (1 PiB) writeUInt32BE throws rather than repeat a nonce. */
 function segmentNonce(prefix: Buffer, index: number, last: boolean): Buffer {
   const nonce = Buffer.alloc(NONCE_PREFIX_BYTES + 5);
   prefix.copy(nonce);
@@ -132,17 +152,30 @@ function segmentNonce(prefix: Buffer, index: number, last: boolean): Buffer {
   return nonce;
 }
 
-function sealSegment(key: Buffer, prefix: Buffer, segment: Buffer, index: number, last: boolean): Buffer {
+/** A segment's ciphertext, then its tag. */
+function sealSegment(key: Buffer, prefix: Buffer, segment: Buffer[], index: number, last: boolean): Buffer[] {
   const cipher = createCipheriv('aes-256-gcm', key, segmentNonce(prefix, index, last));
-  return Buffer.concat([cipher.update(segment), cipher.final(), cipher.getAuthTag()]);
+  const sealed = segment.map((piece) => cipher.update(piece));
+  cipher.final();
+  sealed.push(cipher.getAuthTag());
+  return sealed;
 }
 
-/** A segment's plaintext, returned only once its tag verifies. */
-function openSegment(key: Buffer, prefix: Buffer, sealed: Buffer, index: number, last: boolean, damaged: () => Error): Buffer {
-  if (sealed.length < TAG_BYTES) throw damaged();
+/** A segment's plaintext, returned only once its tag (its last TAG_BYTES) verifies. */
+function openSegment(key: Buffer, prefix: Buffer, sealed: Buffer[], index: number, last: boolean, damaged: () => Error): Buffer[] {
+  const tagStart = sealed.reduce((length, piece) => length + piece.length, 0) - TAG_BYTES;
+  if (tagStart < 0) throw damaged();
   const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(prefix, index, last), { authTagLength: TAG_BYTES });
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+  const plaintext: Buffer[] = [];
+  const tag: Buffer[] = [];
+  let offset = 0;
+  for (const piece of sealed) {
+    const split = Math.min(Math.max(tagStart - offset, 0), piece.length);
+    if (split > 0) plaintext.push(decipher.update(piece.subarray(0, split)));
+    if (split < piece.length) tag.push(piece.subarray(split));
+    offset += piece.length;
+  }
+  decipher.setAuthTag(Buffer.concat(tag));
   try {
     decipher.final();
   } catch {
