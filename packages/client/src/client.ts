@@ -6,7 +6,7 @@
 import { HEX_KEY, SHA256_HEX, type Answer, type Auth, type Endpoint, type Payload } from '@pod/protocol';
 import { splitBulk, type Entry } from './bulk.js';
 import { PodError } from './errors.js';
-import { imageInfo, sha256Hex, toBytes, type Bytes } from './files.js';
+import { imageInfo, sha256Hex, toBytes, verifiedFile, type Bytes } from './files.js';
 import { randomHex } from './hex.js';
 import { answerError, exchange, type Policy, type RequestOptions, type Retry } from './http.js';
 import {
@@ -494,13 +494,16 @@ export class PodClient implements Policy {
     return file;
   }
 
-  /** The bytes of a stored file, exactly as uploaded. */
+  /**
+   * The bytes of a stored file, exactly as uploaded: checked against their sha256, else a
+   * FileIntegrityError (a download cut short is tried again like a dropped connection).
+   */
   async getFile(file: File | string, options?: RequestOptions): Promise<Uint8Array> {
-    const sha256 = typeof file === 'string' ? file : file.sha256;
+    const sha256 = (typeof file === 'string' ? file : file.sha256)?.toLowerCase();
     if (!sha256) throw new TypeError('getFile: the File item has no sha256');
     const payload: Payload<'get_file'> = { sha256 };
     const init = this.envelope(JSON.stringify(payload));
-    return new Uint8Array(await this.post('get_file', 'get_file', init, RETRY.get_file, (r) => r.arrayBuffer(), options));
+    return this.post('get_file', 'get_file', init, RETRY.get_file, (response) => verifiedFile(response, sha256), options);
   }
 
   /**

@@ -20,3 +20,27 @@ export class PodError extends Error {
     this.endpoint = details.endpoint;
   }
 }
+
+/**
+ * A download that is not the file asked for: its bytes hash to another sha256 (`actualSha256`), or
+ * the body stopped before its end (`truncated`), as when the Pod cuts off a file whose stored copy
+ * fails its integrity check, or the connection drops. The bytes are never returned.
+ */
+export class FileIntegrityError extends Error {
+  override readonly name = 'FileIntegrityError';
+  /** The body ended early: worth another try, unlike bytes that hash to something else. */
+  readonly truncated: boolean;
+  /** The sha256 of what arrived, when it arrived whole. */
+  readonly actualSha256?: string;
+
+  constructor(
+    /** The sha256 asked for. */
+    readonly sha256: string,
+    message: string,
+    details: { truncated?: boolean; actualSha256?: string; cause?: unknown } = {},
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.truncated = details.truncated ?? false;
+    this.actualSha256 = details.actualSha256;
+  }
+}

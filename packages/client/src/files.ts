@@ -1,4 +1,5 @@
 /** Bytes, hashes and image headers, with WebCrypto and nothing Node-only. */
+import { FileIntegrityError } from './errors.js';
 import { toHex } from './hex.js';
 
 /** What `uploadFile` and `createPhoto` take as a file's bytes. */
@@ -12,6 +13,28 @@ export async function toBytes(data: Bytes): Promise<Uint8Array> {
 /** SHA-256 as lowercase hex, the form the Pod names files by. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
+}
+
+/**
+ * The body of a `get_file` answer, once it has arrived whole and hashes to `sha256`; else a
+ * FileIntegrityError. A timeout or abort while reading stays what it is.
+ */
+export async function verifiedFile(response: Response, sha256: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (cause) {
+    if ((cause as Error).name === 'TimeoutError' || (cause as Error).name === 'AbortError') throw cause;
+    throw new FileIntegrityError(
+      sha256,
+      `the download of file ${sha256} stopped before its end: the connection dropped, or the Pod cut it off because its stored copy fails its integrity check (see the Pod's log)`,
+      { truncated: true, cause },
+    );
+  }
+  const actualSha256 = await sha256Hex(bytes);
+  if (actualSha256 !== sha256)
+    throw new FileIntegrityError(sha256, `the download of file ${sha256} has sha256 ${actualSha256}: these are not the file's bytes`, { actualSha256 });
+  return bytes;
 }
 
 export interface ImageInfo {

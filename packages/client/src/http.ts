@@ -2,7 +2,7 @@
  * One HTTP exchange with the Pod over `fetch`: a timeout per attempt, the Pod's error answers
  * turned into `PodError`, and retries only where repeating the request cannot do harm.
  */
-import { PodError } from './errors.js';
+import { FileIntegrityError, PodError } from './errors.js';
 
 /** Options every call takes. */
 export interface RequestOptions {
@@ -48,7 +48,7 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
     const signal = options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(timeout)])
       : AbortSignal.timeout(timeout);
-    let failure: PodError;
+    let failure: PodError | FileIntegrityError;
     let repeatable: boolean;
     try {
       const response = await fetch(exchange.url, { ...exchange.init, signal });
@@ -58,16 +58,21 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
     } catch (cause) {
       // The caller's abort, and an answer that is not JSON, are not transport failures.
       if (options.signal?.aborted || cause instanceof SyntaxError) throw cause;
-      const timedOut = (cause as Error).name === 'TimeoutError';
-      const refused = ((cause as Error).cause as { code?: string } | undefined)?.code === 'ECONNREFUSED';
-      failure = new PodError(
-        0,
-        timedOut
-          ? `no answer to ${exchange.endpoint} within ${timeout} ms`
-          : `could not reach the Pod at ${new URL(exchange.url).origin} (${refused ? 'connection refused' : (cause as Error).message})`,
-        { endpoint: exchange.endpoint, cause },
-      );
-      repeatable = exchange.retry === 'safe' || (exchange.retry === 'refused' && refused);
+      if (cause instanceof FileIntegrityError) {
+        failure = cause;
+        repeatable = exchange.retry === 'safe' && cause.truncated;
+      } else {
+        const timedOut = (cause as Error).name === 'TimeoutError';
+        const refused = ((cause as Error).cause as { code?: string } | undefined)?.code === 'ECONNREFUSED';
+        failure = new PodError(
+          0,
+          timedOut
+            ? `no answer to ${exchange.endpoint} within ${timeout} ms`
+            : `could not reach the Pod at ${new URL(exchange.url).origin} (${refused ? 'connection refused' : (cause as Error).message})`,
+          { endpoint: exchange.endpoint, cause },
+        );
+        repeatable = exchange.retry === 'safe' || (exchange.retry === 'refused' && refused);
+      }
     }
     if (!repeatable || attempt >= policy.retries) throw failure;
     await new Promise((resolve) => setTimeout(resolve, Math.min(BACKOFF_MS * 2 ** attempt, BACKOFF_MAX_MS)));

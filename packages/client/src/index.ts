@@ -23,7 +23,7 @@ export {
   type ChangesOptions,
   type ChangePage,
 } from './client.js';
-export { PodError } from './errors.js';
+export { PodError, FileIntegrityError } from './errors.js';
 export type { RequestOptions, Retry, Policy } from './http.js';
 export { imageInfo, sha256Hex, type Bytes, type ImageInfo } from './files.js';
 export {

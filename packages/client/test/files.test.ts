@@ -1,10 +1,13 @@
 /** Files and photos against a real Pod. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { File, Photo, PodClient, PodError, sha256Hex } from '@pod/client';
+import { File, FileIntegrityError, Photo, PodClient, PodError, sha256Hex } from '@pod/client';
+import { ownerHash } from '@pod/server';
 import { uploadFileFromPath } from '@pod/client/node';
 import { randomPng } from '../examples/tutorial.js';
 import { startPod, type TestPod } from './pod.js';
@@ -70,6 +73,58 @@ describe('files', () => {
   it('an unknown file is a 404', async () => {
     const error = await client.getFile('0'.repeat(64)).catch((e: unknown) => e);
     assert.ok(error instanceof PodError && error.status === 404);
+  });
+});
+
+describe('downloads are checked against their sha256', () => {
+  /** A loopback server answering every request with `answer`; counts requests. */
+  async function fakePod(answer: (response: ServerResponse) => void): Promise<{ server: Server; url: string; count: () => number }> {
+    let count = 0;
+    const server = createServer((request, response) => request.resume().on('end', () => (count++, answer(response))));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, count: () => count };
+  }
+  const sha256 = 'ab'.repeat(32);
+
+  it('a file whose blob was altered on the Pod throws FileIntegrityError, not altered bytes', async () => {
+    const filesDir = join(pod.dataDir, ownerHash(client.ownerKey), 'files');
+    const before = new Set(readdirSync(filesDir));
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const file = await client.uploadFile(bytes);
+    const [blob] = readdirSync(filesDir).filter((name) => !before.has(name));
+    const sealed = readFileSync(join(filesDir, blob!));
+    sealed[2 * 1024 * 1024] ^= 0x01;
+    writeFileSync(join(filesDir, blob!), sealed);
+    const error = await client.getFile(file).catch((e: unknown) => e);
+    assert.ok(error instanceof FileIntegrityError, String(error));
+    assert.ok(error.truncated && error.sha256 === file.sha256);
+    assert.match(error.message, /stopped before its end/);
+  });
+
+  it('bytes that hash to something else throw FileIntegrityError at once', async () => {
+    const fake = await fakePod((response) => response.writeHead(200, { 'content-type': 'application/octet-stream' }).end('not the file'));
+    try {
+      const error = await new PodClient({ url: fake.url }).getFile(sha256).catch((e: unknown) => e);
+      assert.ok(error instanceof FileIntegrityError && !error.truncated, String(error));
+      assert.equal(error.actualSha256, await sha256Hex(new TextEncoder().encode('not the file')));
+      assert.equal(fake.count(), 1, 'not tried again');
+    } finally {
+      fake.server.close();
+    }
+  });
+
+  it('a body cut short is tried again, then throws FileIntegrityError', async () => {
+    const fake = await fakePod((response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000' });
+      response.write('only a part', () => response.destroy());
+    });
+    try {
+      const error = await new PodClient({ url: fake.url, retries: 1 }).getFile(sha256).catch((e: unknown) => e);
+      assert.ok(error instanceof FileIntegrityError && error.truncated, String(error));
+      assert.equal(fake.count(), 2);
+    } finally {
+      fake.server.close();
+    }
   });
 });
 

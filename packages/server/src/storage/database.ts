@@ -118,6 +118,23 @@ const migrations: ((db: Db) => void)[] = [
       INSERT OR IGNORE INTO properties (name, valueType) VALUES
         ('status', 'Text'), ('podExitCode', 'Integer'), ('permissions', 'Text');
     `),
+  (db) =>
+    db.exec(`
+      -- Blob formats (files.ts): 1 = one GCM stream, its tag here (every file stored before);
+      -- 2 = segments that each carry their tag (tag NULL). SQLite cannot relax NOT NULL in place.
+      CREATE TABLE files_by_format (
+        sha256 TEXT PRIMARY KEY,
+        blob TEXT NOT NULL,
+        key BLOB NOT NULL,
+        nonce BLOB NOT NULL,
+        tag BLOB,
+        size INTEGER NOT NULL,
+        format INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO files_by_format SELECT sha256, blob, key, nonce, tag, size, 1 FROM files;
+      DROP TABLE files;
+      ALTER TABLE files_by_format RENAME TO files;
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -21,13 +21,20 @@ interface ItemRow {
   props: string;
 }
 
+/** How a blob is sealed (files.ts): one GCM stream with its tag in the row (before segments), or tagged segments. */
+export const BlobFormat = { SingleGcm: 1, Segmented: 2 } as const;
+export type BlobFormat = (typeof BlobFormat)[keyof typeof BlobFormat];
+
 export interface StoredFile {
   sha256: string;
   blob: string;
   key: Buffer;
+  /** The GCM nonce of a SingleGcm blob; the nonce prefix of a Segmented one. */
   nonce: Buffer;
-  tag: Buffer;
+  /** SingleGcm only: a Segmented blob carries a tag in each segment. */
+  tag: Buffer | null;
   size: number;
+  format: BlobFormat;
 }
 
 /** What one committed transaction changed; feeds plugin triggers (and later the change feed). */
@@ -448,7 +455,7 @@ export class OwnerStore {
   }
 
   storedFile(sha256: string): StoredFile | undefined {
-    return this.sql('SELECT sha256, blob, key, nonce, tag, size FROM files WHERE sha256 = ?').get(sha256) as
+    return this.sql('SELECT sha256, blob, key, nonce, tag, size, format FROM files WHERE sha256 = ?').get(sha256) as
       | StoredFile
       | undefined;
   }
@@ -457,13 +464,14 @@ export class OwnerStore {
   recordFile(file: StoredFile): void {
     this.write(() => {
       if (this.storedFile(file.sha256)) throw new PodError(409, `file ${file.sha256} is already stored`);
-      this.sql('INSERT INTO files (sha256, blob, key, nonce, tag, size) VALUES (?, ?, ?, ?, ?, ?)').run(
+      this.sql('INSERT INTO files (sha256, blob, key, nonce, tag, size, format) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         file.sha256,
         file.blob,
         file.key,
         file.nonce,
         file.tag,
         file.size,
+        file.format,
       );
       const sha = this.schema.require('sha256');
       const ids = this.sql('SELECT i.id FROM property_values f JOIN items i ON i.row = f.item WHERE f.prop = ? AND f.value = ?')
