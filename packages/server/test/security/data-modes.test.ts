@@ -61,8 +61,7 @@ describe('data folder modes', () => {
     }
   });
 
-  // Blobs are written by storage/files.ts, which another change of issue 10 rewrites to create them 0600.
-  test('an uploaded blob is 0600 whatever the umask', { todo: 'storage/files.ts creates blobs from the umask until its rewrite lands' }, async () => {
+  test('an uploaded blob is 0600 whatever the umask', async () => {
     const dataDir = join(scratch, 'blobs');
     const pod = await startPod({ dataDir });
     try {
