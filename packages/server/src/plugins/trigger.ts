@@ -55,7 +55,7 @@ export class PluginRuns {
     for (const updated of commit.updated) {
       const running = this.running.get(runKey(owner, updated.id));
       if (running && readItem(owner, updated.id)?.status === 'aborted') void running.plugin.stop();
-      // a waiting run that is aborted or deleted never starts
+      // an aborted waiting run leaves the queue now; a deleted one is dropped when its turn comes
       if (!running && TRIGGER_TYPES.has(updated.type) && !wanted(readItem(owner, updated.id))) this.queue.cancel(runKey(owner, updated.id));
     }
   }

@@ -6,11 +6,12 @@
  * reach none of them, and still reach the Pod's API through POD_FULL_ADDRESS.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server } from 'node:net';
-import { networkInterfaces } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { defaultConfig, PLUGIN_NETWORK } from '../../src/config.js';
+import { configWarnings, defaultConfig, PLUGIN_NETWORK } from '../../src/config.js';
 import { Owner, declare, sleep, startPod, type RunningPod } from '../helpers.js';
 import { buildProbe, docker, noEngine } from './docker.js';
 
@@ -134,4 +135,34 @@ describe('a Docker plugin on the default network', { skip: noEngine }, () => {
     assert.equal(await whoAnswers('127.0.0.1', podPort), 'the Pod');
     assert.equal(await whoAnswers('::1', podPort), 'the Pod', '[::1]:<Pod port> is the Pod, not a plugin listening beside it');
   });
+});
+
+test('--plugin-network host is an explicit opt-in, warned about at start-up', () => {
+  const defaults = defaultConfig();
+  const dockerPod = { ...defaults, plugins: { ...defaults.plugins, runner: 'docker' as const } };
+  assert.deepEqual(configWarnings(dockerPod), []);
+  assert.match(configWarnings({ ...dockerPod, plugins: { ...dockerPod.plugins, network: 'host' } }).join('\n'), /--plugin-network host: plugins share the host's network/);
+});
+
+test('where the Pod cannot firewall the network, no plugin starts on it, and the run says why', { skip: noEngine }, async () => {
+  const network = `pod-nofw-${process.pid}`;
+  const emptyPath = mkdtempSync(join(tmpdir(), 'pod-no-iptables-'));
+  const path = process.env.PATH;
+  process.env.PATH = emptyPath; // no iptables to be found
+  let pod: RunningPod | undefined;
+  try {
+    pod = await startPod({ plugins: { ...defaultConfig().plugins, runner: 'docker', network, timeoutSeconds: 60 } });
+    const owner = new Owner(pod.url);
+    const runId = await owner.create({ type: 'PluginRun', containerImage: 'pod-plugin-python:base' });
+    let run: any;
+    for (const deadline = Date.now() + 30_000; !run?.podLaunchStatus && Date.now() < deadline; await sleep(100)) run = await owner.get(runId);
+    assert.equal(run.podLaunchStatus, 'failed');
+    assert.match(run.podLaunchMessage, /cannot firewall the plugin network .*needs iptables/);
+    assert.equal((await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length, 0, 'no container was created');
+  } finally {
+    process.env.PATH = path;
+    await pod?.close();
+    rmSync(emptyPath, { recursive: true, force: true });
+    await docker.getNetwork(network).remove().catch(() => {});
+  }
 });
