@@ -34,9 +34,12 @@ export class PluginNetwork {
   readonly #docker: Docker;
   readonly #log: FastifyBaseLogger;
   #opening?: Promise<Opened>;
-  #opened?: Opened;
+  /** The bridge, once found or created (the firewall may still be missing: see `ready`). */
+  #network?: Opened;
   #failure?: string;
   #pod?: { port: number; scheme: string; listenOn: (host: string) => Promise<void> };
+  /** The gateway the Pod listens on already (a retry after a failed firewall must not listen twice). */
+  #listeningOn?: string;
   #undo: string[][] = [];
 
   constructor(options: PluginNetworkOptions) {
@@ -57,24 +60,21 @@ export class PluginNetwork {
 
   /** Resolves once plugins on the network reach the Pod and nothing else of the host. */
   ready(): Promise<Opened> {
-    this.#opening ??= this.#open().then(
-      (opened) => (this.#opened = opened),
-      (error: Error) => {
-        this.#opening = undefined;
-        this.#failure = error.message;
-        throw error instanceof LaunchError ? error : new LaunchError('failed', error.message);
-      },
-    );
+    this.#opening ??= this.#open().catch((error: Error) => {
+      this.#opening = undefined;
+      this.#failure = error.message;
+      throw error instanceof LaunchError ? error : new LaunchError('failed', error.message);
+    });
     return this.#opening;
   }
 
-  /** POD_FULL_ADDRESS as plugins on the network reach the Pod (its gateway). */
+  /** POD_FULL_ADDRESS as plugins on the network reach the Pod (its gateway); the runner awaits `ready` before it starts one. */
   podAddress(): string {
-    if (!this.#opened || !this.#pod) {
+    if (!this.#network || !this.#pod) {
       void this.ready().catch(() => {});
       throw new LaunchError('failed', `the plugin network ${this.name} is not ready${this.#failure ? `: ${this.#failure}` : ''}; it is retried at the next run`);
     }
-    return `${this.#pod.scheme}://${this.#opened.gateway}:${this.#pod.port}`;
+    return `${this.#pod.scheme}://${this.#network.gateway}:${this.#pod.port}`;
   }
 
   /** Removes the rules that let plugins reach this Pod's port (the Pod is closing). */
@@ -85,8 +85,11 @@ export class PluginNetwork {
   async #open(): Promise<Opened> {
     const pod = this.#pod;
     if (!pod) throw new LaunchError('failed', 'the Pod does not listen yet');
-    const opened = await this.#ensureNetwork();
-    await pod.listenOn(opened.gateway);
+    const opened = (this.#network = await this.#ensureNetwork());
+    if (this.#listeningOn !== opened.gateway) {
+      await pod.listenOn(opened.gateway);
+      this.#listeningOn = opened.gateway;
+    }
     await this.#confine(opened, pod.port);
     this.#log.info(`plugins run on the docker network ${this.name} and reach the Pod at ${pod.scheme}://${opened.gateway}:${pod.port}`);
     return opened;

@@ -6,6 +6,7 @@
  * reach none of them, and still reach the Pod's API through POD_FULL_ADDRESS.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -159,10 +160,19 @@ test('where the Pod cannot firewall the network, no plugin starts on it, and the
     assert.equal(run.podLaunchStatus, 'failed');
     assert.match(run.podLaunchMessage, /cannot firewall the plugin network .*needs iptables/);
     assert.equal((await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length, 0, 'no container was created');
+
+    process.env.PATH = path; // iptables is back: the next run sets the firewall up and starts
+    const nextId = await owner.create({ type: 'PluginRun', containerImage: 'pod-plugin-python:base' });
+    let next: any;
+    for (const deadline = Date.now() + 30_000; !['exited', 'failed'].includes(next?.podLaunchStatus) && Date.now() < deadline; await sleep(100)) next = await owner.get(nextId);
+    assert.equal(next.podLaunchStatus, 'exited', next.podLaunchMessage);
   } finally {
     process.env.PATH = path;
     await pod?.close();
     rmSync(emptyPath, { recursive: true, force: true });
     await docker.getNetwork(network).remove().catch(() => {});
+    // the rules of the bridge that is gone
+    const rules = execFileSync('iptables', ['-S'], { encoding: 'utf8' }).split('\n').filter((rule) => rule.includes(` ${network} `) || rule.endsWith(` ${network}`));
+    for (const rule of rules) execFileSync('iptables', ['-w', '-D', ...rule.replace(/^-A /, '').split(' ')]);
   }
 });
