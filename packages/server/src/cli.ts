@@ -75,7 +75,7 @@ const program = new Command('pod')
       .argParser(commands),
   )
   .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))
-  .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: this Pod\'s own address)', 'POD_PLUGIN_POD_ADDRESS'))
+  .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network\'s gateway, or its own address)', 'POD_PLUGIN_POD_ADDRESS'))
   .addOption(
     option('--plugin-network <name>', 'docker runner: bridge network of plugins, created and firewalled by the Pod; host shares the host\'s network (unconfined)', 'POD_PLUGIN_NETWORK').default(defaults.plugins.network),
   )
