@@ -5,8 +5,6 @@
  * app, answering what a run asks for through items in the Pod.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Account, File, Message, Person, PodClient, PodError } from '@pod/client';
 import { readRun } from '../src/index.js';
@@ -22,15 +20,12 @@ const readAccount = async (owner: PodClient, id: string) => (await owner.get(id)
 export function runnerScenarios(setup: RunnerSetup): void {
   describe(`plugins started by the Pod's ${setup.name} runner`, { skip: setup.skip }, () => {
     let pod: TestPod;
-    let catcher: CredentialCatcher;
     before(async () => {
       pod = await setup.startPod();
-      catcher = await CredentialCatcher.start();
     });
     after(async () => {
       // the Pod first: it stops what still runs, then the images can go
       await pod?.close();
-      await catcher?.close();
       await setup.cleanUp();
     });
 
@@ -93,17 +88,21 @@ export function runnerScenarios(setup: RunnerSetup): void {
 
       scenario("a run's credential works during the run and is refused (401) once it has ended", async () => {
         const owner = await newOwner(pod);
-        const { plugin } = await install(owner, setup.image('hands-over-credential'), { description: catcher.url });
-        const handedOver = catcher.next();
+        for (const [propertyName, valueType] of [['handedOver', 'Text'], ['released', 'Bool']])
+          await owner.call('create_item', { type: 'ItemPropertySchema', itemType: 'PluginRun', propertyName, valueType });
+        const { plugin } = await install(owner, setup.image('hands-over-credential'));
         const run = await start(owner, plugin);
-        const { runId, auth, release } = await handedOver;
-        const credential = new PodClient({ url: pod.url, ownerKey: owner.ownerKey, pluginAuth: auth.data });
+        let handedOver: string | undefined;
+        for (const deadline = Date.now() + 20_000; !handedOver; await new Promise((resolve) => setTimeout(resolve, 50))) {
+          handedOver = ((await owner.call('get_item', run.id)) as { handedOver?: string }[])[0]?.handedOver;
+          if (!handedOver && Date.now() > deadline) assert.fail(`no credential on the run within 20 s: ${await owner.call('plugin_run_logs', run.id)}`);
+        }
+        const credential = new PodClient({ url: pod.url, ownerKey: owner.ownerKey, pluginAuth: JSON.parse(handedOver).data });
         try {
-          assert.equal(runId, run.id);
-          // the plugin waits for the answer: its run is still going
+          // the plugin waits to be released: its run is still going
           assert.equal((await readRun(credential, run.id)).id, run.id, 'the credential works during its run');
         } finally {
-          release();
+          await owner.call('update_item', { id: run.id, released: true });
         }
         const done = await ended(owner, run.id);
         assert.equal(done.status, 'done', done.error ?? undefined);
@@ -238,72 +237,4 @@ export function runnerScenarios(setup: RunnerSetup): void {
       });
     });
   });
-}
-
-/** What the `hands-over-credential` plugin posts; it waits for the answer until `release`. */
-interface HandOver {
-  runId: string;
-  auth: { data: Record<string, unknown> };
-  release(): void;
-}
-
-/**
- * A loopback HTTP server the `hands-over-credential` plugin posts its credential to: reachable from
- * a process and, on the host network the Docker runner uses, from a container alike.
- */
-class CredentialCatcher {
-  readonly #received: HandOver[] = [];
-  #waiting?: (handOver: HandOver) => void;
-
-  private constructor(
-    readonly server: http.Server,
-    readonly url: string,
-  ) {}
-
-  static async start(): Promise<CredentialCatcher> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const catcher = new CredentialCatcher(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/credential`);
-    server.on('request', (request, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        try {
-          const { runId, auth } = JSON.parse(body) as Omit<HandOver, 'release'>;
-          catcher.#deliver({ runId, auth, release: () => response.writeHead(200).end() });
-        } catch {
-          response.writeHead(400).end();
-        }
-      });
-    });
-    return catcher;
-  }
-
-  #deliver(handOver: HandOver) {
-    if (this.#waiting) this.#waiting(handOver);
-    else this.#received.push(handOver);
-    this.#waiting = undefined;
-  }
-
-  /** The next credential handed over (within 20 s). */
-  next(): Promise<HandOver> {
-    const waiting = this.#received.shift();
-    if (waiting) return Promise.resolve(waiting);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting = undefined;
-        reject(new Error('no plugin handed over its credential within 20 s'));
-      }, 20_000);
-      this.#waiting = (handOver) => {
-        clearTimeout(timer);
-        resolve(handOver);
-      };
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const { release } of this.#received.splice(0)) release();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
 }

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
-import type { PodConfig } from './config.js';
+import { configWarnings, type PodConfig } from './config.js';
 import { apiRoutes } from './api/routes.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
@@ -15,6 +15,7 @@ import { DockerRunner } from './plugins/docker-runner.js';
 import { ProcessRunner } from './plugins/process-runner.js';
 import { noRunner, type PluginRunner } from './plugins/runner.js';
 import { PluginCredentials } from './plugins/credentials.js';
+import { PluginNetwork } from './plugins/plugin-network.js';
 import { PluginRuns } from './plugins/trigger.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
@@ -60,7 +61,14 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     runs.onCommit(owner, commit);
     feed.notify(owner);
   });
-  const runner = parts.runner ?? runnerFor(config);
+  for (const warning of configWarnings(config)) app.log.warn(warning);
+  // listenPod (listen.ts) opens it once the Pod listens
+  const pluginNetwork =
+    config.plugins.runner === 'docker' && config.plugins.network !== 'host'
+      ? new PluginNetwork({ name: config.plugins.network, socketPath: config.plugins.dockerSocket, log: app.log })
+      : undefined;
+  app.decorate('pluginNetwork', pluginNetwork);
+  const runner = parts.runner ?? runnerFor(config, pluginNetwork);
   // Containers of a crashed predecessor hold credentials that no longer work: remove them.
   void runner
     .removeLeftovers?.()
@@ -69,15 +77,17 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   const runs = new PluginRuns({
     runner,
     credentials,
-    podAddress: () => config.plugins.podAddress ?? ownAddress(app, config),
+    podAddress: () => config.plugins.podAddress ?? pluginNetwork?.podAddress() ?? ownAddress(app, config),
     keepOpen: (owner, until) => void owners.using(owner, () => until),
     log: app.log,
+    limits: config.plugins,
   });
   app.addHook('preClose', async () => {
     feed.closeAll();
     await runs.stopAll();
   });
   app.addHook('onClose', async () => owners.closeAll());
+  app.addHook('onClose', async () => pluginNetwork?.close());
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error instanceof PodError ? error.status : fastifyStatus(error);
@@ -112,7 +122,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   return app;
 }
 
-function runnerFor({ plugins, dataDir }: PodConfig): PluginRunner {
+function runnerFor({ plugins, dataDir }: PodConfig, pluginNetwork: PluginNetwork | undefined): PluginRunner {
   switch (plugins.runner) {
     case 'none':
       return noRunner;
@@ -123,7 +133,9 @@ function runnerFor({ plugins, dataDir }: PodConfig): PluginRunner {
         instance: createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16),
         socketPath: plugins.dockerSocket,
         network: plugins.network,
+        networkReady: pluginNetwork && (() => pluginNetwork.ready()),
         memoryMiB: plugins.memoryMiB,
+        tmpMiB: plugins.tmpMiB,
         cpus: plugins.cpus,
         timeoutSeconds: plugins.timeoutSeconds,
       });

@@ -4,11 +4,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
 import { normalizeOrigin } from './api/origin.js';
+import { listenPod } from './listen.js';
 
 const defaults = defaultConfig();
 const integer = (name: string) => (value: string) => {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return number;
+};
+const positive = (name: string) => (value: string) => {
+  const number = integer(name)(value);
+  if (number === 0) throw new InvalidArgumentError(`${name} must be at least 1`);
   return number;
 };
 const bytes = (name: string) => (value: string) => {
@@ -85,11 +91,17 @@ const program = new Command('pod')
       .argParser(commands),
   )
   .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))
-  .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: this Pod\'s own address)', 'POD_PLUGIN_POD_ADDRESS'))
-  .addOption(option('--plugin-network <name>', 'container network of plugins', 'POD_PLUGIN_NETWORK').default(defaults.plugins.network))
+  .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network\'s gateway, or its own address)', 'POD_PLUGIN_POD_ADDRESS'))
+  .addOption(
+    option('--plugin-network <name>', 'docker runner: bridge network of plugins, created and firewalled by the Pod; host shares the host\'s network (unconfined)', 'POD_PLUGIN_NETWORK').default(defaults.plugins.network),
+  )
+  .addOption(option('--plugin-tmp <MiB>', 'size of the tmpfs at /tmp, the only writable place in a plugin container', 'POD_PLUGIN_TMP').default(defaults.plugins.tmpMiB).argParser(integer('--plugin-tmp')))
   .addOption(option('--plugin-memory <MiB>', 'memory limit of a plugin container', 'POD_PLUGIN_MEMORY').default(defaults.plugins.memoryMiB).argParser(integer('--plugin-memory')))
   .addOption(option('--plugin-cpus <n>', 'CPU limit of a plugin container', 'POD_PLUGIN_CPUS').default(defaults.plugins.cpus).argParser(Number))
   .addOption(option('--plugin-timeout <seconds>', 'time limit of a plugin run', 'POD_PLUGIN_TIMEOUT').default(defaults.plugins.timeoutSeconds).argParser(integer('--plugin-timeout')))
+  .addOption(option('--plugin-max-runs <n>', 'plugin runs going at once; more wait (podLaunchStatus queued)', 'POD_PLUGIN_MAX_RUNS').default(defaults.plugins.maxRuns).argParser(positive('--plugin-max-runs')))
+  .addOption(option('--plugin-max-runs-per-owner <n>', 'plugin runs of one owner going at once', 'POD_PLUGIN_MAX_RUNS_PER_OWNER').default(defaults.plugins.maxRunsPerOwner).argParser(positive('--plugin-max-runs-per-owner')))
+  .addOption(option('--plugin-max-queued-per-owner <n>', 'plugin runs of one owner waiting; more are refused', 'POD_PLUGIN_MAX_QUEUED_PER_OWNER').default(defaults.plugins.maxQueuedPerOwner).argParser(integer('--plugin-max-queued-per-owner')))
   .showHelpAfterError();
 
 program.parse();
@@ -127,8 +139,12 @@ const config: PodConfig = {
     podAddress: flags.pluginPodAddress,
     network: flags.pluginNetwork,
     memoryMiB: flags.pluginMemory,
+    tmpMiB: flags.pluginTmp,
     cpus: flags.pluginCpus,
     timeoutSeconds: flags.pluginTimeout,
+    maxRuns: flags.pluginMaxRuns,
+    maxRunsPerOwner: flags.pluginMaxRunsPerOwner,
+    maxQueuedPerOwner: flags.pluginMaxQueuedPerOwner,
   },
 };
 
@@ -148,8 +164,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     void app.close().then(() => process.exit(0));
   });
 try {
-  await app.listen({ host: config.host, port: config.port });
-  const { port } = app.server.address() as { port: number };
+  const port = await listenPod(app, config);
   const scheme = config.tls ? 'https' : 'http';
   app.log.info(
     `Pod ${POD_VERSION} listening on ${scheme}://${isLoopback(config.host) && config.host !== '::1' ? 'localhost' : config.host}:${port}, data in ${config.dataDir}`,

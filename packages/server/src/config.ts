@@ -50,12 +50,26 @@ export interface PodConfig {
     commands: Record<string, string[]>;
     /** For the docker runner: the engine's socket (default: dockerode's, /var/run/docker.sock). */
     dockerSocket?: string;
+    /**
+     * For the docker runner: `host`, or a bridge network of plugins' own (created when missing),
+     * firewalled so that they reach the Pod's port on its gateway and nothing else of the host.
+     */
     network: string;
     memoryMiB: number;
+    /** Size of the tmpfs at /tmp, the only writable place in a plugin container. */
+    tmpMiB: number;
     cpus: number;
     timeoutSeconds: number;
+    /** Runs going at once on this Pod, and per owner; further runs wait (`podLaunchStatus: queued`). */
+    maxRuns: number;
+    maxRunsPerOwner: number;
+    /** Runs waiting per owner; beyond it a run is `refused`. */
+    maxQueuedPerOwner: number;
   };
 }
+
+/** The docker runner's own bridge network, unless `--plugin-network` names another (or `host`). */
+export const PLUGIN_NETWORK = 'pod-plugins';
 
 export const defaultConfig = (): PodConfig => ({
   host: '127.0.0.1',
@@ -68,7 +82,18 @@ export const defaultConfig = (): PodConfig => ({
   uploadLimit: 1024 * 1024 * 1024,
   corsOrigins: [],
   idleCloseMs: 5 * 60_000,
-  plugins: { runner: 'none', commands: {}, network: 'host', memoryMiB: 512, cpus: 1, timeoutSeconds: 3600 },
+  plugins: {
+    runner: 'none',
+    commands: {},
+    network: PLUGIN_NETWORK,
+    memoryMiB: 512,
+    tmpMiB: 64,
+    cpus: 1,
+    timeoutSeconds: 3600,
+    maxRuns: 8,
+    maxRunsPerOwner: 2,
+    maxQueuedPerOwner: 32,
+  },
 });
 
 export const isLoopback = (host: string) =>
@@ -87,10 +112,24 @@ export function configProblems(config: PodConfig): string[] {
     if (!config.tls)
       problems.push(`plain HTTP on ${config.host} exposes keys on the network; give --tls-cert and --tls-key or pass --insecure`);
   }
+  if (config.plugins.runner === 'process' && !isLoopback(config.host) && !config.insecure)
+    problems.push(
+      `--plugin-runner process on ${config.host}: plugins would run as the Pod's own user, able to read its data folder, memory and environment; use --plugin-runner docker or pass --insecure`,
+    );
   if (config.smtp && !config.smtp.from) problems.push('--smtp-from is needed with --smtp-host');
   if (isOpenRelay(config))
     problems.push('--smtp-host with --owners ANY lets anyone send mail through your relay; list the owners with --owners, or pass --smtp-allow-any-owner');
   if (config.smtp && (config.smtp.perHour ?? SMTP_LIMITS.perHour) < (config.smtp.maxRecipients ?? SMTP_LIMITS.maxRecipients))
     problems.push('--smtp-rate must be at least --smtp-max-recipients, or no email could ever go out');
   return problems;
+}
+
+/** Settings that are allowed but loosen what the Pod promises: logged at start-up. */
+export function configWarnings({ plugins }: PodConfig): string[] {
+  const warnings: string[] = [];
+  if (plugins.runner === 'process')
+    warnings.push('the process runner does not isolate plugins: they run as the Pod\'s own user and can read its data folder, memory and environment; use it only to develop plugins you trust');
+  if (plugins.runner === 'docker' && plugins.network === 'host')
+    warnings.push('--plugin-network host: plugins share the host\'s network, reach every service on its loopback and the cloud metadata address, and can listen beside the Pod; use it only for plugins you trust');
+  return warnings;
 }

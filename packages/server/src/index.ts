@@ -1,4 +1,5 @@
 export { createPod, POD_VERSION } from './app.js';
+export { listenPod } from './listen.js';
 export { defaultConfig, ownerHash, type PodConfig } from './config.js';
 export { PodError } from './errors.js';
 export { LaunchError, noRunner, type PluginRunner, type PluginLaunch, type PluginExit, type RunningPlugin } from './plugins/runner.js';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createPod, type PodParts } from './app.js';
 import { defaultConfig, type PodConfig } from './config.js';
+import { listenPod } from './listen.js';
 
 export interface TestPod {
   app: FastifyInstance;
@@ -23,8 +24,10 @@ export interface TestPod {
 
 export async function startTestPod(overrides: Partial<PodConfig> = {}, parts: PodParts = {}): Promise<TestPod> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'pod-test-'));
-  const app = await createPod({ ...defaultConfig(), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides, dataDir }, parts);
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  const config: PodConfig = { ...defaultConfig(), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides, dataDir };
+  const app = await createPod(config, parts);
+  // on 127.0.0.1 (and ::1), whatever the overrides say, like a Pod on loopback
+  await listenPod(app, { ...config, host: '127.0.0.1', port: 0 });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= app.close().then(() => {}));
   return {

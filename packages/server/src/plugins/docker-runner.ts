@@ -1,7 +1,8 @@
 /**
- * Runs each plugin in a container through the Docker Engine API, the way the original Pod ran
- * `docker run --network=host`, with limits, labels and a time limit added. Images are never pulled
- * (a Pod need not reach a registry): an image that is not on the machine is `imageMissing`.
+ * Runs each plugin in a container through the Docker Engine API: on the plugins' own network (see
+ * plugin-network.ts; `host` only on request), as a non-root user, on a read-only root filesystem
+ * with a small tmpfs at /tmp, with limits, labels and a time limit. Images are never pulled (a Pod
+ * need not reach a registry): an image that is not on the machine is `imageMissing`.
  */
 import Docker from 'dockerode';
 import { LaunchError, lastBytes, maskSecrets, type PluginExit, type PluginLaunch, type PluginRunner, type RunningPlugin } from './runner.js';
@@ -9,9 +10,13 @@ import { LaunchError, lastBytes, maskSecrets, type PluginExit, type PluginLaunch
 export interface DockerRunnerOptions {
   /** The engine's socket; `/var/run/docker.sock` when not given. */
   socketPath?: string;
-  /** `host` lets plugins reach a Pod listening on 127.0.0.1. */
+  /** The plugins' network, or `host` (unconfined: only for plugins one trusts). */
   network: string;
+  /** Resolves once `network` is ready and firewalled; a launch waits for it and fails with it. */
+  networkReady?: () => Promise<unknown>;
   memoryMiB: number;
+  /** Size of the tmpfs at /tmp; 64 when not given. */
+  tmpMiB?: number;
   cpus: number;
   /** A run still going after this long is stopped and reported `timedOut`; 0 for no limit. */
   timeoutSeconds: number;
@@ -24,11 +29,30 @@ export interface DockerRunnerOptions {
   instance?: string;
 }
 
-/** What the engine accepts as an image reference; anything else would also garble the API path. */
-const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]{0,254}$/i;
+/**
+ * An image reference in the engine's own grammar (distribution/reference): an optional registry
+ * host, path components of lowercase letters and digits joined by single `.`, `_`, `__` or dashes,
+ * an optional tag and digest. So no `..`, no empty or leading `/`, nothing that would walk the
+ * engine API path the name is sent in.
+ */
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
+const IMAGE_REFERENCE = new RegExp(`^${REGISTRY}${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+const MAX_IMAGE_REFERENCE = 255;
+/** Whom a plugin runs as when its image names no user of its own, or root: nobody. */
+const NOBODY = '65534:65534';
 const ENGINE_UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE']);
 /** A plugin that fork-bombs or leaks threads stops here rather than exhausting the host. */
 const PIDS_LIMIT = 512;
+/**
+ * Open files per process, and processes per user. RLIMIT_NPROC counts every process of the uid on
+ * the host, and plugins share uid 65534, so it bounds all plugin containers together (eight
+ * containers' worth); PidsLimit is the bound of each.
+ */
+const ULIMITS = [
+  { Name: 'nofile', Soft: 1024, Hard: 1024 },
+  { Name: 'nproc', Soft: 8 * PIDS_LIMIT, Hard: 8 * PIDS_LIMIT },
+];
 
 interface EngineError extends Error {
   statusCode?: number;
@@ -49,14 +73,17 @@ export class DockerRunner implements PluginRunner {
 
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
     const image = launch.containerImage;
-    if (!IMAGE_REFERENCE.test(image)) throw new LaunchError('imageMissing', `${JSON.stringify(image)} is not a container image name`);
+    if (image.length > MAX_IMAGE_REFERENCE || !IMAGE_REFERENCE.test(image))
+      throw new LaunchError('imageMissing', `${JSON.stringify(image)} is not a container image name (such as my-plugin:1.0 or registry.example:5000/team/my-plugin)`);
+    let user: string;
     try {
-      await this.#docker.getImage(image).inspect();
+      user = runAs((await this.#docker.getImage(image).inspect()).Config?.User);
     } catch (error) {
       if ((error as EngineError).statusCode === 404)
         throw new LaunchError('imageMissing', `image ${image} is not on this machine; build or load it there (images are never pulled)`);
       throw this.#failure(error, `cannot look up image ${image}`);
     }
+    await this.options.networkReady?.();
 
     const name = containerName(launch);
     let container: Docker.Container;
@@ -64,6 +91,7 @@ export class DockerRunner implements PluginRunner {
       container = await this.#docker.createContainer({
         name,
         Image: image,
+        User: user,
         Env: Object.entries(launch.env).map(([key, value]) => `${key}=${value}`),
         Labels: {
           'pod.owner': launch.ownerHash,
@@ -77,9 +105,14 @@ export class DockerRunner implements PluginRunner {
           MemorySwap: this.options.memoryMiB * 1024 * 1024,
           NanoCpus: Math.round(this.options.cpus * 1e9),
           PidsLimit: PIDS_LIMIT,
+          Ulimits: ULIMITS,
+          // nothing of the image can be changed, and the disk cannot be filled: /tmp is memory,
+          // counted in the memory limit
+          ReadonlyRootfs: true,
+          Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${this.options.tmpMiB ?? 64}m,mode=1777` },
           // an init as PID 1 passes SIGTERM on: node and python ignore it when they are PID 1
           Init: true,
-          // on the host network, NET_RAW alone would let a plugin read other owners' keys off loopback
+          // on the host network (opt-in), NET_RAW alone would let a plugin read other owners' keys off loopback
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges'],
           // bounded on disk too: at most ~1 MiB of log files per run, the latest output
@@ -125,6 +158,13 @@ export class DockerRunner implements PluginRunner {
       return new LaunchError('failed', `no container engine at ${this.#socketPath} (${engineError.code}); start dockerd or set the socket`);
     return new LaunchError('failed', `${doing}: ${engineError.json?.message ?? engineError.message}`);
   }
+}
+
+/** The image's own user unless it is root (by name or id), else nobody. */
+function runAs(imageUser: string | undefined): string {
+  const [user = '', group] = (imageUser ?? '').split(':');
+  const root = user === '' || user === 'root' || user === '0' || group === '0' || group === 'root';
+  return root ? NOBODY : imageUser!;
 }
 
 /** `<owner hash prefix>-<image>-<run id>` within Docker's name rules `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */

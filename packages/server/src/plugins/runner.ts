@@ -40,7 +40,7 @@ export interface RunningPlugin {
 /** Why nothing was started: `reason` goes to `podLaunchStatus`, the message to `podLaunchMessage`. */
 export class LaunchError extends Error {
   constructor(
-    readonly reason: 'noRunner' | 'imageMissing' | 'failed',
+    readonly reason: 'noRunner' | 'imageMissing' | 'failed' | 'refused',
     message: string,
   ) {
     super(message);

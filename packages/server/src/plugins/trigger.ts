@@ -10,6 +10,7 @@ import { PodError, notFound } from '../errors.js';
 import type { Owner } from '../storage/owners.js';
 import type { Commit } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
+import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
 import { Grant, Permissions } from './permissions.js';
 import { LaunchError, pluginEnvironment, type PluginExit, type PluginRunner, type RunningPlugin } from './runner.js';
 
@@ -35,13 +36,17 @@ export interface PluginRunsOptions {
   podAddress: () => string;
   keepOpen: (owner: Owner, until: Promise<unknown>) => void;
   log: FastifyBaseLogger;
+  limits: LaunchLimits;
 }
 
 export class PluginRuns {
   private readonly running = new Map<string, Running>();
   private readonly finishedLogs = new Map<string, string>();
+  private readonly queue: LaunchQueue;
 
-  constructor(private readonly options: PluginRunsOptions) {}
+  constructor(private readonly options: PluginRunsOptions) {
+    this.queue = new LaunchQueue(options.limits);
+  }
 
   /** The commit listener: launches created runs, stops runs set to `aborted`. */
   onCommit(owner: Owner, commit: Commit) {
@@ -50,6 +55,8 @@ export class PluginRuns {
     for (const updated of commit.updated) {
       const running = this.running.get(runKey(owner, updated.id));
       if (running && readItem(owner, updated.id)?.status === 'aborted') void running.plugin.stop();
+      // an aborted waiting run leaves the queue now; a deleted one is dropped when its turn comes
+      if (!running && TRIGGER_TYPES.has(updated.type) && !wanted(readItem(owner, updated.id))) this.queue.cancel(runKey(owner, updated.id));
     }
   }
 
@@ -75,6 +82,7 @@ export class PluginRuns {
 
   /** Stops every run (the Pod is closing); their credentials end with them. */
   async stopAll() {
+    this.queue.close();
     await Promise.all([...this.running.values()].map((running) => running.plugin.stop()));
     await this.options.runner.close();
   }
@@ -87,10 +95,27 @@ export class PluginRuns {
       const image = String(run.containerImage ?? run.container ?? '');
       if (CLIENT_RUN_IMAGES.has(image))
         return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
-      const launched = await this.start(owner, run);
-      log.info({ owner: owner.hash, runId, runner: runner.name }, 'plugin run started');
-      record(owner, runId, { podLaunchStatus: 'started', podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}` }, log);
-      await this.finish(owner, runId, launched, await launched.plugin.exited);
+      const entry = this.queue.enter(owner.hash, runKey(owner, runId));
+      if (entry instanceof Promise) {
+        const { maxRuns, maxRunsPerOwner } = this.queue.limits;
+        record(owner, runId, { podLaunchStatus: 'queued', podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going` }, log);
+        this.options.keepOpen(owner, entry);
+      }
+      const slot = await entry;
+      try {
+        if (this.queue.closed) return;
+        const current = readItem(owner, runId);
+        if (!slot || !wanted(current)) {
+          if (current && !current.deleted) record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: 'aborted while it waited; it never started' }, log);
+          return;
+        }
+        const launched = await this.start(owner, current);
+        log.info({ owner: owner.hash, runId, runner: runner.name }, 'plugin run started');
+        record(owner, runId, { podLaunchStatus: 'started', podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}` }, log);
+        await this.finish(owner, runId, launched, await launched.plugin.exited);
+      } finally {
+        slot?.release();
+      }
     } catch (error) {
       const reason = error instanceof LaunchError ? error.reason : 'failed';
       const message = error instanceof LaunchError || error instanceof PodError ? error.message : 'the launch failed; see the Pod log';
@@ -155,6 +180,9 @@ export class PluginRuns {
 }
 
 const runKey = (owner: Owner, runId: string) => `${owner.hash}:${runId}`;
+
+/** A run that may still start: neither deleted nor aborted. */
+const wanted = (run: Fields | undefined): run is Fields => Boolean(run && !run.deleted && run.status !== 'aborted');
 
 function readItem(owner: Owner, id: string): Fields | undefined {
   return (JSON.parse(owner.store.getItemJson(id)) as Fields[])[0];
