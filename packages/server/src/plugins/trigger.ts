@@ -104,6 +104,8 @@ export class PluginRuns {
   private async start(owner: Owner, run: Fields): Promise<Running> {
     const runId = String(run.id);
     const image = imageOf(run);
+    const creatorRun = owner.store.storedItem(runId)?.creatorRun;
+    if (creatorRun) record(owner, runId, { podCreatedByRun: creatorRun }, this.options.log);
     const grant = grantOf(owner, run);
     const targetId = grant.own.targetId ?? runId;
     const { authJson, token } = this.options.credentials.issue(owner, grant);

@@ -139,6 +139,8 @@ const migrations: ((db: Db) => void)[] = [
       INSERT INTO applied_batches_by_principal SELECT '', batchId, answer, dateServerModified FROM applied_batches;
       DROP TABLE applied_batches;
       ALTER TABLE applied_batches_by_principal RENAME TO applied_batches;
+      -- The Pod's record, on a PluginRun, of the run whose credential created it.
+      INSERT OR IGNORE INTO properties (name, valueType) VALUES ('podCreatedByRun', 'Text');
     `),
 ];
 
