@@ -89,13 +89,14 @@ export class Grant implements Principal {
     return result;
   }
 
-  /** Whether every set reads or writes the type at all (search by type). */
+  /** Whether every set reads or writes the type at all (search by type); the schema is readable to all. */
   private readsType(type: string): boolean {
-    return this.rules.every((set) => set.read.has(type) || set.write.has(type));
+    return type === 'ItemPropertySchema' || this.rules.every((set) => set.read.has(type) || set.write.has(type));
   }
 
-  /** Whether every set lets it read `name` on items of `type`. */
+  /** Whether every set lets it read `name` on items of `type` (schema items it sees, it sees whole). */
   private readsProperty(type: string, name: string): boolean {
+    if (type === 'ItemPropertySchema') return true;
     return this.rules.every((set) => [set.read.get(type), set.write.get(type)].some((rule) => rule !== undefined && allows(rule.properties, name)));
   }
 
