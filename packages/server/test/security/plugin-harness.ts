@@ -68,8 +68,12 @@ export class PluginPod {
     const file = join(this.scratch, `${image}.json`);
     return until(`run ${runId} to start`, () => {
       if (!existsSync(file)) return undefined;
-      const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-      return env.POD_PLUGINRUN_ID === runId ? env : undefined;
+      try {
+        const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+        return env.POD_PLUGINRUN_ID === runId ? env : undefined;
+      } catch {
+        return undefined; // caught while the next run of the image rewrites it
+      }
     }, ms);
   }
 
