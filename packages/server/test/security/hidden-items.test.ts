@@ -42,7 +42,8 @@ describe('L5: hidden items', () => {
   });
 
   test("an edge's _self needs write access, even to an item the plugin can read", async () => {
-    await plugin.fails('create_edge', { _source: plugin.runId, _target: plugin.runId, _name: 'peek', _self: 'person-alice' }, 403);
+    const refused = await plugin.fails('create_edge', { _source: plugin.runId, _target: 'person-alice', _name: 'peek', _self: 'person-alice' }, 403);
+    assert.match(refused.body.message, /writes items of type "Person"/);
     const [self] = await plugin.search({ id: plugin.runId, '[[edges]]': {} });
     assert.ok(!self['[[edges]]'].some((edge: { _edge: string }) => edge._edge === 'peek'));
   });
