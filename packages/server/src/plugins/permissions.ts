@@ -13,6 +13,8 @@ import type { Principal, StoredItem } from '../storage/store.js';
 
 export interface OwnItems {
   runId: string;
+  /** Whose items count as its own (items.creator): its Plugin's id, or its run's (see grantOf). */
+  creator: string;
   targetId?: string;
   pluginId?: string;
   accountIds: string[];
@@ -55,9 +57,9 @@ export class Grant implements Principal {
     private readonly rules: readonly ParsedPermissions[],
     private readonly declared: (name: string) => ValueType | undefined,
   ) {
+    if (rules.length === 0) throw new Error('a grant needs at least one set of rules');
     this.run = own.runId;
-    // Items belong to the Plugin, so the next run of an importer may update what the last one created.
-    this.creator = own.pluginId ?? own.runId;
+    this.creator = own.creator;
     this.readWrite = new Set([own.runId, ...own.accountIds]);
     this.readOnly = new Set([own.targetId, own.pluginId].filter((id): id is string => Boolean(id)));
     this.ownTypes = new Set(own.ownTypes);

@@ -224,8 +224,11 @@ function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
     rules.push(...creator.rulesets);
   }
   const ownTypes = [String(run.type), ...accountIds.map((id) => store.storedItem(id)?.type ?? '')].filter(Boolean);
+  // Items belong to the Plugin, so the next run of an importer may change what the last one created;
+  // a run started by another run owns only what it creates itself (never its Plugin's other items).
+  const creator = pluginId && !creatorRun ? pluginId : runId;
   return new Grant(
-    { runId, targetId, pluginId: visibleToCreator(pluginId) ? pluginId : undefined, accountIds, ownTypes },
+    { runId, creator, targetId, pluginId: visibleToCreator(pluginId) ? pluginId : undefined, accountIds, ownTypes },
     rules,
     (name) => store.schema.get(name)?.valueType,
   );

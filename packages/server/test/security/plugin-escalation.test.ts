@@ -21,13 +21,13 @@ describe('H1: plugin escalation through the runs it creates', () => {
           type: 'Plugin',
           id: 'plugin-priv',
           containerImage: 'priv-image',
-          permissions: JSON.stringify({ read: { Person: '*', Note: '*' }, write: { Plugin: { items: 'all' } }, email: true }),
+          permissions: JSON.stringify({ read: { Person: '*', Note: '*' }, write: { Plugin: { items: 'all' }, Message: ['text'] }, email: true }),
         },
       ],
     });
     evil = await lab.runAs(owner, 'evil-image', {
       read: { Person: ['name'], Plugin: ['containerImage'] },
-      write: { PluginRun: ['containerImage', 'targetItemId'], Note: ['title'] },
+      write: { PluginRun: ['containerImage', 'targetItemId'], Note: ['title'], Message: ['text'] },
     });
   });
   after(async () => lab?.close());
@@ -78,6 +78,19 @@ describe('H1: plugin escalation through the runs it creates', () => {
     await child.fails('update_item', { id: 'plugin-priv', permissions: '{"read":{"Person":"*"}}' }, 403);
     await child.fails('send_email', { to: 'a@example.org', subject: 's', body: 'b' }, 403);
     assert.match((await owner.get('plugin-priv')).permissions, /"email":true/, 'the Plugin item is unchanged');
+  });
+
+  test("a run a plugin starts does not own what the Plugin's own runs created", async () => {
+    await owner.declare(['text', 'Text']);
+    const legit = await lab.runAs(owner, 'priv-image', undefined, 'plugin-priv');
+    const message = await legit.create({ type: 'Message', text: 'by plugin-priv' });
+    const { runId } = await runStartedBy(evil, 'priv-image', 'plugin-priv');
+    const child = new PluginCaller(owner, runId, await lab.environmentOf('priv-image', runId));
+    await child.fails('update_item', { id: message, text: 'overwritten' }, 404);
+    const own = await child.create({ type: 'Message', text: 'by the child' });
+    await child.ok('update_item', { id: own, text: 'changed by the child' });
+    await legit.fails('update_item', { id: own, text: 'x' }, 404);
+    assert.equal((await owner.get(message)).text, 'by plugin-priv');
   });
 
   test("a run a plugin starts cannot target an item its creator cannot read", async () => {
