@@ -71,7 +71,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
 function authorize(deps: ApiDeps, ownerKey: string, auth: Auth, endpoint: Endpoint | 'changes' | 'upload', payload: unknown): Caller {
   if (auth.type === 'ClientAuth') return { owner: deps.owners.authenticate(ownerKey, auth.databaseKey) };
   const caller = deps.credentials.resolve(ownerKey, auth.data);
-  caller.grant.authorize(endpoint, payload);
+  caller.grant.authorize(endpoint, payload, caller.owner.store);
   return caller;
 }
 

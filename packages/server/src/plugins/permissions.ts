@@ -7,9 +7,9 @@
  * credential holds the rules of both (each must allow), so it never exceeds its creator.
  */
 import { SEARCH_KEYS, type Endpoint, type ParsedPermissions, type TypeRule, type ValueType } from '@pod/protocol';
-import { PodError } from '../errors.js';
+import { PodError, notFound } from '../errors.js';
 import { isBaseField } from '../storage/schema.js';
-import type { Principal, StoredItem } from '../storage/store.js';
+import type { OwnerStore, Principal, StoredItem } from '../storage/store.js';
 
 export interface OwnItems {
   runId: string;
@@ -215,14 +215,19 @@ export class Grant implements Principal {
   }
 
   /** Throws 403 unless the request is within the grant, for what the store does not check as it applies. */
-  authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown): void {
+  authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
     switch (endpoint) {
       case 'search':
         return this.checkSearch(payload as Fields);
       case 'bulk':
         return (payload as { search?: Fields[] }).search?.forEach((query) => this.checkSearch(query));
-      case 'get_file':
-        return this.checkReadType('File');
+      case 'get_file': {
+        // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
+        const sha256 = (payload as { sha256: string }).sha256.toLowerCase();
+        this.checkReadType('File');
+        if (store.searchJson({ type: 'File', sha256 }, this) === '[]') throw notFound(`no file with sha256 ${sha256} is stored`);
+        return;
+      }
       case 'upload':
         return void this.writeRules('File');
       case 'send_email':

@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PluginPod, ownerWith } from './plugin-harness.js';
-import type { Owner } from '../helpers.js';
+import { sha256hex, type Owner } from '../helpers.js';
 
 const FOUR_PROPERTIES = ['text', 'service', 'externalId', 'sender'];
 
@@ -62,6 +62,18 @@ describe('fine-grained grants: the Twitter importer and the WhatsApp messages', 
     await importer.fails('update_item', { id: 'whatsapp-1', text: 'x' }, 404);
     await importer.fails('delete_item', 'whatsapp-1', 404);
     assert.equal((await owner.get('whatsapp-1')).text, 'private chat');
+  });
+
+  test("a file's bytes are as visible as a File item announcing them", async () => {
+    const bytes = Buffer.from('a WhatsApp voice note');
+    await owner.create({ type: 'File', sha256: sha256hex(bytes), service: 'whatsapp' });
+    assert.equal((await owner.upload(bytes)).status, 200);
+    const twitterFiles = await lab.runAs(owner, 'other-image', { read: { File: { where: { service: 'twitter' } } } });
+    const file = await twitterFiles.call('get_file', { sha256: sha256hex(bytes) });
+    assert.equal(file.status, 404);
+    assert.ok(!file.text.includes('voice note'));
+    const allFiles = await lab.runAs(owner, 'other-image', { read: { File: '*' } });
+    assert.equal((await allFiles.call('get_file', { sha256: sha256hex(bytes) })).text, 'a WhatsApp voice note');
   });
 
   test('changing others\' items takes its own declaration ("items": "all")', async () => {
