@@ -188,7 +188,8 @@ const MAX_RUN_CHAIN = 8;
 /**
  * A run's grant: its Plugin's permissions and its own items. A run created with another run's
  * credential also holds every rule of its creator's grant (the intersection), its target must be
- * visible to the creator, and it gets only the Plugin and Accounts the creator could see and write.
+ * wholly visible to the creator, and it gets only the Plugin and Accounts the creator could see
+ * whole and write.
  */
 function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
   const { store } = owner;
@@ -207,12 +208,13 @@ function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
     if (!creatorItem) throw refuse(`the run ${JSON.stringify(creatorRun)} that created this run is gone`);
     const creator = grantOf(owner, creatorItem, depth + 1);
     const stored = (id: string | undefined) => (id === undefined ? undefined : store.storedItem(id));
+    // The child sees its target and Plugin whole: only items its creator sees whole qualify.
     visibleToCreator = (id) => {
       const item = stored(id);
-      return item !== undefined && creator.visible(item) !== null;
+      return item !== undefined && creator.visible(item) === 'all';
     };
     if (targetId !== runId && !visibleToCreator(targetId))
-      throw refuse(`its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read`);
+      throw refuse(`its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read in full`);
     accountIds = accountIds.filter((id) => {
       try {
         creator.checkUpdate(stored(id)!, {});

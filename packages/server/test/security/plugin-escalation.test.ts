@@ -98,6 +98,10 @@ describe('H1: plugin escalation through the runs it creates', () => {
     assert.equal(run.podLaunchStatus, 'refused');
     assert.match(run.podLaunchMessage, /target "note-secret1" is not an item the run that created it/);
     await assert.rejects(lab.environmentOf('priv-image', runId, 1_000), /timed out/, 'no process got the secret Note');
+    // a Person it reads only the name of: POD_TARGET_ITEM would hold the whole item, ssn included
+    const partly = await runStartedBy(evil, 'priv-image', 'plugin-priv', { targetItemId: 'person-alice' });
+    assert.equal(partly.run.podLaunchStatus, 'refused');
+    assert.match(partly.run.podLaunchMessage, /may read in full/);
   });
 
   test("without a plugin edge a run gets the owner's Plugin of its image, never one a plugin created", async () => {
