@@ -96,10 +96,15 @@ export class Grant implements Principal {
     return type === 'ItemPropertySchema' || this.rules.every((set) => set.read.has(type) || set.write.has(type));
   }
 
-  /** Whether every set lets it read `name` on items of `type` (schema items it sees, it sees whole). */
+  /**
+   * Whether every set lets it read `name` on items of `type` (schema items it sees, it sees whole);
+   * a rule's `where` property counts: every item the rule shows holds the same value.
+   */
   private readsProperty(type: string, name: string): boolean {
     if (type === 'ItemPropertySchema') return true;
-    return this.rules.every((set) => [set.read.get(type), set.write.get(type)].some((rule) => rule !== undefined && allows(rule.properties, name)));
+    return this.rules.every((set) =>
+      [set.read.get(type), set.write.get(type)].some((rule) => rule !== undefined && (allows(rule.properties, name) || rule.where.has(name))),
+    );
   }
 
   private checkReadType(type: string) {

@@ -52,6 +52,8 @@ describe('fine-grained grants: the Twitter importer and the WhatsApp messages', 
     });
     const seen = await importer.search({ type: 'Message', deleted: false });
     assert.deepEqual(seen.map((m) => m.id), ['twitter-old']);
+    assert.deepEqual((await importer.search({ type: 'Message', service: 'twitter', deleted: false })).map((m) => m.id), ['twitter-old']);
+    assert.deepEqual(await importer.search({ type: 'Message', service: 'whatsapp' }), [], 'filtering on its where property reveals nothing');
     assert.deepEqual(await importer.ok('get_item', 'whatsapp-1'), []);
     await importer.ok('update_item', { id: 'twitter-old', text: 'fixed by the importer' });
     assert.equal((await owner.get('twitter-old')).text, 'fixed by the importer');
