@@ -54,7 +54,7 @@ export class Grant implements Principal {
    */
   constructor(
     readonly own: OwnItems,
-    private readonly rules: readonly ParsedPermissions[],
+    readonly rules: readonly ParsedPermissions[],
     private readonly declared: (name: string) => ValueType | undefined,
   ) {
     if (rules.length === 0) throw new Error('a grant needs at least one set of rules');
@@ -63,10 +63,6 @@ export class Grant implements Principal {
     this.readWrite = new Set([own.runId, ...own.accountIds]);
     this.readOnly = new Set([own.targetId, own.pluginId].filter((id): id is string => Boolean(id)));
     this.ownTypes = new Set(own.ownTypes);
-  }
-
-  get rulesets(): readonly ParsedPermissions[] {
-    return this.rules;
   }
 
   /** Whether a rule covers this stored item: its items (own or all) and its `where` values. */

@@ -206,24 +206,24 @@ function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
     if (depth >= MAX_RUN_CHAIN) throw refuse(`this run was started by a chain of more than ${MAX_RUN_CHAIN} runs`);
     const creatorItem = readItem(owner, creatorRun);
     if (!creatorItem) throw refuse(`the run ${JSON.stringify(creatorRun)} that created this run is gone`);
-    const creator = grantOf(owner, creatorItem, depth + 1);
-    const stored = (id: string | undefined) => (id === undefined ? undefined : store.storedItem(id));
-    // The child sees its target and Plugin whole: only items its creator sees whole qualify.
+    const parent = grantOf(owner, creatorItem, depth + 1);
+    // The child sees its target, Plugin and Accounts whole: only items its creator sees whole qualify.
     visibleToCreator = (id) => {
-      const item = stored(id);
-      return item !== undefined && creator.visible(item) === 'all';
+      const item = id === undefined ? undefined : store.storedItem(id);
+      return item !== undefined && parent.visible(item) === 'all';
     };
     if (targetId !== runId && !visibleToCreator(targetId))
       throw refuse(`its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read in full`);
     accountIds = accountIds.filter((id) => {
+      if (!visibleToCreator(id)) return false;
       try {
-        creator.checkUpdate(stored(id)!, {});
+        parent.checkUpdate(store.storedItem(id)!, {});
         return true;
       } catch {
         return false;
       }
     });
-    rules.push(...creator.rulesets);
+    rules.push(...parent.rules);
   }
   const ownTypes = [String(run.type), ...accountIds.map((id) => store.storedItem(id)?.type ?? '')].filter(Boolean);
   // Items belong to the Plugin, so the next run of an importer may change what the last one created;
