@@ -291,12 +291,11 @@ export class PodClient implements Policy {
    */
   async addToSchema(...classes: ItemClass[]): Promise<void> {
     Item.register(...classes);
+    // Exactly these four fields, no id: the form a plugin's credential may declare with.
     const declarations = classes.flatMap((cls) =>
-      Object.entries(cls.properties).map(
-        ([propertyName, valueType]) => new ItemPropertySchema({ itemType: cls.itemType, propertyName, valueType }),
-      ),
+      Object.entries(cls.properties).map(([propertyName, valueType]) => ({ type: ItemPropertySchema.itemType, itemType: cls.itemType, propertyName, valueType })),
     );
-    await this.bulk({ createItems: declarations });
+    await this.call('bulk', { createItems: declarations });
   }
 
   /** Creates the item with its id (chosen at construction) and its properties; edges are separate. */

@@ -6,19 +6,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { parsePermissions, type AccessRule, type Permissions } from '@pod/protocol';
 import { PluginItem } from './items.js';
 
 export const MANIFEST_FILE = 'plugin.json';
 
-/** Item type → `"*"` (every property) or the properties; the JSON the Pod reads from `Plugin.permissions`. */
-export type Access = Record<string, '*' | string[]>;
-
-export interface Permissions {
-  read?: Access;
-  write?: Access;
-  /** May call `send_email`. */
-  email?: boolean;
-}
+/** What runs may do (`plugin.json`'s `permissions`, the JSON of `Plugin.permissions`): declared once, in @pod/protocol. */
+export type { Permissions, AccessRule } from '@pod/protocol';
+/** Item type → its rule (`"*"`, a list of properties, or `{properties, where, items}`). */
+export type Access = Record<string, AccessRule>;
 
 export interface PluginManifest {
   name: string;
@@ -32,8 +28,8 @@ export interface PluginManifest {
   /** When set, `install` links the owner's Account of this service to the Plugin (`isMe`; log-ins keep tokens there). */
   service?: string;
   /**
-   * What runs may do beyond their own run, target, Plugin and Accounts. Writing a type implies
-   * reading it; schema items are always allowed.
+   * What runs may do beyond their own run, target, Plugin and Accounts (see the README): per type,
+   * which properties, which items (`where` values; on `write`, `items`: own or all).
    */
   permissions: Permissions;
 }
@@ -65,20 +61,10 @@ export function readManifest(dir: string): PluginManifest {
 }
 
 function checkPermissions(value: unknown, file: string): Permissions {
-  const fail = (what: string): never => {
-    throw new Error(`${file}: "permissions"${what}`);
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(' must be an object');
-  const { read, write, email, ...rest } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) fail(` has unknown keys ${unknown.join(', ')} (read, write and email are known)`);
-  if (email !== undefined && typeof email !== 'boolean') fail('.email must be true or false');
-  for (const [name, access] of Object.entries({ read, write })) {
-    if (access === undefined) continue;
-    if (typeof access !== 'object' || access === null || Array.isArray(access)) fail(`.${name} must be an object`);
-    for (const [type, properties] of Object.entries(access as object))
-      if (properties !== '*' && !(Array.isArray(properties) && properties.every((p) => typeof p === 'string')))
-        fail(`.${name}.${type} must be "*" or an array of property names`);
+  try {
+    parsePermissions(value);
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`);
   }
   return value as Permissions;
 }

@@ -7,7 +7,7 @@ import { PluginRunItem, type PluginItem } from './items.js';
 import { PluginBase, type PluginClass, type RunOutcome } from './plugin.js';
 
 /** `podLaunchStatus` values after which the Pod does nothing more for a run (its credential has ended). */
-const LAUNCH_ENDED = new Set(['noRunner', 'imageMissing', 'failed', 'exited', 'timedOut', 'stopped']);
+const LAUNCH_ENDED = new Set(['noRunner', 'imageMissing', 'failed', 'refused', 'exited', 'timedOut', 'stopped']);
 
 /**
  * Creates a PluginRun for the Plugin, targeting itself, with its `plugin` edge in the same

@@ -110,7 +110,8 @@ describe('plugin runs', () => {
       assert.equal((await plugin.get('plugin-1')).containerImage, 'wait-plugin');
       await plugin.ok('update_item', { id: 'account-1', errorMessage: 'login failed' });
       assert.equal((await o.get('account-1')).errorMessage, 'login failed');
-      await plugin.ok('bulk', { createItems: [declare('text', 'Text'), declare('importedAt', 'DateTime')] });
+      await plugin.ok('bulk', { createItems: [declare('text', 'Text', 'Message'), declare('progress', 'Real', 'PluginRun')] });
+      await plugin.fails('create_item', declare('importedAt', 'DateTime', 'Message'), 403); // not among its Message properties
       const started = await o.get(runId);
       assert.equal(started.podLaunchStatus, 'started');
     });
@@ -121,7 +122,7 @@ describe('plugin runs', () => {
       assert.equal(people[0].name, 'Alice');
       assert.equal('secret' in people[0], false, 'an undeclared property is not shown');
       await plugin.fails('search', { type: 'Note' }, 403);
-      await plugin.fails('get_item', 'note-1', 403);
+      assert.deepEqual(await plugin.ok('get_item', 'note-1'), [], 'a hidden item answers like a missing one');
       const [self] = await plugin.search({ type: 'PluginRun', id: runId, '[[edges]]': {} });
       assert.equal(self.id, runId, 'a run finds itself by type and id');
       assert.deepEqual(
@@ -140,7 +141,7 @@ describe('plugin runs', () => {
       assert.match(JSON.parse(forbidden.text).message, /did not declare that it writes items of type "Note"/);
       await plugin.fails('create_item', { type: 'Message', text: 'x', name: 'not declared' }, 403);
       await plugin.fails('update_item', { id: 'person-1', name: 'Mallory' }, 403);
-      await plugin.fails('delete_item', 'note-1', 403);
+      await plugin.fails('delete_item', 'note-1', 404);
       const before = (await o.search({ type: 'Message' })).length;
       await plugin.fails('bulk', { createItems: [{ type: 'Message', text: 'ok' }, { type: 'Note', text: 'no' }] }, 403);
       assert.equal((await o.search({ type: 'Message' })).length, before, 'nothing of a refused bulk is written');

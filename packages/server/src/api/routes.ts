@@ -38,13 +38,13 @@ interface Caller {
 
 type Handler<E extends Endpoint> = (caller: Caller, payload: z.output<(typeof endpoints)[E]['payload']>, deps: ApiDeps, reply: FastifyReply) => unknown;
 
-/** One line per endpoint: the store call, and the JSON text it answers with. Reads go through the caller's grant. */
+/** One line per endpoint: the store call, and the JSON text it answers with. Reads and writes go through the caller's grant. */
 const handlers: { [E in Endpoint]: Handler<E> } = {
   get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
-  create_item: ({ owner: { store } }, item) => JSON.stringify(store.write(() => store.createItem(item))),
-  update_item: ({ owner: { store } }, patch) => (store.write(() => store.updateItem(patch)), '{}'),
-  delete_item: ({ owner: { store } }, id) => (store.write(() => store.deleteItem(id)), '{}'),
-  create_edge: ({ owner: { store } }, edge) => JSON.stringify(store.write(() => store.createEdge(edge))),
+  create_item: ({ owner: { store }, grant }, item) => JSON.stringify(store.write(() => store.createItem(item, grant))),
+  update_item: ({ owner: { store }, grant }, patch) => (store.write(() => store.updateItem(patch, grant)), '{}'),
+  delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), '{}'),
+  create_edge: ({ owner: { store }, grant }, edge) => JSON.stringify(store.write(() => store.createEdge(edge, grant))),
   get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
   search: ({ owner: { store }, grant }, query) => store.searchJson(query, grant),
   bulk: ({ owner: { store }, grant }, bulk) => store.bulkJson(bulk, grant),
@@ -65,7 +65,10 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   return result.data;
 }
 
-/** The caller, and for a plugin the check that this request stays within its grant (403 before anything runs). */
+/**
+ * The caller, and for a plugin the checks of its grant that need no stored item (403 before
+ * anything runs); the store checks each change against the grant as it applies it.
+ */
 function authorize(deps: ApiDeps, ownerKey: string, auth: Auth, endpoint: Endpoint | 'changes' | 'upload', payload: unknown): Caller {
   // Mail through a relay only for owners that existed before this request: inventing one sends nothing.
   const mustExist = endpoint === 'send_email' && deps.mailer.relays;

@@ -1,124 +1,238 @@
 /**
  * Least privilege for plugins: a run's grant says which item types and properties it may read and
- * write (declared on its Plugin item, property `permissions`), plus the items every run needs —
- * its own PluginRun, its target, its Plugin and that Plugin's Accounts. Requests are checked
- * before anything runs (403, nothing written); reads are filtered through the grant's view.
+ * write, down to whose items and which values (the `permissions` of its Plugin item, format in
+ * @pod/protocol), plus the items every run needs — its own PluginRun, its target, its Plugin and
+ * that Plugin's Accounts. The store asks the grant right before it applies each change (the
+ * `Principal` hooks); reads go through the grant's view. A run started by another run's
+ * credential holds the rules of both (each must allow), so it never exceeds its creator.
  */
-import { z } from 'zod';
-import type { Endpoint } from '@pod/protocol';
-import { PodError } from '../errors.js';
+import { SEARCH_KEYS, type Endpoint, type ParsedPermissions, type TypeRule, type ValueType } from '@pod/protocol';
+import { PodError, notFound } from '../errors.js';
 import { isBaseField } from '../storage/schema.js';
-import type { OwnerStore, ReadView } from '../storage/store.js';
-
-const Access = z.record(z.string(), z.union([z.literal('*'), z.array(z.string())]));
-/** The JSON held in a Plugin item's `permissions` property. */
-export const Permissions = z.object({
-  read: Access.default({}),
-  write: Access.default({}),
-  email: z.boolean().default(false),
-});
-export type Permissions = z.infer<typeof Permissions>;
+import type { OwnerStore, Principal, StoredItem } from '../storage/store.js';
 
 export interface OwnItems {
   runId: string;
+  /** Whose items count as its own (items.creator): its Plugin's id, or its run's (see grantOf). */
+  creator: string;
   targetId?: string;
   pluginId?: string;
   accountIds: string[];
+  /** Types of the items it may write as its own (its run's, its Accounts'): it may declare their properties. */
+  ownTypes: string[];
 }
 
-const forbidden = (message: string) => new PodError(403, `plugin permission: ${message}`);
+type Fields = Record<string, unknown>;
 
-export class Grant implements ReadView {
+/** Properties named `pod…` are the Pod's record (podLaunchStatus, podExitCode, …): no plugin writes them. */
+const isPodProperty = (name: string) => /^pod[A-Z0-9_]/.test(name);
+const RUN_TYPES = new Set(['PluginRun', 'StartPlugin']);
+/** What a run starts and on what: set when it is created, never changed by a plugin. */
+const RUN_LAUNCH_FIELDS = new Set(['containerImage', 'container', 'targetItemId']);
+const SCHEMA_FIELDS = ['type', 'itemType', 'propertyName', 'valueType'];
+
+const forbidden = (message: string) => new PodError(403, `plugin permission: ${message}`);
+const q = (text: string) => JSON.stringify(text);
+const isProperty = (name: string) => !isBaseField(name) && !name.startsWith('_');
+const allows = (properties: TypeRule['properties'], name: string) => properties === '*' || properties.has(name);
+
+function propsOf(item: StoredItem): Fields {
+  return JSON.parse(item.props) as Fields;
+}
+const matches = (where: TypeRule['where'], values: Fields) => [...where].every(([name, value]) => Object.hasOwn(values, name) && values[name] === value);
+
+export class Grant implements Principal {
+  readonly creator: string;
+  readonly run: string;
   private readonly readWrite: Set<string>;
   private readonly readOnly: Set<string>;
+  private readonly ownTypes: Set<string>;
 
+  /**
+   * `rules`: every set must allow what the run does (its Plugin's, then its creators' up the chain).
+   * `declared`: the schema's current value type of a property, for redeclarations that change nothing.
+   */
   constructor(
     readonly own: OwnItems,
-    private readonly permissions: Permissions,
+    readonly rules: readonly ParsedPermissions[],
+    private readonly declared: (name: string) => ValueType | undefined,
   ) {
+    if (rules.length === 0) throw new Error('a grant needs at least one set of rules');
+    this.run = own.runId;
+    this.creator = own.creator;
     this.readWrite = new Set([own.runId, ...own.accountIds]);
     this.readOnly = new Set([own.targetId, own.pluginId].filter((id): id is string => Boolean(id)));
+    this.ownTypes = new Set(own.ownTypes);
   }
 
-  /** Writing a type implies reading it; schema items are readable by every plugin. */
-  visible(item: { id: string; type: string }): 'all' | ReadonlySet<string> | null {
-    if (this.readWrite.has(item.id) || this.readOnly.has(item.id) || item.type === 'ItemPropertySchema') return 'all';
-    const read = this.permissions.read[item.type];
-    const write = this.permissions.write[item.type];
-    if (read === '*' || write === '*') return 'all';
-    if (!read && !write) return null;
-    return new Set([...(read ?? []), ...(write ?? [])]);
+  /** Whether a rule covers this stored item: its items (own or all) and its `where` values. */
+  private covers(rule: TypeRule | undefined, item: StoredItem, values: () => Fields): rule is TypeRule {
+    return rule !== undefined && (rule.items === 'all' || item.creator === this.creator) && (rule.where.size === 0 || matches(rule.where, values()));
   }
 
-  private checkRead(type: string) {
-    if (this.visible({ id: '', type }) === null) throw forbidden(`this plugin did not declare that it reads items of type "${type}"`);
+  /** Writing (a rule of) a type implies reading what that rule covers; schema items show their owner's and its own declarations. */
+  visible(item: StoredItem): 'all' | ReadonlySet<string> | null {
+    if (this.readWrite.has(item.id) || this.readOnly.has(item.id)) return 'all';
+    if (item.type === 'ItemPropertySchema') return item.creator === null || item.creator === this.creator ? 'all' : null;
+    let parsed: Fields | undefined;
+    const values = () => (parsed ??= propsOf(item));
+    let result = 'all' as 'all' | Set<string>;
+    for (const set of this.rules) {
+      const seen = [set.read.get(item.type), set.write.get(item.type)].filter((rule) => this.covers(rule, item, values));
+      if (seen.length === 0) return null;
+      if (seen.some((rule) => rule.properties === '*')) continue;
+      const names = new Set(seen.flatMap((rule) => [...(rule.properties as ReadonlySet<string>)]));
+      result = result === 'all' ? names : new Set([...result].filter((name) => names.has(name)));
+    }
+    return result;
   }
 
-  private checkWrite(type: string, id: string | undefined, fields: Record<string, unknown>) {
-    if (id !== undefined && this.readWrite.has(id)) return;
-    if (type === 'ItemPropertySchema' && id === undefined) return; // a plugin declares its schema first
-    const write = this.permissions.write[type];
-    if (!write) throw forbidden(`this plugin did not declare that it writes items of type "${type}"`);
-    if (write === '*') return;
-    for (const name of Object.keys(fields))
-      if (!isBaseField(name) && !name.startsWith('_') && !write.includes(name))
-        throw forbidden(`this plugin did not declare that it writes property "${name}" of "${type}"`);
+  /** Whether every set reads or writes the type at all (search by type); the schema is readable to all. */
+  private readsType(type: string): boolean {
+    return type === 'ItemPropertySchema' || this.rules.every((set) => set.read.has(type) || set.write.has(type));
   }
 
-  /** Throws 403 unless every part of the request is within the grant. */
+  /**
+   * Whether every set lets it read `name` on items of `type` (schema items it sees, it sees whole);
+   * a rule's `where` property counts: every item the rule shows holds the same value.
+   */
+  private readsProperty(type: string, name: string): boolean {
+    if (type === 'ItemPropertySchema') return true;
+    return this.rules.every((set) =>
+      [set.read.get(type), set.write.get(type)].some((rule) => rule !== undefined && (allows(rule.properties, name) || rule.where.has(name))),
+    );
+  }
+
+  private checkReadType(type: string) {
+    if (!this.readsType(type)) throw forbidden(`this plugin did not declare that it reads items of type ${q(type)}`);
+  }
+
+  /**
+   * A filter reveals the values it matches: only properties the plugin reads. Without `type`, a
+   * property must be readable in every type the plugin reads (rows of other types are hidden anyway).
+   */
+  checkSearch(query: Fields) {
+    const { type, id } = query;
+    if (typeof id === 'string' && (this.readWrite.has(id) || this.readOnly.has(id))) return;
+    if (typeof type === 'string' && typeof id !== 'string') this.checkReadType(type);
+    const filters = Object.keys(query).filter((name) => !SEARCH_KEYS.has(name) && isProperty(name));
+    for (const name of filters) {
+      const types = typeof type === 'string' ? [type] : [...new Set(this.rules.flatMap((set) => [...set.read.keys(), ...set.write.keys()]))];
+      const hidden = types.find((t) => !this.readsProperty(t, name));
+      if (hidden !== undefined)
+        throw forbidden(`this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it${typeof type === 'string' ? '' : ' (name a "type" to search on properties of that type only)'}`);
+    }
+  }
+
+  /** The write rule of `type` in every set, or 403. */
+  private writeRules(type: string): TypeRule[] {
+    return this.rules.map((set) => {
+      const rule = set.write.get(type);
+      if (!rule) throw forbidden(`this plugin did not declare that it writes items of type ${q(type)}`);
+      return rule;
+    });
+  }
+
+  private checkProperties(type: string, rules: TypeRule[], fields: Fields) {
+    for (const name of Object.keys(fields)) {
+      if (!isProperty(name)) continue;
+      if (isPodProperty(name)) throw forbidden(`property ${q(name)} is the Pod's own record; plugins do not write it`);
+      if (!rules.every((rule) => allows(rule.properties, name)))
+        throw forbidden(`this plugin did not declare that it writes property ${q(name)} of ${q(type)}`);
+    }
+  }
+
+  /** A changed value must keep the item within every `where` it was written under. */
+  private checkWhere(type: string, rules: TypeRule[], values: Fields) {
+    for (const rule of rules)
+      for (const [name, value] of rule.where)
+        if (Object.hasOwn(values, name) && values[name] !== value)
+          throw forbidden(`this plugin may write only ${q(type)} items whose ${q(name)} is ${JSON.stringify(value)}`);
+  }
+
+  checkCreate(type: string, fields: Fields): void {
+    if (type === 'ItemPropertySchema') return this.checkDeclaration(fields);
+    const rules = this.writeRules(type);
+    this.checkProperties(type, rules, fields);
+    for (const rule of rules)
+      for (const [name, value] of rule.where)
+        if (!Object.hasOwn(fields, name) || fields[name] !== value)
+          throw forbidden(`this plugin may create only ${q(type)} items whose ${q(name)} is ${JSON.stringify(value)}`);
+  }
+
+  checkUpdate(item: StoredItem, patch: Fields): void {
+    for (const name of Object.keys(patch)) {
+      if (isPodProperty(name)) throw forbidden(`property ${q(name)} is the Pod's own record; plugins do not write it`);
+      if (RUN_TYPES.has(item.type) && RUN_LAUNCH_FIELDS.has(name))
+        throw forbidden(`a run's ${q(name)} is set when it is created and not changed after`);
+    }
+    if (this.readWrite.has(item.id)) return;
+    const rules = this.changeRules(item);
+    this.checkProperties(item.type, rules, patch);
+    this.checkWhere(item.type, rules, patch);
+  }
+
+  checkDelete(item: StoredItem): void {
+    if (!this.readWrite.has(item.id)) this.changeRules(item);
+  }
+
+  /** An edge writes its source (and its `_self`, when given) and needs only to see its target. */
+  checkEdge(source: StoredItem, _target: StoredItem, self: StoredItem | undefined, properties: Fields): void {
+    this.checkUpdate(source, {});
+    if (self) this.checkUpdate(self, {});
+    if (Object.keys(properties).length > 0) this.checkCreate('Edge', properties);
+  }
+
+  /** Changing or deleting a stored item: a write rule of its type that covers it (whose items, which values). */
+  private changeRules(item: StoredItem): TypeRule[] {
+    const rules = this.writeRules(item.type);
+    let parsed: Fields | undefined;
+    const values = () => (parsed ??= propsOf(item));
+    for (const rule of rules) {
+      if (rule.items !== 'all' && item.creator !== this.creator)
+        throw forbidden(`this plugin may change only the ${q(item.type)} items it created (declare "items": "all" to change others)`);
+      if (rule.where.size > 0 && !matches(rule.where, values()))
+        throw forbidden(`this plugin may change only ${q(item.type)} items whose ${[...rule.where.keys()].map(q).join(', ')} match its declaration`);
+    }
+    return rules;
+  }
+
+  /**
+   * From a plugin, a declaration carries exactly type, itemType, propertyName and valueType, and
+   * declares a property it may write; one that repeats the schema as it is changes nothing and passes.
+   */
+  private checkDeclaration(fields: Fields) {
+    const extra = Object.keys(fields).filter((name) => !SCHEMA_FIELDS.includes(name));
+    if (extra.length > 0)
+      throw forbidden(`an ItemPropertySchema item from a plugin carries exactly ${SCHEMA_FIELDS.join(', ')} (no id, nothing else); remove ${extra.map(q).join(', ')}`);
+    const { itemType, propertyName, valueType } = fields;
+    if (typeof itemType !== 'string' || typeof propertyName !== 'string') return; // the schema says what is wrong (400)
+    if (this.declared(propertyName) === valueType) return;
+    if (isPodProperty(propertyName)) throw forbidden(`property ${q(propertyName)} is the Pod's own record; plugins do not declare it`);
+    if (this.ownTypes.has(itemType)) return;
+    const rules = this.rules.map((set) => set.write.get(itemType));
+    if (!rules.every((rule) => rule !== undefined && allows(rule.properties, propertyName)))
+      throw forbidden(`this plugin may declare only properties it writes; it did not declare that it writes ${q(propertyName)} of ${q(itemType)}`);
+  }
+
+  /** Throws 403 unless the request is within the grant, for what the store does not check as it applies. */
   authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
-    const typeOf = (id: unknown) => (typeof id === 'string' ? store.typeOf(id) : undefined);
-    const fields = payload as Record<string, unknown>;
-    const create = (item: Record<string, unknown>) => this.checkWrite(String(item.type), undefined, item);
-    const update = (patch: Record<string, unknown>) => {
-      const type = typeOf(patch.id);
-      if (type !== undefined) this.checkWrite(type, String(patch.id), patch);
-    };
-    const remove = (id: unknown) => {
-      const type = typeOf(id);
-      if (type !== undefined) this.checkWrite(type, String(id), {});
-    };
-    const edge = (item: Record<string, unknown>) => {
-      const source = typeOf(item._source);
-      const target = typeOf(item._target);
-      if (source !== undefined) this.checkWrite(source, String(item._source), {});
-      if (target !== undefined) this.checkRead(target);
-      const { _source, _target, _name, _self, ...properties } = item;
-      if (Object.keys(properties).length > 0) this.checkWrite('Edge', undefined, properties);
-    };
-    // A search by id is filtered by the view like get_item; by type alone, an undeclared type is 403.
-    const search = (query: Record<string, unknown>) => {
-      if (typeof query.type === 'string' && typeof query.id !== 'string') this.checkRead(query.type);
-    };
     switch (endpoint) {
-      case 'get_item':
-      case 'get_edges':
-        return; // the store renders through the view and refuses a hidden item
       case 'search':
-        return search(fields);
-      case 'create_item':
-        return create(fields);
-      case 'update_item':
-        return update(fields);
-      case 'delete_item':
-        return remove(payload);
-      case 'create_edge':
-        return edge(fields);
-      case 'bulk': {
-        const bulk = fields as Record<string, Record<string, unknown>[] | undefined>;
-        bulk.createItems?.forEach(create);
-        bulk.updateItems?.forEach(update);
-        (bulk.deleteItems as unknown[] | undefined)?.forEach(remove);
-        bulk.createEdges?.forEach(edge);
-        bulk.search?.forEach(search);
+        return this.checkSearch(payload as Fields);
+      case 'bulk':
+        return (payload as { search?: Fields[] }).search?.forEach((query) => this.checkSearch(query));
+      case 'get_file': {
+        // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
+        const sha256 = (payload as { sha256: string }).sha256.toLowerCase();
+        this.checkReadType('File');
+        if (store.searchJson({ type: 'File', sha256 }, this) === '[]') throw notFound(`no file with sha256 ${sha256} is stored`);
         return;
       }
-      case 'get_file':
-        return this.checkRead('File');
       case 'upload':
-        return this.checkWrite('File', undefined, {});
+        return void this.writeRules('File');
       case 'send_email':
-        if (!this.permissions.email) throw forbidden('this plugin did not declare that it sends email ("email": true)');
+        if (!this.rules.every((set) => set.email)) throw forbidden('this plugin did not declare that it sends email ("email": true)');
         return;
       case 'changes':
         throw forbidden('the change feed is for clients; plugins search');
@@ -126,6 +240,8 @@ export class Grant implements ReadView {
       case 'plugin_run_logs':
         if (payload !== this.own.runId) throw forbidden('a plugin may stop or read the logs of its own run only');
         return;
+      default:
+        return; // items, edges and searches are checked by the store as it applies them, through this grant
     }
   }
 }

@@ -40,6 +40,7 @@ export interface RunningPlugin {
 /** Why nothing was started: `reason` goes to `podLaunchStatus`, the message to `podLaunchMessage`. */
 export class LaunchError extends Error {
   constructor(
+    /** `refused`: the run has no grant the Pod can honour (see trigger.ts `grantOf`). */
     readonly reason: 'noRunner' | 'imageMissing' | 'failed' | 'refused',
     message: string,
   ) {

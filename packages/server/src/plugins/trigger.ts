@@ -10,8 +10,9 @@ import { PodError, notFound } from '../errors.js';
 import type { Owner } from '../storage/owners.js';
 import type { Commit } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
+import { parsePermissions, type ParsedPermissions } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
-import { Grant, Permissions } from './permissions.js';
+import { Grant } from './permissions.js';
 import { LaunchError, pluginEnvironment, type PluginExit, type PluginRunner, type RunningPlugin } from './runner.js';
 
 const TRIGGER_TYPES = new Set(['PluginRun', 'StartPlugin']);
@@ -127,13 +128,11 @@ export class PluginRuns {
   /** Issues the run's credential and starts it with the environment of spec §7. */
   private async start(owner: Owner, run: Fields): Promise<Running> {
     const runId = String(run.id);
-    const image = String(run.containerImage ?? run.container ?? '');
-    const targetId = typeof run.targetItemId === 'string' ? run.targetItemId : runId;
-    const plugin = pluginOf(owner, runId, image);
-    const grant = new Grant(
-      { runId, targetId, pluginId: plugin?.id as string | undefined, accountIds: plugin ? edgeTargets(owner, String(plugin.id), 'account') : [] },
-      permissionsOf(plugin),
-    );
+    const image = imageOf(run);
+    const creatorRun = owner.store.storedItem(runId)?.creatorRun;
+    if (creatorRun) record(owner, runId, { podCreatedByRun: creatorRun }, this.options.log);
+    const grant = grantOf(owner, run);
+    const targetId = grant.own.targetId ?? runId;
     const { authJson, token } = this.options.credentials.issue(owner, grant);
     try {
       const target = readItem(owner, targetId) ?? run;
@@ -209,25 +208,105 @@ function edgeTargets(owner: Owner, id: string, name: string): string[] {
   return edges.filter((edge) => edge.name === name).map((edge) => edge.item.id);
 }
 
-/** The run's Plugin: its `plugin` edge, else the newest Plugin item for the same image. */
+const imageOf = (run: Fields) => String(run.containerImage ?? run.container ?? '');
+const refuse = (message: string) => new LaunchError('refused', `${message}; nothing was launched`);
+/** Runs started by runs started by runs…: deeper chains are refused. */
+const MAX_RUN_CHAIN = 8;
+
+/**
+ * A run's grant: its Plugin's permissions and its own items. A run created with another run's
+ * credential also holds every rule of its creator's grant (the intersection), its target must be
+ * wholly visible to the creator, and it gets only the Plugin and Accounts the creator could see
+ * whole and write.
+ */
+function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
+  const { store } = owner;
+  const runId = String(run.id);
+  const targetId = typeof run.targetItemId === 'string' ? run.targetItemId : runId;
+  const plugin = pluginOf(owner, runId, imageOf(run));
+  const pluginId = plugin ? String(plugin.id) : undefined;
+  let accountIds = pluginId ? edgeTargets(owner, pluginId, 'account') : [];
+  const rules = [permissionsOf(plugin)];
+  let visibleToCreator = (id: string | undefined): boolean => id !== undefined;
+
+  const creatorRun = store.storedItem(runId)?.creatorRun;
+  if (creatorRun) {
+    if (depth >= MAX_RUN_CHAIN) throw refuse(`this run was started by a chain of more than ${MAX_RUN_CHAIN} runs`);
+    const creatorItem = readItem(owner, creatorRun);
+    if (!creatorItem) throw refuse(`the run ${JSON.stringify(creatorRun)} that created this run is gone`);
+    const parent = grantOf(owner, creatorItem, depth + 1);
+    // The child sees its target, Plugin and Accounts whole: only items its creator sees whole qualify.
+    visibleToCreator = (id) => {
+      const item = id === undefined ? undefined : store.storedItem(id);
+      return item !== undefined && parent.visible(item) === 'all';
+    };
+    if (targetId !== runId && !visibleToCreator(targetId))
+      throw refuse(`its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read in full`);
+    accountIds = accountIds.filter((id) => {
+      if (!visibleToCreator(id)) return false;
+      try {
+        parent.checkUpdate(store.storedItem(id)!, {});
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    rules.push(...parent.rules);
+  }
+  const ownTypes = [String(run.type), ...accountIds.map((id) => store.storedItem(id)?.type ?? '')].filter(Boolean);
+  // Items belong to the Plugin, so the next run of an importer may change what the last one created;
+  // a run started by another run owns only what it creates itself (never its Plugin's other items).
+  const creator = pluginId && !creatorRun ? pluginId : runId;
+  return new Grant(
+    { runId, creator, targetId, pluginId: visibleToCreator(pluginId) ? pluginId : undefined, accountIds, ownTypes },
+    rules,
+    (name) => store.schema.get(name)?.valueType,
+  );
+}
+
+/**
+ * The Plugin item whose permissions a run gets: the one its `plugin` edge points to, which must be
+ * a Plugin for the run's image, not deleted, and created by the owner (anything else is refused).
+ * A run without a `plugin` edge gets the newest such Plugin of its image: an owner's Plugin item is
+ * the owner's statement of what that image may do, and no plugin can create one the Pod honours.
+ */
 function pluginOf(owner: Owner, runId: string, image: string): Fields | undefined {
-  const [linked] = edgeTargets(owner, runId, 'plugin');
-  if (linked) return readItem(owner, linked);
+  const { store } = owner;
+  const ownersPlugin = (id: string) => {
+    const stored = store.storedItem(id);
+    return stored?.type === 'Plugin' && stored.deleted === 0 && stored.creator === null ? readItem(owner, id) : undefined;
+  };
+  const linked = [...new Set(edgeTargets(owner, runId, 'plugin'))];
+  if (linked.length > 1) throw refuse(`the run has "plugin" edges to ${linked.length} items; it needs exactly one Plugin`);
+  if (linked.length === 1) {
+    const id = linked[0]!;
+    const plugin = ownersPlugin(id);
+    if (!plugin) throw refuse(`its "plugin" edge points to ${JSON.stringify(id)}, which is not a Plugin item created by the owner and not deleted`);
+    if (plugin.containerImage !== image)
+      throw refuse(`its Plugin ${JSON.stringify(id)} is for image ${JSON.stringify(plugin.containerImage ?? null)}, not ${JSON.stringify(image)}`);
+    return plugin;
+  }
   if (!image) return undefined;
-  const [newest] = JSON.parse(owner.store.searchJson({ type: 'Plugin', containerImage: image, deleted: false, _sortOrder: 'Desc', _limit: 1 })) as Fields[];
-  return newest;
+  const candidates = JSON.parse(store.searchJson({ type: 'Plugin', containerImage: image, deleted: false, _sortOrder: 'Desc' })) as Fields[];
+  for (const candidate of candidates) {
+    const plugin = ownersPlugin(String(candidate.id));
+    if (plugin) return plugin;
+  }
+  return undefined;
 }
 
 /** The Plugin's declared permissions; none declared means the run may touch only its own items. */
-function permissionsOf(plugin: Fields | undefined): Permissions {
-  if (!plugin || typeof plugin.permissions !== 'string') return Permissions.parse({});
+function permissionsOf(plugin: Fields | undefined): ParsedPermissions {
+  if (!plugin || typeof plugin.permissions !== 'string') return parsePermissions({});
   let declared: unknown;
   try {
     declared = JSON.parse(plugin.permissions);
   } catch {
     throw new LaunchError('failed', `the Plugin item's "permissions" is not JSON; nothing was launched`);
   }
-  const parsed = Permissions.safeParse(declared);
-  if (!parsed.success) throw new LaunchError('failed', `the Plugin item's "permissions" is malformed: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  try {
+    return parsePermissions(declared);
+  } catch (error) {
+    throw new LaunchError('failed', `the Plugin item's "permissions" is malformed: ${(error as Error).message}`);
+  }
 }

@@ -135,6 +135,30 @@ const migrations: ((db: Db) => void)[] = [
       DROP TABLE files;
       ALTER TABLE files_by_format RENAME TO files;
     `),
+  (db) =>
+    db.exec(`
+      -- Who wrote what (issue 10). items.creator: NULL for the owner (every item written before this
+      -- layout counts as the owner's), else the plugin that created it (its Plugin item's id, or its
+      -- run's id when the run had no Plugin); creatorRun: the run whose credential created it.
+      ALTER TABLE items ADD COLUMN creator TEXT;
+      ALTER TABLE items ADD COLUMN creatorRun TEXT;
+      -- properties.declaredBy: NULL when the owner (or the Pod) declared it, else the declaring
+      -- plugin; an owner's declaration replaces a plugin's.
+      ALTER TABLE properties ADD COLUMN declaredBy TEXT;
+      -- A batchId belongs to whoever sent it: '' for the owner, else the plugin run's id.
+      CREATE TABLE applied_batches_by_principal (
+        principal TEXT NOT NULL,
+        batchId TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        dateServerModified INTEGER NOT NULL,
+        PRIMARY KEY (principal, batchId)
+      ) WITHOUT ROWID;
+      INSERT INTO applied_batches_by_principal SELECT '', batchId, answer, dateServerModified FROM applied_batches;
+      DROP TABLE applied_batches;
+      ALTER TABLE applied_batches_by_principal RENAME TO applied_batches;
+      -- The Pod's record, on a PluginRun, of the run whose credential created it.
+      INSERT OR IGNORE INTO properties (name, valueType) VALUES ('podCreatedByRun', 'Text');
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

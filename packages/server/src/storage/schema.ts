@@ -21,6 +21,8 @@ export interface Property {
   prop: number;
   name: string;
   valueType: ValueType;
+  /** null: declared by the owner (or the Pod); else the plugin whose declaration it is (items.creator form). */
+  declaredBy: string | null;
 }
 
 /** A checked value: `index` is what the equality index holds, `json` its wire form. */
@@ -39,7 +41,7 @@ export class Schema {
   /** Re-reads the table; used after a rolled-back transaction that declared properties. */
   reload() {
     this.byName.clear();
-    for (const row of this.db.prepare('SELECT prop, name, valueType FROM properties').all() as Property[])
+    for (const row of this.db.prepare('SELECT prop, name, valueType, declaredBy FROM properties').all() as Property[])
       this.byName.set(row.name, row);
   }
 
@@ -59,22 +61,37 @@ export class Schema {
 
   /**
    * Applies an ItemPropertySchema item. The same name with the same type is accepted again (clients
-   * re-send their schema at every start); another type is a conflict, whatever the itemType.
-   * Returns true when the schema grew.
+   * re-send their schema at every start); another type is a conflict, whatever the itemType —
+   * except that the owner's declaration replaces one only plugins made: `replace` is called first
+   * with the old property, whose stored values no longer fit. `declaredBy` is null for the owner.
+   * Returns true when the schema changed.
    */
-  declare(declaration: Record<string, unknown>): boolean {
+  declare(declaration: Record<string, unknown>, declaredBy: string | null = null, replace: (old: Property) => void = () => {}): boolean {
     const { propertyName, valueType, itemType } = declaration;
     if (typeof itemType !== 'string') throw badRequest('an ItemPropertySchema item needs an "itemType" string');
     if (typeof propertyName !== 'string' || !PROPERTY_NAME.test(propertyName))
       throw badRequest(`"propertyName" must match ${PROPERTY_NAME.source}; got ${JSON.stringify(propertyName)}`);
     if (!VALUE_TYPES.includes(valueType as ValueType))
       throw badRequest(`"valueType" must be one of ${VALUE_TYPES.join(', ')}; got ${JSON.stringify(valueType)}`);
-    const existing = isBaseField(propertyName) ? BASE_FIELDS[propertyName] : this.byName.get(propertyName)?.valueType;
-    if (existing === valueType) return false;
-    if (existing)
+    const property = this.byName.get(propertyName);
+    const existing = isBaseField(propertyName) ? BASE_FIELDS[propertyName] : property?.valueType;
+    const ownerTakesOver = declaredBy === null && property !== undefined && property.declaredBy !== null;
+    if (existing === valueType) {
+      if (!ownerTakesOver) return false;
+      this.db.prepare('UPDATE properties SET declaredBy = NULL WHERE prop = ?').run(property.prop);
+      this.byName.set(propertyName, { ...property, declaredBy: null });
+      return true;
+    }
+    if (existing && !ownerTakesOver)
       throw badRequest(`schema conflict: "${propertyName}" is already declared as ${existing}, not ${String(valueType)}`);
-    const info = this.db.prepare('INSERT INTO properties (name, valueType) VALUES (?, ?)').run(propertyName, valueType);
-    this.byName.set(propertyName, { prop: Number(info.lastInsertRowid), name: propertyName, valueType: valueType as ValueType });
+    if (property && ownerTakesOver) {
+      replace(property);
+      this.db.prepare('UPDATE properties SET valueType = ?, declaredBy = NULL WHERE prop = ?').run(valueType, property.prop);
+      this.byName.set(propertyName, { ...property, valueType: valueType as ValueType, declaredBy: null });
+      return true;
+    }
+    const info = this.db.prepare('INSERT INTO properties (name, valueType, declaredBy) VALUES (?, ?, ?)').run(propertyName, valueType, declaredBy);
+    this.byName.set(propertyName, { prop: Number(info.lastInsertRowid), name: propertyName, valueType: valueType as ValueType, declaredBy });
     return true;
   }
 }

@@ -8,7 +8,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
 import type { Db } from './database.js';
-import { BASE_FIELDS, Schema, encodeValue, isBaseField } from './schema.js';
+import { BASE_FIELDS, Schema, encodeValue, isBaseField, type Property } from './schema.js';
 
 interface ItemRow {
   row: number;
@@ -19,6 +19,8 @@ interface ItemRow {
   dateServerModified: number;
   deleted: number;
   props: string;
+  /** null for the owner's items, else the plugin that created it (see Principal.creator). */
+  creator: string | null;
 }
 
 /** How a blob is sealed (files.ts): one GCM stream with its tag in the row (before segments), or tagged segments. */
@@ -46,15 +48,40 @@ export interface Commit {
 
 type Fields = Record<string, unknown>;
 
+/** A stored item as a reader or an authorizer sees it: `props` is its properties' JSON. */
+export interface StoredItem {
+  id: string;
+  type: string;
+  creator: string | null;
+  props: string;
+}
+
 /**
  * What a reader may see of an item: everything, only some properties, or nothing (`null`).
  * The owner reads without a view; a plugin reads through the view of its grant.
  */
 export interface ReadView {
-  visible(item: { id: string; type: string }): 'all' | ReadonlySet<string> | null;
+  visible(item: StoredItem): 'all' | ReadonlySet<string> | null;
 }
 
-const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props';
+/**
+ * Who writes, when it is not the owner: the store asks it right before applying each change, with
+ * the item as stored at that moment (so items created earlier in the same bulk are checked like
+ * any other), and records it as the creator of what it creates. Each check throws to refuse; an
+ * item its view hides answers exactly like a missing one. The owner passes no principal: no checks.
+ */
+export interface Principal extends ReadView {
+  /** Stored as items.creator of what it creates: whose items they are. */
+  readonly creator: string;
+  /** Stored as items.creatorRun; also the key its bulk batchIds are remembered under. */
+  readonly run: string;
+  checkCreate(type: string, fields: Fields): void;
+  checkUpdate(item: StoredItem, patch: Fields): void;
+  checkDelete(item: StoredItem): void;
+  checkEdge(source: StoredItem, target: StoredItem, self: StoredItem | undefined, properties: Fields): void;
+}
+
+const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props, creator';
 const columnsOf = (alias: string, prefix = '') =>
   ITEM_COLUMNS.split(', ').map((column) => `${alias}.${column} AS ${prefix}${column}`).join(', ');
 
@@ -136,10 +163,11 @@ export class OwnerStore {
     return this.pending.dateServerModified;
   }
 
-  private rowById(id: unknown): ItemRow {
+  /** The item `id`; with a view, one it hides is not found either (same answer, nothing revealed). */
+  private rowById(id: unknown, view?: ReadView): ItemRow {
     if (typeof id !== 'string') throw badRequest(`an item id must be a string; got ${JSON.stringify(id)}`);
     const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
-    if (!row) throw notFound(`item ${JSON.stringify(id)} not found`);
+    if (!row || (view && view.visible(row) === null)) throw notFound(`item ${JSON.stringify(id)} not found`);
     return row;
   }
 
@@ -147,15 +175,15 @@ export class OwnerStore {
 
   getItemJson(id: string, view?: ReadView): string {
     const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
-    if (!row) return '[]';
-    const json = this.render(row, view);
-    if (json === null) throw new PodError(403, `this plugin did not declare that it reads items of type ${JSON.stringify(row.type)}`);
-    return `[${json}]`;
+    const json = row ? this.render(row, view) : null;
+    return json === null ? '[]' : `[${json}]`;
   }
 
-  /** The type of an item, or undefined when there is none with that id. */
-  typeOf(id: string): string | undefined {
-    return this.sql('SELECT type FROM items WHERE id = ?').pluck().get(id) as string | undefined;
+  /** An item as authorizers see it, with the run whose credential created it (null: the owner); undefined when there is none. */
+  storedItem(id: string): (StoredItem & { creatorRun: string | null; deleted: number }) | undefined {
+    return this.sql('SELECT id, type, creator, creatorRun, props, deleted FROM items WHERE id = ?').get(id) as
+      | (StoredItem & { creatorRun: string | null; deleted: number })
+      | undefined;
   }
 
   /** An item's wire form as `view` lets its reader see it; null when hidden. */
@@ -169,16 +197,22 @@ export class OwnerStore {
     return itemJson({ ...row, props: propsJson(values) }, extra);
   }
 
-  createItem(fields: Fields): string {
+  createItem(fields: Fields, principal?: Principal): string {
+    if (typeof fields.type !== 'string' || fields.type === '') throw badRequest('an item needs a non-empty "type" string');
+    principal?.checkCreate(fields.type, fields);
+    return this.insertItem(fields, principal);
+  }
+
+  private insertItem(fields: Fields, principal: Principal | undefined): string {
     const id = fields.id ?? newId();
     if (typeof id !== 'string' || !ITEM_ID.test(id))
       throw badRequest(`a given id must match ${ITEM_ID.source}; got ${JSON.stringify(fields.id)}`);
-    const type = fields.type;
-    if (typeof type !== 'string' || type === '') throw badRequest('an item needs a non-empty "type" string');
+    const type = fields.type as string; // checked by createItem, or the store's own "Edge"
     const now = this.now;
     const deleted = fields.deleted ?? false;
     if (typeof deleted !== 'boolean') throw badRequest(`"deleted" must be a boolean; got ${JSON.stringify(deleted)}`);
-    if (type === 'ItemPropertySchema' && this.schema.declare(fields)) this.schemaChangedInTransaction = true;
+    if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, (old) => this.eraseProperty(old)))
+      this.schemaChangedInTransaction = true;
 
     const values = new Map<string, { prop: number; index: string | number; json: string }>();
     for (const [name, value] of Object.entries(fields)) {
@@ -190,7 +224,7 @@ export class OwnerStore {
     try {
       row = Number(
         this.sql(
-          'INSERT INTO items (id, type, dateCreated, dateModified, dateServerModified, deleted, props) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO items (id, type, dateCreated, dateModified, dateServerModified, deleted, props, creator, creatorRun) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         ).run(
           id,
           type,
@@ -199,6 +233,8 @@ export class OwnerStore {
           now,
           deleted ? 1 : 0,
           propsJson(values),
+          principal?.creator ?? null,
+          principal?.run ?? null,
         ).lastInsertRowid,
       );
     } catch (error) {
@@ -216,8 +252,9 @@ export class OwnerStore {
    * Applies changed properties; `null` erases one. With `_expectedDateServerModified` (ours, not
    * the original Pod's) the update applies only if the item is still at that version, else 409.
    */
-  updateItem(patch: Fields): void {
-    const row = this.rowById(patch.id);
+  updateItem(patch: Fields, principal?: Principal): void {
+    const row = this.rowById(patch.id, principal);
+    principal?.checkUpdate(row, patch);
     const expected = patch._expectedDateServerModified;
     if (expected !== undefined && expected !== row.dateServerModified)
       throw new PodError(
@@ -258,8 +295,9 @@ export class OwnerStore {
     this.pending!.updated.push({ id: row.id, type: row.type });
   }
 
-  deleteItem(id: unknown): void {
-    const row = this.rowById(id);
+  deleteItem(id: unknown, principal?: Principal): void {
+    const row = this.rowById(id, principal);
+    principal?.checkDelete(row);
     this.sql('UPDATE items SET deleted = 1, dateModified = ?, dateServerModified = ? WHERE row = ?').run(
       Date.now(),
       this.now,
@@ -269,28 +307,23 @@ export class OwnerStore {
 
   // ---- edges ----------------------------------------------------------------------------
 
-  createEdge(edge: Fields): string {
+  createEdge(edge: Fields, principal?: Principal): string {
     const { _source, _target, _name, _self, ...properties } = edge;
-    const source = this.rowById(_source);
-    const target = this.rowById(_target);
+    const source = this.rowById(_source, principal);
+    const target = this.rowById(_target, principal);
     if (typeof _name !== 'string' || _name === '') throw badRequest('an edge needs a non-empty "_name" string');
-    let self: ItemRow;
-    if (_self !== undefined && _self !== null) {
-      if (Object.keys(properties).length > 0)
-        throw badRequest('an edge with "_self" takes its properties from that item; update it instead');
-      self = this.rowById(_self);
-    } else {
-      self = this.rowById(this.createItem({ ...properties, type: 'Edge' }));
-    }
+    const given = _self !== undefined && _self !== null ? this.rowById(_self, principal) : undefined;
+    if (given && Object.keys(properties).length > 0)
+      throw badRequest('an edge with "_self" takes its properties from that item; update it instead');
+    principal?.checkEdge(source, target, given, properties);
+    const self = given ?? this.rowById(this.insertItem({ ...properties, type: 'Edge' }, principal));
     this.sql('INSERT INTO edges (self, source, target, name) VALUES (?, ?, ?, ?)').run(self.row, source.row, target.row, _name);
     this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
     return self.id;
   }
 
   getEdgesJson(query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean }, view?: ReadView): string {
-    const item = this.rowById(query.item);
-    if (view && view.visible(item) === null)
-      throw new PodError(403, `this plugin did not declare that it reads items of type ${JSON.stringify(item.type)}`);
+    const item = this.rowById(query.item, view);
     const [near, far] = query.direction === 'Outgoing' ? ['source', 'target'] : ['target', 'source'];
     const rows = this.sql(
       `SELECT e.name AS edgeName, ${columnsOf('o')} FROM edges e JOIN items s ON s.row = e.self ` +
@@ -425,26 +458,51 @@ export class OwnerStore {
     createEdges?: Fields[];
     search?: Fields[];
     },
-    view?: ReadView,
+    principal?: Principal,
   ): string {
-    // A retried batch (same batchId) answers what the first attempt answered and applies nothing.
+    // A retried batch (same batchId, same sender) answers what the first attempt answered and applies nothing.
+    const sender = principal?.run ?? '';
     if (bulk.batchId !== undefined) {
-      const applied = this.sql('SELECT answer FROM applied_batches WHERE batchId = ?').pluck().get(bulk.batchId) as string | undefined;
+      const applied = this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?').pluck().get(sender, bulk.batchId) as
+        | string
+        | undefined;
       if (applied !== undefined) return applied;
     }
     return this.write(() => {
-      const created = (bulk.createItems ?? []).map((item) => this.createItem(item));
-      for (const patch of bulk.updateItems ?? []) this.updateItem(patch);
-      for (const id of bulk.deleteItems ?? []) this.deleteItem(id);
-      const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge));
-      const searches = (bulk.search ?? []).map((query) => this.searchJson(query, view));
+      const created = (bulk.createItems ?? []).map((item) => this.createItem(item, principal));
+      for (const patch of bulk.updateItems ?? []) this.updateItem(patch, principal);
+      for (const id of bulk.deleteItems ?? []) this.deleteItem(id, principal);
+      const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge, principal));
+      const searches = (bulk.search ?? []).map((query) => this.searchJson(query, principal));
       const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
       const writes = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
       // Only a batch that wrote needs replaying; searches alone are as safe to run again.
       if (bulk.batchId !== undefined && writes > 0)
-        this.sql('INSERT INTO applied_batches (batchId, answer, dateServerModified) VALUES (?, ?, ?)').run(bulk.batchId, answer, this.now);
+        this.sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)').run(
+          sender,
+          bulk.batchId,
+          answer,
+          this.now,
+        );
       return answer;
     });
+  }
+
+  /**
+   * The owner re-declared a property only plugins had declared, with another value type: every
+   * value stored under the old type is erased (those items' dateServerModified advances, so syncing
+   * clients see it), and the plugins' ItemPropertySchema items for it are marked deleted.
+   */
+  private eraseProperty(property: Property) {
+    const propertyName = this.schema.require('propertyName');
+    this.sql(
+      "UPDATE items SET deleted = 1, dateServerModified = ? WHERE type = 'ItemPropertySchema' AND creator IS NOT NULL " +
+        'AND row IN (SELECT item FROM property_values WHERE prop = ? AND value = ?)',
+    ).run(this.now, propertyName.prop, property.name);
+    const rows = this.sql('SELECT DISTINCT item FROM property_values WHERE prop = ?').pluck().all(property.prop) as number[];
+    const erase = this.sql('UPDATE items SET props = json_remove(props, ?), dateServerModified = ? WHERE row = ?');
+    for (const row of rows) erase.run(`$."${property.name}"`, this.now, row);
+    this.sql('DELETE FROM property_values WHERE prop = ?').run(property.prop);
   }
 
   // ---- files ----------------------------------------------------------------------------
