@@ -96,6 +96,7 @@ export class PluginRuns {
       const image = String(run.containerImage ?? run.container ?? '');
       if (CLIENT_RUN_IMAGES.has(image))
         return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
+      grantOf(owner, run); // a run no Plugin grants is refused now, not after waiting its turn
       const entry = this.queue.enter(owner.hash, runKey(owner, runId));
       if (entry instanceof Promise) {
         const { maxRuns, maxRunsPerOwner } = this.queue.limits;

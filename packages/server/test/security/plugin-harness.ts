@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../../src/config.js';
 import { ProcessRunner } from '../../src/plugins/process-runner.js';
 import { Owner, sleep, startPod, type RunningPod } from '../helpers.js';
 
@@ -50,7 +51,9 @@ export class PluginPod {
   static async start(): Promise<PluginPod> {
     const scratch = mkdtempSync(join(tmpdir(), 'pod-attack-'));
     const commands = Object.fromEntries(IMAGES.map((image) => [image, [process.execPath, PLUGIN, join(scratch, `${image}.json`), 'wait']]));
-    const pod = await startPod({}, { runner: new ProcessRunner({ commands, timeoutSeconds: 60 }) });
+    // Runs here wait to be stopped; the run caps (security/run-flood.test.ts) would queue them.
+    const limits = { ...defaultConfig().plugins, maxRuns: 64, maxRunsPerOwner: 64 };
+    const pod = await startPod({ plugins: limits }, { runner: new ProcessRunner({ commands, timeoutSeconds: 60 }) });
     return new PluginPod(pod, scratch);
   }
 
@@ -81,7 +84,7 @@ export class PluginPod {
   launchOf(owner: Owner, runId: string): Promise<Record<string, any>> {
     return until(`the launch record of ${runId}`, async () => {
       const [run] = await owner.ok('get_item', runId);
-      return run?.podLaunchStatus ? run : undefined;
+      return run?.podLaunchStatus && run.podLaunchStatus !== 'queued' ? run : undefined;
     });
   }
 
