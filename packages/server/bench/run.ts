@@ -115,12 +115,13 @@ async function main() {
   // --- the engine's ceiling: the same batches straight into an encrypted store, no HTTP ---
   const ceilingDb = openEncrypted(join(dir, 'ceiling.db'), randomBytes(32), true);
   const ceiling = new OwnerStore(ceilingDb);
-  ceiling.bulkJson({ createItems: schema });
+  const insert = (items: object[]) => ceiling.write(() => items.forEach((item) => ceiling.createItem(item as Record<string, unknown>)));
+  insert(schema);
   const batches: object[][] = [];
   for (let start = 0; start < ITEMS; start += BATCH)
     batches.push(Array.from({ length: Math.min(BATCH, ITEMS - start) }, (_, k) => makeItem(start + k)));
   let start = process.hrtime.bigint();
-  for (const batch of batches) ceiling.bulkJson({ createItems: batch as never });
+  for (const batch of batches) insert(batch);
   const ceilingRate = ITEMS / (ms(start) / 1000);
 
   // --- the Pod over HTTP ---

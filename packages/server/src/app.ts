@@ -8,6 +8,7 @@ import type { PodConfig } from './config.js';
 import { apiRoutes } from './api/routes.js';
 import { createMailer } from './email/mailer.js';
 import { PodError } from './errors.js';
+import { requestGuard } from './api/request-guard.js';
 import { DockerRunner } from './plugins/docker-runner.js';
 import { ProcessRunner } from './plugins/process-runner.js';
 import { noRunner, type PluginRunner } from './plugins/runner.js';
@@ -34,6 +35,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
       },
     },
     bodyLimit: config.jsonBodyLimit,
+    // A socket silent this long is closed (a live feed's heartbeat keeps it busy); bodies have
+    // their own deadline (request-guard.ts), not Node's requestTimeout, which would cut long uploads.
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 10_000,
     // Closing ends every connection: a keep-alive socket that served an upload and then a
     // download was otherwise not seen as idle, and close() waited out the keep-alive timeout.
     forceCloseConnections: true,
@@ -42,10 +47,11 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   };
   if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
   const app = Fastify(options) as unknown as FastifyInstance;
+  app.server.headersTimeout = 20_000;
 
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : config.corsOrigins });
 
-  const feed = new ChangeFeed();
+  const feed = new ChangeFeed(config.limits);
   const credentials = new PluginCredentials();
   const owners: OwnerPool = new OwnerPool(config, (owner, commit) => {
     runs.onCommit(owner, commit);
@@ -87,6 +93,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no route ${request.method} ${redactUrl(request.url)}` }),
   );
 
+  requestGuard(app, config);
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
   app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
 
@@ -98,6 +105,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     mailer: createMailer(config.smtp, app.log),
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
+    limits: config.limits,
   });
   return app;
 }
@@ -136,6 +144,6 @@ function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
 }
 
 const statusName = (status: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large' })[
+  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' })[
     status
   ] ?? 'Internal Server Error';

@@ -14,6 +14,8 @@ import type { Owner, OwnerPool } from '../storage/owners.js';
 import type { ChangeFeed } from '../sync/feed.js';
 import type { PluginCredentials } from '../plugins/credentials.js';
 import type { Grant } from '../plugins/permissions.js';
+import type { PodConfig } from '../config.js';
+import { AnswerBudget } from '../storage/answer.js';
 import type { PluginRuns } from '../plugins/trigger.js';
 
 /** A comment line every so often keeps proxies and clients from timing out an idle feed. */
@@ -27,6 +29,7 @@ export interface ApiDeps {
   mailer: Mailer;
   jsonBodyLimit: number;
   uploadLimit: number;
+  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;
 }
 
 /** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
@@ -45,8 +48,12 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   delete_item: ({ owner: { store } }, id) => (store.write(() => store.deleteItem(id)), '{}'),
   create_edge: ({ owner: { store } }, edge) => JSON.stringify(store.write(() => store.createEdge(edge))),
   get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
-  search: ({ owner: { store }, grant }, query) => store.searchJson(query, grant),
-  bulk: ({ owner: { store }, grant }, bulk) => store.bulkJson(bulk, grant),
+  search: ({ owner: { store }, grant }, query, { limits }) => store.searchAnswer(query, grant, new AnswerBudget(limits.maxAnswerBytes)),
+  bulk: ({ owner: { store }, grant }, bulk, { limits }) => {
+    if ((bulk.search?.length ?? 0) > limits.maxBulkSearches)
+      throw badRequest(`a bulk may carry at most ${limits.maxBulkSearches} searches (see --max-bulk-searches); split them over several requests`);
+    return store.bulkJson(bulk, grant, new AnswerBudget(limits.maxAnswerBytes));
+  },
   send_email: async (_caller, email, { mailer }) => (await mailer(email), '{}'),
   get_file: ({ owner }, { sha256 }, _deps, reply) => {
     const file = readFile(owner, sha256.toLowerCase());
@@ -93,6 +100,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           const envelope = parse(Envelope, request.body, 'body');
           const query = parse(ChangesQuery, envelope.payload ?? {}, 'payload');
           const { owner } = authorize(deps, request.params.owner, envelope.auth, 'changes', query);
+          deps.feed.checkRoom(owner);
           reply.hijack();
           const response = reply.raw;
           response.writeHead(200, {

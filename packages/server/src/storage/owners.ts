@@ -24,6 +24,8 @@ export interface Owner {
 
 interface OpenOwner extends Owner {
   readonly db: Db;
+  /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
+  readonly reader: Db;
   readonly keyDigest: Buffer;
   lastUsed: number;
   /** Requests still using the handle after their synchronous part (uploads). */
@@ -33,13 +35,14 @@ interface OpenOwner extends Owner {
 export type CommitListener = (owner: Owner, commit: Commit) => void;
 
 export class OwnerPool {
+  /** In order of last use, least recent first (a hit moves an owner to the end). */
   private readonly open = new Map<string, OpenOwner>();
   /** Keys are compared by HMAC under a secret of this process, never kept or compared raw. */
   private readonly digestSecret = randomBytes(32);
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'>,
+    private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & { limits: Pick<PodConfig['limits'], 'maxOpenOwners'> },
     private readonly onCommit: CommitListener,
   ) {
     mkdirSync(config.dataDir, { recursive: true });
@@ -58,28 +61,40 @@ export class OwnerPool {
     if (known) {
       if (!timingSafeEqual(known.keyDigest, digest)) throw new PodError(401, 'wrong database key for this owner');
       known.lastUsed = Date.now();
+      this.open.delete(hash);
+      this.open.set(hash, known);
       return known;
     }
     return this.openOwner(ownerKey.toLowerCase(), hash, key, digest);
   }
 
   private openOwner(ownerKey: string, hash: string, key: Buffer, keyDigest: Buffer): OpenOwner {
+    this.makeRoom();
     const dir = join(this.config.dataDir, hash);
     const path = join(dir, 'pod.db');
     const create = !existsSync(path);
     const filesDir = join(dir, 'files');
     if (create) mkdirSync(filesDir, { recursive: true });
     const db = openEncrypted(path, key, create);
+    let reader: Db;
+    try {
+      reader = openEncrypted(path, key, false);
+      reader.pragma('query_only=1');
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     removeUnfinishedUploads(filesDir);
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
       db,
+      reader,
       keyDigest,
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
-      store: new OwnerStore(db, (commit) => this.onCommit(owner, commit)),
+      store: new OwnerStore(db, (commit) => this.onCommit(owner, commit), reader),
     };
     this.open.set(hash, owner);
     return owner;
@@ -97,6 +112,21 @@ export class OwnerPool {
     }
   }
 
+  /** At the cap, closes the least recently used owner that no request is using; 503 when every one is in use. */
+  private makeRoom() {
+    const max = this.config.limits.maxOpenOwners;
+    if (this.open.size < max) return;
+    for (const owner of this.open.values())
+      if (owner.busy === 0) {
+        this.closeOwner(owner);
+        if (this.open.size < max) return;
+      }
+    throw new PodError(
+      503,
+      `the Pod has ${max} owner databases open and all are in use (see --max-open-owners); try again in a moment`,
+    );
+  }
+
   private closeIdle() {
     const cutoff = Date.now() - this.config.idleCloseMs;
     for (const owner of this.open.values()) if (owner.busy === 0 && owner.lastUsed < cutoff) this.closeOwner(owner);
@@ -104,6 +134,7 @@ export class OwnerPool {
 
   private closeOwner(owner: OpenOwner) {
     this.open.delete(owner.hash);
+    owner.reader.close();
     owner.db.pragma('wal_checkpoint(TRUNCATE)');
     owner.db.close();
   }
