@@ -3,6 +3,7 @@
  * two upload routes. Bodies are parsed whatever their Content-Type says (clients send none on
  * uploads) and validated against the shapes declared in @pod/protocol.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { API_VERSIONS, ChangesQuery, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
@@ -142,6 +143,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           const handler = handlers[endpoint] as Handler<typeof endpoint>;
           const answer = await deps.owners.using(caller.owner, async () => handler(caller, payload as never, deps, reply));
           if (typeof answer === 'string') return reply.type('application/json; charset=utf-8').send(answer);
+          if (Array.isArray(answer)) return reply.type('application/json; charset=utf-8').send(Readable.from(answer));
           return answer;
         });
       },

@@ -27,15 +27,25 @@ export class AnswerBudget {
   }
 }
 
-/** A JSON array of the items, taken in time slices; throws the budget's 400 as soon as it is spent. */
-export async function collectArray(items: Iterable<string>, budget: AnswerBudget, slice = new TimeSlice()): Promise<string> {
-  const parts: string[] = [];
+/**
+ * An answer as pieces of JSON text of moderate size: sent one after the other, so no answer is ever
+ * flattened and encoded in one long synchronous step.
+ */
+export type AnswerChunks = string[];
+const CHUNK_CHARS = 64 * 1024;
+
+/** A JSON array of the items as chunks, taken in time slices; throws the budget's 400 as soon as it is spent. */
+export async function collectArray(items: Iterable<string>, budget: AnswerBudget, slice = new TimeSlice()): Promise<AnswerChunks> {
+  const chunks: AnswerChunks = [];
+  let chunk = '[';
   for (const item of items) {
     budget.spend(item);
-    parts.push(item);
+    chunk += chunk === '[' ? item : `,${item}`;
+    if (chunk.length > CHUNK_CHARS) chunks.push(chunk), (chunk = '');
     await slice.maybeYield();
   }
-  return `[${parts.join(',')}]`;
+  chunks.push(`${chunk}]`);
+  return chunks;
 }
 
 /** Yields to the event loop once the current stretch of synchronous work is over SLICE_MS. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
-import { AnswerBudget, TimeSlice, collectArray } from './answer.js';
+import { AnswerBudget, TimeSlice, collectArray, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField } from './schema.js';
 
@@ -54,6 +54,16 @@ const SEARCH_PAGE_ROWS = 128;
 const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props';
 const columnsOf = (alias: string, prefix = '') =>
   ITEM_COLUMNS.split(', ').map((column) => `${alias}.${column} AS ${prefix}${column}`).join(', ');
+
+/** `[[edges]]` (outgoing: the item is the edge's source) and `~[[edges]]`: the edge item `s` and the other end `o`. */
+const EDGE_LIST_SQL = Object.fromEntries(
+  (['source', 'target'] as const).map((near) => [
+    near,
+    `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
+      `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${near === 'source' ? 'target' : 'source'} ` +
+      `WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
+  ]),
+) as Record<'source' | 'target', string>;
 
 /** The wire form of an item: base fields, then the stored properties, then `extra` (already JSON). */
 export function itemJson(row: ItemRow, extra = ''): string {
@@ -337,17 +347,11 @@ export class OwnerStore {
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
   private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined, db: Db): string {
-    const far = direction === 'source' ? 'target' : 'source';
-    const rows = this.sql(
-      `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
-        `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${far} ` +
-        `WHERE e.${direction} = ? AND s.deleted = 0 ORDER BY e.edge`,
-      db,
-    ).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
+    const rows = this.sql(EDGE_LIST_SQL[direction], db).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
     const entries: string[] = [];
     for (const r of rows) {
-      const otherRow = Object.fromEntries(ITEM_COLUMNS.split(', ').map((column) => [column, r[`o_${column}`]]));
-      const other = this.render(otherRow as unknown as ItemRow, view);
+      const otherRow = { row: r.o_row, id: r.o_id, type: r.o_type, dateCreated: r.o_dateCreated, dateModified: r.o_dateModified, dateServerModified: r.o_dateServerModified, deleted: r.o_deleted, props: r.o_props };
+      const other = this.render(otherRow as ItemRow, view);
       if (other === null) continue;
       // An edge shows when its other end does; a reader not granted Edge items sees its base fields only.
       const extra = `,"_edge":${JSON.stringify(r.edgeName)},"_item":${other}`;
@@ -369,7 +373,7 @@ export class OwnerStore {
   }
 
   /** A request's search: read from a snapshot in time slices, within the request's answer budget. */
-  searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<string> {
+  searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<AnswerChunks> {
     return this.inSnapshot(() => {}, (db) => collectArray(this.searchItems(query, view, db), budget));
   }
 
@@ -486,12 +490,12 @@ export class OwnerStore {
     },
     view: ReadView | undefined,
     budget: AnswerBudget,
-  ): Promise<string> {
+  ): Promise<AnswerChunks> {
     // A retried batch (same batchId) applies nothing: it answers the first attempt's writes and searches afresh.
     let writesJson: string | undefined;
     if (bulk.batchId !== undefined) {
       const applied = this.sql('SELECT answer FROM applied_batches WHERE batchId = ?').pluck().get(bulk.batchId) as string | undefined;
-      if (applied !== undefined && applied.includes('"search":')) return Promise.resolve(applied); // stored whole before searches were sliced
+      if (applied !== undefined && applied.includes('"search":')) return Promise.resolve([applied]); // stored whole before searches were sliced
       writesJson = applied;
     }
     const searches = bulk.search ?? [];
@@ -512,15 +516,17 @@ export class OwnerStore {
     };
     return this.inSnapshot(applyWrites, async (db) => {
       const slice = new TimeSlice();
-      const answers: string[] = [];
+      const answer: AnswerChunks = [`${writesJson},"search":[`];
       try {
-        for (const query of searches) answers.push(await collectArray(this.searchItems(query, view, db), budget, slice));
+        for (const [index, query] of searches.entries())
+          answer.push(...(index ? [','] : []), ...(await collectArray(this.searchItems(query, view, db), budget, slice)));
       } catch (error) {
         if (error instanceof PodError && error.status === 400 && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
           throw new PodError(400, `the writes of this bulk were applied; its searches failed: ${error.message}`);
         throw error;
       }
-      return `${writesJson},"search":[${answers.join(',')}]}`;
+      answer.push(']}');
+      return answer;
     });
   }
 
