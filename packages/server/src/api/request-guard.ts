@@ -41,5 +41,5 @@ function bodyDeadline(request: FastifyRequest, reply: FastifyReply, timeoutMs: n
   }, timeoutMs);
   const done = () => clearTimeout(timer);
   body.once('end', done);
-  body.once('close', done);
+  reply.raw.once('close', done);
 }
