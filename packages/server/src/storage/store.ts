@@ -477,7 +477,8 @@ export class OwnerStore {
    * commit synchronously; the searches then read a snapshot taken right at that commit, before
    * anything else can write, so they answer exactly what the transaction left, in time slices.
    * Their filters are checked before the commit: a bad search rolls the writes back. A search
-   * answer over the budget comes after the commit: its 400 says the writes were kept.
+   * answer over the budget comes after the commit: its 400 says the writes were kept. The
+   * `batchId` check runs in the same turn as the writes, so two concurrent retries apply once.
    */
   bulkJson(
     bulk: {
@@ -491,16 +492,15 @@ export class OwnerStore {
     view: ReadView | undefined,
     budget: AnswerBudget,
   ): Promise<AnswerChunks> {
-    // A retried batch (same batchId) applies nothing: it answers the first attempt's writes and searches afresh.
-    let writesJson: string | undefined;
-    if (bulk.batchId !== undefined) {
-      const applied = this.sql('SELECT answer FROM applied_batches WHERE batchId = ?').pluck().get(bulk.batchId) as string | undefined;
-      if (applied !== undefined && applied.includes('"search":')) return Promise.resolve([applied]); // stored whole before searches were sliced
-      writesJson = applied;
-    }
     const searches = bulk.search ?? [];
+    let writesJson = '';
+    let replayed = false;
+    let recorded = false;
     const applyWrites = () => {
-      writesJson ??= this.write(() => {
+      // A retried batch (same batchId) applies nothing and answers what the first attempt answered.
+      const applied = bulk.batchId === undefined ? undefined : (this.sql('SELECT answer FROM applied_batches WHERE batchId = ?').pluck().get(bulk.batchId) as string | undefined);
+      if (applied !== undefined) return void ((writesJson = applied), (replayed = true));
+      writesJson = this.write(() => {
         const created = (bulk.createItems ?? []).map((item) => this.createItem(item));
         for (const patch of bulk.updateItems ?? []) this.updateItem(patch);
         for (const id of bulk.deleteItems ?? []) this.deleteItem(id);
@@ -509,12 +509,17 @@ export class OwnerStore {
         const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)}`;
         const writes = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
         // Only a batch that wrote needs replaying; searches alone are as safe to run again.
-        if (bulk.batchId !== undefined && writes > 0)
+        if (bulk.batchId !== undefined && writes > 0) {
           this.sql('INSERT INTO applied_batches (batchId, answer, dateServerModified) VALUES (?, ?, ?)').run(bulk.batchId, answer, this.now);
+          recorded = true;
+        }
         return answer;
       });
     };
     return this.inSnapshot(applyWrites, async (db) => {
+      // The whole first answer is stored once its searches are read; only a crash in between leaves
+      // the writes' part alone, and then a retry runs the searches again.
+      if (replayed && writesJson.includes('"search":')) return [writesJson];
       const slice = new TimeSlice();
       const answer: AnswerChunks = [`${writesJson},"search":[`];
       try {
@@ -526,6 +531,7 @@ export class OwnerStore {
         throw error;
       }
       answer.push(']}');
+      if (recorded) this.sql('UPDATE applied_batches SET answer = ? WHERE batchId = ?').run(answer.join(''), bulk.batchId);
       return answer;
     });
   }
