@@ -143,7 +143,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           const handler = handlers[endpoint] as Handler<typeof endpoint>;
           const answer = await deps.owners.using(caller.owner, async () => handler(caller, payload as never, deps, reply));
           if (typeof answer === 'string') return reply.type('application/json; charset=utf-8').send(answer);
-          if (Array.isArray(answer)) return reply.type('application/json; charset=utf-8').send(Readable.from(answer));
+          if (Array.isArray(answer)) return reply.type('application/json; charset=utf-8').send(answer.length === 1 ? answer[0] : Readable.from(answer));
           return answer;
         });
       },

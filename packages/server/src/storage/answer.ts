@@ -48,6 +48,15 @@ export async function collectArray(items: Iterable<string>, budget: AnswerBudget
   return chunks;
 }
 
+/** Adjacent small chunks merged: a small answer is one string, sent with a Content-Length. */
+export function merged(chunks: AnswerChunks): AnswerChunks {
+  const out: AnswerChunks = [];
+  for (const chunk of chunks)
+    if (out.length && out[out.length - 1]!.length + chunk.length <= CHUNK_CHARS) out[out.length - 1] += chunk;
+    else out.push(chunk);
+  return out;
+}
+
 /** Yields to the event loop once the current stretch of synchronous work is over SLICE_MS. */
 export class TimeSlice {
   private start = performance.now();

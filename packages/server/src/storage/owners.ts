@@ -102,13 +102,17 @@ export class OwnerPool {
 
   /** Keeps an owner's handle open across the asynchronous part of a request. */
   async using<T>(owner: Owner, work: () => Promise<T>): Promise<T> {
-    const open = this.open.get(owner.hash)!;
-    open.busy++;
+    // Closed meanwhile (a plugin launch that started after its owner made room for others): the
+    // work then fails on the closed database, with its own error, not here.
+    const open = this.open.get(owner.hash);
+    if (open) open.busy++;
     try {
       return await work();
     } finally {
-      open.busy--;
-      open.lastUsed = Date.now();
+      if (open) {
+        open.busy--;
+        open.lastUsed = Date.now();
+      }
     }
   }
 

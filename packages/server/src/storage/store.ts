@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
-import { AnswerBudget, TimeSlice, collectArray, type AnswerChunks } from './answer.js';
+import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField } from './schema.js';
 
@@ -532,7 +532,7 @@ export class OwnerStore {
       }
       answer.push(']}');
       if (recorded) this.sql('UPDATE applied_batches SET answer = ? WHERE batchId = ?').run(answer.join(''), bulk.batchId);
-      return answer;
+      return merged(answer);
     });
   }
 
