@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { defaultConfig } from '../../src/config.js';
-import { Owner, randomKey, sha256hex, startPod, type RunningPod } from '../helpers.js';
+import { Owner, sha256hex, startPod, type RunningPod } from '../helpers.js';
 
 const REQUESTS = Number(process.env.POD_FUZZ_REQUESTS ?? 3_000);
 const SEED = Number(process.env.POD_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 32));
@@ -29,7 +29,9 @@ function prng(seed: number) {
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
   const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
+  /** 64 hex digits: an owner key, database key, token or sha256 that the seed reproduces. */
+  const hex = () => Array.from({ length: 8 }, () => (int(2 ** 32) >>> 0).toString(16).padStart(8, '0')).join('');
+  return { next, int, pick, chance, hex };
 }
 type Rng = ReturnType<typeof prng>;
 
@@ -76,7 +78,7 @@ function payload(r: Rng, endpoint: string, ids: string[]): string {
       return `{"createItems":${list()},"updateItems":${list()},"deleteItems":[${id()}],"createEdges":${list()},"search":${r.chance(0.1) ? `[${Array(150).fill('{}').join(',')}]` : list()}}`;
     }
     case 'send_email': return `{"to":${value(r)},"subject":${value(r)},"body":${value(r)}}`;
-    case 'get_file': return `{"sha256":${JSON.stringify(r.chance(0.5) ? randomKey() : r.pick(['../x', 'zz', '']))}}`;
+    case 'get_file': return `{"sha256":${JSON.stringify(r.chance(0.5) ? r.hex() : r.pick(['../x', 'zz', '']))}}`;
     default: return object(r);
   }
 }
@@ -84,11 +86,11 @@ function payload(r: Rng, endpoint: string, ids: string[]): string {
 function auth(r: Rng, good: string): string {
   switch (r.int(9)) {
     case 0: case 1: case 2: case 3: return good;
-    case 4: return `{"type":"ClientAuth","databaseKey":${JSON.stringify(r.pick([randomKey(), 'zz', '', '00', 'A'.repeat(64)]))}}`;
-    case 5: return `{"type":"PluginAuth","data":${r.pick([`{"token":${JSON.stringify(randomKey())}}`, '{}', 'null', '"x"', object(r)])}}`;
+    case 4: return `{"type":"ClientAuth","databaseKey":${JSON.stringify(r.pick([r.hex(), 'zz', '', '00', 'A'.repeat(64)]))}}`;
+    case 5: return `{"type":"PluginAuth","data":${r.pick([`{"token":${JSON.stringify(r.hex())}}`, '{}', 'null', '"x"', object(r)])}}`;
     case 6: return `{"type":${JSON.stringify(r.pick(['', 'Root', '__proto__', 'ClientAuth']))}}`;
     case 7: return r.pick(['null', '[]', '"ClientAuth"', nested(5_000, '{"a":', '}')]);
-    default: return `{"__proto__":{"type":"ClientAuth"},"type":"ClientAuth","databaseKey":"${randomKey()}"}`;
+    default: return `{"__proto__":{"type":"ClientAuth"},"type":"ClientAuth","databaseKey":"${r.hex()}"}`;
   }
 }
 
@@ -104,15 +106,15 @@ interface FuzzRequest {
 
 function fuzzRequest(r: Rng, target: Owner, canary: Owner, ids: string[]): FuzzRequest {
   const version = r.pick(['v4', 'v4', 'v3', 'v3', 'v5', 'V4', '']);
-  const owner = r.pick([target.owner, target.owner, target.owner, target.owner, canary.owner, canary.owner.toUpperCase(), randomKey(), 'zz', '0'.repeat(63), 'g'.repeat(64), '..%2f..', 'a'.repeat(3_000)]);
+  const owner = r.pick([target.owner, target.owner, target.owner, target.owner, canary.owner, canary.owner.toUpperCase(), r.hex(), 'zz', '0'.repeat(63), 'g'.repeat(64), '..%2f..', 'a'.repeat(3_000)]);
   // The target's key everywhere: right for the target, wrong for the canary (whose key the fuzz never holds).
   const goodAuth = JSON.stringify(target.auth);
   const kind = r.int(100);
   if (kind < 8) {
     // upload routes
-    const sha = r.chance(0.5) ? randomKey() : r.pick(['', 'xyz', '..', '0'.repeat(65)]);
+    const sha = r.chance(0.5) ? r.hex() : r.pick(['', 'xyz', '..', '0'.repeat(65)]);
     const segment = r.chance(0.5)
-      ? `upload_file/${r.pick([target.key, randomKey(), 'zz', ''])}`
+      ? `upload_file/${r.pick([target.key, r.hex(), 'zz', ''])}`
       : `upload_file_b/${encodeURIComponent(r.pick([goodAuth, auth(r, goodAuth), '{', '%%', '"x"']))}`;
     const body = Buffer.alloc(r.int(r.chance(0.1) ? 4 * MiB : 4096), r.int(256));
     return { method: 'POST', path: `/${version}/${owner}/${segment}/${sha}`, body, headers: { 'content-length': body.length }, what: `upload ${segment.slice(0, 20)}` };
@@ -171,8 +173,8 @@ describe('fuzz: hostile requests', () => {
     t.diagnostic(`fuzz seed ${SEED}: replay with POD_FUZZ_SEED=${SEED}`);
     console.log(`fuzz seed ${SEED}: replay with POD_FUZZ_SEED=${SEED}`);
     const r = prng(SEED);
-    const target = new Owner(pod.url);
-    const canary = new Owner(pod.url);
+    const target = new Owner(pod.url, r.hex(), r.hex());
+    const canary = new Owner(pod.url, r.hex(), r.hex());
     await target.declare(['title', 'Text'], ['count', 'Integer']);
     const ids: string[] = (await target.ok('bulk', { createItems: Array.from({ length: 20 }, (_, i) => ({ type: 'Note', title: `n${i}`, count: i })) })).createItems;
     await canary.declare(['title', 'Text']);
