@@ -14,6 +14,7 @@ import { DockerRunner } from '../src/plugins/docker-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
+import { benchFairness } from './fairness.js';
 import { startPodProcess } from './pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
 
@@ -115,12 +116,13 @@ async function main() {
   // --- the engine's ceiling: the same batches straight into an encrypted store, no HTTP ---
   const ceilingDb = openEncrypted(join(dir, 'ceiling.db'), randomBytes(32), true);
   const ceiling = new OwnerStore(ceilingDb);
-  ceiling.bulkJson({ createItems: schema });
+  const insert = (items: object[]) => ceiling.write(() => items.forEach((item) => ceiling.createItem(item as Record<string, unknown>)));
+  insert(schema);
   const batches: object[][] = [];
   for (let start = 0; start < ITEMS; start += BATCH)
     batches.push(Array.from({ length: Math.min(BATCH, ITEMS - start) }, (_, k) => makeItem(start + k)));
   let start = process.hrtime.bigint();
-  for (const batch of batches) ceiling.bulkJson({ createItems: batch as never });
+  for (const batch of batches) insert(batch);
   const ceilingRate = ITEMS / (ms(start) / 1000);
 
   // --- the Pod over HTTP ---
@@ -236,6 +238,10 @@ async function main() {
     raw.server.close();
     ceilingDb.close();
   }
+  const fairness = await benchFairness();
+  report('fairness: owner B get_item p50, A busy', fairness.busy.p50, 'ms', fairness.idle.p50, 'idle Pod', '', true);
+  report('fairness: owner B get_item p99, A busy', fairness.busy.p99, 'ms', fairness.idle.p99, 'idle Pod', '≤ 50 ms', fairness.busy.p99 <= 50);
+  report('fairness: B get_item p99, A one 100k bulk', fairness.oneBulk.p99, 'ms', fairness.idle.p99, 'idle Pod', '≤ 50 ms', fairness.oneBulk.p99 <= 50);
   printTable(rows);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -11,6 +11,7 @@ import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
 import { createMailer } from './email/mailer.js';
 import { PodError } from './errors.js';
+import { requestGuard } from './api/request-guard.js';
 import { DockerRunner } from './plugins/docker-runner.js';
 import { ProcessRunner } from './plugins/process-runner.js';
 import { noRunner, type PluginRunner } from './plugins/runner.js';
@@ -38,6 +39,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
       ...(parts.logStream && { stream: parts.logStream }),
     },
     bodyLimit: config.jsonBodyLimit,
+    // A socket silent this long is closed (a live feed's heartbeat keeps it busy); bodies have
+    // their own deadline (request-guard.ts), not Node's requestTimeout, which would cut long uploads.
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 10_000,
     // Closing ends every connection: a keep-alive socket that served an upload and then a
     // download was otherwise not seen as idle, and close() waited out the keep-alive timeout.
     forceCloseConnections: true,
@@ -49,13 +54,14 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   };
   if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
   const app = Fastify(options) as unknown as FastifyInstance;
+  app.server.headersTimeout = 20_000;
 
   // Refusal first: CORS headers only hide an answer, and only from origins that passed.
   app.addHook('onRequest', refuseForeignOrigins(config));
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : true });
   if (config.corsOrigins === '*') app.log.warn('--cors-origins *: every web page the owner visits may call this Pod');
 
-  const feed = new ChangeFeed();
+  const feed = new ChangeFeed(config.limits);
   const credentials = new PluginCredentials();
   const owners: OwnerPool = new OwnerPool(config, (owner, commit) => {
     runs.onCommit(owner, commit);
@@ -107,6 +113,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no such route; ${ROUTES_HELP}` }),
   );
 
+  requestGuard(app, config);
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
   app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
 
@@ -118,6 +125,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     mailer: createMailer(config, app.log),
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
+    limits: config.limits,
   });
   return app;
 }
@@ -158,6 +166,6 @@ function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
 }
 
 const statusName = (status: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests' })[
+  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' })[
     status
   ] ?? 'Internal Server Error';

@@ -63,7 +63,7 @@ const program = new Command('pod')
       .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default(defaults.logLevel),
   )
-  .addOption(option('--json-body-limit <size>', 'largest JSON request body', 'POD_JSON_BODY_LIMIT').default(defaults.jsonBodyLimit, '64MiB').argParser(bytes('--json-body-limit')))
+  .addOption(option('--json-body-limit <size>', 'largest JSON request body', 'POD_JSON_BODY_LIMIT').default(defaults.jsonBodyLimit, '16MiB').argParser(bytes('--json-body-limit')))
   .addOption(option('--upload-limit <size>', 'largest uploaded file', 'POD_UPLOAD_LIMIT').default(defaults.uploadLimit, '1GiB').argParser(bytes('--upload-limit')))
   .addOption(
     option('--cors-origins <list>', 'web origins allowed to call the Pod besides its own and loopback ones: a comma list, or * for every page', 'POD_CORS_ORIGINS')
@@ -71,6 +71,12 @@ const program = new Command('pod')
       .argParser(corsOrigins),
   )
   .addOption(option('--idle-close <seconds>', 'close an owner database after this long unused', 'POD_IDLE_CLOSE').default(defaults.idleCloseMs / 1000).argParser(integer('--idle-close')))
+  .addOption(option('--max-open-owners <n>', 'owner databases open at once (least recently used idle ones close)', 'POD_MAX_OPEN_OWNERS').default(defaults.limits.maxOpenOwners).argParser(integer('--max-open-owners')))
+  .addOption(option('--max-feeds-per-owner <n>', 'live-feed (/changes) subscriptions per owner', 'POD_MAX_FEEDS_PER_OWNER').default(defaults.limits.maxFeedsPerOwner).argParser(integer('--max-feeds-per-owner')))
+  .addOption(option('--max-feeds <n>', 'live-feed subscriptions in all', 'POD_MAX_FEEDS').default(defaults.limits.maxFeeds).argParser(integer('--max-feeds')))
+  .addOption(option('--max-answer-size <size>', 'largest search or bulk answer (larger: 400 saying how to page)', 'POD_MAX_ANSWER_SIZE').default(defaults.limits.maxAnswerBytes, '64MiB').argParser(bytes('--max-answer-size')))
+  .addOption(option('--max-bulk-searches <n>', 'searches in one bulk', 'POD_MAX_BULK_SEARCHES').default(defaults.limits.maxBulkSearches).argParser(integer('--max-bulk-searches')))
+  .addOption(option('--body-timeout <seconds>', 'a JSON request body must arrive within this long', 'POD_BODY_TIMEOUT').default(defaults.limits.bodyTimeoutMs / 1000).argParser(integer('--body-timeout')))
   .addOption(option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'))
   .addOption(option('--smtp-port <number>', 'SMTP port', 'POD_SMTP_PORT').default(587).argParser(integer('--smtp-port')))
   .addOption(option('--smtp-secure', 'connect to the relay over TLS from the start (port 465)', 'POD_SMTP_SECURE').default(false))
@@ -119,6 +125,14 @@ const config: PodConfig = {
   uploadLimit: flags.uploadLimit,
   corsOrigins: flags.corsOrigins,
   idleCloseMs: flags.idleClose * 1000,
+  limits: {
+    maxOpenOwners: flags.maxOpenOwners,
+    maxFeedsPerOwner: flags.maxFeedsPerOwner,
+    maxFeeds: flags.maxFeeds,
+    maxAnswerBytes: flags.maxAnswerSize,
+    maxBulkSearches: flags.maxBulkSearches,
+    bodyTimeoutMs: flags.bodyTimeout * 1000,
+  },
   smtp: flags.smtpHost
     ? {
         host: flags.smtpHost,

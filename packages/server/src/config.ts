@@ -41,6 +41,20 @@ export interface PodConfig {
   corsOrigins: '*' | string[];
   /** An owner's database closes after this long without a request. */
   idleCloseMs: number;
+  /** Limits that keep one owner from stalling or exhausting the Pod (see docs/architecture.md). */
+  limits: {
+    /** Open owner databases; the least recently used idle one closes to make room. */
+    maxOpenOwners: number;
+    /** Live-feed subscriptions per owner, and in all. */
+    maxFeedsPerOwner: number;
+    maxFeeds: number;
+    /** Largest answer to a search or bulk, in bytes; larger ones are refused with how to page. */
+    maxAnswerBytes: number;
+    /** Searches in one bulk. */
+    maxBulkSearches: number;
+    /** A JSON body must have arrived within this long (uploads are exempt; they are cut when idle). */
+    bodyTimeoutMs: number;
+  };
   smtp?: SmtpConfig;
   plugins: {
     runner: PluginRunnerKind;
@@ -78,10 +92,11 @@ export const defaultConfig = (): PodConfig => ({
   owners: 'ANY',
   insecure: false,
   logLevel: 'info',
-  jsonBodyLimit: 64 * 1024 * 1024,
+  jsonBodyLimit: 16 * 1024 * 1024,
   uploadLimit: 1024 * 1024 * 1024,
   corsOrigins: [],
   idleCloseMs: 5 * 60_000,
+  limits: { maxOpenOwners: 200, maxFeedsPerOwner: 16, maxFeeds: 256, maxAnswerBytes: 64 * 1024 * 1024, maxBulkSearches: 100, bodyTimeoutMs: 120_000 },
   plugins: {
     runner: 'none',
     commands: {},

@@ -3,6 +3,7 @@
  * two upload routes. Bodies are parsed whatever their Content-Type says (clients send none on
  * uploads) and validated against the shapes declared in @pod/protocol.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { API_VERSIONS, ChangesQuery, Envelope, SHA256_HEX, describeIssues, endpoints, type Auth, type Endpoint, type Payload } from '@pod/protocol';
@@ -15,6 +16,8 @@ import type { Owner, OwnerPool } from '../storage/owners.js';
 import type { ChangeFeed } from '../sync/feed.js';
 import type { PluginCredentials } from '../plugins/credentials.js';
 import type { Grant } from '../plugins/permissions.js';
+import type { PodConfig } from '../config.js';
+import { AnswerBudget } from '../storage/answer.js';
 import type { PluginRuns } from '../plugins/trigger.js';
 
 /** A comment line every so often keeps proxies and clients from timing out an idle feed. */
@@ -28,6 +31,7 @@ export interface ApiDeps {
   mailer: Mailer;
   jsonBodyLimit: number;
   uploadLimit: number;
+  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;
 }
 
 /** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
@@ -46,8 +50,12 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), '{}'),
   create_edge: ({ owner: { store }, grant }, edge) => JSON.stringify(store.write(() => store.createEdge(edge, grant))),
   get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
-  search: ({ owner: { store }, grant }, query) => store.searchJson(query, grant),
-  bulk: ({ owner: { store }, grant }, bulk) => store.bulkJson(bulk, grant),
+  search: ({ owner: { store }, grant }, query, { limits }) => store.searchAnswer(query, grant, new AnswerBudget(limits.maxAnswerBytes)),
+  bulk: ({ owner: { store }, grant }, bulk, { limits }) => {
+    if ((bulk.search?.length ?? 0) > limits.maxBulkSearches)
+      throw badRequest(`a bulk may carry at most ${limits.maxBulkSearches} searches (see --max-bulk-searches); split them over several requests`);
+    return store.bulkJson(bulk, grant, new AnswerBudget(limits.maxAnswerBytes));
+  },
   send_email: async ({ owner }, email, { mailer }) => (await mailer.send(owner, email), '{}'),
   get_file: ({ owner }, { sha256 }, _deps, reply) => {
     const file = readFile(owner, sha256.toLowerCase());
@@ -99,6 +107,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           const envelope = parse(Envelope, request.body, 'body');
           const query = parse(ChangesQuery, envelope.payload ?? {}, 'payload');
           const { owner } = authorize(deps, request.params.owner, envelope.auth, 'changes', query);
+          deps.feed.checkRoom(owner);
           reply.hijack();
           const response = reply.raw;
           response.writeHead(200, {
@@ -140,6 +149,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           const handler = handlers[endpoint] as Handler<typeof endpoint>;
           const answer = await deps.owners.using(caller.owner, async () => handler(caller, payload as never, deps, reply));
           if (typeof answer === 'string') return reply.type('application/json; charset=utf-8').send(answer);
+          if (Array.isArray(answer)) return reply.type('application/json; charset=utf-8').send(answer.length === 1 ? answer[0] : Readable.from(answer));
           return answer;
         });
       },

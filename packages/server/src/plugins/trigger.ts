@@ -12,6 +12,7 @@ import type { Commit } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
 import { parsePermissions, type ParsedPermissions } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
+import { FinishedLogs } from './finished-logs.js';
 import { Grant } from './permissions.js';
 import { LaunchError, pluginEnvironment, type PluginExit, type PluginRunner, type RunningPlugin } from './runner.js';
 
@@ -20,8 +21,6 @@ const TRIGGER_TYPES = new Set(['PluginRun', 'StartPlugin']);
 const CLIENT_RUN_IMAGES = new Set(['', 'none']);
 /** Statuses a plugin (or its client) sets when it has finished. */
 const FINAL_STATUSES = new Set(['done', 'error', 'aborted']);
-/** Logs of this many finished runs stay readable. */
-const KEPT_LOGS = 200;
 
 type Fields = Record<string, unknown>;
 
@@ -42,7 +41,7 @@ export interface PluginRunsOptions {
 
 export class PluginRuns {
   private readonly running = new Map<string, Running>();
-  private readonly finishedLogs = new Map<string, string>();
+  private readonly finishedLogs = new FinishedLogs();
   private readonly queue: LaunchQueue;
 
   constructor(private readonly options: PluginRunsOptions) {
@@ -76,7 +75,7 @@ export class PluginRuns {
   async logs(owner: Owner, runId: string): Promise<string> {
     const running = this.running.get(runKey(owner, runId));
     if (running) return running.plugin.logs();
-    const kept = this.finishedLogs.get(runKey(owner, runId));
+    const kept = this.finishedLogs.get(owner.hash, runId);
     if (kept === undefined) throw notFound(`no logs for plugin run ${JSON.stringify(runId)} (never started here, or forgotten since)`);
     return kept;
   }
@@ -163,8 +162,7 @@ export class PluginRuns {
   private async finish(owner: Owner, runId: string, running: Running, exit: PluginExit) {
     this.options.credentials.revoke(running.token);
     this.running.delete(runKey(owner, runId));
-    this.finishedLogs.set(runKey(owner, runId), await running.plugin.logs().catch(() => ''));
-    if (this.finishedLogs.size > KEPT_LOGS) this.finishedLogs.delete(this.finishedLogs.keys().next().value!);
+    this.finishedLogs.add(owner.hash, runId, await running.plugin.logs().catch(() => ''));
     const outcome = exit.stopped ? 'stopped' : exit.timedOut ? 'timedOut' : 'exited';
     const status = readItem(owner, runId)?.status;
     const unfinished = !FINAL_STATUSES.has(String(status));

@@ -24,6 +24,8 @@ export interface Owner {
 
 interface OpenOwner extends Owner {
   readonly db: Db;
+  /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
+  readonly reader: Db;
   readonly keyDigest: Buffer;
   lastUsed: number;
   /** Requests still using the handle after their synchronous part (uploads). */
@@ -33,13 +35,14 @@ interface OpenOwner extends Owner {
 export type CommitListener = (owner: Owner, commit: Commit) => void;
 
 export class OwnerPool {
+  /** In order of last use, least recent first (a hit moves an owner to the end). */
   private readonly open = new Map<string, OpenOwner>();
   /** Keys are compared by HMAC under a secret of this process, never kept or compared raw. */
   private readonly digestSecret = randomBytes(32);
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'>,
+    private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & { limits: Pick<PodConfig['limits'], 'maxOpenOwners'> },
     private readonly onCommit: CommitListener,
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
@@ -61,12 +64,15 @@ export class OwnerPool {
     if (known) {
       if (!timingSafeEqual(known.keyDigest, digest)) throw new PodError(401, 'wrong database key for this owner');
       known.lastUsed = Date.now();
+      this.open.delete(hash);
+      this.open.set(hash, known);
       return known;
     }
     return this.openOwner(ownerKey.toLowerCase(), hash, key, digest, mustExist);
   }
 
   private openOwner(ownerKey: string, hash: string, key: Buffer, keyDigest: Buffer, mustExist: boolean): OpenOwner {
+    this.makeRoom();
     const dir = join(this.config.dataDir, hash);
     const path = join(dir, 'pod.db');
     const create = !existsSync(path);
@@ -75,16 +81,25 @@ export class OwnerPool {
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = openEncrypted(path, key, create);
     restrictModes(dir, path);
+    let reader: Db;
+    try {
+      reader = openEncrypted(path, key, false);
+      reader.pragma('query_only=1');
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     removeUnfinishedUploads(filesDir);
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
       db,
+      reader,
       keyDigest,
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
-      store: new OwnerStore(db, (commit) => this.onCommit(owner, commit)),
+      store: new OwnerStore(db, (commit) => this.onCommit(owner, commit), reader),
     };
     this.open.set(hash, owner);
     return owner;
@@ -92,14 +107,33 @@ export class OwnerPool {
 
   /** Keeps an owner's handle open across the asynchronous part of a request. */
   async using<T>(owner: Owner, work: () => Promise<T>): Promise<T> {
-    const open = this.open.get(owner.hash)!;
-    open.busy++;
+    // Closed meanwhile (a plugin launch that started after its owner made room for others): the
+    // work then fails on the closed database, with its own error, not here.
+    const open = this.open.get(owner.hash);
+    if (open) open.busy++;
     try {
       return await work();
     } finally {
-      open.busy--;
-      open.lastUsed = Date.now();
+      if (open) {
+        open.busy--;
+        open.lastUsed = Date.now();
+      }
     }
+  }
+
+  /** At the cap, closes the least recently used owner that no request is using; 503 when every one is in use. */
+  private makeRoom() {
+    const max = this.config.limits.maxOpenOwners;
+    if (this.open.size < max) return;
+    for (const owner of this.open.values())
+      if (owner.busy === 0) {
+        this.closeOwner(owner);
+        if (this.open.size < max) return;
+      }
+    throw new PodError(
+      503,
+      `the Pod has ${max} owner databases open and all are in use (see --max-open-owners); try again in a moment`,
+    );
   }
 
   private closeIdle() {
@@ -109,6 +143,7 @@ export class OwnerPool {
 
   private closeOwner(owner: OpenOwner) {
     this.open.delete(owner.hash);
+    owner.reader.close();
     owner.db.pragma('wal_checkpoint(TRUNCATE)');
     owner.db.close();
   }

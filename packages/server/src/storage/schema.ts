@@ -70,9 +70,9 @@ export class Schema {
     const { propertyName, valueType, itemType } = declaration;
     if (typeof itemType !== 'string') throw badRequest('an ItemPropertySchema item needs an "itemType" string');
     if (typeof propertyName !== 'string' || !PROPERTY_NAME.test(propertyName))
-      throw badRequest(`"propertyName" must match ${PROPERTY_NAME.source}; got ${JSON.stringify(propertyName)}`);
+      throw badRequest(`"propertyName" must match ${PROPERTY_NAME.source}; got ${describe(propertyName)}`);
     if (!VALUE_TYPES.includes(valueType as ValueType))
-      throw badRequest(`"valueType" must be one of ${VALUE_TYPES.join(', ')}; got ${JSON.stringify(valueType)}`);
+      throw badRequest(`"valueType" must be one of ${VALUE_TYPES.join(', ')}; got ${describe(valueType)}`);
     const property = this.byName.get(propertyName);
     const existing = isBaseField(propertyName) ? BASE_FIELDS[propertyName] : property?.valueType;
     const ownerTakesOver = declaredBy === null && property !== undefined && property.declaredBy !== null;
@@ -122,5 +122,10 @@ const realJson = (value: number) => {
   return /[.eE]/.test(text) ? text : `${text}.0`;
 };
 
-const describe = (value: unknown) =>
-  Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value === 'object' ? 'an object' : JSON.stringify(value);
+/** A value as an error message may quote it: never stringified whole (it may be deeply nested or huge). */
+export const describe = (value: unknown): string =>
+  Array.isArray(value) ? 'an array'
+  : value === null ? 'null'
+  : typeof value === 'object' ? 'an object'
+  : typeof value === 'string' && value.length > 100 ? `a string of ${value.length} characters`
+  : (JSON.stringify(value) ?? String(value));

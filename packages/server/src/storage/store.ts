@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
+import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
-import { BASE_FIELDS, Schema, encodeValue, isBaseField, type Property } from './schema.js';
+import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
 
 interface ItemRow {
   row: number;
@@ -81,9 +82,22 @@ export interface Principal extends ReadView {
   checkEdge(source: StoredItem, target: StoredItem, self: StoredItem | undefined, properties: Fields): void;
 }
 
+/** Rows read per page of a search: small enough that a page is well under a time slice. */
+const SEARCH_PAGE_ROWS = 128;
+
 const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props, creator';
 const columnsOf = (alias: string, prefix = '') =>
   ITEM_COLUMNS.split(', ').map((column) => `${alias}.${column} AS ${prefix}${column}`).join(', ');
+
+/** `[[edges]]` (outgoing: the item is the edge's source) and `~[[edges]]`: the edge item `s` and the other end `o`. */
+const EDGE_LIST_SQL = Object.fromEntries(
+  (['source', 'target'] as const).map((near) => [
+    near,
+    `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
+      `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${near === 'source' ? 'target' : 'source'} ` +
+      `WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
+  ]),
+) as Record<'source' | 'target', string>;
 
 /** The wire form of an item: base fields, then the stored properties, then `extra` (already JSON). */
 export function itemJson(row: ItemRow, extra = ''): string {
@@ -103,22 +117,29 @@ const newId = () => randomBytes(16).toString('hex');
 function optionalInteger(fields: Fields, name: string, fallback: number): number {
   const value = fields[name];
   if (value === undefined || value === null) return fallback;
-  if (!Number.isSafeInteger(value)) throw badRequest(`"${name}" must be an integer (ms since 1970); got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(value)) throw badRequest(`"${name}" must be an integer (ms since 1970); got ${describe(value)}`);
   return value as number;
 }
 
 export class OwnerStore {
   readonly schema: Schema;
   private lastDateServerModified: number;
-  private readonly statements = new Map<string, Statement>();
+  private readonly statements = new Map<Db, Map<string, Statement>>();
+  /** Chains the heavy reads of this owner: one read snapshot at a time on the reader connection. */
+  private readQueue: Promise<unknown> = Promise.resolve();
   /** Set while a write transaction runs: its timestamp and what it created. */
   private pending: Commit | null = null;
   /** A rolled-back transaction that declared properties leaves the in-memory schema to re-read. */
   private schemaChangedInTransaction = false;
 
+  /**
+   * `reader`: a second connection to the same file, used only for reads that span several event
+   * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on.
+   */
   constructor(
     private readonly db: Db,
     private readonly onCommit: (commit: Commit) => void = () => {},
+    private readonly reader: Db = db,
   ) {
     this.schema = new Schema(db);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
@@ -126,10 +147,36 @@ export class OwnerStore {
     db.prepare('DELETE FROM applied_batches WHERE dateServerModified < ?').run(Date.now() - BATCH_MEMORY_MS);
   }
 
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+  private sql(text: string, db = this.db): Statement {
+    let cache = this.statements.get(db);
+    if (!cache) this.statements.set(db, (cache = new Map()));
+    let statement = cache.get(text);
+    if (!statement) cache.set(text, (statement = db.prepare(text)));
     return statement;
+  }
+
+  /**
+   * Runs `work` in a read snapshot of the reader connection, taken after `before` (which runs
+   * synchronously just ahead of it, so a bulk's searches see exactly its committed writes and
+   * nothing later). Heavy reads of one owner take turns; other owners never wait for them.
+   */
+  private inSnapshot<T>(before: () => void, work: (db: Db) => Promise<T>): Promise<T> {
+    const turn = this.readQueue.then(async () => {
+      before();
+      const db = this.reader;
+      const separate = db !== this.db;
+      if (separate) {
+        this.sql('BEGIN', db).run();
+        this.sql('SELECT 1 FROM items LIMIT 1', db).get(); // the snapshot starts at the first read
+      }
+      try {
+        return await work(db);
+      } finally {
+        if (separate) this.sql('COMMIT', db).run();
+      }
+    });
+    this.readQueue = turn.catch(() => {});
+    return turn;
   }
 
   /**
@@ -165,7 +212,7 @@ export class OwnerStore {
 
   /** The item `id`; with a view, one it hides is not found either (same answer, nothing revealed). */
   private rowById(id: unknown, view?: ReadView): ItemRow {
-    if (typeof id !== 'string') throw badRequest(`an item id must be a string; got ${JSON.stringify(id)}`);
+    if (typeof id !== 'string') throw badRequest(`an item id must be a string; got ${describe(id)}`);
     const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
     if (!row || (view && view.visible(row) === null)) throw notFound(`item ${JSON.stringify(id)} not found`);
     return row;
@@ -206,11 +253,11 @@ export class OwnerStore {
   private insertItem(fields: Fields, principal: Principal | undefined): string {
     const id = fields.id ?? newId();
     if (typeof id !== 'string' || !ITEM_ID.test(id))
-      throw badRequest(`a given id must match ${ITEM_ID.source}; got ${JSON.stringify(fields.id)}`);
+      throw badRequest(`a given id must match ${ITEM_ID.source}; got ${describe(fields.id)}`);
     const type = fields.type as string; // checked by createItem, or the store's own "Edge"
     const now = this.now;
     const deleted = fields.deleted ?? false;
-    if (typeof deleted !== 'boolean') throw badRequest(`"deleted" must be a boolean; got ${JSON.stringify(deleted)}`);
+    if (typeof deleted !== 'boolean') throw badRequest(`"deleted" must be a boolean; got ${describe(deleted)}`);
     if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, (old) => this.eraseProperty(old)))
       this.schemaChangedInTransaction = true;
 
@@ -259,11 +306,11 @@ export class OwnerStore {
     if (expected !== undefined && expected !== row.dateServerModified)
       throw new PodError(
         409,
-        `item ${JSON.stringify(row.id)} was changed since version ${JSON.stringify(expected)} (now ${row.dateServerModified}); read it again and re-apply the change`,
+        `item ${JSON.stringify(row.id)} was changed since version ${describe(expected)} (now ${row.dateServerModified}); read it again and re-apply the change`,
       );
     const deleted = patch.deleted;
     if (deleted !== undefined && deleted !== null && typeof deleted !== 'boolean')
-      throw badRequest(`"deleted" must be a boolean or null; got ${JSON.stringify(deleted)}`);
+      throw badRequest(`"deleted" must be a boolean or null; got ${describe(deleted)}`);
     const stored = new Map(Object.entries(JSON.parse(row.props) as Fields));
     const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
     const add = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
@@ -339,17 +386,12 @@ export class OwnerStore {
   }
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
-  private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined): string {
-    const far = direction === 'source' ? 'target' : 'source';
-    const rows = this.sql(
-      `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
-        `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${far} ` +
-        `WHERE e.${direction} = ? AND s.deleted = 0 ORDER BY e.edge`,
-    ).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
+  private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined, db: Db): string {
+    const rows = this.sql(EDGE_LIST_SQL[direction], db).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
     const entries: string[] = [];
     for (const r of rows) {
-      const otherRow = Object.fromEntries(ITEM_COLUMNS.split(', ').map((column) => [column, r[`o_${column}`]]));
-      const other = this.render(otherRow as unknown as ItemRow, view);
+      const otherRow = { row: r.o_row, id: r.o_id, type: r.o_type, dateCreated: r.o_dateCreated, dateModified: r.o_dateModified, dateServerModified: r.o_dateServerModified, deleted: r.o_deleted, props: r.o_props };
+      const other = this.render(otherRow as ItemRow, view);
       if (other === null) continue;
       // An edge shows when its other end does; a reader not granted Edge items sees its base fields only.
       const extra = `,"_edge":${JSON.stringify(r.edgeName)},"_item":${other}`;
@@ -363,31 +405,69 @@ export class OwnerStore {
   /**
    * Items matching every filter, ordered by (dateServerModified, insertion); with `_limit` N the
    * first N plus every further match sharing the N-th's dateServerModified (spec §3), so a client
-   * paging with `dateServerModified>=` never skips an item.
+   * paging with `dateServerModified>=` never skips an item. Synchronous: for the Pod's own small
+   * lookups; requests go through `searchAnswer`.
    */
   searchJson(query: Fields, view?: ReadView): string {
-    const rows = this.searchRows(query);
-    const outgoing = query['[[edges]]'] !== undefined;
-    const incoming = query['~[[edges]]'] !== undefined;
-    const items: string[] = [];
-    for (const row of rows) {
-      if (view && view.visible(row) === null) continue;
-      const edges =
-        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view)}` : '') +
-        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view)}` : '');
-      items.push(this.render(row, view, edges)!);
-    }
-    return `[${items.join(',')}]`;
+    return `[${[...this.searchItems(query, view, this.db)].join(',')}]`;
+  }
+
+  /** A request's search: read from a snapshot in time slices, within the request's answer budget. */
+  searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<AnswerChunks> {
+    return this.inSnapshot(() => {}, (db) => collectArray(this.searchItems(query, view, db), budget));
   }
 
   /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
   changesSince(cursor: number, pageSize: number): { itemsJson: string; nextCursor: number } | undefined {
-    const rows = this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize });
+    const rows = [...this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize }, this.db)];
     if (rows.length === 0) return undefined;
     return { itemsJson: `[${rows.map((row) => itemJson(row)).join(',')}]`, nextCursor: rows[rows.length - 1]!.dateServerModified + 1 };
   }
 
-  private searchRows(query: Fields): ItemRow[] {
+  /** The wire form of each item a search answers, `[[edges]]` expanded, as `view` lets its reader see them. */
+  private *searchItems(query: Fields, view: ReadView | undefined, db: Db): Generator<string> {
+    const outgoing = query['[[edges]]'] !== undefined;
+    const incoming = query['~[[edges]]'] !== undefined;
+    for (const row of this.searchRows(query, db)) {
+      if (view && view.visible(row) === null) continue;
+      const edges =
+        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db)}` : '') +
+        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view, db)}` : '');
+      yield this.render(row, view, edges)!;
+    }
+  }
+
+  /**
+   * The matching rows in order. The selection is read first as row numbers only (index work, no
+   * property text), then the rows themselves page by page, so a caller can stop or pause between pages.
+   */
+  private *searchRows(query: Fields, db: Db): Generator<ItemRow> {
+    const { from, condition, params, descending, limit } = this.searchPlan(query);
+    if (limit === 0) return;
+    const order = descending ? 'DESC' : 'ASC';
+    const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
+    const select = `SELECT i.row AS row, i.dateServerModified AS dsm FROM ${from}`;
+    const selected = this.sql(select + condition + ordering + (limit ? ' LIMIT ?' : ''), db)
+      .raw()
+      .all(...params, ...(limit ? [limit] : [])) as [number, number][];
+    if (limit && selected.length === limit) {
+      const [lastRow, lastDsm] = selected[limit - 1]!;
+      const ties = `i.dateServerModified = ? AND i.row ${descending ? '<' : '>'} ?`;
+      const more = this.sql(select + (condition ? `${condition} AND ${ties}` : ` WHERE ${ties}`) + ordering, db)
+        .raw()
+        .all(...params, lastDsm, lastRow) as [number, number][];
+      selected.push(...more);
+    }
+    const page = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE row IN (SELECT value FROM json_each(?))`, db);
+    for (let start = 0; start < selected.length; start += SEARCH_PAGE_ROWS) {
+      const rows = selected.slice(start, start + SEARCH_PAGE_ROWS).map(([row]) => row);
+      const byRow = new Map((page.all(JSON.stringify(rows)) as ItemRow[]).map((item) => [item.row, item]));
+      for (const row of rows) yield byRow.get(row)!;
+    }
+  }
+
+  /** The SQL of a search's filters, checked against the schema (400 for an unknown property or a wrong value type). */
+  private searchPlan(query: Fields) {
     const where: string[] = [];
     const params: unknown[] = [];
     let from = 'items i';
@@ -421,34 +501,25 @@ export class OwnerStore {
       where.push('i.dateServerModified >= ?'), params.push(query['dateServerModified>=']);
     if (typeof query['dateServerModified<'] === 'number')
       where.push('i.dateServerModified < ?'), params.push(query['dateServerModified<']);
-
-    const descending = query._sortOrder === 'Desc';
-    const order = descending ? 'DESC' : 'ASC';
-    const limit = typeof query._limit === 'number' ? query._limit : undefined;
-    if (limit === 0) return [];
-    const base = `SELECT ${columnsOf('i')} FROM ${from}`;
-    const condition = where.length ? ` WHERE ${where.join(' AND ')}` : '';
-    const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
-    const rows = this.sql(base + condition + ordering + (limit ? ' LIMIT ?' : '')).all(
-      ...params,
-      ...(limit ? [limit] : []),
-    ) as ItemRow[];
-    if (limit && rows.length === limit) {
-      const last = rows[limit - 1]!;
-      const ties = `i.dateServerModified = ? AND i.row ${descending ? '<' : '>'} ?`;
-      const more = this.sql(base + (condition ? `${condition} AND ${ties}` : ` WHERE ${ties}`) + ordering).all(
-        ...params,
-        last.dateServerModified,
-        last.row,
-      ) as ItemRow[];
-      rows.push(...more);
-    }
-    return rows;
+    return {
+      from,
+      condition: where.length ? ` WHERE ${where.join(' AND ')}` : '',
+      params,
+      descending: query._sortOrder === 'Desc',
+      limit: typeof query._limit === 'number' ? query._limit : undefined,
+    };
   }
 
   // ---- bulk -----------------------------------------------------------------------------
 
-  /** Creates, updates, deletes, edges, then searches, in one transaction (spec §3). */
+  /**
+   * Creates, updates, deletes, edges, then searches, as one transaction (spec §3). The writes
+   * commit synchronously; the searches then read a snapshot taken right at that commit, before
+   * anything else can write, so they answer exactly what the transaction left, in time slices.
+   * Their filters are checked before the commit: a bad search rolls the writes back. A search
+   * answer over the budget comes after the commit: its 400 says the writes were kept. The
+   * `batchId` check runs in the same turn as the writes, so two concurrent retries apply once.
+   */
   bulkJson(
     bulk: {
     batchId?: string;
@@ -458,33 +529,54 @@ export class OwnerStore {
     createEdges?: Fields[];
     search?: Fields[];
     },
-    principal?: Principal,
-  ): string {
-    // A retried batch (same batchId, same sender) answers what the first attempt answered and applies nothing.
+    principal: Principal | undefined,
+    budget: AnswerBudget,
+  ): Promise<AnswerChunks> {
+    const searches = bulk.search ?? [];
     const sender = principal?.run ?? '';
-    if (bulk.batchId !== undefined) {
-      const applied = this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?').pluck().get(sender, bulk.batchId) as
-        | string
-        | undefined;
-      if (applied !== undefined) return applied;
-    }
-    return this.write(() => {
-      const created = (bulk.createItems ?? []).map((item) => this.createItem(item, principal));
-      for (const patch of bulk.updateItems ?? []) this.updateItem(patch, principal);
-      for (const id of bulk.deleteItems ?? []) this.deleteItem(id, principal);
-      const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge, principal));
-      const searches = (bulk.search ?? []).map((query) => this.searchJson(query, principal));
-      const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)},"search":[${searches.join(',')}]}`;
-      const writes = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
-      // Only a batch that wrote needs replaying; searches alone are as safe to run again.
-      if (bulk.batchId !== undefined && writes > 0)
-        this.sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)').run(
-          sender,
-          bulk.batchId,
-          answer,
-          this.now,
-        );
-      return answer;
+    let writesJson = '';
+    let replayed = false;
+    let recorded = false;
+    const applyWrites = () => {
+      // A retried batch (same batchId, same sender) applies nothing and answers what the first attempt answered.
+      const applied =
+        bulk.batchId === undefined
+          ? undefined
+          : (this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?').pluck().get(sender, bulk.batchId) as string | undefined);
+      if (applied !== undefined) return void ((writesJson = applied), (replayed = true));
+      writesJson = this.write(() => {
+        const created = (bulk.createItems ?? []).map((item) => this.createItem(item, principal));
+        for (const patch of bulk.updateItems ?? []) this.updateItem(patch, principal);
+        for (const id of bulk.deleteItems ?? []) this.deleteItem(id, principal);
+        const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge, principal));
+        for (const query of searches) this.searchPlan(query);
+        const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)}`;
+        const writes = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
+        // Only a batch that wrote needs replaying; searches alone are as safe to run again.
+        if (bulk.batchId !== undefined && writes > 0) {
+          this.sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)').run(sender, bulk.batchId, answer, this.now);
+          recorded = true;
+        }
+        return answer;
+      });
+    };
+    return this.inSnapshot(applyWrites, async (db) => {
+      // The whole first answer is stored once its searches are read; only a crash in between leaves
+      // the writes' part alone, and then a retry runs the searches again.
+      if (replayed && writesJson.includes('"search":')) return [writesJson];
+      const slice = new TimeSlice();
+      const answer: AnswerChunks = [`${writesJson},"search":[`];
+      try {
+        for (const [index, query] of searches.entries())
+          answer.push(...(index ? [','] : []), ...(await collectArray(this.searchItems(query, principal, db), budget, slice)));
+      } catch (error) {
+        if (error instanceof PodError && error.status === 400 && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
+          throw new PodError(400, `the writes of this bulk were applied; its searches failed: ${error.message}`);
+        throw error;
+      }
+      answer.push(']}');
+      if (recorded) this.sql('UPDATE applied_batches SET answer = ? WHERE principal = ? AND batchId = ?').run(answer.join(''), sender, bulk.batchId);
+      return merged(answer);
     });
   }
 

@@ -3,6 +3,7 @@
  * by `dateServerModified` from their cursor, so every change reaches every subscriber exactly
  * once and in commit order — the same rule a polling client follows, without the polling.
  */
+import { PodError } from '../errors.js';
 import type { Owner } from '../storage/owners.js';
 
 /** Pages of items as JSON text, from `cursor` on; the callback answers false to stop. */
@@ -15,13 +16,28 @@ export interface Subscriber {
 
 export class ChangeFeed {
   private readonly subscribers = new Map<string, Set<Running>>();
+  private total = 0;
+
+  /** Each subscription holds a socket and keeps its owner's database open: both are capped. */
+  constructor(private readonly limits: { maxFeedsPerOwner: number; maxFeeds: number }) {}
+
+  /** Throws 429 when the owner, or the Pod, has no room for one more subscription; call right before `subscribe`. */
+  checkRoom(owner: Owner) {
+    const { maxFeedsPerOwner, maxFeeds } = this.limits;
+    if ((this.subscribers.get(owner.hash)?.size ?? 0) >= maxFeedsPerOwner)
+      throw new PodError(429, `this owner already has ${maxFeedsPerOwner} live feeds open (see --max-feeds-per-owner); close one, or poll with search`);
+    if (this.total >= maxFeeds)
+      throw new PodError(429, `the Pod already has ${maxFeeds} live feeds open (see --max-feeds); try again later, or poll with search`);
+  }
 
   /** Sends everything from the subscriber's cursor, then each change as it commits, until `send` says stop or `close` is called. */
   subscribe(subscriber: Subscriber): { closed: Promise<void>; close(): void } {
     const running = new Running(subscriber);
     const owners = this.subscribers.get(subscriber.owner.hash) ?? new Set();
     this.subscribers.set(subscriber.owner.hash, owners.add(running));
+    this.total++;
     running.closed.finally(() => {
+      this.total--;
       owners.delete(running);
       if (owners.size === 0) this.subscribers.delete(subscriber.owner.hash);
     });

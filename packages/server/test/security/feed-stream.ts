@@ -1,0 +1,23 @@
+/** Opening a live feed (`/changes`) and keeping it open: what the caps of L9 and M8 count. */
+import type { Owner } from '../helpers.js';
+
+export interface OpenFeed {
+  status: number;
+  text: string;
+  close(): void;
+}
+
+/** Subscribes; for a 200, waits for the first bytes of the stream and leaves it open until `close`. */
+export async function openFeed(o: Owner): Promise<OpenFeed> {
+  const abort = new AbortController();
+  const res = await fetch(`${o.url}/${o.version}/${o.owner}/changes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: o.auth, payload: {} }),
+    signal: abort.signal,
+  });
+  if (res.status !== 200) return { status: res.status, text: await res.text(), close: () => {} };
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  return { status: 200, text: new TextDecoder().decode(first.value), close: () => abort.abort() };
+}
