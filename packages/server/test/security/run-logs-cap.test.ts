@@ -2,6 +2,7 @@
 // that owner's older logs, never another owner's.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { defaultConfig } from '../../src/config.js';
 import { ProcessRunner } from '../../src/plugins/process-runner.js';
 import { Owner, sleep, startPod } from '../helpers.js';
 
@@ -18,7 +19,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 describe('L12: finished-run logs', () => {
   test("owner A's 220 runs do not push out owner B's run log", async () => {
     const runner = new ProcessRunner({ commands: { 'echo-plugin': ['sh', '-c', 'echo "log of $POD_PLUGINRUN_ID"'] }, timeoutSeconds: 30 });
-    const pod = await startPod({}, { runner });
+    // a bulk of 55 runs fits the launch queue (security/run-flood.test.ts tests its bounds)
+    const plugins = { ...defaultConfig().plugins, maxRuns: 16, maxRunsPerOwner: 16, maxQueuedPerOwner: 64 };
+    const pod = await startPod({ plugins }, { runner });
     try {
       const a = new Owner(pod.url);
       const b = new Owner(pod.url);
