@@ -250,6 +250,17 @@ export function snapshotFiles(dir: string): Map<string, string> {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Polls `probe` until it answers something other than undefined; fails naming `what` after `ms`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
 /** A free TCP port on loopback (racy in principle, fine for tests). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

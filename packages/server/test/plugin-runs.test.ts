@@ -7,21 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
-import { Owner, declare, sha256hex, sleep, startPod, type RunningPod } from './helpers.js';
+import { declare, Owner, sha256hex, startPod, type RunningPod, until } from './helpers.js';
 
 const PLUGIN = fileURLToPath(new URL('../../test/fixtures/capture-plugin.mjs', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'pod-runs-'));
 const envFile = (name: string) => join(scratch, `${name}.json`);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('plugin runs', () => {
   let pod: RunningPod;

@@ -10,22 +10,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config.js';
 import { ProcessRunner } from '../../src/plugins/process-runner.js';
-import { Owner, sleep, startPod, type RunningPod } from '../helpers.js';
+import { Owner, startPod, type RunningPod, until } from '../helpers.js';
 
 const PLUGIN = fileURLToPath(new URL('../../../test/fixtures/capture-plugin.mjs', import.meta.url));
 /** Images the runner starts; each writes its environment to `<scratch>/<image>.json`. */
 export const IMAGES = ['evil-image', 'priv-image', 'other-image', 'importer-image'] as const;
 export type Image = (typeof IMAGES)[number];
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** A plugin's credential, used as the plugin itself would: `ok`, `fails`, `search`… with PluginAuth. */
 export class PluginCaller extends Owner {

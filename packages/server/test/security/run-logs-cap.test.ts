@@ -4,17 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig } from '../../src/config.js';
 import { ProcessRunner } from '../../src/plugins/process-runner.js';
-import { Owner, sleep, startPod } from '../helpers.js';
+import { Owner, startPod, until } from '../helpers.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('L12: finished-run logs', () => {
   test("owner A's 220 runs do not push out owner B's run log", async () => {
@@ -30,7 +21,7 @@ describe('L12: finished-run logs', () => {
           const runs = await o.search({ type: 'PluginRun' });
           const ended = runs.filter((run: { id: string; podLaunchStatus?: string }) => ids.includes(run.id) && run.podLaunchStatus === 'exited');
           return ended.length === ids.length ? true : undefined;
-        });
+        }, 60_000);
       const bRun = await b.create({ type: 'PluginRun', containerImage: 'echo-plugin' });
       await finished(b, [bRun]);
       assert.match(await b.ok('plugin_run_logs', bRun), new RegExp(`log of ${bRun}`));
