@@ -14,7 +14,7 @@ import { ok, run } from './commands.js';
 import { KIT_DIR } from './helpers.js';
 
 const ROOT = path.resolve(KIT_DIR, '../..');
-const NO_REGISTRY = { npm_config_registry: 'http://127.0.0.1:9/' };
+const NO_REGISTRY = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };
 
 test('from a fresh clone, the README commands find pod-plugin and pod without any registry', async (t) => {
   if (!existsSync(path.join(ROOT, '.git'))) return t.skip('not a git checkout: nothing to clone');
