@@ -32,3 +32,6 @@ export async function ok(result: Promise<Result>): Promise<string> {
   assert.equal(code, 0, output);
   return output;
 }
+
+/** npm's settings that make any registry fetch fail at once: for commands that must need none. */
+export const NO_REGISTRY = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };

@@ -10,11 +10,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ok, run } from './commands.js';
+import { NO_REGISTRY, ok, run } from './commands.js';
 import { KIT_DIR } from './helpers.js';
 
 const ROOT = path.resolve(KIT_DIR, '../..');
-const NO_REGISTRY = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };
 
 test('from a fresh clone, the README commands find pod-plugin and pod without any registry', async (t) => {
   if (!existsSync(path.join(ROOT, '.git'))) return t.skip('not a git checkout: nothing to clone');
