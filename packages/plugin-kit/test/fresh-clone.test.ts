@@ -6,7 +6,7 @@
  * closed port, so any fetch fails loudly.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -31,6 +31,12 @@ test('from a fresh clone, the README commands find pod-plugin and pod without an
   for (const modules of ['node_modules', ...readdirSync(path.join(ROOT, 'packages')).map((name) => `packages/${name}/node_modules`)])
     if (existsSync(path.join(ROOT, modules))) await ok(run('cp', ['-al', path.join(ROOT, modules), path.join(clone, modules)], tmp));
   for (const bin of ['pod', 'pod-plugin']) rmSync(path.join(clone, 'node_modules/.bin', bin), { force: true });
+  // the one file npm rewrites in place: a copy of its own, so that this repository's stays untouched
+  const hiddenLockfile = path.join(clone, 'node_modules/.package-lock.json');
+  if (existsSync(hiddenLockfile)) {
+    rmSync(hiddenLockfile);
+    copyFileSync(path.join(ROOT, 'node_modules/.package-lock.json'), hiddenLockfile);
+  }
   assert.ok(!existsSync(path.join(clone, 'packages/plugin-kit/dist')), 'the clone starts unbuilt');
 
   await ok(run('npm', ['install'], clone, NO_REGISTRY));
