@@ -6,7 +6,6 @@
  * and the base images (.ci/setup-docker.sh); POD_TEST_DOCKER=0 skips it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,40 +13,12 @@ import { after, before, describe, test } from 'node:test';
 import { Account, Message, PodClient } from '@pod/client';
 import { createPluginRun, installPlugin, readManifest, waitForRun } from '../src/index.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
+import { ok, run } from './commands.js';
 import { KIT_DIR } from './helpers.js';
 
 const CLI = path.join(KIT_DIR, 'dist/src/cli.js');
 
-interface Result {
-  code: number | null;
-  output: string;
-}
-
-/**
- * Runs a command without blocking this process (the Pod under test lives in it). npm's and the
- * test runner's variables are left out: a nested `node --test` would otherwise report to this one.
- */
-function run(command: string, args: string[], cwd: string): Promise<Result> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT' && name !== 'INIT_CWD'),
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
-}
-
 const podPlugin = (args: string[], cwd: string) => run(process.execPath, [CLI, ...args], cwd);
-
-async function ok(result: Promise<Result>): Promise<string> {
-  const { code, output } = await result;
-  assert.equal(code, 0, output);
-  return output;
-}
 
 test('pod-plugin --help names every command', async () => {
   const help = await ok(podPlugin(['--help'], KIT_DIR));

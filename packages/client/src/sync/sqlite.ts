@@ -2,7 +2,8 @@
  * The replica in a SQLite file, plain or encrypted (SQLCipher, raw 32-byte key): Node only, from
  * `@pod/client/node`. Each `write` is one transaction, so a crash leaves either all of it or none.
  */
-import Database from 'better-sqlite3-multiple-ciphers';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { HEX_KEY } from '@pod/protocol';
 import type { EdgeEnds, LocalStore, Outbox, PendingChange, PodItem, StoreWrite } from './store.js';
 
@@ -28,6 +29,23 @@ const LAYOUT = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 `;
 
+const SQLITE = 'better-sqlite3-multiple-ciphers';
+
+/**
+ * The SQLite binding, loaded on first use: it is an optional peer dependency (native code, compiled
+ * at install), so that `@pod/client/node` loads where only its other helpers are wanted.
+ */
+function openDatabase(path: string): Database.Database {
+  let Sqlite: typeof Database;
+  try {
+    Sqlite = createRequire(import.meta.url)(SQLITE) as typeof Database;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new Error(`SqliteStore needs the package ${SQLITE}: \`npm install ${SQLITE}\``, { cause: error });
+  }
+  return new Sqlite(path);
+}
+
 export class SqliteStore implements LocalStore {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
@@ -35,7 +53,7 @@ export class SqliteStore implements LocalStore {
 
   /** Opens or creates the store at `path` (`:memory:` for none). A wrong key throws. */
   constructor(path: string, options: SqliteStoreOptions = {}) {
-    this.db = new Database(path);
+    this.db = openDatabase(path);
     try {
       if (options.key !== undefined) {
         if (!HEX_KEY.test(options.key)) throw new TypeError('the key of a SqliteStore must be 64 hexadecimal characters');
