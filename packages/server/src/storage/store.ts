@@ -301,6 +301,7 @@ export class OwnerStore {
 
   private get now(): number {
     if (!this.pending) throw new Error('a write outside OwnerStore.write');
+    if (this.writePaused) throw mainInUse();
     return this.pending.dateServerModified;
   }
 
