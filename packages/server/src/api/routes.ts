@@ -45,7 +45,7 @@ type Handler<E extends Endpoint> = (caller: Caller, payload: z.output<(typeof en
 /** One line per endpoint: the store call, and the JSON text it answers with. Reads and writes go through the caller's grant. */
 const handlers: { [E in Endpoint]: Handler<E> } = {
   get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
-  create_item: ({ owner: { store }, grant }, item) => JSON.stringify(store.write(() => store.createItem(item, grant))),
+  create_item: async ({ owner: { store }, grant }, item) => JSON.stringify(await store.writeLong(() => store.createItem(item, grant))),
   update_item: ({ owner: { store }, grant }, patch) => (store.write(() => store.updateItem(patch, grant)), '{}'),
   delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), '{}'),
   create_edge: ({ owner: { store }, grant }, edge) => JSON.stringify(store.write(() => store.createEdge(edge, grant))),

@@ -257,6 +257,14 @@ export class OwnerStore {
   }
 
   /**
+   * `write` for work that may turn long (a declaration that erases a property): its long part runs
+   * in slices (`writeInSlices`), in a turn of the main connection.
+   */
+  writeLong<T>(work: () => T): Promise<T> {
+    return this.withMain(() => this.writeInSlices((function* () { return work(); })(), () => {}));
+  }
+
+  /**
    * Like `write`, for a long one: `steps` does the work between its `yield`s, and whenever a slice
    * of the event loop has been used the transaction pauses so other owners are served; it stays ONE
    * transaction, rolled back whole if a step throws. Call inside `withMain`: while it is paused,

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Owner, startCli, stopCli, type CliPod } from '../helpers.js';
 import { openEncrypted } from '../../src/storage/database.js';
-import { OwnerStore } from '../../src/storage/store.js';
+import { OwnerStore, type Principal } from '../../src/storage/store.js';
 import { AnswerBudget } from '../../src/storage/answer.js';
 
 /** A live feed of `o` whose whole text so far is kept. */
@@ -130,15 +130,60 @@ describe('M9: one owner writing a lot does not stall another, and its bulk stays
   });
 });
 
+/** A store of its own (main and reader connections), removed after `use`. */
+async function withStore(use: (store: OwnerStore) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'pod-sliced-'));
+  const path = join(dir, 'pod.db');
+  const key = randomBytes(32);
+  const db = openEncrypted(path, key, true);
+  const reader = openEncrypted(path, key, false);
+  try {
+    await use(new OwnerStore(db, () => {}, reader));
+  } finally {
+    reader.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** How many times the event loop got a turn while `work` ran. */
+async function turnsDuring(work: Promise<unknown>): Promise<number> {
+  let settled = false;
+  void work.finally(() => (settled = true)).catch(() => {});
+  let turns = 0;
+  while (!settled) {
+    await nextTurn();
+    turns++;
+  }
+  await work;
+  return turns;
+}
+
 describe('M9: the main connection cannot be used around a paused sliced write', () => {
+  test('the owner taking over a property 40,000 plugin items hold erases them in slices, in the same transaction', async () => {
+    await withStore(async (store) => {
+      const plugin: Principal = {
+        creator: 'plugin-x',
+        run: 'run-x',
+        visible: () => 'all',
+        checkCreate() {},
+        checkUpdate() {},
+        checkDelete() {},
+        checkEdge() {},
+      };
+      store.write(() => store.createItem({ type: 'ItemPropertySchema', itemType: 'Note', propertyName: 'rating', valueType: 'Text' }, plugin));
+      store.write(() => Array.from({ length: 40_000 }, (_, i) => store.createItem({ type: 'Note', id: `note-${i}`, rating: `r${i}` }, plugin)));
+      const declaration = { type: 'ItemPropertySchema', itemType: 'Note', propertyName: 'rating', valueType: 'Integer' };
+      // create_item's path (a bulk's writes take the same sliced one): it pauses while the old values are erased.
+      const turns = await turnsDuring(store.writeLong(() => store.createItem(declaration)));
+      assert.ok(turns >= 2, `the erasure gave the event loop ${turns} turns: it was not sliced`);
+      assert.doesNotMatch(await store.withMain(() => store.getItemJson('note-39999')), /rating/);
+      assert.equal(await store.withMain(() => store.searchJson({ rating: 5 })), '[]');
+    });
+  });
+
   test('a store call that skips withMain while a bulk is paused between slices throws instead of reading uncommitted rows', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pod-sliced-'));
-    const path = join(dir, 'pod.db');
-    const key = randomBytes(32);
-    const db = openEncrypted(path, key, true);
-    const reader = openEncrypted(path, key, false);
-    const store = new OwnerStore(db, () => {}, reader);
-    try {
+    await withStore(async (store) => {
       const bulk = store.bulkJson({ createItems: Array.from({ length: 50_000 }, (_, i) => ({ type: 'Note', id: `note-${i}` })) }, undefined, new AnswerBudget(1 << 30));
       let paused = 0;
       let settled = false;
@@ -156,10 +201,6 @@ describe('M9: the main connection cannot be used around a paused sliced write', 
       assert.ok(paused >= 2, `the bulk paused ${paused} times: it was not sliced`);
       assert.match(await store.withMain(() => store.getItemJson('note-0')), /note-0/);
       assert.equal(await store.withMain(() => store.searchJson({ type: 'Intruder' })), '[]');
-    } finally {
-      reader.close();
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
