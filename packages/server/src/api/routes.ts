@@ -45,7 +45,7 @@ type Handler<E extends Endpoint> = (caller: Caller, payload: z.output<(typeof en
 /** One line per endpoint: the store call, and the JSON text it answers with. Reads and writes go through the caller's grant. */
 const handlers: { [E in Endpoint]: Handler<E> } = {
   get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
-  create_item: ({ owner: { store }, grant }, item) => JSON.stringify(store.write(() => store.createItem(item, grant))),
+  create_item: async ({ owner: { store }, grant }, item) => JSON.stringify(await store.writeLong(() => store.createItem(item, grant))),
   update_item: ({ owner: { store }, grant }, patch) => (store.write(() => store.updateItem(patch, grant)), '{}'),
   delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), '{}'),
   create_edge: ({ owner: { store }, grant }, edge) => JSON.stringify(store.write(() => store.createEdge(edge, grant))),
@@ -75,15 +75,27 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
 
 /**
  * The caller, and for a plugin the checks of its grant that need no stored item (403 before
- * anything runs); the store checks each change against the grant as it applies it.
+ * anything runs); the store checks each change against the grant as it applies it. `then` starts
+ * the request's work in the same turn of the owner's main connection as the checks (`withMain`);
+ * only that synchronous start holds it, so a search or a bulk does not (a bulk takes it for its writes).
  */
-function authorize(deps: ApiDeps, ownerKey: string, auth: Auth, endpoint: Endpoint | 'changes' | 'upload', payload: unknown): Caller {
+async function authorize<T>(
+  deps: ApiDeps,
+  ownerKey: string,
+  auth: Auth,
+  endpoint: Endpoint | 'changes' | 'upload',
+  payload: unknown,
+  then: (caller: Caller) => T,
+): Promise<T> {
   // Mail through a relay only for owners that existed before this request: inventing one sends nothing.
   const mustExist = endpoint === 'send_email' && deps.mailer.relays;
-  if (auth.type === 'ClientAuth') return { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) };
-  const caller = deps.credentials.resolve(ownerKey, auth.data);
-  caller.grant.authorize(endpoint, payload, caller.owner.store);
-  return caller;
+  const caller: Caller =
+    auth.type === 'ClientAuth' ? { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) } : deps.credentials.resolve(ownerKey, auth.data);
+  const { started } = await caller.owner.store.withMain(() => {
+    caller.grant?.authorize(endpoint, payload, caller.owner.store);
+    return { started: then(caller) };
+  });
+  return started;
 }
 
 export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
@@ -106,7 +118,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
         json.post<{ Params: { owner: string } }>('/:owner/changes', async (request, reply) => {
           const envelope = parse(Envelope, request.body, 'body');
           const query = parse(ChangesQuery, envelope.payload ?? {}, 'payload');
-          const { owner } = authorize(deps, request.params.owner, envelope.auth, 'changes', query);
+          const owner = await authorize(deps, request.params.owner, envelope.auth, 'changes', query, ({ owner }) => owner);
           deps.feed.checkRoom(owner);
           reply.hijack();
           const response = reply.raw;
@@ -145,9 +157,10 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
           if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
           const envelope = parse(Envelope, request.body, 'body');
           const payload = parse(endpoints[endpoint].payload, envelope.payload, 'payload') as Payload<typeof endpoint>;
-          const caller = authorize(deps, ownerKey, envelope.auth, endpoint, payload);
           const handler = handlers[endpoint] as Handler<typeof endpoint>;
-          const answer = await deps.owners.using(caller.owner, async () => handler(caller, payload as never, deps, reply));
+          const answer = await authorize(deps, ownerKey, envelope.auth, endpoint, payload, (caller) =>
+            deps.owners.using(caller.owner, async () => handler(caller, payload as never, deps, reply)),
+          );
           if (typeof answer === 'string') return reply.type('application/json; charset=utf-8').send(answer);
           if (Array.isArray(answer)) return reply.type('application/json; charset=utf-8').send(answer.length === 1 ? answer[0] : Readable.from(answer));
           return answer;
@@ -163,8 +176,9 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
         uploads.addContentTypeParser('*', (_request, _payload, done) => done(null));
         const upload = async (ownerKey: string, auth: Auth, sha256: string, request: { raw: NodeJS.ReadableStream }) => {
           if (!SHA256_HEX.test(sha256)) throw badRequest('the sha256 in the path must be 64 hexadecimal characters');
-          const { owner } = authorize(deps, ownerKey, auth, 'upload', undefined);
-          await deps.owners.using(owner, () => receiveFile(owner, sha256.toLowerCase(), request.raw as never, deps.uploadLimit));
+          await authorize(deps, ownerKey, auth, 'upload', undefined, ({ owner }) =>
+            deps.owners.using(owner, () => receiveFile(owner, sha256.toLowerCase(), request.raw as never, deps.uploadLimit)),
+          );
           return '{}';
         };
         uploads.post<{ Params: { owner: string; key: string; sha256: string } }>(

@@ -87,32 +87,41 @@ export class PluginRuns {
     await this.options.runner.close();
   }
 
+  /** Each step that reads or records in the owner's database takes a turn of its main connection (`withMain`). */
   private async launch(owner: Owner, runId: string) {
     const { runner, log } = this.options;
+    const { store } = owner;
     try {
-      const run = readItem(owner, runId);
-      if (!run) return;
-      const image = String(run.containerImage ?? run.container ?? '');
-      if (CLIENT_RUN_IMAGES.has(image))
-        return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
-      grantOf(owner, run); // a run no Plugin grants is refused now, not after waiting its turn
-      const entry = this.queue.enter(owner.hash, runKey(owner, runId));
-      if (entry instanceof Promise) {
-        const { maxRuns, maxRunsPerOwner } = this.queue.limits;
-        record(owner, runId, { podLaunchStatus: 'queued', podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going` }, log);
-        this.options.keepOpen(owner, entry);
-      }
-      const slot = await entry;
+      const entry = await store.withMain(() => {
+        const run = readItem(owner, runId);
+        if (!run) return;
+        const image = String(run.containerImage ?? run.container ?? '');
+        if (CLIENT_RUN_IMAGES.has(image))
+          return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
+        grantOf(owner, run); // a run no Plugin grants is refused now, not after waiting its turn
+        const entered = this.queue.enter(owner.hash, runKey(owner, runId));
+        if (entered instanceof Promise) {
+          const { maxRuns, maxRunsPerOwner } = this.queue.limits;
+          record(owner, runId, { podLaunchStatus: 'queued', podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going` }, log);
+          this.options.keepOpen(owner, entered);
+        }
+        return { entered };
+      });
+      if (!entry) return;
+      const slot = await entry.entered;
       try {
         if (this.queue.closed) return;
-        const current = readItem(owner, runId);
-        if (!slot || !wanted(current)) {
+        const launching = await store.withMain(() => {
+          const current = readItem(owner, runId);
+          if (slot && wanted(current)) return { started: this.start(owner, current) };
           if (current && !current.deleted) record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: 'aborted while it waited; it never started' }, log);
-          return;
-        }
-        const launched = await this.start(owner, current);
+        });
+        if (!launching) return;
+        const launched = await launching.started;
         log.info({ owner: owner.hash, runId, runner: runner.name }, 'plugin run started');
-        record(owner, runId, { podLaunchStatus: 'started', podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}` }, log);
+        await store.withMain(() =>
+          record(owner, runId, { podLaunchStatus: 'started', podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}` }, log),
+        );
         await this.finish(owner, runId, launched, await launched.plugin.exited);
       } finally {
         slot?.release();
@@ -121,11 +130,11 @@ export class PluginRuns {
       const reason = error instanceof LaunchError ? error.reason : 'failed';
       const message = error instanceof LaunchError || error instanceof PodError ? error.message : 'the launch failed; see the Pod log';
       if (!(error instanceof LaunchError)) log.error({ owner: owner.hash, runId, err: error }, 'plugin launch failed');
-      record(owner, runId, { podLaunchStatus: reason, podLaunchMessage: message }, log);
+      await store.withMain(() => record(owner, runId, { podLaunchStatus: reason, podLaunchMessage: message }, log));
     }
   }
 
-  /** Issues the run's credential and starts it with the environment of spec §7. */
+  /** Issues the run's credential and starts it with the environment of spec §7; call in a turn of the main connection (its reads are synchronous, before the first await). */
   private async start(owner: Owner, run: Fields): Promise<Running> {
     const runId = String(run.id);
     const image = imageOf(run);
@@ -164,16 +173,18 @@ export class PluginRuns {
     this.running.delete(runKey(owner, runId));
     this.finishedLogs.add(owner.hash, runId, await running.plugin.logs().catch(() => ''));
     const outcome = exit.stopped ? 'stopped' : exit.timedOut ? 'timedOut' : 'exited';
-    const status = readItem(owner, runId)?.status;
-    const unfinished = !FINAL_STATUSES.has(String(status));
-    record(owner, runId, {
-      podLaunchStatus: outcome,
-      podLaunchMessage:
-        outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`,
-      ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
-      // A plugin that ended without saying how it went failed, as far as its owner can tell.
-      ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
-    }, this.options.log);
+    await owner.store.withMain(() => {
+      const status = readItem(owner, runId)?.status;
+      const unfinished = !FINAL_STATUSES.has(String(status));
+      record(owner, runId, {
+        podLaunchStatus: outcome,
+        podLaunchMessage:
+          outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`,
+        ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
+        // A plugin that ended without saying how it went failed, as far as its owner can tell.
+        ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
+      }, this.options.log);
+    });
   }
 }
 

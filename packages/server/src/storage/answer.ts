@@ -61,9 +61,18 @@ export function merged(chunks: AnswerChunks): AnswerChunks {
 export class TimeSlice {
   private start = performance.now();
 
-  async maybeYield() {
-    if (performance.now() - this.start < SLICE_MS) return;
+  /** True once the current stretch is over SLICE_MS. */
+  get over(): boolean {
+    return performance.now() - this.start >= SLICE_MS;
+  }
+
+  /** Lets the event loop serve others, then starts a new stretch. */
+  async pause() {
     await yieldToLoop();
     this.start = performance.now();
+  }
+
+  async maybeYield() {
+    if (this.over) await this.pause();
   }
 }

@@ -29,7 +29,7 @@ const FILE_MODE = 0o600;
 /** Read size of old single-GCM blobs: what their download holds back until the tag verifies. */
 const LEGACY_READ_BYTES = 64 * 1024;
 
-/** Stores an upload announced by a File item; `sha256` is lowercase hex. */
+/** Stores an upload announced by a File item; `sha256` is lowercase hex. Start it in a turn of the main connection (`withMain`): its checks run before the first await. */
 export async function receiveFile(owner: Owner, sha256: string, body: Readable, limit: number): Promise<void> {
   const { store } = owner;
   if (!store.hasFileItem(sha256))
@@ -65,7 +65,7 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
     await rename(partial, path);
     await syncPath(owner.filesDir);
     try {
-      store.recordFile({ sha256, blob, key, nonce, tag: null, size, format: BlobFormat.Segmented });
+      await store.withMain(() => store.recordFile({ sha256, blob, key, nonce, tag: null, size, format: BlobFormat.Segmented }));
     } catch (error) {
       await rm(path, { force: true });
       throw error;

@@ -131,6 +131,19 @@ export class OwnerStore {
   private pending: Commit | null = null;
   /** A rolled-back transaction that declared properties leaves the in-memory schema to re-read. */
   private schemaChangedInTransaction = false;
+  /**
+   * The main connection serves one operation at a time (`withMain`): turns that outlast one
+   * synchronous step (a sliced write) are chained here; `mainTurns` counts those not yet settled.
+   */
+  private mainTail: Promise<unknown> = Promise.resolve();
+  private mainTurns = 0;
+  /**
+   * True while a sliced write transaction is open and paused between slices: any use of the main
+   * connection then would read its uncommitted rows or nest into it, so `sql` and `write` refuse it.
+   */
+  private writePaused = false;
+  /** In a sliced write: long work a step asked for, done (in slices) before the next step. */
+  private laterSteps: Generator<void>[] | null = null;
 
   /**
    * `reader`: a second connection to the same file, used only for reads that span several event
@@ -148,6 +161,7 @@ export class OwnerStore {
   }
 
   private sql(text: string, db = this.db): Statement {
+    if (this.writePaused && db === this.db) throw mainInUse();
     let cache = this.statements.get(db);
     if (!cache) this.statements.set(db, (cache = new Map()));
     let statement = cache.get(text);
@@ -156,23 +170,28 @@ export class OwnerStore {
   }
 
   /**
-   * Runs `work` in a read snapshot of the reader connection, taken after `before` (which runs
-   * synchronously just ahead of it, so a bulk's searches see exactly its committed writes and
-   * nothing later). Heavy reads of one owner take turns; other owners never wait for them.
+   * Runs `work` in a read snapshot of the reader connection, begun by `before` when given (a bulk
+   * begins it right at its commit, so its searches see exactly its writes and nothing later).
+   * Heavy reads of one owner take turns; other owners never wait for them.
    */
-  private inSnapshot<T>(before: () => void, work: (db: Db) => Promise<T>): Promise<T> {
+  private inSnapshot<T>(work: (db: Db) => Promise<T>, before?: (beginSnapshot: () => void) => Promise<void>): Promise<T> {
     const turn = this.readQueue.then(async () => {
-      before();
       const db = this.reader;
       const separate = db !== this.db;
-      if (separate) {
-        this.sql('BEGIN', db).run();
-        this.sql('SELECT 1 FROM items LIMIT 1', db).get(); // the snapshot starts at the first read
-      }
+      let begun = false;
+      const beginSnapshot = () => {
+        if (separate) {
+          this.sql('BEGIN', db).run();
+          this.sql('SELECT 1 FROM items LIMIT 1', db).get(); // the snapshot starts at the first read
+        }
+        begun = true;
+      };
       try {
+        if (before) await before(beginSnapshot);
+        else beginSnapshot();
         return await work(db);
       } finally {
-        if (separate) this.sql('COMMIT', db).run();
+        if (separate && begun) this.sql('COMMIT', db).run();
       }
     });
     this.readQueue = turn.catch(() => {});
@@ -180,16 +199,48 @@ export class OwnerStore {
   }
 
   /**
+   * Runs `work` when the owner's main connection is free, and holds it until `work` (and the
+   * promise it returns, if any) has settled: a same-owner request, feed or plugin launch waits
+   * here while a sliced write of this owner is open. Every use of the main connection goes through
+   * here (reads on the reader connection, `searchAnswer`, need not). A free connection runs `work`
+   * at once, in the caller's step; a promise returned by `work` holds the connection, so wrap it
+   * (`{ answer }`) to only start it.
+   */
+  withMain<T>(work: () => T): Promise<Awaited<T>> {
+    if (this.mainTurns === 0) {
+      let result: T;
+      try {
+        result = work();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return result instanceof Promise ? this.holdMain(result) : Promise.resolve(result as Awaited<T>);
+    }
+    return this.holdMain(this.mainTail.then(work) as Promise<Awaited<T>>);
+  }
+
+  private holdMain<T>(turn: Promise<T>): Promise<T> {
+    this.mainTurns++;
+    const settled = () => void this.mainTurns--;
+    this.mainTail = turn.then(settled, settled);
+    return turn;
+  }
+
+  private beginCommit(): Commit {
+    if (this.writePaused) throw mainInUse();
+    return (this.pending = {
+      dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
+      created: [],
+      updated: [],
+    });
+  }
+
+  /**
    * Runs `work` in one write transaction. Its dateServerModified is taken here, once:
    * max(now, previous + 1), so it increases strictly across transactions (spec §3).
    */
   write<T>(work: () => T): T {
-    const commit: Commit = {
-      dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
-      created: [],
-      updated: [],
-    };
-    this.pending = commit;
+    const commit = this.beginCommit();
     try {
       const result = this.db.transaction(work)();
       this.lastDateServerModified = commit.dateServerModified;
@@ -205,8 +256,60 @@ export class OwnerStore {
     }
   }
 
+  /**
+   * `write` for work that may turn long (a declaration that erases a property): its long part runs
+   * in slices (`writeInSlices`), in a turn of the main connection.
+   */
+  writeLong<T>(work: () => T): Promise<T> {
+    return this.withMain(() => this.writeInSlices((function* () { return work(); })(), () => {}));
+  }
+
+  /**
+   * Like `write`, for a long one: `steps` does the work between its `yield`s, and whenever a slice
+   * of the event loop has been used the transaction pauses so other owners are served; it stays ONE
+   * transaction, rolled back whole if a step throws. Call inside `withMain`: while it is paused,
+   * nothing else may touch the main connection (enforced by `sql`). `afterCommit` runs right after
+   * the commit, before anything else can write.
+   */
+  private async writeInSlices<T>(steps: Generator<void, T>, afterCommit: () => void): Promise<T> {
+    const commit = this.beginCommit();
+    const slice = new TimeSlice();
+    const later: Generator<void>[] = (this.laterSteps = []);
+    const pause = async () => {
+      this.writePaused = true;
+      try {
+        await slice.pause();
+      } finally {
+        this.writePaused = false;
+      }
+    };
+    let step: IteratorResult<void, T>;
+    try {
+      this.sql('BEGIN IMMEDIATE').run();
+      for (step = steps.next(); ; step = steps.next()) {
+        for (let work = later.shift(); work; work = later.shift()) for (const _ of work) if (slice.over) await pause();
+        if (step.done) break;
+        if (slice.over) await pause();
+      }
+      this.sql('COMMIT').run();
+    } catch (error) {
+      if (this.db.inTransaction) this.sql('ROLLBACK').run();
+      if (this.schemaChangedInTransaction) this.schema.reload();
+      throw error;
+    } finally {
+      this.pending = null;
+      this.laterSteps = null;
+      this.schemaChangedInTransaction = false;
+    }
+    this.lastDateServerModified = commit.dateServerModified;
+    afterCommit();
+    this.onCommit(commit);
+    return step.value;
+  }
+
   private get now(): number {
     if (!this.pending) throw new Error('a write outside OwnerStore.write');
+    if (this.writePaused) throw mainInUse();
     return this.pending.dateServerModified;
   }
 
@@ -258,8 +361,12 @@ export class OwnerStore {
     const now = this.now;
     const deleted = fields.deleted ?? false;
     if (typeof deleted !== 'boolean') throw badRequest(`"deleted" must be a boolean; got ${describe(deleted)}`);
-    if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, (old) => this.eraseProperty(old)))
-      this.schemaChangedInTransaction = true;
+    const erase = (old: Property) => {
+      // In a sliced write the erasure takes slices of its own, right after this item; else it runs now.
+      if (this.laterSteps) this.laterSteps.push(this.eraseProperty(old));
+      else for (const _ of this.eraseProperty(old));
+    };
+    if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, erase)) this.schemaChangedInTransaction = true;
 
     const values = new Map<string, { prop: number; index: string | number; json: string }>();
     for (const [name, value] of Object.entries(fields)) {
@@ -414,7 +521,7 @@ export class OwnerStore {
 
   /** A request's search: read from a snapshot in time slices, within the request's answer budget. */
   searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<AnswerChunks> {
-    return this.inSnapshot(() => {}, (db) => collectArray(this.searchItems(query, view, db), budget));
+    return this.inSnapshot((db) => collectArray(this.searchItems(query, view, db), budget));
   }
 
   /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
@@ -513,9 +620,10 @@ export class OwnerStore {
   // ---- bulk -----------------------------------------------------------------------------
 
   /**
-   * Creates, updates, deletes, edges, then searches, as one transaction (spec §3). The writes
-   * commit synchronously; the searches then read a snapshot taken right at that commit, before
-   * anything else can write, so they answer exactly what the transaction left, in time slices.
+   * Creates, updates, deletes, edges, then searches, as one transaction (spec §3). The writes run
+   * in slices (`writeInSlices`) holding the owner's main connection; the searches then read a
+   * snapshot taken right at the commit, before anything else can write, so they answer exactly what
+   * the transaction left, in time slices.
    * Their filters are checked before the commit: a bad search rolls the writes back. A search
    * answer over the budget comes after the commit: its 400 says the writes were kept. The
    * `batchId` check runs in the same turn as the writes, so two concurrent retries apply once.
@@ -537,30 +645,35 @@ export class OwnerStore {
     let writesJson = '';
     let replayed = false;
     let recorded = false;
-    const applyWrites = () => {
-      // A retried batch (same batchId, same sender) applies nothing and answers what the first attempt answered.
-      const applied =
-        bulk.batchId === undefined
-          ? undefined
-          : (this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?').pluck().get(sender, bulk.batchId) as string | undefined);
-      if (applied !== undefined) return void ((writesJson = applied), (replayed = true));
-      writesJson = this.write(() => {
-        const created = (bulk.createItems ?? []).map((item) => this.createItem(item, principal));
-        for (const patch of bulk.updateItems ?? []) this.updateItem(patch, principal);
-        for (const id of bulk.deleteItems ?? []) this.deleteItem(id, principal);
-        const edges = (bulk.createEdges ?? []).map((edge) => this.createEdge(edge, principal));
-        for (const query of searches) this.searchPlan(query);
-        const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)}`;
-        const writes = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
-        // Only a batch that wrote needs replaying; searches alone are as safe to run again.
-        if (bulk.batchId !== undefined && writes > 0) {
-          this.sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)').run(sender, bulk.batchId, answer, this.now);
-          recorded = true;
-        }
-        return answer;
+    const store = this;
+    function* writes(): Generator<void, string> {
+      const created: string[] = [];
+      const edges: string[] = [];
+      for (const item of bulk.createItems ?? []) yield void created.push(store.createItem(item, principal));
+      for (const patch of bulk.updateItems ?? []) yield store.updateItem(patch, principal);
+      for (const id of bulk.deleteItems ?? []) yield store.deleteItem(id, principal);
+      for (const edge of bulk.createEdges ?? []) yield void edges.push(store.createEdge(edge, principal));
+      for (const query of searches) store.searchPlan(query);
+      const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)}`;
+      const count = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
+      // Only a batch that wrote needs replaying; searches alone are as safe to run again.
+      if (bulk.batchId !== undefined && count > 0) {
+        store.sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)').run(sender, bulk.batchId, answer, store.now);
+        recorded = true;
+      }
+      return answer;
+    }
+    const applyWrites = (beginSnapshot: () => void) =>
+      this.withMain(async () => {
+        // A retried batch (same batchId, same sender) applies nothing and answers what the first attempt answered.
+        const applied =
+          bulk.batchId === undefined
+            ? undefined
+            : (this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?').pluck().get(sender, bulk.batchId) as string | undefined);
+        if (applied !== undefined) return void ((writesJson = applied), (replayed = true), beginSnapshot());
+        writesJson = await this.writeInSlices(writes(), beginSnapshot);
       });
-    };
-    return this.inSnapshot(applyWrites, async (db) => {
+    return this.inSnapshot(async (db) => {
       // The whole first answer is stored once its searches are read; only a crash in between leaves
       // the writes' part alone, and then a retry runs the searches again.
       if (replayed && writesJson.includes('"search":')) return [writesJson];
@@ -575,9 +688,12 @@ export class OwnerStore {
         throw error;
       }
       answer.push(']}');
-      if (recorded) this.sql('UPDATE applied_batches SET answer = ? WHERE principal = ? AND batchId = ?').run(answer.join(''), sender, bulk.batchId);
+      if (recorded)
+        await this.withMain(() =>
+          this.sql('UPDATE applied_batches SET answer = ? WHERE principal = ? AND batchId = ?').run(answer.join(''), sender, bulk.batchId),
+        );
       return merged(answer);
-    });
+    }, applyWrites);
   }
 
   /**
@@ -585,16 +701,20 @@ export class OwnerStore {
    * value stored under the old type is erased (those items' dateServerModified advances, so syncing
    * clients see it), and the plugins' ItemPropertySchema items for it are marked deleted.
    */
-  private eraseProperty(property: Property) {
+  private *eraseProperty(property: Property): Generator<void> {
     const propertyName = this.schema.require('propertyName');
     this.sql(
       "UPDATE items SET deleted = 1, dateServerModified = ? WHERE type = 'ItemPropertySchema' AND creator IS NOT NULL " +
         'AND row IN (SELECT item FROM property_values WHERE prop = ? AND value = ?)',
     ).run(this.now, propertyName.prop, property.name);
-    const rows = this.sql('SELECT DISTINCT item FROM property_values WHERE prop = ?').pluck().all(property.prop) as number[];
+    const values = this.sql('SELECT value, item FROM property_values WHERE prop = ?').raw().all(property.prop) as [unknown, number][];
     const erase = this.sql('UPDATE items SET props = json_remove(props, ?), dateServerModified = ? WHERE row = ?');
-    for (const row of rows) erase.run(`$."${property.name}"`, this.now, row);
-    this.sql('DELETE FROM property_values WHERE prop = ?').run(property.prop);
+    const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
+    for (const [value, row] of values) {
+      erase.run(`$."${property.name}"`, this.now, row);
+      drop.run(property.prop, value, row);
+      yield;
+    }
   }
 
   // ---- files ----------------------------------------------------------------------------
@@ -637,3 +757,6 @@ function propsJson(values: Map<string, { json: string }>): string {
   for (const [name, value] of values) text += `${text ? ',' : ''}${JSON.stringify(name)}:${value.json}`;
   return `{${text}}`;
 }
+
+const mainInUse = () =>
+  new Error("the owner's main connection was used while a sliced write transaction is open; go through OwnerStore.withMain");

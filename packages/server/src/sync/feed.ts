@@ -83,7 +83,7 @@ class Running {
       do {
         this.again = false;
         while (!this.stopped) {
-          const page = owner.store.changesSince(this.subscriber.cursor, pageSize);
+          const page = await owner.store.withMain(() => owner.store.changesSince(this.subscriber.cursor, pageSize));
           if (!page) break;
           this.subscriber.cursor = page.nextCursor;
           if (!(await this.subscriber.send(page.itemsJson, page.nextCursor).catch(() => false))) this.stop();
