@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { MemoryStore, PodClient, PodError, SyncEngine, defineItem, type ConflictPolicy, type LocalStore, type Patch, type PodItem } from '@pod/client';
 import { SqliteStore } from '@pod/client/node';
-import { startPod, type TestPod } from './pod.js';
+import { seededRandom, startPod, type TestPod } from './pod.js';
 
 class Note extends defineItem('Note', { title: 'Text', body: 'Text', stars: 'Integer', done: 'Bool' }) {}
 
@@ -26,24 +26,7 @@ const SEED = Number(process.env.SYNC_FUZZ_SEED ?? Math.floor(Math.random() * 2 *
 const ENGINE_OPS = 900;
 const PLUGIN_OPS = 600;
 
-/** mulberry32: small, seedable, good enough to pick operations. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(items: readonly T[]) => items[Math.floor(next() * items.length)]!,
-    chance: (p: number) => next() < p,
-  };
-}
-type Random = ReturnType<typeof random>;
+type Random = ReturnType<typeof seededRandom>;
 
 /** A TCP proxy in front of the Pod whose connections can all be cut at once, mid-request or mid-feed. */
 async function startProxy(port: number) {
@@ -119,7 +102,7 @@ after(async () => {
 
 it(`fuzz: concurrent engines and plugins over a flaky network converge, losing nothing (SYNC_FUZZ_SEED=${SEED})`, { timeout: 120_000 }, async () => {
   const started = performance.now();
-  const rng = random(SEED);
+  const rng = seededRandom(SEED);
   const proxy = await startProxy(Number(new URL(pod.url).port));
   const direct = new PodClient({ url: pod.url });
   const keys = { ownerKey: direct.ownerKey, databaseKey: direct.databaseKey! };

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -325,3 +326,34 @@ export async function stopCli(pod: CliPod, signal: NodeJS.Signals = 'SIGTERM'): 
   await exited;
   clearTimeout(timer);
 }
+
+/** A Pod in a process of its own for the tests of the enclosing `describe` (its event loop is not the test's). */
+export function useCliPod(extraArgs: string[] = []): () => CliPod {
+  let pod: CliPod | undefined;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-cli-'));
+  before(async () => {
+    pod = await startCli(dataDir, extraArgs);
+  });
+  after(async () => {
+    if (pod) await stopCli(pod);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!pod) throw new Error('useCliPod(): the Pod is started in a before() hook; call pod() inside tests');
+    return pod;
+  };
+}
+
+/** Latencies of `probe`, called back to back until `busy` settles, sorted; and what `busy` answered. */
+export async function latenciesWhile<T>(busy: Promise<T>, probe: () => Promise<unknown>): Promise<{ sorted: number[]; answer: T }> {
+  let done = false;
+  const settled = busy.finally(() => (done = true));
+  const sorted: number[] = [];
+  while (!done) {
+    const started = performance.now();
+    await probe();
+    sorted.push(performance.now() - started);
+  }
+  return { sorted: sorted.sort((x, y) => x - y), answer: await settled };
+}
+

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { defaultConfig } from '../../src/config.js';
+import { seededRandom } from '../../src/testing.js';
 import { Owner, sha256hex, startPod, type RunningPod } from '../helpers.js';
 
 const REQUESTS = Number(process.env.POD_FUZZ_REQUESTS ?? 3_000);
@@ -16,22 +17,11 @@ const MAX_WAIT_MS = 2_000;
 const BODY_TIMEOUT_MS = 1_000;
 const MiB = 1024 * 1024;
 
-/** mulberry32: a tiny, well-known seeded PRNG; the same seed gives the same requests. */
+/** The seeded PRNG, plus 64 hex digits (an owner key, database key, token or sha256) that the seed reproduces. */
 function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(list: readonly T[]): T => list[int(list.length)]!;
-  const chance = (p: number) => next() < p;
-  /** 64 hex digits: an owner key, database key, token or sha256 that the seed reproduces. */
-  const hex = () => Array.from({ length: 8 }, () => (int(2 ** 32) >>> 0).toString(16).padStart(8, '0')).join('');
-  return { next, int, pick, chance, hex };
+  const random = seededRandom(seed);
+  const hex = () => Array.from({ length: 8 }, () => (random.int(2 ** 32) >>> 0).toString(16).padStart(8, '0')).join('');
+  return { ...random, hex };
 }
 type Rng = ReturnType<typeof prng>;
 

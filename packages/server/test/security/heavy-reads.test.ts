@@ -1,13 +1,10 @@
 // M9: the heaviest legal reads neither block other owners nor grow without bound: an answer over
 // the budget is a 400 that says how to page, a bulk carries a bounded number of searches, and while
 // one owner reads a lot another owner's get_item stays fast.
-import { after, before, describe, test } from 'node:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig } from '../../src/config.js';
-import { Owner, startCli, stopCli, usePod, type CliPod } from '../helpers.js';
+import { Owner, latenciesWhile, useCliPod, usePod } from '../helpers.js';
 
 const limits = defaultConfig().limits;
 
@@ -72,42 +69,27 @@ describe('M9: paging inside the Pod keeps the tie rule', () => {
 
 describe('M9: one owner reading a lot does not stall another', () => {
   // The Pod in a process of its own, as it runs: only its event loop is measured, not this test's.
-  let pod: CliPod;
-  const dataDir = mkdtempSync(join(tmpdir(), 'pod-heavy-'));
-  before(async () => (pod = await startCli(dataDir)));
-  after(async () => {
-    await stopCli(pod);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const cli = useCliPod();
 
   test("owner B's get_item stays fast during owner A's bulk of 100 searches with [[edges]]", async (t) => {
-    const a = new Owner(pod.url);
-    const b = new Owner(pod.url);
+    const a = new Owner(cli().url);
+    const b = new Owner(cli().url);
     await a.declare(['title', 'Text']);
     const created = await a.ok('bulk', { createItems: Array.from({ length: 1_000 }, (_, i) => ({ type: 'Note', title: `${i} ${'z'.repeat(100)}` })) });
     const ids: string[] = created.createItems;
     await a.ok('bulk', { createEdges: ids.slice(0, 500).map((id, i) => ({ _source: id, _target: ids[i + 500], _name: 'next' })) });
     const canary = await b.create({ type: 'Canary' });
 
-    let done = false;
-    // The Pod runs in this process: read A's answer as bytes, so parsing 30 MB here does not stall the measurement.
+    // Read A's answer as bytes, so parsing 30 MB here does not stall the measurement.
     const heavy = fetch(`${a.url}/v4/${a.owner}/bulk`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ auth: a.auth, payload: { search: Array.from({ length: 100 }, () => ({ type: 'Note', '[[edges]]': {} })) } }),
     })
-      .then(async (res) => ({ status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }))
-      .finally(() => (done = true));
-    const latencies: number[] = [];
-    while (!done) {
-      const started = performance.now();
-      await b.get(canary);
-      latencies.push(performance.now() - started);
-    }
-    const answer = await heavy;
+      .then(async (res) => ({ status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }));
+    const { sorted: latencies, answer } = await latenciesWhile(heavy, () => b.get(canary));
     assert.equal(answer.status, 200, answer.bytes.subarray(0, 300).toString());
     assert.equal(JSON.parse(answer.bytes.toString()).search.length, 100);
-    latencies.sort((x, y) => x - y);
     const worst = latencies.at(-1)!;
     t.diagnostic(`B's get_item during A's bulk: ${latencies.length} calls, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms`);
     assert.ok(latencies.length >= 20, `only ${latencies.length} get_item calls fitted in A's bulk: it held the Pod`);

@@ -2,14 +2,14 @@
 // runs in slices that yield to the event loop, so another owner is served meanwhile, while it stays
 // one transaction: nothing of it is visible before it commits, to its own owner's requests and live
 // feed included, and a bulk failing at its last item leaves nothing behind.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Owner, startCli, stopCli, type CliPod } from '../helpers.js';
+import { Owner, latenciesWhile, useCliPod } from '../helpers.js';
 import { openEncrypted } from '../../src/storage/database.js';
 import { OwnerStore, type Principal } from '../../src/storage/store.js';
 import { AnswerBudget } from '../../src/storage/answer.js';
@@ -47,32 +47,18 @@ function postBulk(o: Owner, payload: unknown): Promise<{ status: number; text: s
 
 describe('M9: one owner writing a lot does not stall another, and its bulk stays one transaction', () => {
   // The Pod in a process of its own, as it runs: only its event loop is measured, not this test's.
-  let pod: CliPod;
-  const dataDir = mkdtempSync(join(tmpdir(), 'pod-heavy-writes-'));
-  before(async () => (pod = await startCli(dataDir)));
-  after(async () => {
-    await stopCli(pod);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const cli = useCliPod();
 
   test("owner B's get_item stays fast while owner A sends one bulk of 100,000 items", async (t) => {
-    const a = new Owner(pod.url);
-    const b = new Owner(pod.url);
+    const a = new Owner(cli().url);
+    const b = new Owner(cli().url);
     await a.declare(['title', 'Text']);
     const canary = await b.create({ type: 'Canary' });
 
-    let done = false;
-    const bulk = postBulk(a, { createItems: Array.from({ length: 100_000 }, (_, i) => ({ type: 'Note', title: `n${i}` })) }).finally(() => (done = true));
-    const latencies: number[] = [];
-    while (!done) {
-      const started = performance.now();
-      await b.get(canary);
-      latencies.push(performance.now() - started);
-    }
-    const answer = await bulk;
+    const bulk = postBulk(a, { createItems: Array.from({ length: 100_000 }, (_, i) => ({ type: 'Note', title: `n${i}` })) });
+    const { sorted: latencies, answer } = await latenciesWhile(bulk, () => b.get(canary));
     assert.equal(answer.status, 200, answer.text.slice(0, 300));
     assert.equal(JSON.parse(answer.text).createItems.length, 100_000);
-    latencies.sort((x, y) => x - y);
     const worst = latencies.at(-1)!;
     t.diagnostic(`B's get_item during A's 100k bulk: ${latencies.length} calls, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms`);
     // Before the fix the bulk was one synchronous block of seconds: B got one or two calls in, each waiting all of it.
@@ -82,7 +68,7 @@ describe('M9: one owner writing a lot does not stall another, and its bulk stays
   });
 
   test('a bulk failing at its last item: its own owner, its feed and later readers never see any of it', async () => {
-    const a = new Owner(pod.url);
+    const a = new Owner(cli().url);
     await a.declare(['title', 'Text']);
     const before = await a.create({ type: 'Before', title: 'kept' });
     const cursor = (await a.get(before)).dateServerModified;
