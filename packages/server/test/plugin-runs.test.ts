@@ -176,6 +176,7 @@ describe('plugin runs', () => {
       });
       assert.equal(ended.podExitCode, 0);
       assert.equal(ended.status, 'error');
+      assert.match(ended.podLaunchMessage, /exited with code 0 without setting a final status .* so the Pod set status "error"/);
       const late = await o.fails('abort_plugin_run', quick, 409);
       assert.match(JSON.parse(late.text).message, /already ended/);
       assert.equal((await o.get(quick)).status, 'error', 'aborting an ended run changes nothing');

@@ -176,12 +176,14 @@ export class PluginRuns {
     await owner.store.withMain(() => {
       const status = readItem(owner, runId)?.status;
       const unfinished = !FINAL_STATUSES.has(String(status));
+      const ended =
+        outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`;
+      // A plugin that ended without saying how it went failed, as far as its owner can tell: say why.
+      const failed = unfinished && !exit.stopped;
       record(owner, runId, {
         podLaunchStatus: outcome,
-        podLaunchMessage:
-          outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`,
+        podLaunchMessage: failed ? `${ended} without setting a final status (done, error or aborted) on its PluginRun, so the Pod set status "error"` : ended,
         ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
-        // A plugin that ended without saying how it went failed, as far as its owner can tell.
         ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
       }, this.options.log);
     });
