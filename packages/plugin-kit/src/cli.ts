@@ -94,11 +94,25 @@ program
     }
     const run = await createPluginRun(client, plugin, manifest.image);
     console.log(`run ${run.id} created; waiting for the Pod to start ${manifest.image}`);
-    const ended = await waitForRun(client, run.id, {
-      timeoutMs: options.timeout * 1000,
-      onChange: (current) =>
-        console.log(`  status ${current.status ?? '-'}, progress ${current.progress ?? '-'}, launch ${current.podLaunchStatus ?? '-'}`),
-    });
+    // Ctrl-C or the timeout stops the run this command started: nothing keeps running behind it.
+    const abort = () => client.call('abort_plugin_run', run.id).then(() => true, () => false);
+    const interrupted = () => {
+      console.log(`\ninterrupted: aborting run ${run.id}`);
+      void abort().then(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupted);
+    let ended: Awaited<ReturnType<typeof waitForRun>>;
+    try {
+      ended = await waitForRun(client, run.id, {
+        timeoutMs: options.timeout * 1000,
+        onChange: (current) =>
+          console.log(`  status ${current.status ?? '-'}, progress ${current.progress ?? '-'}, launch ${current.podLaunchStatus ?? '-'}`),
+      });
+    } catch (error) {
+      throw new Error(`${describeError(error)}; ${(await abort()) ? 'the run was aborted' : 'it could not be aborted either'}`);
+    } finally {
+      process.off('SIGINT', interrupted);
+    }
     console.log(`${ended.podLaunchStatus}: ${ended.podLaunchMessage ?? ''}`);
     if (ended.podLaunchStatus === 'noRunner' || ended.podLaunchStatus === 'imageMissing')
       console.log(
@@ -108,6 +122,29 @@ program
     else console.log(`logs:\n${await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`)}`);
     if (ended.error) console.log(`error: ${ended.error}`);
     process.exitCode = ended.status === 'done' ? 0 : 1;
+  });
+
+program
+  .command('logs')
+  .description("print what a run's plugin printed so far, or its last output once it ended (the last MiB, credentials masked)")
+  .argument('<run>', 'the PluginRun id')
+  .addOption(dirOption())
+  .addOption(podOption())
+  .addOption(keysOption())
+  .action(async (runId: string, options: PodOptions) => {
+    process.stdout.write(await ownerClient(options).call('plugin_run_logs', runId));
+  });
+
+program
+  .command('abort')
+  .description('stop a run: its status becomes aborted and the Pod stops its plugin')
+  .argument('<run>', 'the PluginRun id')
+  .addOption(dirOption())
+  .addOption(podOption())
+  .addOption(keysOption())
+  .action(async (runId: string, options: PodOptions) => {
+    await ownerClient(options).call('abort_plugin_run', runId);
+    console.log(`run ${runId} aborted`);
   });
 
 program

@@ -6,12 +6,13 @@
  * and the base images (.ci/setup-docker.sh); POD_TEST_DOCKER=0 skips it.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Account, Message, PodClient } from '@pod/client';
-import { createPluginRun, installPlugin, readManifest, waitForRun } from '../src/index.js';
+import { createPluginRun, findInstalled, installPlugin, readManifest, waitForRun } from '../src/index.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
 import { ok, run } from './commands.js';
 import { KIT_DIR } from './helpers.js';
@@ -22,7 +23,7 @@ const podPlugin = (args: string[], cwd: string) => run(process.execPath, [CLI, .
 
 test('pod-plugin --help names every command', async () => {
   const help = await ok(podPlugin(['--help'], KIT_DIR));
-  for (const command of ['new', 'keys', 'install', 'run', 'build']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  for (const command of ['new', 'keys', 'install', 'run', 'logs', 'abort', 'build']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
 });
 
 describe('a project made by pod-plugin new', () => {
@@ -110,6 +111,49 @@ describe('a project made by pod-plugin new', () => {
       assert.match(output, /noRunner: .*\n.*--plugin-runner process --plugin-commands/);
     } finally {
       await bare.close();
+    }
+  });
+
+  test('Ctrl-C and --timeout abort the run they started; logs and abort take a run id', async () => {
+    const forever = [process.execPath, '-e', 'console.log("waiting for ever"); setInterval(() => {}, 1000)'];
+    const hanging = await startTestPod({ commands: { [manifest.image]: forever } });
+    try {
+      await ok(podPlugin(['install', '--pod', hanging.url], project));
+      const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as { ownerKey: string; databaseKey: string };
+      const owner = new PodClient({ url: hanging.url, ...keys });
+      const runIdIn = (output: string) => /run ([0-9a-f]{32}) created/.exec(output)?.[1];
+      const stopped = async (runId: string) => {
+        const run = await waitForRun(owner, runId, { timeoutMs: 30_000 });
+        assert.equal(run.status, 'aborted');
+        assert.equal(run.podLaunchStatus, 'stopped');
+      };
+
+      const timedOut = await podPlugin(['run', '--pod', hanging.url, '--timeout', '2'], project);
+      assert.equal(timedOut.code, 1, timedOut.output);
+      assert.match(timedOut.output, /did not end within 2 s .*; the run was aborted/);
+      await stopped(runIdIn(timedOut.output)!);
+
+      const child = spawn(process.execPath, [CLI, 'run', '--pod', hanging.url], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+      const deadline = Date.now() + 30_000;
+      while (!/launch started/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      child.kill('SIGINT');
+      assert.equal(await closed, 130, output);
+      assert.match(output, /interrupted: aborting run/);
+      await stopped(runIdIn(output)!);
+
+      const plugin = await findInstalled(owner, manifest.image);
+      const run = await createPluginRun(owner, plugin!, manifest.image);
+      const printed = () => owner.call('plugin_run_logs', run.id).catch(() => '');
+      for (const until = Date.now() + 30_000; !/waiting for ever/.test(await printed()) && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.match(await ok(podPlugin(['logs', run.id, '--pod', hanging.url], project)), /waiting for ever/);
+      assert.match(await ok(podPlugin(['abort', run.id, '--pod', hanging.url], project)), new RegExp(`run ${run.id} aborted`));
+      await stopped(run.id);
+    } finally {
+      await hanging.close();
     }
   });
 
