@@ -59,7 +59,6 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   // Refusal first: CORS headers only hide an answer, and only from origins that passed.
   app.addHook('onRequest', refuseForeignOrigins(config));
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : true });
-  if (config.corsOrigins === '*') app.log.warn('--cors-origins *: every web page the owner visits may call this Pod');
 
   const feed = new ChangeFeed(config.limits);
   const credentials = new PluginCredentials();

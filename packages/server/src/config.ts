@@ -140,8 +140,9 @@ export function configProblems(config: PodConfig): string[] {
 }
 
 /** Settings that are allowed but loosen what the Pod promises: logged at start-up. */
-export function configWarnings({ plugins }: PodConfig): string[] {
+export function configWarnings({ plugins, corsOrigins }: PodConfig): string[] {
   const warnings: string[] = [];
+  if (corsOrigins === '*') warnings.push('--cors-origins *: every web page the owner visits may call this Pod');
   if (plugins.runner === 'process')
     warnings.push('the process runner does not isolate plugins: they run as the Pod\'s own user and can read its data folder, memory and environment; use it only to develop plugins you trust');
   if (plugins.runner === 'docker' && plugins.network === 'host')
