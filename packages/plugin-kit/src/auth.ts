@@ -5,7 +5,9 @@
  * at the run and its Account every `pollMs` until the owner has answered, in `authResponse` on the
  * run or in properties of the Account, or `timeoutMs` has passed. Tokens end on the Account
  * (`accessToken`, `refreshToken`), where the next run finds them; a failed log-in leaves its reason
- * in the Account's `errorMessage`, for the owner's app to show.
+ * in the Account's `errorMessage`, for the owner's app to show. An answer the service refuses (a
+ * wrong password, code or redirect) is asked for again with the service's reason, up to `attempts`
+ * times (default 3). `owner.ts` is the other end: what the owner's tools show and write.
  *
  * | `authRequest` | the owner…                                   | answered when                       |
  * |---------------|----------------------------------------------|-------------------------------------|
@@ -39,6 +41,11 @@ export interface WaitOptions {
 export interface LogInOptions extends WaitOptions {
   /** Log in again even if the Account holds an access token (e.g. after the service refused it). */
   fresh?: boolean;
+  /**
+   * How many answers the owner may give to each question (password, code, redirect) before the
+   * log-in fails: a refused one is asked again with the service's reason. Default 3.
+   */
+  attempts?: number;
 }
 
 /** The first step of a password log-in: tokens, or a second step that needs a code from the owner. */
@@ -119,23 +126,34 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
   const stored = storedTokens(requireAccount(context), options);
   if (stored) return stored;
   return recordingFailure(context, async () => {
-    const account = requireAccount(context);
-    let credentials = account.identifier && account.password ? { username: account.identifier, password: account.password } : undefined;
-    credentials ??= await askOwner(
-      context,
-      { authRequest: 'credentials', authMessage: `Set the username (identifier) and password of your ${serviceOf(account)} account on its Account item` },
-      (_run, current) => (current?.identifier && current.password ? { username: current.identifier, password: current.password } : undefined),
+    const service = serviceOf(requireAccount(context));
+    const step = await untilAccepted(
       options,
+      async (retry) => {
+        const account = requireAccount(context);
+        // credentials already on the Account are tried first; refused ones are erased before asking again
+        if (!retry && account.identifier && account.password) return { username: account.identifier, password: account.password };
+        if (retry && account.password) {
+          account.password = null;
+          await context.client.update(account);
+        }
+        const message = `Set the username (identifier) and password of your ${service} account on its Account item`;
+        return askOwner(
+          context,
+          { authRequest: 'credentials', authMessage: retrying(retry, message) },
+          (_run, current) => (current?.identifier && current.password ? { username: current.identifier, password: current.password } : undefined),
+          options,
+        );
+      },
+      (credentials) => login.logIn(credentials.username, credentials.password),
     );
-    const step = await login.logIn(credentials.username, credentials.password);
     if ('tokens' in step) return step.tokens;
-    const code = await askOwner(
-      context,
-      { authRequest: '2fa', authMessage: step.message ?? `Enter the code ${serviceOf(account)} sent you` },
-      (run) => run.authResponse?.trim() || undefined,
+    const message = step.message ?? `Enter the code ${service} sent you`;
+    return untilAccepted(
       options,
+      (retry) => askOwner(context, { authRequest: '2fa', authMessage: retrying(retry, message) }, (run) => run.authResponse?.trim() || undefined, options),
+      (code) => login.verifyCode(step.twoFactor, code),
     );
-    return login.verifyCode(step.twoFactor, code);
   });
 }
 
@@ -148,25 +166,49 @@ export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, opt
   const stored = storedTokens(requireAccount(context), options);
   if (stored) return stored;
   return recordingFailure(context, async () => {
-    const state = randomBytes(16).toString('hex');
-    const answer = await askOwner<{ response: string } | { tokens: Tokens }>(
-      context,
-      {
-        authRequest: 'oauth',
-        authUrl: login.authorizationUrl(state),
-        authMessage: `Open the link to let this plugin use your ${serviceOf(requireAccount(context))} account, then paste the address you are sent to`,
-      },
-      (run, account) =>
-        run.authResponse?.trim()
-          ? { response: run.authResponse.trim() }
-          : account?.accessToken
-            ? { tokens: tokensOf(account) }
-            : undefined,
+    const message = `Open the link to let this plugin use your ${serviceOf(requireAccount(context))} account, then paste the address you are sent to`;
+    return untilAccepted(
       options,
+      async (retry) => {
+        // a new state for each question: an answer to an earlier one is refused
+        const state = randomBytes(16).toString('hex');
+        const answer = await askOwner<{ response: string } | { tokens: Tokens }>(
+          context,
+          { authRequest: 'oauth', authUrl: login.authorizationUrl(state), authMessage: retrying(retry, message) },
+          (run, account) =>
+            run.authResponse?.trim()
+              ? { response: run.authResponse.trim() }
+              : account?.accessToken
+                ? { tokens: tokensOf(account) }
+                : undefined,
+          options,
+        );
+        return { answer, state };
+      },
+      ({ answer, state }) => ('tokens' in answer ? Promise.resolve(answer.tokens) : login.exchangeCode(authorizationCode(answer.response, state))),
     );
-    return 'tokens' in answer ? answer.tokens : login.exchangeCode(authorizationCode(answer.response, state));
   });
 }
+
+/**
+ * Asks the owner, then has the service check the answer; when it refuses, asks again with its
+ * reason (`retry`), up to `attempts` answers. Not answering in time, or an abort, ends it at once.
+ */
+async function untilAccepted<A, T>(options: LogInOptions, ask: (retry?: string) => Promise<A>, accept: (answer: A) => Promise<T>): Promise<T> {
+  const { attempts = 3 } = options;
+  let retry: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const answer = await ask(retry);
+    try {
+      return await accept(answer);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      retry = `${error instanceof Error ? error.message : String(error)}; try again (attempt ${attempt + 1} of ${attempts})`;
+    }
+  }
+}
+
+const retrying = (retry: string | undefined, message: string) => (retry ? `${retry}: ${message}` : message);
 
 /**
  * The code in what the owner pasted: a redirect URL or query (`…?code=…&state=…`), checked against

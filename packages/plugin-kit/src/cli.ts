@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /** `pod-plugin`: make, install, run and build Pod plugin projects. */
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PodClient } from '@pod/client';
+import type { PluginRunItem } from './items.js';
 import { findInstalled, installPlugin, readManifest } from './manifest.js';
-import { describeError, type PluginClass } from './plugin.js';
-import { BUNDLE, KEYS_FILE, buildImage, bundle, createProject, generateKeys, loadKeys } from './project.js';
-import { createPluginRun, simulateRun, waitForRun } from './runs.js';
+import { answerRequest, describeRequest, isAsking } from './owner.js';
+import { describeError } from './plugin.js';
+import { BUNDLE, KEYS_FILE, buildImage, bundle, createProject, generateKeys, loadKeys, staleBundle } from './project.js';
+import { readAnswer, RequestPrompt } from './prompt.js';
+import { createPluginRun, readRun, spawnSimulated, waitForRun } from './runs.js';
 
 interface PodOptions {
   dir: string;
@@ -71,57 +75,134 @@ program
     console.log(`Plugin ${plugin.id} (${manifest.image}) installed${account ? `, Account ${account.id} (${account.service})` : ''}`);
   });
 
+/** Reports every few seconds while `work` goes on, so that a long build does not look stuck. */
+async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
+  const started = Date.now();
+  const ticker = setInterval(() => console.log(`  still ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 2_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
+/** Bundles the project, saying what and how long. */
+async function bundleProject(dir: string): Promise<void> {
+  const started = Date.now();
+  console.log(`bundling ${readManifest(dir).entry} into ${BUNDLE}`);
+  const file = await withProgress('bundling', bundle(dir));
+  const size = Math.round(statSync(file).size / 1024);
+  console.log(`bundled ${path.relative(process.cwd(), file)} (${size} KiB, source map ${BUNDLE}.map) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Whether Docker has this image locally (then a rebuild of the bundle rebuilds it too). */
+const hasImage = (image: string) =>
+  new Promise<boolean>((resolve) => {
+    const docker = spawn('docker', ['image', 'inspect', image], { stdio: 'ignore' });
+    docker.once('error', () => resolve(false));
+    docker.once('exit', (code) => resolve(code === 0));
+  });
+
+/** What `run` does first: bundles again when a source changed since the last build (and the image, when there is one). */
+async function rebuildIfStale(dir: string, image?: string): Promise<void> {
+  const reason = staleBundle(dir);
+  if (!reason) return;
+  console.log(`${reason}: building again`);
+  await bundleProject(dir);
+  if (image && (await hasImage(image))) console.log(`built image ${await withProgress('building the image', buildImage(dir))}`);
+}
+
+/** One line per change of the run, and every request it makes of the owner, with its message and URL. */
+function showRun(run: PluginRunItem, simulated: boolean, prompt?: RequestPrompt): void {
+  const launch = simulated ? '' : `, launch ${run.podLaunchStatus ?? '-'}`;
+  console.log(`  status ${run.status ?? '-'}, progress ${run.progress ?? '-'}${launch}`);
+  for (const line of describeRequest(run) ?? []) console.log(`  ${line}`);
+  prompt?.update(run);
+}
+
 program
   .command('run')
-  .description('run the installed plugin: by a PluginRun the Pod starts, or with --simulate in this process')
+  .description(
+    `run the installed plugin: by a PluginRun the Pod starts, or with --simulate here; first bundles ${BUNDLE} again if a source changed. ` +
+      'Shows what the run asks of its owner, and takes the answer at a prompt (in a terminal) or from `pod-plugin answer`',
+  )
   .addOption(dirOption())
   .addOption(podOption())
   .addOption(keysOption())
-  .option('--simulate', "development mode: create the run, then run plugin.json's module here with the owner's access (compile it first)")
+  .option('--simulate', `development mode: create the run, then run ${BUNDLE} here with the owner's access (permissions not checked)`)
   .option('--timeout <seconds>', 'how long to wait for the run', seconds, 600)
   .action(async (options: PodOptions & { simulate?: boolean; timeout: number }) => {
     const manifest = readManifest(options.dir);
     const client = ownerClient(options);
     const plugin = await findInstalled(client, manifest.image);
     if (!plugin) throw new Error(`no Plugin for ${manifest.image} in the Pod: run \`pod-plugin install\` first`);
-    if (options.simulate) {
-      const module = (await import(pathToFileURL(path.resolve(options.dir, manifest.module)).href)) as { default?: PluginClass };
-      if (typeof module.default !== 'function') throw new Error(`${manifest.module} must export the plugin class as its default export`);
-      const outcome = await simulateRun(client, module.default, plugin);
-      console.log(`run ${outcome.run.id}: ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
-      process.exitCode = outcome.status === 'done' ? 0 : 1;
-      return;
-    }
-    const run = await createPluginRun(client, plugin, manifest.image);
-    console.log(`run ${run.id} created; waiting for the Pod to start ${manifest.image}`);
+    await rebuildIfStale(options.dir, options.simulate ? undefined : manifest.image);
+    const simulated = Boolean(options.simulate);
+    const run = await createPluginRun(client, plugin, simulated ? 'none' : manifest.image);
+    console.log(`run ${run.id} created; ${simulated ? `running ${BUNDLE} here, with your access` : `waiting for the Pod to start ${manifest.image}`}`);
+    const child = simulated ? spawnSimulated(client, path.resolve(options.dir, BUNDLE), run.id) : undefined;
+    const exited = child && new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const stopWatching = new AbortController();
+    void exited?.then(() => stopWatching.abort());
     // Ctrl-C or the timeout stops the run this command started: nothing keeps running behind it.
-    const abort = () => client.call('abort_plugin_run', run.id).then(() => true, () => false);
+    const abort = () =>
+      client.call('abort_plugin_run', run.id).then(
+        () => true,
+        () => false,
+      ).finally(() => child?.kill());
     const interrupted = () => {
       console.log(`\ninterrupted: aborting run ${run.id}`);
       void abort().then(() => process.exit(130));
     };
     process.once('SIGINT', interrupted);
-    let ended: Awaited<ReturnType<typeof waitForRun>>;
+    const prompt = process.stdin.isTTY ? new RequestPrompt(client) : undefined;
+    let ended: PluginRunItem;
     try {
       ended = await waitForRun(client, run.id, {
         timeoutMs: options.timeout * 1000,
-        onChange: (current) =>
-          console.log(`  status ${current.status ?? '-'}, progress ${current.progress ?? '-'}, launch ${current.podLaunchStatus ?? '-'}`),
+        signal: child && stopWatching.signal,
+        onChange: (current) => showRun(current, simulated, prompt),
       });
     } catch (error) {
       throw new Error(`${describeError(error)}; ${(await abort()) ? 'the run was aborted' : 'it could not be aborted either'}`);
     } finally {
       process.off('SIGINT', interrupted);
+      prompt?.close();
+    }
+    if (exited) {
+      // the plugin printed its outcome itself
+      process.exitCode = (await exited) === 0 ? 0 : 1;
+      return;
     }
     console.log(`${ended.podLaunchStatus}: ${ended.podLaunchMessage ?? ''}`);
-    if (ended.podLaunchStatus === 'noRunner' || ended.podLaunchStatus === 'imageMissing')
+    if (ended.podLaunchStatus === 'noRunner' || ended.podLaunchStatus === 'imageMissing') {
+      const command = ['node', '--enable-source-maps', path.resolve(options.dir, BUNDLE)];
       console.log(
         `the Pod cannot start ${manifest.image}: give it --plugin-runner docker after \`pod-plugin build\`, or --plugin-runner process ` +
-          `--plugin-commands '${JSON.stringify({ [manifest.image]: ['node', path.resolve(options.dir, BUNDLE)] })}'; or use --simulate`,
+          `--plugin-commands '${JSON.stringify({ [manifest.image]: command })}'; or use --simulate`,
       );
-    else console.log(`logs:\n${await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`)}`);
+    } else console.log(`logs:\n${await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`)}`);
     if (ended.error) console.log(`error: ${ended.error}`);
     process.exitCode = ended.status === 'done' ? 0 : 1;
+  });
+
+program
+  .command('answer')
+  .description(
+    'answer what a run asks its owner: a code, or the address an OAuth log-in sent you to; for a username and password, ' +
+      'the username, with the password on stdin (or at a prompt). Without VALUE, reads it from stdin (or a prompt)',
+  )
+  .argument('<run>', 'the PluginRun id')
+  .argument('[value]', 'the code, the redirect address, or the username')
+  .addOption(dirOption())
+  .addOption(podOption())
+  .addOption(keysOption())
+  .action(async (runId: string, value: string | undefined, options: PodOptions) => {
+    const client = ownerClient(options);
+    const run = await readRun(client, runId);
+    if (!isAsking(run)) throw new Error(`run ${runId} asks nothing now (status ${run.status ?? 'not started'})`);
+    if (process.stdin.isTTY) for (const line of describeRequest(run) ?? []) console.log(line);
+    console.log(await answerRequest(client, runId, await readAnswer(run.authRequest, value)));
   });
 
 program
@@ -149,12 +230,12 @@ program
 
 program
   .command('build')
-  .description(`bundle the plugin into ${BUNDLE} (esbuild), then build its container image (docker build)`)
+  .description(`bundle the plugin into ${BUNDLE} with its source map (esbuild), for simulated and real runs alike; then build its container image (docker build)`)
   .addOption(dirOption())
   .option('--no-docker', 'only bundle')
   .action(async (options: { dir: string; docker: boolean }) => {
-    console.log(`bundled ${path.relative(process.cwd(), await bundle(options.dir))}`);
-    if (options.docker) console.log(`built image ${await buildImage(options.dir)}`);
+    await bundleProject(options.dir);
+    if (options.docker) console.log(`built image ${await withProgress('building the image', buildImage(options.dir))}`);
   });
 
 try {

@@ -23,8 +23,6 @@ export interface PluginManifest {
   image: string;
   /** Source of the container's entry point (it calls `PluginBase.main`); default `src/main.ts`. */
   entry: string;
-  /** Compiled module whose default export is the plugin class, for in-process runs; default `dist/src/plugin.js`. */
-  module: string;
   /** When set, `install` links the owner's Account of this service to the Plugin (`isMe`; log-ins keep tokens there). */
   service?: string;
   /**
@@ -54,7 +52,6 @@ export function readManifest(dir: string): PluginManifest {
     description: optional('description'),
     image: text('image'),
     entry: text('entry', 'src/main.ts'),
-    module: text('module', 'dist/src/plugin.js'),
     service: optional('service'),
     permissions: checkPermissions(raw.permissions ?? {}, file),
   };

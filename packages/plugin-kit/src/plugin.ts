@@ -7,7 +7,7 @@
  * 3. sets `status: "started"` and `progress: 0` on the run, then `done` and 1 when `run()` returns,
  * 4. or, when it throws, `status: "error"` with the message in `error`, and exits non-zero.
  */
-import { Account, Item, PodError, type Filter, type ItemClass, type PodClient, type ReceivedItem } from '@pod/client';
+import { Account, Item, PodClient, PodError, type Filter, type ItemClass, type ReceivedItem } from '@pod/client';
 import { pluginClientFromEnv } from '@pod/client/node';
 import {
   askOwner,
@@ -46,9 +46,16 @@ export type PluginClass = (new (environment: PluginEnvironment) => PluginBase) &
 /**
  * The environment the Pod starts a plugin with (spec §7): `POD_FULL_ADDRESS`, `POD_OWNER`,
  * `POD_AUTH_JSON`, `POD_PLUGINRUN_ID` (or, as the original plugins read it, the id in `POD_TARGET_ITEM`).
+ * A simulated run (`pod-plugin run --simulate`) passes the owner's ClientAuth in `POD_AUTH_JSON`.
  */
 export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): PluginEnvironment {
-  const client = pluginClientFromEnv(env);
+  const auth = env.POD_AUTH_JSON ? (JSON.parse(env.POD_AUTH_JSON) as { type?: string; databaseKey?: string }) : {};
+  if (auth.type === 'ClientAuth' && !(env.POD_FULL_ADDRESS && env.POD_OWNER && auth.databaseKey))
+    throw new Error('a simulated run needs POD_FULL_ADDRESS, POD_OWNER and the databaseKey in POD_AUTH_JSON');
+  const client =
+    auth.type === 'ClientAuth'
+      ? new PodClient({ url: env.POD_FULL_ADDRESS, ownerKey: env.POD_OWNER, databaseKey: auth.databaseKey })
+      : pluginClientFromEnv(env);
   const target = env.POD_TARGET_ITEM ? (JSON.parse(env.POD_TARGET_ITEM) as ReceivedItem) : undefined;
   const runId = env.POD_PLUGINRUN_ID || target?.id;
   if (!runId) throw new Error('POD_PLUGINRUN_ID or POD_TARGET_ITEM must name the run');

@@ -3,7 +3,7 @@
  * keys, bundle it into one file and build its container image.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -110,29 +110,53 @@ export function loadKeys(file: string): DevKeys {
   return keys as DevKeys;
 }
 
-/** Bundles the plugin's entry point and everything it imports into one ES module, `build/plugin.mjs`. */
+/** Bundles the plugin's entry point and everything it imports into one ES module, `build/plugin.mjs`, with its source map. */
 export async function bundle(dir: string): Promise<string> {
   const manifest = readManifest(dir);
   return bundleEntry(path.join(dir, manifest.entry), path.join(dir, BUNDLE));
 }
 
+/** The files a bundle was made from, kept next to it (`<bundle>.inputs.json`), to tell when it is out of date. */
+const inputsFile = (outfile: string) => `${outfile}.inputs.json`;
+
 /**
  * Bundles one entry point (TypeScript or JavaScript) and everything it imports into one ES module
- * for Node 20, all a container from `pod-plugin-node:base` needs besides node itself.
+ * for Node 20, all a container from `pod-plugin-node:base` needs besides node itself, with a
+ * source map next to it (`<outfile>.map`): with `node --enable-source-maps`, traces name the
+ * TypeScript files and lines.
  */
 export async function bundleEntry(entry: string, outfile: string): Promise<string> {
-  await build({
+  const workingDir = process.cwd();
+  const { metafile } = await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    sourcemap: true,
+    metafile: true,
+    absWorkingDir: workingDir,
     logLevel: 'warning',
     // CommonJS dependencies bundled into an ES module still call require() for Node's own modules
     banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
+  const inputs = Object.keys(metafile.inputs).map((input) => path.resolve(workingDir, input));
+  writeFileSync(inputsFile(outfile), `${JSON.stringify(inputs, null, 1)}\n`);
   return outfile;
+}
+
+/**
+ * Why the project's bundle must be made again: it is missing, or a file it was made from changed
+ * since (the plugin's sources, the kit, any dependency). Undefined when it is up to date.
+ */
+export function staleBundle(dir: string): string | undefined {
+  const outfile = path.join(dir, BUNDLE);
+  if (!existsSync(outfile) || !existsSync(inputsFile(outfile))) return `${BUNDLE} is not built yet`;
+  const built = statSync(outfile).mtimeMs;
+  const inputs = JSON.parse(readFileSync(inputsFile(outfile), 'utf8')) as string[];
+  const changed = inputs.find((input) => !existsSync(input) || statSync(input).mtimeMs > built);
+  return changed && `${path.relative(dir, changed)} changed since the last build`;
 }
 
 /** `docker build` of the project (its Dockerfile copies the bundle onto `pod-plugin-node:base`), tagged with its image. */

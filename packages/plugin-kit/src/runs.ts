@@ -2,6 +2,7 @@
  * Starting runs from outside a plugin, as its owner's client does: create a PluginRun and let the
  * Pod's runner start the plugin, or simulate one and run the plugin in this process.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Item, type PodClient, type ReceivedItem } from '@pod/client';
 import { PluginRunItem, type PluginItem } from './items.js';
 import { PluginBase, type PluginClass, type RunOutcome } from './plugin.js';
@@ -34,12 +35,33 @@ export async function simulateRun(client: PodClient, cls: PluginClass, plugin: P
   return { ...outcome, run: await readRun(client, created.id) };
 }
 
+/**
+ * Development mode for a built plugin: runs the bundle (`pod-plugin build`) in a child process
+ * exactly as the Pod's process runner would, but with the owner's credential (`POD_AUTH_JSON` is
+ * a ClientAuth: all access, permissions not checked), for a run created with `createPluginRun(…,
+ * 'none')`. Source maps are on, so traces name the TypeScript files. Output goes to this process's.
+ */
+export function spawnSimulated(client: PodClient, bundle: string, runId: string): ChildProcess {
+  if (!client.databaseKey) throw new Error("a simulated run needs the owner's client, with its database key");
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    POD_FULL_ADDRESS: client.url,
+    POD_OWNER: client.ownerKey,
+    POD_AUTH_JSON: JSON.stringify({ type: 'ClientAuth', databaseKey: client.databaseKey }),
+    POD_PLUGINRUN_ID: runId,
+  };
+  return spawn(process.execPath, ['--enable-source-maps', bundle], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
 export interface WaitForRunOptions {
   /** Default 10 minutes. */
   timeoutMs?: number;
   pollMs?: number;
-  /** Called with the run whenever its status, progress or launch status changed. */
+  /** Called with the run whenever its status, progress, launch status or request to the owner changed. */
   onChange?: (run: PluginRunItem) => void;
+  /** Stops waiting, returning the run as last read (e.g. once a simulated run's process has exited). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -47,17 +69,20 @@ export interface WaitForRunOptions {
  * plugin has exited (then its final status is on the run, and its credential has ended).
  */
 export async function waitForRun(client: PodClient, runId: string, options: WaitForRunOptions = {}): Promise<PluginRunItem> {
-  const { timeoutMs = 600_000, pollMs = 200, onChange } = options;
+  const { timeoutMs = 600_000, pollMs = 200, onChange, signal } = options;
   const deadline = Date.now() + timeoutMs;
   let seen = '';
   for (;;) {
     const run = await readRun(client, runId);
-    const state = JSON.stringify([run.status, run.progress, run.podLaunchStatus, run.authRequest]);
+    const state = JSON.stringify([run.status, run.progress, run.podLaunchStatus, run.authRequest, run.authMessage, run.authUrl]);
     if (state !== seen) onChange?.(run);
     seen = state;
-    if (LAUNCH_ENDED.has(run.podLaunchStatus ?? '')) return run;
+    if (signal ? signal.aborted : LAUNCH_ENDED.has(run.podLaunchStatus ?? '')) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} did not end within ${Math.round(timeoutMs / 1000)} s (status ${run.status})`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, pollMs);
+      signal?.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
+    });
   }
 }
 

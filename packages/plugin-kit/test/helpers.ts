@@ -37,7 +37,7 @@ export interface InstallOptions {
 /** Installs a Plugin for the image. */
 export function install(client: PodClient, image: string, options: InstallOptions = {}) {
   const { permissions = {}, service, description } = options;
-  return installPlugin(client, { name: image, image, description, entry: 'main.ts', module: 'plugin.js', permissions, service });
+  return installPlugin(client, { name: image, image, description, entry: 'main.ts', permissions, service });
 }
 
 /** Starts a run of the installed Plugin through the Pod's runner. */
