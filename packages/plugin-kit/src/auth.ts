@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
-import { PluginRunItem } from './items.js';
+import { AccountItem, PluginRunItem } from './items.js';
 
 export interface Tokens {
   accessToken: string;
@@ -228,14 +228,14 @@ export function authorizationCode(response: string, state: string): string {
 
 /** Reads the run and the Account again (the owner writes to them while the plugin waits). */
 async function refresh(context: RunContext): Promise<void> {
-  const read = async <C extends typeof PluginRunItem | typeof Account>(id: string, cls: C) => {
+  const read = async <C extends typeof PluginRunItem | typeof AccountItem>(id: string, cls: C) => {
     const [item] = await context.client.call('get_item', id);
     if (!item) throw new Error(`${cls.itemType} ${id} is no longer in the Pod`);
     return Item.fromJSON(item as ReceivedItem, cls) as InstanceType<C>;
   };
   const [run, account] = await Promise.all([
     read(context.pluginRun.id, PluginRunItem),
-    context.account && read(context.account.id, Account),
+    context.account && read(context.account.id, AccountItem),
   ]);
   context.pluginRun = run;
   context.account = account;

@@ -1,5 +1,5 @@
 /**
- * Incremental imports (the plugin tutorial): continue from the last imported item, skip what is
+ * Incremental imports (the plugin tutorial): continue from the plugin's own cursor, skip what is
  * already in the Pod by its id at the service, and give every imported Account a Person.
  */
 import { Account, Item, Person, type BulkRequest, type EdgeSpec, type ItemClass, type PodClient, type ReceivedItem } from '@pod/client';
@@ -40,11 +40,25 @@ export async function findExisting<C extends ItemClass>(
 }
 
 /**
+ * Where an import continues: whatever the service pages by (a date, an id, a page token). The
+ * plugin keeps it itself (`PluginBase.save(batch, { cursor })`, `PluginBase.importCursor()`) rather
+ * than deriving it from its last imported item, which the owner may edit at any time.
+ */
+export type Cursor = string | number;
+
+/** The cursors on an Account (`importCursors`), by Plugin id. */
+export function parseCursors(json: string | null | undefined): Record<string, Cursor> {
+  const parsed: unknown = json ? JSON.parse(json) : {};
+  return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, Cursor>) : {};
+}
+
+/**
  * One batch of an import, written with one `bulk` (one transaction): items, then edges between
- * them. Pass it to `client.bulk` or `PluginBase.save`.
+ * them. Pass it to `PluginBase.save` (with the cursor after it) or `client.bulk`.
  */
 export class ImportBatch implements BulkRequest {
   readonly createItems: Item[] = [];
+  readonly updateItems: Item[] = [];
   readonly createEdges: EdgeSpec[] = [];
 
   create(...items: Item[]): this {
@@ -67,7 +81,13 @@ export class ImportBatch implements BulkRequest {
     return account;
   }
 
+  /** Changes to items already in the Pod, written with the batch. */
+  update(...items: Item[]): this {
+    this.updateItems.push(...items);
+    return this;
+  }
+
   get size(): number {
-    return this.createItems.length + this.createEdges.length;
+    return this.createItems.length + this.updateItems.length + this.createEdges.length;
   }
 }

@@ -12,8 +12,8 @@ export {
   type PluginClass,
   type RunOutcome,
 } from './plugin.js';
-export { PluginRunItem, PluginItem } from './items.js';
-export { findExisting, ImportBatch, type ExistingOptions } from './incremental.js';
+export { PluginRunItem, PluginItem, AccountItem } from './items.js';
+export { findExisting, ImportBatch, parseCursors, type ExistingOptions, type Cursor } from './incremental.js';
 export {
   askOwner,
   logInWithPassword,
@@ -38,4 +38,5 @@ export {
   type Permissions,
   type Access,
 } from './manifest.js';
-export { createPluginRun, simulateRun, waitForRun, readRun, type WaitForRunOptions } from './runs.js';
+export { createPluginRun, simulateRun, spawnSimulated, waitForRun, readRun, type WaitForRunOptions } from './runs.js';
+export { answerRequest, describeRequest, isAsking, type Answer } from './owner.js';

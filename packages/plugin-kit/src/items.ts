@@ -3,7 +3,7 @@
  * properties of the log-in conversation (on the run) and the grant (on the Plugin), and stay
  * `instanceof` the client's classes, so code written against `PluginRun` and `Plugin` keeps working.
  */
-import { Plugin, PluginRun } from '@pod/client';
+import { Account, Plugin, PluginRun } from '@pod/client';
 
 /**
  * A PluginRun as the kit uses it. Besides `status` (`started`, `userActionNeeded` while it waits for
@@ -34,4 +34,14 @@ export class PluginRunItem extends PluginRun {
 export class PluginItem extends Plugin {
   static override readonly properties = { ...Plugin.properties, permissions: 'Text' } as const;
   declare permissions?: string | null;
+}
+
+/**
+ * An Account as the kit uses it: the service's credentials and tokens, and `importCursors`, where
+ * each Plugin's incremental import of this account continues (JSON: Plugin id → cursor). A run may
+ * write its Plugin's Accounts under any grant, and the owner's edits of imported items leave it be.
+ */
+export class AccountItem extends Account {
+  static override readonly properties = { ...Account.properties, importCursors: 'Text' } as const;
+  declare importCursors?: string | null;
 }

@@ -7,7 +7,7 @@
  * 3. sets `status: "started"` and `progress: 0` on the run, then `done` and 1 when `run()` returns,
  * 4. or, when it throws, `status: "error"` with the message in `error`, and exits non-zero.
  */
-import { Account, Item, PodClient, PodError, type Filter, type ItemClass, type ReceivedItem } from '@pod/client';
+import { Account, Item, PodClient, PodError, type ItemClass, type ReceivedItem } from '@pod/client';
 import { pluginClientFromEnv } from '@pod/client/node';
 import {
   askOwner,
@@ -22,8 +22,8 @@ import {
   type Tokens,
   type WaitOptions,
 } from './auth.js';
-import { findExisting, type ExistingOptions } from './incremental.js';
-import { PluginItem, PluginRunItem } from './items.js';
+import { findExisting, parseCursors, type Cursor, type ExistingOptions, type ImportBatch } from './incremental.js';
+import { AccountItem, PluginItem, PluginRunItem } from './items.js';
 
 /** What a plugin runs with: a client holding its credential, and its run. */
 export interface PluginEnvironment {
@@ -85,8 +85,8 @@ export abstract class PluginBase implements RunContext {
   target!: Item;
   /** The Plugin item the run's `plugin` edge leads to, when it has one. */
   plugin?: PluginItem;
-  /** The first Account the Plugin's `account` edges lead to: the service credentials. */
-  account?: Account;
+  /** The first Account the Plugin's `account` edges lead to: the service credentials, the import cursor. */
+  account?: AccountItem;
   readonly #givenTarget?: ReceivedItem;
 
   constructor(environment: PluginEnvironment) {
@@ -104,9 +104,40 @@ export abstract class PluginBase implements RunContext {
     await this.client.update(this.pluginRun);
   }
 
-  /** The last imported item of a type (highest dateServerModified): where an incremental import continues. */
-  lastImported<C extends ItemClass>(cls: C, filter?: Filter<C>): Promise<InstanceType<C> | undefined> {
-    return this.client.searchLastAdded(cls, filter);
+  /**
+   * Where this plugin's incremental import continues: the cursor its last `save` left, kept on its
+   * Account for its Plugin alone; undefined before the first. Edits of imported items never move it.
+   */
+  importCursor(): Cursor | undefined {
+    return parseCursors(this.#cursorAccount().importCursors)[this.#cursorKey()];
+  }
+
+  /**
+   * Writes a batch of the import in one bulk (one transaction); with `cursor`, the import's cursor
+   * too, in the same transaction: the items and where to continue after them commit together.
+   */
+  async save(batch: ImportBatch, options: { cursor?: Cursor } = {}): Promise<void> {
+    if (options.cursor !== undefined) {
+      const account = this.#cursorAccount();
+      // other Plugins linked to the same Account keep their cursors there too: merge with what is stored now
+      const [stored] = await this.client.call('get_item', account.id);
+      const json = stored?.importCursors;
+      const cursors = { ...parseCursors(typeof json === 'string' ? json : undefined), [this.#cursorKey()]: options.cursor };
+      account.importCursors = JSON.stringify(cursors);
+      batch.update(account);
+    }
+    if (batch.size > 0) await this.client.bulk(batch);
+  }
+
+  #cursorAccount(): AccountItem {
+    if (!this.account)
+      throw new Error('an incremental import keeps its cursor on the Plugin\'s Account: set "service" in plugin.json, then `pod-plugin install`');
+    return this.account;
+  }
+
+  #cursorKey(): string {
+    if (!this.plugin) throw new Error('this run has no "plugin" edge to its Plugin, whose import cursor it would keep');
+    return this.plugin.id;
   }
 
   /** The items of `cls` already in the Pod among these external ids, by id, in one request (see `findExisting`). */
@@ -138,7 +169,7 @@ export abstract class PluginBase implements RunContext {
     const { client, runId } = environment;
     let plugin: PluginBase | undefined;
     try {
-      await client.addToSchema(...new Set([PluginRunItem, Account, ...cls.itemClasses]));
+      await client.addToSchema(...new Set([PluginRunItem, AccountItem, ...cls.itemClasses]));
       plugin = new cls(environment);
       await plugin.#load();
       Object.assign(plugin.pluginRun, { status: 'started', progress: 0 });
@@ -179,7 +210,7 @@ export abstract class PluginBase implements RunContext {
     if (!run) throw new Error(`the PluginRun ${this.runId} is not in the Pod`);
     this.pluginRun = Item.fromJSON(run as ReceivedItem, PluginRunItem) as PluginRunItem;
     this.plugin = await this.#follow(this.runId, 'plugin', PluginItem);
-    this.account = this.plugin && (await this.#follow(this.plugin.id, 'account', Account));
+    this.account = this.plugin && (await this.#follow(this.plugin.id, 'account', AccountItem));
     const targetId = this.pluginRun.targetItemId ?? this.runId;
     if (targetId === this.runId) this.target = this.pluginRun;
     else if (this.#givenTarget?.id === targetId) this.target = Item.fromJSON(this.#givenTarget);

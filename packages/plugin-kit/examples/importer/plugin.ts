@@ -1,7 +1,8 @@
 /**
  * An example importer: posts from a service become Messages, their authors Accounts, each Account
- * with its Person. It runs incrementally: it asks the service for what came since the last Message
- * it imported, and skips what is already in the Pod by its id at the service (`externalId`).
+ * with its Person. It runs incrementally: it asks the service for what came since its cursor (the
+ * date of the last post it saved, kept on its Account), and skips what is already in the Pod by its
+ * id at the service (`externalId`).
  */
 import { Account, Message, Person } from '@pod/client';
 import { ImportBatch, PluginBase } from '../../src/index.js';
@@ -18,8 +19,8 @@ export default class Importer extends PluginBase {
   service = new DemoService();
 
   override async run(): Promise<void> {
-    const last = await this.lastImported(Message, { service: SERVICE });
-    const posts = await this.service.postsSince(last?.dateSent ?? 0);
+    const since = Number(this.importCursor() ?? 0);
+    const posts = await this.service.postsSince(since);
     let imported = 0;
     for (let start = 0; start < posts.length; start += BATCH_SIZE) {
       const page = posts.slice(start, start + BATCH_SIZE);
@@ -41,9 +42,10 @@ export default class Importer extends PluginBase {
         batch.create(message).edge(message, 'sender', author);
         imported++;
       }
-      if (batch.size > 0) await this.client.bulk(batch);
+      // the posts and the cursor after them in one transaction
+      await this.save(batch, { cursor: page.at(-1)!.date });
       await this.setProgress((start + page.length) / posts.length);
     }
-    console.log(`${imported} new of ${posts.length} posts since ${new Date(last?.dateSent ?? 0).toISOString()}`);
+    console.log(`${imported} new of ${posts.length} posts since ${new Date(since).toISOString()}`);
   }
 }
