@@ -220,7 +220,7 @@ export function authorizationCode(response: string, state: string): string {
   const params = new URLSearchParams(query.split('#')[0]);
   const error = params.get('error');
   if (error) throw new Error(`the service refused access: ${params.get('error_description') ?? error}`);
-  if (params.get('state') !== state) throw new Error('the redirect does not carry the state this log-in sent; start the log-in again');
+  if (params.get('state') !== state) throw new Error('the redirect does not carry the state this log-in sent: answer with the address its latest link led to');
   const code = params.get('code');
   if (!code) throw new Error('the redirect carries no code');
   return code;

@@ -88,6 +88,7 @@ export abstract class PluginBase implements RunContext {
   /** The first Account the Plugin's `account` edges lead to: the service credentials, the import cursor. */
   account?: AccountItem;
   readonly #givenTarget?: ReceivedItem;
+  #cursorDeclared?: Promise<void>;
 
   constructor(environment: PluginEnvironment) {
     this.client = environment.client;
@@ -119,6 +120,9 @@ export abstract class PluginBase implements RunContext {
   async save(batch: ImportBatch, options: { cursor?: Cursor } = {}): Promise<void> {
     if (options.cursor !== undefined) {
       const account = this.#cursorAccount();
+      // declared at the first cursor, not with the schema: only a run with an Account may declare it
+      this.#cursorDeclared ??= this.client.addToSchema(AccountItem);
+      await this.#cursorDeclared;
       // other Plugins linked to the same Account keep their cursors there too: merge with what is stored now
       const [stored] = await this.client.call('get_item', account.id);
       const json = stored?.importCursors;
@@ -169,7 +173,7 @@ export abstract class PluginBase implements RunContext {
     const { client, runId } = environment;
     let plugin: PluginBase | undefined;
     try {
-      await client.addToSchema(...new Set([PluginRunItem, AccountItem, ...cls.itemClasses]));
+      await client.addToSchema(...new Set([PluginRunItem, Account, ...cls.itemClasses]));
       plugin = new cls(environment);
       await plugin.#load();
       Object.assign(plugin.pluginRun, { status: 'started', progress: 0 });

@@ -71,7 +71,7 @@ function packageJson(name: string, link: (pkg: string) => string) {
     type: 'module',
     scripts: {
       build: 'tsc',
-      test: 'tsc && node --test dist/test/',
+      test: 'tsc && node --test dist/test/*.test.js',
       bundle: 'pod-plugin build --no-docker',
       image: 'pod-plugin build',
     },

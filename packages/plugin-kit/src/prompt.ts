@@ -43,6 +43,8 @@ export async function readAnswer(request: string | null | undefined, value: stri
     const given = value ?? (await question(credentials ? 'username: ' : 'answer: '));
     return { value: given, password: credentials ? await question('password: ', { secret: true }) : undefined };
   }
+  // stdin only when the answer is not all on the command line: a script's open stdin never blocks it
+  if (value !== undefined && !credentials) return { value };
   const lines = await stdinLines();
   const given = value ?? lines.shift();
   if (!given) throw new Error('no answer: give it as an argument or on stdin');

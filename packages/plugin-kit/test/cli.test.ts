@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,11 +19,28 @@ import { KIT_DIR } from './helpers.js';
 
 const CLI = path.join(KIT_DIR, 'dist/src/cli.js');
 
-const podPlugin = (args: string[], cwd: string) => run(process.execPath, [CLI, ...args], cwd);
+const podPlugin = (args: string[], cwd: string, input?: string) => run(process.execPath, [CLI, ...args], cwd, {}, input);
+
+/** `pod-plugin` started in the background: its output so far, and a wait for a pattern in it. */
+function background(args: string[], cwd: string) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const state = { output: '' };
+  child.stdout.on('data', (chunk) => (state.output += chunk));
+  child.stderr.on('data', (chunk) => (state.output += chunk));
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const printed = async (pattern: RegExp): Promise<RegExpExecArray> => {
+    for (const deadline = Date.now() + 30_000; ; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      const match = pattern.exec(state.output);
+      if (match) return match;
+      if (Date.now() > deadline) assert.fail(`no ${pattern} in 30 s; the output:\n${state.output}`);
+    }
+  };
+  return { child, state, closed, printed };
+}
 
 test('pod-plugin --help names every command', async () => {
   const help = await ok(podPlugin(['--help'], KIT_DIR));
-  for (const command of ['new', 'keys', 'install', 'run', 'logs', 'abort', 'build']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  for (const command of ['new', 'keys', 'install', 'run', 'answer', 'logs', 'abort', 'build']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
 });
 
 describe('a project made by pod-plugin new', () => {
@@ -111,6 +128,68 @@ describe('a project made by pod-plugin new', () => {
       assert.match(output, /noRunner: .*\n.*--plugin-runner process --plugin-commands/);
     } finally {
       await bare.close();
+    }
+  });
+
+  test('run shows what the plugin asks of its owner, message and URL; answer answers it, and a wrong code may be given again', async () => {
+    const fixtures = path.join(KIT_DIR, 'dist/test/fixtures/plugins.js');
+    const asking = await startTestPod({ commands: { [manifest.image]: ['node', fixtures, 'both-log-ins'] } });
+    try {
+      await ok(podPlugin(['install', '--pod', asking.url], project));
+      const following = background(['run', '--pod', asking.url], project);
+      const runId = (await following.printed(/run ([0-9a-f]{32}) created/))[1]!;
+      const answer = (value: string, input?: string) => ok(podPlugin(['answer', runId, value, '--pod', asking.url], project, input));
+
+      const url = (await following.printed(/^ {4}open: +(\S+)$/m))[1]!;
+      assert.match(following.state.output, /asks for access to the account.*\n.*message: Open the link to let this plugin use your demo account/);
+      assert.match(following.state.output, new RegExp(`answer: +pod-plugin answer ${runId} VALUE`));
+      assert.equal(new URL(url).origin, 'https://auth.example.com');
+      const state = new URL(url).searchParams.get('state');
+      assert.match(await answer(`https://app.example.com/callback?code=good-code&state=${state}`), /answered the "oauth" request/);
+
+      await following.printed(/asks for the username and password of the account/);
+      // the username as the argument, the password on stdin: it never shows in a process list
+      assert.match(await answer('alice', 'hunter2\n'), /set the username and password on Account [0-9a-f]{32}/);
+
+      await following.printed(/message: Enter the code we texted to \+31 6 ••• 42/);
+      await answer('000000');
+      await following.printed(/message: the service refused the code; try again \(attempt 2 of 3\): Enter the code/);
+      await answer('123456');
+
+      assert.equal(await following.closed, 0, following.state.output);
+      assert.match(following.state.output, /status done, progress 1, launch exited/);
+      const late = await podPlugin(['answer', runId, '123456', '--pod', asking.url], project);
+      assert.equal(late.code, 1);
+      assert.match(late.output, /asks nothing now \(status done\)/);
+    } finally {
+      await asking.close();
+    }
+  });
+
+  test('one bundle with source maps for both kinds of run: run rebuilds it after a change, and a crash names the TypeScript line', async () => {
+    const source = path.join(project, 'src/plugin.ts');
+    const original = readFileSync(source, 'utf8');
+    const lines = original.split('\n');
+    const at = lines.findIndex((line) => line.includes('override async run()')) + 1;
+    lines.splice(at, 0, "    throw new Error('crashed on purpose');");
+    writeFileSync(source, lines.join('\n'));
+    const trace = new RegExp(`Error: crashed on purpose\\n\\s+at .*src/plugin\\.ts:${at + 1}:\\d+`);
+    const crashing = await startTestPod({ commands: { [manifest.image]: ['node', '--enable-source-maps', path.join(project, 'build/plugin.mjs')] } });
+    try {
+      await ok(podPlugin(['install', '--pod', crashing.url], project));
+      const simulated = await podPlugin(['run', '--simulate', '--pod', crashing.url], project);
+      assert.equal(simulated.code, 1, simulated.output);
+      assert.match(simulated.output, /src\/plugin\.ts changed since the last build: building again\nbundling src\/main\.ts into build\/plugin\.mjs\nbundled /);
+      assert.match(simulated.output, trace);
+
+      const real = await podPlugin(['run', '--pod', crashing.url], project);
+      assert.equal(real.code, 1, real.output);
+      assert.doesNotMatch(real.output, /building again/, 'the bundle is up to date');
+      assert.match(real.output, trace, 'the same bundle, run by the Pod');
+      assert.match(real.output, /error: crashed on purpose/);
+    } finally {
+      writeFileSync(source, original);
+      await crashing.close();
     }
   });
 

@@ -10,14 +10,15 @@ export interface Result {
 /**
  * Runs a command without blocking this process (a Pod under test may live in it). npm's and the
  * test runner's variables are left out: a nested `node --test` would otherwise report to this one.
- * `env` adds variables.
+ * `env` adds variables; `input` is written to its stdin.
  */
-export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string): Promise<Result> {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT' && name !== 'INIT_CWD'),
   );
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: { ...inherited, ...env }, stdio: 'pipe' });
+    child.stdin.end(input);
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

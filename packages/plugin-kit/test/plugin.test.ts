@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Account, Message } from '@pod/client';
-import { authorizationCode, findExisting, simulateRun, type PluginClass } from '../src/index.js';
+import { AccountItem, authorizationCode, findExisting, parseCursors, simulateRun, type PluginClass } from '../src/index.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
 import Importer, { SERVICE } from '../examples/importer/plugin.js';
-import { DEMO_POSTS, DemoService } from '../examples/importer/service.js';
+import { DEMO_POSTS, DemoService, type Post } from '../examples/importer/service.js';
 import { install, newOwner } from './helpers.js';
 
 const IMPORTER_PERMISSIONS = { write: { Message: '*', Account: '*', Person: '*' } } as const;
@@ -35,6 +35,44 @@ describe('the example importer, run in process', () => {
     assert.deepEqual((await owner.search(Message)).map((message) => message.externalId), ['p1', 'p2', 'p3', 'p4']);
     const authors = (await owner.search(Account)).filter((account) => !account.isMe);
     assert.deepEqual(authors.map((account) => account.handle), ['@ada', '@bob', '@cy']);
+  });
+});
+
+describe('the import cursor', () => {
+  /** A service that records which posts it handed out. */
+  class RecordingService extends DemoService {
+    readonly fetched: string[] = [];
+    override async postsSince(since: number): Promise<Post[]> {
+      const posts = await super.postsSince(since);
+      this.fetched.push(...posts.map((post) => post.id));
+      return posts;
+    }
+  }
+
+  test("is the importer's own: after the owner edits an old imported item, the next run fetches only from where the last one ended", async () => {
+    const owner = await newOwner(pod);
+    const { plugin, account } = await install(owner, 'importer', { permissions: IMPORTER_PERMISSIONS, service: SERVICE });
+    const first = new RecordingService(DEMO_POSTS.slice(0, 3));
+    const second = new RecordingService(DEMO_POSTS);
+    const withService = (service: DemoService): PluginClass =>
+      class extends Importer {
+        override service = service;
+      };
+    assert.equal((await simulateRun(owner, withService(first), plugin)).status, 'done');
+    assert.deepEqual(first.fetched, ['p1', 'p2', 'p3']);
+
+    const [oldest] = await owner.search(Message, { externalId: 'p1' });
+    oldest!.content = 'edited by the owner';
+    await owner.update(oldest!);
+
+    const outcome = await simulateRun(owner, withService(second), plugin);
+    assert.equal(outcome.status, 'done', outcome.error);
+    // the service's "since" is inclusive: the post at the cursor comes again, and is skipped as known
+    assert.deepEqual(second.fetched, ['p3', 'p4', 'p5']);
+    assert.deepEqual((await owner.search(Message)).map((message) => message.externalId).sort(), ['p1', 'p2', 'p3', 'p4', 'p5']);
+    const stored = await owner.get(account!.id);
+    assert.ok(stored instanceof AccountItem);
+    assert.deepEqual(parseCursors(stored.importCursors), { [plugin.id]: DEMO_POSTS[4]!.date }, 'kept per Plugin on its Account');
   });
 });
 

@@ -144,7 +144,7 @@ export function runnerScenarios(setup: RunnerSetup): void {
         assert.equal(next.status, 'done', 'logged in with the stored token, asking nothing');
       });
 
-      scenario('a wrong code ends the run in error and leaves the reason in the Account errorMessage', async () => {
+      scenario('a wrong code is asked for again with the reason; the right one then logs in', async () => {
         const owner = await newOwner(pod);
         const { plugin, account } = await install(owner, setup.image('password'), { service: 'demo' });
         Object.assign(account!, { identifier: 'alice', password: 'hunter2' });
@@ -153,6 +153,27 @@ export function runnerScenarios(setup: RunnerSetup): void {
         const code = await until(owner, run.id, (r) => r.authRequest === '2fa', 'the plugin asks for the code');
         code.authResponse = '000000';
         await owner.update(code);
+        const again = await until(owner, run.id, (r) => r.authRequest === '2fa' && /attempt 2/.test(r.authMessage ?? ''), 'the plugin asks again');
+        assert.equal(again.authMessage, 'the service refused the code; try again (attempt 2 of 3): Enter the code we texted to +31 6 ••• 42');
+        assert.equal(again.authResponse, undefined, 'the wrong code does not stay on the run');
+        again.authResponse = '123456';
+        await owner.update(again);
+        const done = await ended(owner, run.id);
+        assert.equal(done.status, 'done', done.error ?? undefined);
+        assert.equal((await readAccount(owner, account!.id)).accessToken, 'access-alice');
+      });
+
+      scenario('three wrong codes end the run in error and leave the reason in the Account errorMessage', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('password'), { service: 'demo' });
+        Object.assign(account!, { identifier: 'alice', password: 'hunter2' });
+        await owner.update(account!);
+        const run = await start(owner, plugin);
+        for (const attempt of [1, 2, 3]) {
+          const code = await until(owner, run.id, (r) => r.authRequest === '2fa' && (attempt === 1 || r.authMessage!.includes(`attempt ${attempt}`)), `code ${attempt}`);
+          code.authResponse = '000000';
+          await owner.update(code);
+        }
         const failed = await ended(owner, run.id);
         assert.equal(failed.status, 'error');
         assert.equal(failed.error, 'the service refused the code');
@@ -160,6 +181,23 @@ export function runnerScenarios(setup: RunnerSetup): void {
         const stored = await readAccount(owner, account!.id);
         assert.equal(stored.errorMessage, 'the service refused the code');
         assert.equal(stored.accessToken, undefined);
+      });
+
+      scenario('a refused password is erased from the Account and asked for again', async () => {
+        const owner = await newOwner(pod);
+        const { plugin, account } = await install(owner, setup.image('password'), { service: 'demo' });
+        Object.assign(account!, { identifier: 'alice', password: 'wrong' });
+        await owner.update(account!);
+        const run = await start(owner, plugin);
+        const asking = await until(owner, run.id, (r) => r.authRequest === 'credentials', 'the plugin asks for credentials again');
+        assert.match(asking.authMessage ?? '', /^the service refused the username or password; try again \(attempt 2 of 3\): Set the username/);
+        const stored = await readAccount(owner, account!.id);
+        assert.equal(stored.password, undefined, 'the refused password is gone');
+        Object.assign(stored, { password: 'hunter2' });
+        await owner.update(stored);
+        await until(owner, run.id, (r) => r.authRequest === '2fa', 'the plugin asks for the code');
+        await owner.call('abort_plugin_run', run.id);
+        assert.equal((await ended(owner, run.id)).status, 'aborted');
       });
     });
 
@@ -186,13 +224,19 @@ export function runnerScenarios(setup: RunnerSetup): void {
         assert.equal(stored.refreshToken, 'oauth-refresh');
       });
 
-      scenario('a redirect with another state is refused, and the Account says why', async () => {
+      scenario('a redirect with another state is refused and asked for again with a new state; the third ends the run, the Account says why', async () => {
         const owner = await newOwner(pod);
         const { plugin, account } = await install(owner, setup.image('oauth'), { service: 'demo' });
         const run = await start(owner, plugin);
-        const asking = await until(owner, run.id, (r) => r.authRequest === 'oauth', 'the plugin asks to authorize');
-        asking.authResponse = 'https://app.example.com/callback?code=good-code&state=forged';
-        await owner.update(asking);
+        const states = new Set<string>();
+        for (const attempt of [1, 2, 3]) {
+          const asking = await until(owner, run.id, (r) => r.authRequest === 'oauth' && (attempt === 1 || r.authMessage!.includes(`attempt ${attempt}`)), `request ${attempt}`);
+          if (attempt > 1) assert.match(asking.authMessage!, /^the redirect does not carry the state this log-in sent: .*; try again \(attempt \d of 3\)/);
+          states.add(new URL(asking.authUrl!).searchParams.get('state')!);
+          asking.authResponse = 'https://app.example.com/callback?code=good-code&state=forged';
+          await owner.update(asking);
+        }
+        assert.equal(states.size, 3, 'each question has its own state');
         const failed = await ended(owner, run.id);
         assert.equal(failed.status, 'error');
         assert.match((await readAccount(owner, account!.id)).errorMessage ?? '', /does not carry the state/);
