@@ -132,7 +132,8 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
       async (retry) => {
         const account = requireAccount(context);
         // credentials already on the Account are tried first; refused ones are erased before asking again
-        if (!retry && account.identifier && account.password) return { username: account.identifier, password: account.password };
+        if (!retry && account.identifier && account.password)
+          return { username: account.identifier, password: account.password };
         if (retry && account.password) {
           account.password = null;
           await context.client.update(account);
@@ -141,7 +142,8 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
         return askOwner(
           context,
           { authRequest: 'credentials', authMessage: retrying(retry, message) },
-          (_run, current) => (current?.identifier && current.password ? { username: current.identifier, password: current.password } : undefined),
+          (_run, current) =>
+            current?.identifier && current.password ? { username: current.identifier, password: current.password } : undefined,
           options,
         );
       },
@@ -151,7 +153,13 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
     const message = step.message ?? `Enter the code ${service} sent you`;
     return untilAccepted(
       options,
-      (retry) => askOwner(context, { authRequest: '2fa', authMessage: retrying(retry, message) }, (run) => run.authResponse?.trim() || undefined, options),
+      (retry) =>
+        askOwner(
+          context,
+          { authRequest: '2fa', authMessage: retrying(retry, message) },
+          (run) => run.authResponse?.trim() || undefined,
+          options,
+        ),
       (code) => login.verifyCode(step.twoFactor, code),
     );
   });
@@ -166,7 +174,8 @@ export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, opt
   const stored = storedTokens(requireAccount(context), options);
   if (stored) return stored;
   return recordingFailure(context, async () => {
-    const message = `Open the link to let this plugin use your ${serviceOf(requireAccount(context))} account, then paste the address you are sent to`;
+    const service = serviceOf(requireAccount(context));
+    const message = `Open the link to let this plugin use your ${service} account, then paste the address you are sent to`;
     return untilAccepted(
       options,
       async (retry) => {
@@ -185,7 +194,8 @@ export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, opt
         );
         return { answer, state };
       },
-      ({ answer, state }) => ('tokens' in answer ? Promise.resolve(answer.tokens) : login.exchangeCode(authorizationCode(answer.response, state))),
+      async ({ answer, state }) =>
+        'tokens' in answer ? answer.tokens : login.exchangeCode(authorizationCode(answer.response, state)),
     );
   });
 }
@@ -194,7 +204,11 @@ export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, opt
  * Asks the owner, then has the service check the answer; when it refuses, asks again with its
  * reason (`retry`), up to `attempts` answers. Not answering in time, or an abort, ends it at once.
  */
-async function untilAccepted<A, T>(options: LogInOptions, ask: (retry?: string) => Promise<A>, accept: (answer: A) => Promise<T>): Promise<T> {
+async function untilAccepted<A, T>(
+  options: LogInOptions,
+  ask: (retry?: string) => Promise<A>,
+  accept: (answer: A) => Promise<T>,
+): Promise<T> {
   const { attempts = 3 } = options;
   let retry: string | undefined;
   for (let attempt = 1; ; attempt++) {
@@ -203,7 +217,8 @@ async function untilAccepted<A, T>(options: LogInOptions, ask: (retry?: string) 
       return await accept(answer);
     } catch (error) {
       if (attempt >= attempts) throw error;
-      retry = `${error instanceof Error ? error.message : String(error)}; try again (attempt ${attempt + 1} of ${attempts})`;
+      const reason = error instanceof Error ? error.message : String(error);
+      retry = `${reason}; try again (attempt ${attempt + 1} of ${attempts})`;
     }
   }
 }
@@ -220,7 +235,8 @@ export function authorizationCode(response: string, state: string): string {
   const params = new URLSearchParams(query.split('#')[0]);
   const error = params.get('error');
   if (error) throw new Error(`the service refused access: ${params.get('error_description') ?? error}`);
-  if (params.get('state') !== state) throw new Error('the redirect does not carry the state this log-in sent: answer with the address its latest link led to');
+  if (params.get('state') !== state)
+    throw new Error('the redirect does not carry the state this log-in sent: answer with the address its latest link led to');
   const code = params.get('code');
   if (!code) throw new Error('the redirect carries no code');
   return code;

@@ -9,7 +9,16 @@ import type { PluginRunItem } from './items.js';
 import { findInstalled, installPlugin, readManifest } from './manifest.js';
 import { answerRequest, describeRequest, isAsking } from './owner.js';
 import { describeError } from './plugin.js';
-import { BUNDLE, KEYS_FILE, buildImage, bundle, createProject, generateKeys, loadKeys, staleBundle } from './project.js';
+import {
+  BUNDLE,
+  KEYS_FILE,
+  buildImage,
+  bundle,
+  createProject,
+  generateKeys,
+  loadKeys,
+  staleBundle,
+} from './project.js';
 import { readAnswer, RequestPrompt } from './prompt.js';
 import { createPluginRun, readRun, spawnSimulated, waitForRun } from './runs.js';
 
@@ -78,7 +87,8 @@ program
 /** Reports every few seconds while `work` goes on, so that a long build does not look stuck. */
 async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
   const started = Date.now();
-  const ticker = setInterval(() => console.log(`  still ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 2_000);
+  const seconds = () => Math.round((Date.now() - started) / 1000);
+  const ticker = setInterval(() => console.log(`  still ${what} (${seconds()} s)`), 2_000);
   try {
     return await work;
   } finally {
@@ -92,7 +102,8 @@ async function bundleProject(dir: string): Promise<void> {
   console.log(`bundling ${readManifest(dir).entry} into ${BUNDLE}`);
   const file = await withProgress('bundling', bundle(dir));
   const size = Math.round(statSync(file).size / 1024);
-  console.log(`bundled ${path.relative(process.cwd(), file)} (${size} KiB, source map ${BUNDLE}.map) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const took = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`bundled ${path.relative(process.cwd(), file)} (${size} KiB, source map ${BUNDLE}.map) in ${took} s`);
 }
 
 /** Whether Docker has this image locally (then a rebuild of the bundle rebuilds it too). */
@@ -103,13 +114,14 @@ const hasImage = (image: string) =>
     docker.once('exit', (code) => resolve(code === 0));
   });
 
-/** What `run` does first: bundles again when a source changed since the last build (and the image, when there is one). */
+/** What `run` does first: bundles again when a source changed since the last build (and the image, if there is one). */
 async function rebuildIfStale(dir: string, image?: string): Promise<void> {
   const reason = staleBundle(dir);
   if (!reason) return;
   console.log(`${reason}: building again`);
   await bundleProject(dir);
-  if (image && (await hasImage(image))) console.log(`built image ${await withProgress('building the image', buildImage(dir))}`);
+  if (image && (await hasImage(image)))
+    console.log(`built image ${await withProgress('building the image', buildImage(dir))}`);
 }
 
 /** One line per change of the run, and every request it makes of the owner, with its message and URL. */
@@ -123,13 +135,17 @@ function showRun(run: PluginRunItem, simulated: boolean, prompt?: RequestPrompt)
 program
   .command('run')
   .description(
-    `run the installed plugin: by a PluginRun the Pod starts, or with --simulate here; first bundles ${BUNDLE} again if a source changed. ` +
-      'Shows what the run asks of its owner, and takes the answer at a prompt (in a terminal) or from `pod-plugin answer`',
+    `run the installed plugin: by a PluginRun the Pod starts, or with --simulate here; first bundles ${BUNDLE} ` +
+      'again if a source changed. Shows what the run asks of its owner, and takes the answer at a prompt ' +
+      '(in a terminal) or from `pod-plugin answer`',
   )
   .addOption(dirOption())
   .addOption(podOption())
   .addOption(keysOption())
-  .option('--simulate', `development mode: create the run, then run ${BUNDLE} here with the owner's access (permissions not checked)`)
+  .option(
+    '--simulate',
+    `development mode: create the run, then run ${BUNDLE} here with the owner's access (permissions not checked)`,
+  )
   .option('--timeout <seconds>', 'how long to wait for the run', seconds, 600)
   .action(async (options: PodOptions & { simulate?: boolean; timeout: number }) => {
     const manifest = readManifest(options.dir);
@@ -139,7 +155,8 @@ program
     await rebuildIfStale(options.dir, options.simulate ? undefined : manifest.image);
     const simulated = Boolean(options.simulate);
     const run = await createPluginRun(client, plugin, simulated ? 'none' : manifest.image);
-    console.log(`run ${run.id} created; ${simulated ? `running ${BUNDLE} here, with your access` : `waiting for the Pod to start ${manifest.image}`}`);
+    const where = simulated ? `running ${BUNDLE} here, with your access` : `waiting for the Pod to start ${manifest.image}`;
+    console.log(`run ${run.id} created; ${where}`);
     const child = simulated ? spawnSimulated(client, path.resolve(options.dir, BUNDLE), run.id) : undefined;
     const exited = child && new Promise<number | null>((resolve) => child.once('exit', resolve));
     const stopWatching = new AbortController();
@@ -189,8 +206,9 @@ program
 program
   .command('answer')
   .description(
-    'answer what a run asks its owner: a code, or the address an OAuth log-in sent you to; for a username and password, ' +
-      'the username, with the password on stdin (or at a prompt). Without VALUE, reads it from stdin (or a prompt)',
+    'answer what a run asks its owner: a code, or the address an OAuth log-in sent you to; for a username ' +
+      'and password, the username, with the password on stdin (or at a prompt). Without VALUE, reads it from ' +
+      'stdin (or a prompt)',
   )
   .argument('<run>', 'the PluginRun id')
   .argument('[value]', 'the code, the redirect address, or the username')
@@ -230,7 +248,10 @@ program
 
 program
   .command('build')
-  .description(`bundle the plugin into ${BUNDLE} with its source map (esbuild), for simulated and real runs alike; then build its container image (docker build)`)
+  .description(
+    `bundle the plugin into ${BUNDLE} with its source map (esbuild), for simulated and real runs alike; ` +
+      'then build its container image (docker build)',
+  )
   .addOption(dirOption())
   .option('--no-docker', 'only bundle')
   .action(async (options: { dir: string; docker: boolean }) => {

@@ -21,7 +21,7 @@ export const isAsking = (run: PluginRunItem): boolean => run.status === 'userAct
 export function describeRequest(run: PluginRunItem): string[] | undefined {
   if (!isAsking(run)) return undefined;
   const request = run.authRequest!;
-  const answer = request === 'credentials' ? `pod-plugin answer ${run.id} USERNAME   (the password on stdin)` : `pod-plugin answer ${run.id} VALUE`;
+  const answer = `pod-plugin answer ${run.id} ${request === 'credentials' ? 'USERNAME   (the password on stdin)' : 'VALUE'}`;
   return [
     `the plugin asks for ${ASKS[request] ?? `"${request}"`}`,
     ...(run.authMessage ? [`  message: ${run.authMessage}`] : []),
@@ -53,10 +53,13 @@ export async function answerRequest(client: PodClient, runId: string, answer: An
 
 /** The Account of the run's Plugin (`PluginRun -plugin-> Plugin -account-> Account`), where credentials go. */
 async function accountOfRun(client: PodClient, runId: string): Promise<Account> {
-  const follow = async (id: string, name: string) =>
-    (await client.call('get_edges', { item: id, direction: 'Outgoing', expandItems: true })).find((edge) => edge.name === name)?.item;
+  const follow = async (id: string, name: string) => {
+    const edges = await client.call('get_edges', { item: id, direction: 'Outgoing', expandItems: true });
+    return edges.find((edge) => edge.name === name)?.item;
+  };
   const plugin = await follow(runId, 'plugin');
   const account = plugin && (await follow(plugin.id, 'account'));
-  if (!account) throw new Error(`run ${runId} has no Plugin with an Account to put credentials on; \`pod-plugin install\` links one`);
+  if (!account)
+    throw new Error(`run ${runId} has no Plugin with an Account to put credentials on; \`pod-plugin install\` links one`);
   return Item.fromJSON(account as ReceivedItem, Account) as Account;
 }

@@ -126,8 +126,8 @@ export abstract class PluginBase implements RunContext {
       // other Plugins linked to the same Account keep their cursors there too: merge with what is stored now
       const [stored] = await this.client.call('get_item', account.id);
       const json = stored?.importCursors;
-      const cursors = { ...parseCursors(typeof json === 'string' ? json : undefined), [this.#cursorKey()]: options.cursor };
-      account.importCursors = JSON.stringify(cursors);
+      const cursors = parseCursors(typeof json === 'string' ? json : undefined);
+      account.importCursors = JSON.stringify({ ...cursors, [this.#cursorKey()]: options.cursor });
       batch.update(account);
     }
     if (batch.size > 0) await this.client.bulk(batch);
@@ -135,7 +135,9 @@ export abstract class PluginBase implements RunContext {
 
   #cursorAccount(): AccountItem {
     if (!this.account)
-      throw new Error('an incremental import keeps its cursor on the Plugin\'s Account: set "service" in plugin.json, then `pod-plugin install`');
+      throw new Error(
+        'an incremental import keeps its cursor on the Plugin\'s Account: set "service" in plugin.json, then `pod-plugin install`',
+      );
     return this.account;
   }
 

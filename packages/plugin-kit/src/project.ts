@@ -3,7 +3,17 @@
  * keys, bundle it into one file and build its container image.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -110,7 +120,7 @@ export function loadKeys(file: string): DevKeys {
   return keys as DevKeys;
 }
 
-/** Bundles the plugin's entry point and everything it imports into one ES module, `build/plugin.mjs`, with its source map. */
+/** Bundles the plugin's entry point and all it imports into one ES module, `build/plugin.mjs`, and its source map. */
 export async function bundle(dir: string): Promise<string> {
   const manifest = readManifest(dir);
   return bundleEntry(path.join(dir, manifest.entry), path.join(dir, BUNDLE));
@@ -152,7 +162,8 @@ export async function bundleEntry(entry: string, outfile: string): Promise<strin
  */
 export function staleBundle(dir: string): string | undefined {
   const outfile = path.join(dir, BUNDLE);
-  if (!existsSync(outfile) || !existsSync(inputsFile(outfile))) return `${BUNDLE} is not built yet`;
+  if (!existsSync(outfile)) return `${BUNDLE} is not built yet`;
+  if (!existsSync(inputsFile(outfile))) return `${BUNDLE} has no list of its sources (an older pod-plugin made it)`;
   const built = statSync(outfile).mtimeMs;
   const inputs = JSON.parse(readFileSync(inputsFile(outfile), 'utf8')) as string[];
   const changed = inputs.find((input) => !existsSync(input) || statSync(input).mtimeMs > built);

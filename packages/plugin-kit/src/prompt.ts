@@ -9,8 +9,15 @@ import { describeError } from './plugin.js';
 import type { PluginRunItem } from './items.js';
 import { answerRequest, isAsking, type Answer } from './owner.js';
 
+export interface QuestionOptions {
+  /** Does not echo what is typed (a password). */
+  secret?: boolean;
+  /** Withdraws the question: it rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
 /** Asks one question in the terminal; `secret` does not echo what is typed. Rejects with an AbortError on `signal`. */
-export async function question(text: string, options: { secret?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+export async function question(text: string, options: QuestionOptions = {}): Promise<string> {
   let muted = false;
   const output = new Writable({
     write(chunk, _encoding, done) {

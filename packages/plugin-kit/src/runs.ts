@@ -74,7 +74,8 @@ export async function waitForRun(client: PodClient, runId: string, options: Wait
   let seen = '';
   for (;;) {
     const run = await readRun(client, runId);
-    const state = JSON.stringify([run.status, run.progress, run.podLaunchStatus, run.authRequest, run.authMessage, run.authUrl]);
+    const { status, progress, podLaunchStatus, authRequest, authMessage, authUrl } = run;
+    const state = JSON.stringify([status, progress, podLaunchStatus, authRequest, authMessage, authUrl]);
     if (state !== seen) onChange?.(run);
     seen = state;
     if (signal ? signal.aborted : LAUNCH_ENDED.has(run.podLaunchStatus ?? '')) return run;
