@@ -166,30 +166,65 @@ describe('a project made by pod-plugin new', () => {
     }
   });
 
-  test('one bundle with source maps for both kinds of run: run rebuilds it after a change, and a crash names the TypeScript line', async () => {
+  /** Runs `body` with `lines` put at the start of the plugin's `run()`; gives it their first line number. */
+  async function withRunStartingWith(lines: string[], body: (line: number) => Promise<void>): Promise<void> {
     const source = path.join(project, 'src/plugin.ts');
     const original = readFileSync(source, 'utf8');
-    const lines = original.split('\n');
-    const at = lines.findIndex((line) => line.includes('override async run()')) + 1;
-    lines.splice(at, 0, "    throw new Error('crashed on purpose');");
-    writeFileSync(source, lines.join('\n'));
-    const trace = new RegExp(`Error: crashed on purpose\\n\\s+at .*src/plugin\\.ts:${at + 1}:\\d+`);
-    const crashing = await startTestPod({ commands: { [manifest.image]: ['node', '--enable-source-maps', path.join(project, 'build/plugin.mjs')] } });
+    const code = original.split('\n');
+    const at = code.findIndex((line) => line.includes('override async run()')) + 1;
+    code.splice(at, 0, ...lines);
+    writeFileSync(source, code.join('\n'));
     try {
-      await ok(podPlugin(['install', '--pod', crashing.url], project));
-      const simulated = await podPlugin(['run', '--simulate', '--pod', crashing.url], project);
-      assert.equal(simulated.code, 1, simulated.output);
-      assert.match(simulated.output, /src\/plugin\.ts changed since the last build: building again\nbundling src\/main\.ts into build\/plugin\.mjs\nbundled /);
-      assert.match(simulated.output, trace);
-
-      const real = await podPlugin(['run', '--pod', crashing.url], project);
-      assert.equal(real.code, 1, real.output);
-      assert.doesNotMatch(real.output, /building again/, 'the bundle is up to date');
-      assert.match(real.output, trace, 'the same bundle, run by the Pod');
-      assert.match(real.output, /error: crashed on purpose/);
+      await body(at + 1);
     } finally {
       writeFileSync(source, original);
+    }
+  }
+
+  test('one bundle with source maps for both kinds of run: run rebuilds it after a change, and a crash names the TypeScript line', async () => {
+    const bundled = path.join(project, 'build/plugin.mjs');
+    const crashing = await startTestPod({ commands: { [manifest.image]: ['node', '--enable-source-maps', bundled] } });
+    try {
+      await withRunStartingWith(["    throw new Error('crashed on purpose');"], async (line) => {
+        const trace = new RegExp(`Error: crashed on purpose\\n\\s+at .*src/plugin\\.ts:${line}:\\d+`);
+        await ok(podPlugin(['install', '--pod', crashing.url], project));
+        const simulated = await podPlugin(['run', '--simulate', '--pod', crashing.url], project);
+        assert.equal(simulated.code, 1, simulated.output);
+        assert.match(simulated.output, /src\/plugin\.ts changed since the last build: building again\nbundling src\/main\.ts into build\/plugin\.mjs\nbundled /);
+        assert.match(simulated.output, trace);
+
+        const real = await podPlugin(['run', '--pod', crashing.url], project);
+        assert.equal(real.code, 1, real.output);
+        assert.doesNotMatch(real.output, /building again/, 'the bundle is up to date');
+        assert.match(real.output, trace, 'the same bundle, run by the Pod');
+        assert.match(real.output, /error: crashed on purpose/);
+      });
+    } finally {
       await crashing.close();
+    }
+  });
+
+  test('run --simulate shows what the plugin asks too, and answer answers it', async () => {
+    const bare = await startTestPod();
+    const ask = [
+      "    const code = await this.askOwner({ authRequest: '2fa', authMessage: 'Enter the code of the simulated run' },",
+      '      (run) => run.authResponse ?? undefined, { pollMs: 50 });',
+      '    console.log(`the owner answered ${code}`);',
+      '    return;',
+    ];
+    try {
+      await withRunStartingWith(ask, async () => {
+        await ok(podPlugin(['install', '--pod', bare.url], project));
+        const following = background(['run', '--simulate', '--pod', bare.url], project);
+        const runId = (await following.printed(/run ([0-9a-f]{32}) created; running build\/plugin\.mjs here/))[1]!;
+        await following.printed(/message: Enter the code of the simulated run\n.*answer: +pod-plugin answer/);
+        await ok(podPlugin(['answer', runId, '424242', '--pod', bare.url], project));
+        assert.equal(await following.closed, 0, following.state.output);
+        assert.match(following.state.output, /the owner answered 424242/);
+        assert.match(following.state.output, new RegExp(`^run ${runId}: done$`, 'm'));
+      });
+    } finally {
+      await bare.close();
     }
   });
 
