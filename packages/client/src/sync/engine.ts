@@ -15,6 +15,7 @@
  * - Live: a `LiveFeed` brings changes as they commit; polling (`syncOnce`) works as well.
  */
 import type { Answer, Payload, ValueType } from '@pod/protocol';
+import { backoffDelay } from '../backoff.js';
 import type { ChangePage, PodClient } from '../client.js';
 import { PodError } from '../errors.js';
 import { sha256Hex } from '../files.js';
@@ -88,6 +89,8 @@ export interface SyncEvents {
 
 /** Rounds of pull-resolve-push one push makes before it gives up (a writer racing it every time). */
 const MAX_CONFLICT_ROUNDS = 20;
+/** Waits before pushing again after failed pushes while live: from 100 ms, doubling, at most 10 s. */
+const PUSH_RETRY_BACKOFF = { firstMs: 100, maxMs: 10_000 };
 /** Base fields a local change does not set: the Pod owns them, or they never change. */
 const NOT_CHANGED_LOCALLY = new Set(['id', 'type', 'dateServerModified', 'dateModified', 'dateCreated']);
 
@@ -562,7 +565,7 @@ export class SyncEngine {
         () => (this.pushFailures = 0),
         (error: unknown) => {
           this.emit('error', { error, during: 'push' });
-          this.schedulePush(Math.min(10_000, 100 * 2 ** this.pushFailures++));
+          this.schedulePush(backoffDelay(PUSH_RETRY_BACKOFF, this.pushFailures++));
         },
       );
     }, delay ?? plan.delayMs ?? this.options.pushDelayMs ?? 10);
