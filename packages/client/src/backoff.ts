@@ -14,6 +14,10 @@ export interface Backoff {
  * The wait after `failures` failures in a row (0: the first): firstMs · 2^failures up to maxMs,
  * then a random 50 to 100 % of that ("equal jitter": never less than half, so a cap still slows).
  */
-export function backoffDelay({ firstMs, maxMs }: Backoff, failures: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  { firstMs, maxMs }: Backoff,
+  failures: number,
+  random: () => number = Math.random,
+): number {
   return Math.min(maxMs, firstMs * 2 ** failures) * (0.5 + random() / 2);
 }

@@ -458,7 +458,9 @@ export class PodClient implements Policy {
       }
       result.createItems.push(...answer.createItems);
       result.createEdges.push(...answer.createEdges);
-      result.search.push(...answer.search.map((items) => items.map((item) => this.classes.decode(item as ReceivedItem))));
+      result.search.push(
+        ...answer.search.map((items) => items.map((item) => this.classes.decode(item as ReceivedItem))),
+      );
       for (const entry of part.entries) entry.committed?.();
     }
     return result;

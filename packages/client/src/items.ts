@@ -117,7 +117,8 @@ export class ItemClasses implements Iterable<ItemClass> {
 function decode(received: ItemJSON, cls: ItemClass | undefined, classes?: ItemClasses): Item {
   if (cls && cls.itemType !== received.type)
     throw new TypeError(`item ${JSON.stringify(received.id)} is a ${received.type}, not a ${cls.itemType}`);
-  // A defined class takes the item's fields as its init (see `defineItem`); `ItemClass` hides that to accept any subclass.
+  // A defined class takes the item's fields as its init (see `defineItem`);
+  // `ItemClass` hides that to accept any subclass.
   const item = cls ? new (cls as unknown as new (init: ItemJSON) => Item)(received) : new Item(received.type, received);
   const fields = item as unknown as Record<string, unknown>;
   for (const { _edge: name, _item: target } of received['[[edges]]'] ?? []) {

@@ -63,7 +63,10 @@ function pluginItemClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
  * `POD_AUTH_JSON`, `POD_PLUGINRUN_ID` (or, as the original plugins read it, the id in `POD_TARGET_ITEM`).
  * The client reads items into `classes` besides the built-in ones.
  */
-export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env, classes: Iterable<ItemClass> = []): PluginEnvironment {
+export function environmentFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  classes: Iterable<ItemClass> = [],
+): PluginEnvironment {
   const client = pluginClientFromEnv(env, { classes });
   const target = env.POD_TARGET_ITEM ? (JSON.parse(env.POD_TARGET_ITEM) as ReceivedItem) : undefined;
   const runId = env.POD_PLUGINRUN_ID || target?.id;

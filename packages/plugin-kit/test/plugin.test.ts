@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Account, Message, PluginRun, PodClient, defineItem } from '@pod/client';
-import { PluginBase, PluginRunItem, authorizationCode, findExisting, simulateRun, type PluginClass } from '../src/index.js';
+import {
+  PluginBase,
+  PluginRunItem,
+  authorizationCode,
+  findExisting,
+  simulateRun,
+  type PluginClass,
+} from '../src/index.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
 import Importer, { SERVICE } from '../examples/importer/plugin.js';
 import { DEMO_POSTS, DemoService } from '../examples/importer/service.js';

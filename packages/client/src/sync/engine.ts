@@ -178,7 +178,12 @@ export class SyncEngine {
   }
 
   /** Records a new edge (an Edge item with `properties`); returns its id. */
-  async createEdge(source: Item | string, name: string, target: Item | string, properties: Patch = {}): Promise<string> {
+  async createEdge(
+    source: Item | string,
+    name: string,
+    target: Item | string,
+    properties: Patch = {},
+  ): Promise<string> {
     const id = randomHex(16);
     const edge = {
       source: typeof source === 'string' ? source : source.id,
@@ -223,7 +228,7 @@ export class SyncEngine {
 
   // ---- exchanging with the Pod --------------------------------------------------------------
 
-  /** Declares the application's classes to the Pod if they changed since the store last did; every sync does it first. */
+  /** Declares the application's classes to the Pod if they changed since the store last did; syncs do it first. */
   ensureSchema(): Promise<void> {
     return this.schemaSync.ensure();
   }

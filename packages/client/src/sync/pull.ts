@@ -31,8 +31,9 @@ export class Pull {
   /** Pages, each asked while the previous one is stored. */
   private async pages(): Promise<number> {
     const size = this.pageSize;
+    const { client } = this.replica;
     const fetchPage = (from: number) =>
-      this.replica.client.call('search', { 'dateServerModified>=': from, _limit: size, '[[edges]]': {} }) as Promise<ReceivedItem[]>;
+      client.call('search', { 'dateServerModified>=': from, _limit: size, '[[edges]]': {} }) as Promise<ReceivedItem[]>;
     let from = this.replica.cursor;
     let next = fetchPage(from);
     for (let received = 0; ; ) {

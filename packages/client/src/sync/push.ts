@@ -88,7 +88,9 @@ export class Push {
       const merged: PendingChange[] = [];
       for (const sent of outbox.changes) {
         const later = await replica.store.pending(sent.id);
-        merged.push(later ? { ...sent, patch: { ...sent.patch, ...later.patch }, dateModified: later.dateModified } : sent);
+        merged.push(
+          later ? { ...sent, patch: { ...sent.patch, ...later.patch }, dateModified: later.dateModified } : sent,
+        );
       }
       await replica.store.write({ outbox: null, pending: merged });
       replica.outbox = undefined;
@@ -147,7 +149,12 @@ function bulkPayload({ batchId, changes }: Outbox): Payload<'bulk'> {
     const fields = { ...change.patch, id: change.id, dateModified: change.dateModified };
     if (change.base !== null) updateItems.push({ ...fields, _expectedDateServerModified: change.base });
     else if (change.edge)
-      createEdges.push({ ...fields, _source: change.edge.source, _target: change.edge.target, _name: change.edge.name });
+      createEdges.push({
+        ...fields,
+        _source: change.edge.source,
+        _target: change.edge.target,
+        _name: change.edge.name,
+      });
     else createItems.push({ ...fields, type: change.type });
   }
   return { batchId, createItems, updateItems, createEdges, search: [{ _sortOrder: 'Desc', _limit: 1 }] };
