@@ -60,6 +60,8 @@ describe('per-client item classes', () => {
     assert.ok((await engine.get(memo.id)) instanceof RicherMemo, 'before the push: composed locally');
     await engine.syncOnce();
     assert.ok((await engine.get(memo.id)) instanceof RicherMemo);
+    const typed: Memo | undefined = await engine.get(memo.id, Memo);
+    assert.equal(typed?.shout(), 'LOCAL', 'or into the class asked for, typed');
     assert.ok((await client.get(memo.id)) instanceof Memo, 'the client still reads its own class');
     assert.equal(client.classes.get('Memo'), Memo);
   });

@@ -117,10 +117,15 @@ export class SyncEngine {
     return replica.exclusive(async () => compose(await store.item(id), replica.inFlight(id), await store.pending(id)));
   }
 
-  /** The item as an instance of its class (unknown properties left out), ready for `update`. */
-  async get(id: string): Promise<Item | undefined> {
+  /**
+   * The item as an instance of `cls`, or of the class this engine reads its type into (unknown
+   * properties left out), ready for `update`. An item of another type than `cls` is a TypeError.
+   */
+  async get<C extends ItemClass>(id: string, cls: C): Promise<InstanceType<C> | undefined>;
+  async get(id: string): Promise<Item | undefined>;
+  async get(id: string, cls?: ItemClass): Promise<Item | undefined> {
     const view = await this.view(id);
-    return view && this.classes.decode(view);
+    return view && this.classes.decode(view, cls);
   }
 
   /** Every item as the application sees it, deleted ones included. */
