@@ -11,6 +11,7 @@ import { randomHex } from './hex.js';
 import { answerError, exchange, type Policy, type RequestOptions, type Retry } from './http.js';
 import {
   Item,
+  ItemClasses,
   changes,
   idOf,
   linkLocally,
@@ -21,7 +22,7 @@ import {
   type ReceivedItem,
 } from './items.js';
 import { SseParser } from './sync/sse.js';
-import { File, ItemPropertySchema, Photo } from './types.js';
+import { File, Photo, builtinItemClasses, schemaDeclarations } from './types.js';
 
 /** Where a Pod started with `npm start` listens. */
 export const DEFAULT_URL = 'http://localhost:3030';
@@ -39,6 +40,11 @@ export type PodClientOptions = {
   retries?: number;
   /** Largest bulk request in characters; a larger bulk is sent as several requests. */
   bulkLimit?: number;
+  /**
+   * Classes to read items of their types into, besides `builtinItemClasses` (a class for a
+   * built-in type replaces it); this client's own, not shared with other clients.
+   */
+  classes?: Iterable<ItemClass>;
 } & (
   | {
       /** 64 hex characters: the key that encrypts the owner's database; generated when not given. */
@@ -168,6 +174,8 @@ export class PodClient implements Policy {
   readonly timeout: number;
   readonly retries: number;
   readonly bulkLimit: number;
+  /** Which class each item type is read back into: the built-in ones, `classes`, and those given to `addToSchema`. */
+  readonly classes: ItemClasses;
   /** `https://host/v4/<ownerKey>`: every call is a POST below it. */
   private readonly base: string;
   private readonly authJson: string;
@@ -194,6 +202,7 @@ export class PodClient implements Policy {
     this.timeout = options.timeout ?? 30_000;
     this.retries = options.retries ?? 2;
     this.bulkLimit = options.bulkLimit ?? DEFAULT_BULK_LIMIT;
+    this.classes = new ItemClasses([...builtinItemClasses, ...(options.classes ?? [])]);
   }
 
   // ---- transport ----------------------------------------------------------------------------
@@ -286,16 +295,12 @@ export class PodClient implements Policy {
 
   /**
    * Declares every property of these classes (one ItemPropertySchema item each, in one bulk) and
-   * registers the classes, so items of their types are read back as their instances. Send it
+   * adds the classes to this client's `classes`, so items of their types are read back as their instances. Send it
    * first, at every start: declaring a property again with the same type is accepted.
    */
   async addToSchema(...classes: ItemClass[]): Promise<void> {
-    Item.register(...classes);
-    // Exactly these four fields, no id: the form a plugin's credential may declare with.
-    const declarations = classes.flatMap((cls) =>
-      Object.entries(cls.properties).map(([propertyName, valueType]) => ({ type: ItemPropertySchema.itemType, itemType: cls.itemType, propertyName, valueType })),
-    );
-    await this.call('bulk', { createItems: declarations });
+    this.classes.add(...classes);
+    await this.call('bulk', { createItems: schemaDeclarations(classes) });
   }
 
   /** Creates the item with its id (chosen at construction) and its properties; edges are separate. */
@@ -314,7 +319,7 @@ export class PodClient implements Policy {
     const { edges, ...request } = options;
     const [item] = edges
       ? await this.find({ id }, undefined, options)
-      : (await this.call('get_item', id, request)).map((received) => Item.fromJSON(received));
+      : (await this.call('get_item', id, request)).map((received) => this.classes.decode(received));
     if (!item) throw new PodError(404, `item ${JSON.stringify(id)} not found`, { endpoint: edges ? 'search' : 'get_item' });
     return item;
   }
@@ -360,7 +365,7 @@ export class PodClient implements Policy {
   private async find(query: Payload<'search'>, preferred: ItemClass | undefined, options: SearchOptions = {}): Promise<Item[]> {
     const { edges, ...request } = options;
     const received = (await this.call('search', edges ? { ...query, '[[edges]]': {} } : query, request)) as ReceivedItem[];
-    return received.map((item) => Item.fromJSON(item, preferred));
+    return received.map((item) => this.classes.decode(item, preferred));
   }
 
   /**
@@ -453,7 +458,9 @@ export class PodClient implements Policy {
       }
       result.createItems.push(...answer.createItems);
       result.createEdges.push(...answer.createEdges);
-      result.search.push(...answer.search.map((items) => items.map((item) => Item.fromJSON(item as ReceivedItem))));
+      result.search.push(
+        ...answer.search.map((items) => items.map((item) => this.classes.decode(item as ReceivedItem))),
+      );
       for (const entry of part.entries) entry.committed?.();
     }
     return result;

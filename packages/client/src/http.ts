@@ -2,6 +2,7 @@
  * One HTTP exchange with the Pod over `fetch`: a timeout per attempt, the Pod's error answers
  * turned into `PodError`, and retries only where repeating the request cannot do harm.
  */
+import { backoffDelay } from './backoff.js';
 import { FileIntegrityError, PodError } from './errors.js';
 
 /** Options every call takes. */
@@ -38,9 +39,8 @@ export interface Policy {
 
 /** Statuses that a proxy or a restarting server answers before the request reached the Pod's store. */
 const RETRY_STATUSES = new Set([502, 503, 504]);
-/** Waits between attempts: 100 ms, doubling, at most 2 s. */
-const BACKOFF_MS = 100;
-const BACKOFF_MAX_MS = 2_000;
+/** Waits between attempts: from 100 ms, doubling, at most 2 s (with jitter). */
+const RETRY_BACKOFF = { firstMs: 100, maxMs: 2_000 };
 
 export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options: RequestOptions = {}): Promise<T> {
   const timeout = options.timeout ?? policy.timeout;
@@ -75,7 +75,7 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
       }
     }
     if (!repeatable || attempt >= policy.retries) throw failure;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(BACKOFF_MS * 2 ** attempt, BACKOFF_MAX_MS)));
+    await new Promise((resolve) => setTimeout(resolve, backoffDelay(RETRY_BACKOFF, attempt)));
   }
 }
 

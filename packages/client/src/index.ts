@@ -28,6 +28,7 @@ export type { RequestOptions, Retry, Policy } from './http.js';
 export { imageInfo, sha256Hex, type Bytes, type ImageInfo } from './files.js';
 export {
   Item,
+  ItemClasses,
   defineItem,
   type ValueOf,
   type PropertyTypes,
@@ -41,6 +42,7 @@ export {
   type ReceivedItem,
   type ReceivedEdge,
   type WireForm,
+  type ItemJSON,
 } from './items.js';
 export {
   Person,
@@ -55,6 +57,7 @@ export {
   Edge,
   ItemPropertySchema,
   builtinItemClasses,
+  schemaDeclarations,
 } from './types.js';
 export {
   SyncEngine,

@@ -65,9 +65,77 @@ const isValue = (value: unknown): value is Value => value !== null && typeof val
 
 /** The wire form of an item: what create sends, and what `saved` keeps. */
 export type WireForm = { id: string; type: string; [field: string]: Value };
+/** What an item is read back from: as the Pod sends it, or as a replica composes it (no dateServerModified yet). */
+export interface ItemJSON {
+  id: string;
+  type: string;
+  dateServerModified?: number;
+  '[[edges]]'?: readonly ReceivedEdge[];
+  [field: string]: unknown;
+}
 
-/** Type name → class, for reading items back into their classes. */
-const registry = new Map<string, ItemClass>();
+/**
+ * Type name → class: which class an item is read back into (`decode`). Every `PodClient`, sync
+ * engine and plugin has its own, so two of them in one process can read the same type differently.
+ */
+export class ItemClasses implements Iterable<ItemClass> {
+  readonly #byType = new Map<string, ItemClass>();
+
+  constructor(classes: Iterable<ItemClass> = []) {
+    this.add(...classes);
+  }
+
+  /** Reads items of these classes' types into them; a class replaces the one its type had. */
+  add(...classes: ItemClass[]): this {
+    for (const cls of classes) this.#byType.set(cls.itemType, cls);
+    return this;
+  }
+
+  get(itemType: string): ItemClass | undefined {
+    return this.#byType.get(itemType);
+  }
+
+  [Symbol.iterator](): Iterator<ItemClass> {
+    return this.#byType.values();
+  }
+
+  /**
+   * An item as an instance of `cls` if given (see `Item.fromJSON`), else of the class registered
+   * for its type, else a plain `Item`; the targets of a plain `Item`'s edges are read the same way.
+   */
+  decode<C extends ItemClass>(received: ItemJSON, cls: C): InstanceType<C>;
+  decode(received: ItemJSON, cls?: ItemClass): Item;
+  decode(received: ItemJSON, cls?: ItemClass): Item {
+    return decode(received, cls ?? this.get(received.type), this);
+  }
+}
+
+/**
+ * The item as an instance of `cls`, its declared edges' targets as their classes; without a
+ * class, a plain `Item` with every edge, its targets read by `classes` when given.
+ */
+function decode(received: ItemJSON, cls: ItemClass | undefined, classes?: ItemClasses): Item {
+  if (cls && cls.itemType !== received.type)
+    throw new TypeError(`item ${JSON.stringify(received.id)} is a ${received.type}, not a ${cls.itemType}`);
+  // A defined class takes the item's fields as its init (see `defineItem`);
+  // `ItemClass` hides that to accept any subclass.
+  const item = cls ? new (cls as unknown as new (init: ItemJSON) => Item)(received) : new Item(received.type, received);
+  const fields = item as unknown as Record<string, unknown>;
+  for (const { _edge: name, _item: target } of received['[[edges]]'] ?? []) {
+    if (!cls) {
+      const list = (fields[name] ??= []);
+      if (Array.isArray(list)) list.push(classes ? classes.decode(target) : decode(target, undefined));
+      continue;
+    }
+    const targetClass = Object.hasOwn(cls.edges, name) ? cls.edges[name]!() : undefined;
+    const list = fields[name];
+    // The field holds instances of the declared class: a target of another type is left out.
+    if (targetClass?.itemType === target.type && Array.isArray(list)) list.push(decode(target, targetClass));
+  }
+  saved.set(item, item.toJSON());
+  return item;
+}
+
 /** Each item's wire form as last read or saved: what `changes` compares against. */
 const saved = new WeakMap<Item, WireForm>();
 /** Per defined class, the names of its fields besides id and type, worked out once. */
@@ -101,29 +169,16 @@ export class Item {
     for (const name of Object.keys(cls.edges)) (this as unknown as Record<string, unknown>)[name] = [];
   }
 
-  /** Makes `Item.fromJSON` and `client.get` return instances of these classes for their item types. */
-  static register(...classes: ItemClass[]): void {
-    for (const cls of classes) registry.set(cls.itemType, cls);
-  }
-
   /**
-   * An item as the Pod sent it, as an instance of `preferred` if that class is for its type, else
-   * of the class registered for its type, else as a plain `Item`. Edges in `[[edges]]` fill the
-   * edge fields the class declares (a plain `Item` takes every edge).
+   * An item as the Pod sent it (or a replica holds it): a plain `Item` carrying every property,
+   * or, given its class, an instance of that class (an item of another type is a TypeError).
+   * Edges in `[[edges]]` fill the edge fields the class declares (a plain `Item` takes every
+   * edge). To read items into the classes registered for their types, see `ItemClasses.decode`.
    */
-  static fromJSON(received: ReceivedItem, preferred?: ItemClass): Item {
-    const cls = preferred?.itemType === received.type ? preferred : registry.get(received.type);
-    const item = cls
-      ? new (cls as unknown as new (init: ReceivedItem) => Item)(received)
-      : new Item(received.type, received);
-    const fields = item as unknown as Record<string, unknown>;
-    for (const { _edge: name, _item: target } of received['[[edges]]'] ?? []) {
-      if (cls && !Object.hasOwn(cls.edges, name)) continue;
-      const list = (fields[name] ??= []);
-      if (Array.isArray(list)) list.push(Item.fromJSON(target, cls ? cls.edges[name]!() : undefined));
-    }
-    saved.set(item, item.toJSON());
-    return item;
+  static fromJSON(received: ItemJSON): Item;
+  static fromJSON<C extends ItemClass>(received: ItemJSON, cls: C): InstanceType<C>;
+  static fromJSON(received: ItemJSON, cls?: ItemClass): Item {
+    return decode(received, cls);
   }
 
   /** The wire form: id, type, base fields and properties (no edges). */

@@ -2,7 +2,7 @@
  * Item types that plugins and the tutorial share. Property names keep one value type across all
  * types (the Pod's schema is one map from name to type), and match the Pod's built-in declarations.
  */
-import { Item, defineItem } from './items.js';
+import { defineItem, type ItemClass } from './items.js';
 
 /** A person; importers create one per Account, linked by the Account's `owner` edge. */
 export class Person extends defineItem('Person', {
@@ -97,7 +97,10 @@ export class ItemPropertySchema extends defineItem('ItemPropertySchema', {
   valueType: 'Text',
 }) {}
 
-/** Every type above, registered for reading back; pass them to `addToSchema` to declare them all. */
+/**
+ * Every type above: each `PodClient` reads items back into them (its `classes` option adds to or
+ * replaces them); pass them to `addToSchema` to declare them all.
+ */
 export const builtinItemClasses = [
   Person,
   Account,
@@ -111,4 +114,18 @@ export const builtinItemClasses = [
   Edge,
   ItemPropertySchema,
 ] as const;
-Item.register(...builtinItemClasses);
+
+/**
+ * The schema items declaring every property of these classes: exactly these four fields, no id,
+ * the form a plugin's credential may declare with (see `addToSchema`).
+ */
+export function schemaDeclarations(classes: Iterable<ItemClass>) {
+  return [...classes].flatMap((cls) =>
+    Object.entries(cls.properties).map(([propertyName, valueType]) => ({
+      type: ItemPropertySchema.itemType,
+      itemType: cls.itemType,
+      propertyName,
+      valueType,
+    })),
+  );
+}

@@ -2,7 +2,17 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { EmailMessage, Item, Person, PodClient, defineItem, imageInfo, type ReceivedItem } from '@pod/client';
+import {
+  EmailMessage,
+  Item,
+  ItemClasses,
+  Person,
+  PodClient,
+  builtinItemClasses,
+  defineItem,
+  imageInfo,
+  type ReceivedItem,
+} from '@pod/client';
 import { splitBulk, type Entry } from '../src/bulk.js';
 import { changes } from '../src/items.js';
 import { randomPng } from '../examples/tutorial.js';
@@ -12,7 +22,7 @@ class Dog extends defineItem('Dog', { name: 'Text', age: 'Integer', weight: 'Rea
     return `${this.name} says woof`;
   }
 }
-Item.register(Dog);
+const classes = new ItemClasses([...builtinItemClasses, Dog]);
 
 const received = (fields: Record<string, unknown>): ReceivedItem => ({
   id: 'abcdef123456',
@@ -48,10 +58,10 @@ describe('item classes', () => {
   });
 
   it('read back into their class; unknown fields are ignored, unknown types keep everything', () => {
-    const dog = Item.fromJSON(received({ name: 'max', age: 2, other: 'x' }));
+    const dog = classes.decode(received({ name: 'max', age: 2, other: 'x' }));
     assert.ok(dog instanceof Dog);
     assert.deepEqual({ ...dog }, { type: 'Dog', id: 'abcdef123456', dateCreated: 1, dateModified: 2, dateServerModified: 3, deleted: false, name: 'max', age: 2 });
-    const thing = Item.fromJSON(received({ type: 'Unregistered', colour: 'red', size: 3 }));
+    const thing = classes.decode(received({ type: 'Unregistered', colour: 'red', size: 3 }));
     assert.equal(thing.constructor, Item);
     assert.deepEqual(thing.toJSON(), {
       id: 'abcdef123456',
@@ -67,7 +77,7 @@ describe('item classes', () => {
 
   it('read edges into typed edge fields', () => {
     const person = received({ id: 'person-1', type: 'Person', firstName: 'Alice' });
-    const email = Item.fromJSON(
+    const email = classes.decode(
       received({
         type: 'EmailMessage',
         subject: 'hi',
@@ -85,12 +95,44 @@ describe('item classes', () => {
   });
 
   it('track changes: changed fields, erased ones as null, nothing when unchanged', () => {
-    const dog = Item.fromJSON(received({ name: 'max', age: 2, weight: 3.5 })) as Dog;
+    const dog: Dog = Item.fromJSON(received({ name: 'max', age: 2, weight: 3.5 }), Dog);
     assert.equal(changes(dog), undefined);
     dog.age = 3;
     dog.name = undefined;
     dog.weight = null;
     assert.deepEqual(changes(dog)!.patch, { id: 'abcdef123456', age: 3, name: null, weight: null });
+  });
+
+  it('read back into the class asked for, typed without a cast; an item of another type is refused', () => {
+    const dog: Dog = Item.fromJSON(received({ name: 'max' }), Dog);
+    assert.equal(dog.bark(), 'max says woof');
+    assert.equal(Item.fromJSON(received({ name: 'max' })).constructor, Item, 'no class asked: a plain Item');
+    assert.throws(() => Item.fromJSON(received({ type: 'Cat' }), Dog), /item "abcdef123456" is a Cat, not a Dog/);
+    assert.throws(() => classes.decode(received({ type: 'Cat' }), Dog), TypeError);
+  });
+
+  it('read the targets of declared edges into their class only: a target of another type is left out', () => {
+    const email = Item.fromJSON(
+      received({
+        type: 'EmailMessage',
+        '[[edges]]': [
+          { ...received({ type: 'Edge' }), _edge: 'sender', _item: received({ id: 'p', type: 'Person' }) },
+          { ...received({ type: 'Edge' }), _edge: 'sender', _item: received({ id: 'd', type: 'Dog' }) },
+        ],
+      }),
+      EmailMessage,
+    );
+    assert.deepEqual(email.sender.map((person) => [person.constructor, person.id]), [[Person, 'p']]);
+  });
+
+  it('keep a registry per owner: the same type read into different classes', () => {
+    class OtherDog extends defineItem('Dog', { name: 'Text' }) {}
+    const other = new ItemClasses([OtherDog]);
+    assert.ok(other.decode(received({ name: 'max' })) instanceof OtherDog);
+    assert.ok(classes.decode(received({ name: 'max' })) instanceof Dog);
+    assert.equal(new ItemClasses().decode(received({ name: 'max' })).constructor, Item);
+    assert.equal(other.add(Dog).get('Dog'), Dog, 'a class replaces the one its type had');
+    assert.deepEqual([...new ItemClasses([Person, Dog])], [Person, Dog]);
   });
 
   it('refuse a name declared as both property and edge', () => {

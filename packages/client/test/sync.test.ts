@@ -437,4 +437,13 @@ describe('SseParser', () => {
       ], `cut at ${cut}`);
     }
   });
+
+  it('names an unnamed event "message", gives an event without id none, and skips a BOM and retry', () => {
+    const parser = new SseParser();
+    assert.deepEqual(parser.push('\uFEFFretry: 100\ndata: a\n\nid: 3\nevent: items\ndata: b\n\ndata: c\n\n'), [
+      { event: 'message', data: 'a', id: undefined },
+      { event: 'items', data: 'b', id: '3' },
+      { event: 'message', data: 'c', id: undefined },
+    ]);
+  });
 });

@@ -7,7 +7,16 @@
  * 3. sets `status: "started"` and `progress: 0` on the run, then `done` and 1 when `run()` returns,
  * 4. or, when it throws, `status: "error"` with the message in `error`, and exits non-zero.
  */
-import { Account, Item, PodClient, PodError, type ItemClass, type ReceivedItem } from '@pod/client';
+import {
+  Account,
+  Item,
+  ItemClasses,
+  PodClient,
+  PodError,
+  schemaDeclarations,
+  type ItemClass,
+  type ReceivedItem,
+} from '@pod/client';
 import { pluginClientFromEnv } from '@pod/client/node';
 import {
   askOwner,
@@ -43,19 +52,28 @@ export interface RunOutcome {
 /** A concrete subclass of `PluginBase`. */
 export type PluginClass = (new (environment: PluginEnvironment) => PluginBase) & { readonly itemClasses: readonly ItemClass[] };
 
+/** The classes a plugin declares and reads items into: the kit's own (the run's, the Account's), then its own. */
+function pluginItemClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
+  return [...new Set([PluginRunItem, AccountItem, ...cls.itemClasses])];
+}
+
 /**
  * The environment the Pod starts a plugin with (spec §7): `POD_FULL_ADDRESS`, `POD_OWNER`,
  * `POD_AUTH_JSON`, `POD_PLUGINRUN_ID` (or, as the original plugins read it, the id in `POD_TARGET_ITEM`).
  * A simulated run (`pod-plugin run --simulate`) passes the owner's ClientAuth in `POD_AUTH_JSON`.
+ * The client reads items into `classes` besides the built-in ones.
  */
-export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): PluginEnvironment {
+export function environmentFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  classes: Iterable<ItemClass> = [],
+): PluginEnvironment {
   const auth = env.POD_AUTH_JSON ? (JSON.parse(env.POD_AUTH_JSON) as { type?: string; databaseKey?: string }) : {};
   if (auth.type === 'ClientAuth' && !(env.POD_FULL_ADDRESS && env.POD_OWNER && auth.databaseKey))
     throw new Error('a simulated run needs POD_FULL_ADDRESS, POD_OWNER and the databaseKey in POD_AUTH_JSON');
   const client =
     auth.type === 'ClientAuth'
-      ? new PodClient({ url: env.POD_FULL_ADDRESS, ownerKey: env.POD_OWNER, databaseKey: auth.databaseKey })
-      : pluginClientFromEnv(env);
+      ? new PodClient({ url: env.POD_FULL_ADDRESS, ownerKey: env.POD_OWNER, databaseKey: auth.databaseKey, classes })
+      : pluginClientFromEnv(env, { classes });
   const target = env.POD_TARGET_ITEM ? (JSON.parse(env.POD_TARGET_ITEM) as ReceivedItem) : undefined;
   const runId = env.POD_PLUGINRUN_ID || target?.id;
   if (!runId) throw new Error('POD_PLUGINRUN_ID or POD_TARGET_ITEM must name the run');
@@ -78,6 +96,11 @@ export abstract class PluginBase implements RunContext {
   static readonly itemClasses: readonly ItemClass[] = [];
 
   readonly client: PodClient;
+  /**
+   * Which class each item type is read into by the kit (the run, the target): the client's, then
+   * the kit's and the plugin's; the client given is left as it is.
+   */
+  readonly classes: ItemClasses;
   readonly runId: string;
   /** The run, as last read or written; the auth flows replace it by fresh reads. */
   pluginRun!: PluginRunItem;
@@ -92,6 +115,7 @@ export abstract class PluginBase implements RunContext {
 
   constructor(environment: PluginEnvironment) {
     this.client = environment.client;
+    this.classes = new ItemClasses([...environment.client.classes, ...pluginItemClasses(new.target)]);
     this.runId = environment.runId;
     this.#givenTarget = environment.target;
   }
@@ -175,7 +199,8 @@ export abstract class PluginBase implements RunContext {
     const { client, runId } = environment;
     let plugin: PluginBase | undefined;
     try {
-      await client.addToSchema(...new Set([PluginRunItem, Account, ...cls.itemClasses]));
+      // Declared only: a client given from outside (a simulated run) keeps its own reading of types.
+      await client.call('bulk', { createItems: schemaDeclarations(pluginItemClasses(cls)) });
       plugin = new cls(environment);
       await plugin.#load();
       Object.assign(plugin.pluginRun, { status: 'started', progress: 0 });
@@ -200,7 +225,7 @@ export abstract class PluginBase implements RunContext {
   static async main(cls: PluginClass, env: NodeJS.ProcessEnv = process.env): Promise<never> {
     let environment: PluginEnvironment;
     try {
-      environment = environmentFromEnv(env);
+      environment = environmentFromEnv(env, pluginItemClasses(cls));
     } catch (error) {
       console.error(describeError(error));
       process.exit(1);
@@ -214,20 +239,24 @@ export abstract class PluginBase implements RunContext {
   async #load(): Promise<void> {
     const [run] = await this.client.call('get_item', this.runId);
     if (!run) throw new Error(`the PluginRun ${this.runId} is not in the Pod`);
-    this.pluginRun = Item.fromJSON(run as ReceivedItem, PluginRunItem) as PluginRunItem;
+    this.pluginRun = Item.fromJSON(run as ReceivedItem, PluginRunItem);
     this.plugin = await this.#follow(this.runId, 'plugin', PluginItem);
     this.account = this.plugin && (await this.#follow(this.plugin.id, 'account', AccountItem));
     const targetId = this.pluginRun.targetItemId ?? this.runId;
     if (targetId === this.runId) this.target = this.pluginRun;
-    else if (this.#givenTarget?.id === targetId) this.target = Item.fromJSON(this.#givenTarget);
-    else this.target = await this.client.get(targetId);
+    else if (this.#givenTarget?.id === targetId) this.target = this.classes.decode(this.#givenTarget);
+    else {
+      const [target] = await this.client.call('get_item', targetId);
+      if (!target) throw new Error(`the run's target item ${targetId} is not in the Pod`);
+      this.target = this.classes.decode(target);
+    }
   }
 
   /** The item an edge of this name leads to. `get_edges`, as edges in search results need read access to Edge items. */
   async #follow<C extends ItemClass>(id: string, name: string, cls: C): Promise<InstanceType<C> | undefined> {
     const edges = await this.client.call('get_edges', { item: id, direction: 'Outgoing', expandItems: true });
     const edge = edges.find((entry) => entry.name === name);
-    return edge && (Item.fromJSON(edge.item as ReceivedItem, cls) as InstanceType<C>);
+    return edge && Item.fromJSON(edge.item as ReceivedItem, cls);
   }
 }
 
@@ -237,7 +266,7 @@ async function finish(client: PodClient, runId: string, run: PluginRunItem | und
   if (!current) throw new Error(`the PluginRun ${runId} is not in the Pod`);
   if (current.status === 'aborted') return { status: 'aborted' };
   // the run as this plugin last saw it, so that only what it changes is sent
-  const changed = run ?? (Item.fromJSON(current as ReceivedItem, PluginRunItem) as PluginRunItem);
+  const changed = run ?? Item.fromJSON(current as ReceivedItem, PluginRunItem);
   Object.assign(changed, outcome.status === 'done' ? { status: 'done', progress: 1 } : { status: outcome.status, error: outcome.error });
   await client.update(changed);
   return outcome;

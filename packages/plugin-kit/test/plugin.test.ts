@@ -4,8 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Account, Message } from '@pod/client';
-import { AccountItem, authorizationCode, findExisting, parseCursors, simulateRun, type PluginClass } from '../src/index.js';
+import { Account, Message, PluginRun, PodClient, defineItem } from '@pod/client';
+import {
+  AccountItem,
+  PluginBase,
+  PluginRunItem,
+  authorizationCode,
+  findExisting,
+  parseCursors,
+  simulateRun,
+  type PluginClass,
+} from '../src/index.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
 import Importer, { SERVICE } from '../examples/importer/plugin.js';
 import { DEMO_POSTS, DemoService, type Post } from '../examples/importer/service.js';
@@ -101,5 +110,31 @@ describe('authorizationCode', () => {
     assert.equal(authorizationCode('abc', 's1'), 'abc');
     assert.throws(() => authorizationCode('https://x.example/cb?code=abc&state=s2', 's1'), /state/);
     assert.throws(() => authorizationCode('https://x.example/cb?error=access_denied&state=s1', 's1'), /refused access: access_denied/);
+  });
+});
+
+describe('item classes of a plugin', () => {
+  test("a plugin reads its run and target into its own classes, and leaves the given client's alone", async () => {
+    class Note extends defineItem('Note', { title: 'Text' }) {}
+    const owner = await newOwner(pod);
+    await owner.addToSchema(Note);
+    const note = await owner.create(new Note({ title: 'read me' }));
+    const { plugin } = await install(owner, 'reader', {});
+    const run = new PluginRunItem({ containerImage: 'none', targetItemId: note.id });
+    await owner.bulk({ createItems: [run], createEdges: [{ source: run, name: 'plugin', target: plugin }] });
+    const seen: unknown[] = [];
+    class Reader extends PluginBase {
+      static override readonly itemClasses = [Note];
+      async run() {
+        seen.push(this.pluginRun instanceof PluginRunItem, this.target instanceof Note && this.target.title);
+      }
+    }
+    // A client of the same owner that registered nothing: the run leaves it reading the built-in classes.
+    const client = new PodClient({ url: pod.url, ownerKey: owner.ownerKey, databaseKey: owner.databaseKey });
+    const outcome = await PluginBase.execute(Reader, { client, runId: run.id });
+    assert.equal(outcome.status, 'done', outcome.error);
+    assert.deepEqual(seen, [true, 'read me']);
+    assert.equal(client.classes.get('PluginRun'), PluginRun);
+    assert.equal(client.classes.get('Note'), undefined);
   });
 });

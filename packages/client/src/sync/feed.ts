@@ -4,6 +4,7 @@
  * last page it handled, so every change arrives, in commit order, and a page whose handling
  * failed comes again.
  */
+import { backoffDelay } from '../backoff.js';
 import type { ChangePage, PodClient } from '../client.js';
 
 export type FeedStatus = 'connecting' | 'open' | 'waiting' | 'stopped';
@@ -74,7 +75,7 @@ export class LiveFeed {
         error = caught;
       }
       if (this.stopped) break;
-      const wait = Math.min(maxBackoffMs, backoffMs * 2 ** failures++) * (0.5 + Math.random() / 2);
+      const wait = backoffDelay({ firstMs: backoffMs, maxMs: maxBackoffMs }, failures++);
       onStatus?.('waiting', error);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
