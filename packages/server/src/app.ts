@@ -1,5 +1,6 @@
 /** Builds the Pod: a Fastify instance with the API, the owner pool, plugin trigger and mailer wired in. */
 import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cors from '@fastify/cors';
@@ -10,7 +11,7 @@ import { apiRoutes } from './api/routes.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
 import { createMailer } from './email/mailer.js';
-import { PodError } from './errors.js';
+import { PodError, type ErrorKind } from './errors.js';
 import { requestGuard } from './api/request-guard.js';
 import { DockerRunner } from './plugins/docker-runner.js';
 import { ProcessRunner } from './plugins/process-runner.js';
@@ -95,7 +96,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   app.addHook('onClose', async () => pluginNetwork?.close());
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error instanceof PodError ? error.status : fastifyStatus(error);
+    const status = error instanceof PodError ? STATUS_OF[error.kind] : fastifyStatus(error);
     if (status >= 500) request.log.error({ err: error, url: loggableUrl(request.url) }, 'request failed');
     const message =
       error instanceof PodError
@@ -106,7 +107,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
             ? 'internal error; see the Pod log'
             : error.message;
     if (error instanceof PodError) reply.headers(error.headers);
-    reply.status(status).type('application/json; charset=utf-8').send({ error: statusName(status), message });
+    reply.status(status).type('application/json; charset=utf-8').send({ error: STATUS_CODES[status], message });
   });
   app.setNotFoundHandler((_request, reply) =>
     reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no such route; ${ROUTES_HELP}` }),
@@ -156,15 +157,24 @@ function ownAddress(app: FastifyInstance, config: PodConfig): string {
   return `${config.tls ? 'https' : 'http'}://${host}:${port}`;
 }
 
+/** The one place a domain error becomes an HTTP status. */
+const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  notFound: 404,
+  timeout: 408,
+  conflict: 409,
+  tooLarge: 413,
+  tooMany: 429,
+  internal: 500,
+  unavailable: 503,
+};
+
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */
-function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
+function fastifyStatus(error: { statusCode?: number }): number {
   const status = error.statusCode;
   if (status === 413) return 413;
   if (status !== undefined && status >= 400 && status < 500) return 400;
   return 500;
 }
-
-const statusName = (status: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' })[
-    status
-  ] ?? 'Internal Server Error';

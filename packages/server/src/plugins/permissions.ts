@@ -31,7 +31,7 @@ const RUN_TYPES = new Set(['PluginRun', 'StartPlugin']);
 const RUN_LAUNCH_FIELDS = new Set(['containerImage', 'container', 'targetItemId']);
 const SCHEMA_FIELDS = ['type', 'itemType', 'propertyName', 'valueType'];
 
-const forbidden = (message: string) => new PodError(403, `plugin permission: ${message}`);
+const forbidden = (message: string) => new PodError('forbidden', `plugin permission: ${message}`);
 const q = (text: string) => JSON.stringify(text);
 const isProperty = (name: string) => !isBaseField(name) && !name.startsWith('_');
 const allows = (properties: TypeRule['properties'], name: string) => properties === '*' || properties.has(name);

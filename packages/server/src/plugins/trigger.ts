@@ -66,7 +66,7 @@ export class PluginRuns {
     if (!run || !TRIGGER_TYPES.has(String(run.type))) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
     const running = this.running.get(runKey(owner, runId));
     if (!running && FINAL_STATUSES.has(String(run.status)))
-      throw new PodError(409, `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
+      throw new PodError('conflict', `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
     owner.store.write(() => owner.store.updateItem({ id: runId, status: 'aborted' }));
     await running?.plugin.stop();
   }

@@ -393,7 +393,7 @@ export class OwnerStore {
       );
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw new PodError(409, `an item with id ${JSON.stringify(id)} already exists`);
+        throw new PodError('conflict', `an item with id ${JSON.stringify(id)} already exists`);
       throw error;
     }
     const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
@@ -412,7 +412,7 @@ export class OwnerStore {
     const expected = patch._expectedDateServerModified;
     if (expected !== undefined && expected !== row.dateServerModified)
       throw new PodError(
-        409,
+        'conflict',
         `item ${JSON.stringify(row.id)} was changed since version ${describe(expected)} (now ${row.dateServerModified}); read it again and re-apply the change`,
       );
     const deleted = patch.deleted;
@@ -683,8 +683,8 @@ export class OwnerStore {
         for (const [index, query] of searches.entries())
           answer.push(...(index ? [','] : []), ...(await collectArray(this.searchItems(query, principal, db), budget, slice)));
       } catch (error) {
-        if (error instanceof PodError && error.status === 400 && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
-          throw new PodError(400, `the writes of this bulk were applied; its searches failed: ${error.message}`);
+        if (error instanceof PodError && error.kind === 'invalid' && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
+          throw new PodError('invalid', `the writes of this bulk were applied; its searches failed: ${error.message}`);
         throw error;
       }
       answer.push(']}');
@@ -733,7 +733,7 @@ export class OwnerStore {
   /** Records a stored blob and writes its key and nonce onto the File items announcing it. */
   recordFile(file: StoredFile): void {
     this.write(() => {
-      if (this.storedFile(file.sha256)) throw new PodError(409, `file ${file.sha256} is already stored`);
+      if (this.storedFile(file.sha256)) throw new PodError('conflict', `file ${file.sha256} is already stored`);
       this.sql('INSERT INTO files (sha256, blob, key, nonce, tag, size, format) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         file.sha256,
         file.blob,
