@@ -99,6 +99,27 @@ const EDGE_LIST_SQL = Object.fromEntries(
   ]),
 ) as Record<'source' | 'target', string>;
 
+/** An item as the Pod's own code reads it: the wire form's fields, properties parsed. */
+export interface Item {
+  id: string;
+  type: string;
+  dateCreated: number;
+  dateModified: number;
+  dateServerModified: number;
+  deleted: boolean;
+  [property: string]: unknown;
+}
+
+const itemOf = (row: ItemRow): Item => ({
+  id: row.id,
+  type: row.type,
+  dateCreated: row.dateCreated,
+  dateModified: row.dateModified,
+  dateServerModified: row.dateServerModified,
+  deleted: row.deleted !== 0,
+  ...(JSON.parse(row.props) as Fields),
+});
+
 /** The wire form of an item: base fields, then the stored properties, then `extra` (already JSON). */
 export function itemJson(row: ItemRow, extra = ''): string {
   const props = row.props.length > 2 ? `,${row.props.slice(1, -1)}` : '';
@@ -334,6 +355,29 @@ export class OwnerStore {
     return this.sql('SELECT id, type, creator, creatorRun, props, deleted FROM items WHERE id = ?').get(id) as
       | (StoredItem & { creatorRun: string | null; deleted: number })
       | undefined;
+  }
+
+  // ---- typed reads, for the Pod's own code (plugin runs); requests get JSON text instead ----
+
+  /** The item `id` as the owner sees it, properties parsed; undefined when there is none. */
+  item(id: string): Item | undefined {
+    const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
+    return row && itemOf(row);
+  }
+
+  /** The ids the item's outgoing edges named `name` point to (edges not deleted), oldest edge first. */
+  edgeTargets(id: string, name: string): string[] {
+    return this.sql(
+      'SELECT o.id FROM items i JOIN edges e ON e.source = i.row JOIN items s ON s.row = e.self ' +
+        'JOIN items o ON o.row = e.target WHERE i.id = ? AND e.name = ? AND s.deleted = 0 ORDER BY e.edge',
+    )
+      .pluck()
+      .all(id, name) as string[];
+  }
+
+  /** The items of `type` not deleted whose properties equal `filter`, newest first. */
+  *latest(type: string, filter: Fields): Generator<Item> {
+    for (const row of this.searchRows({ ...filter, type, deleted: false, _sortOrder: 'Desc' }, this.db)) yield itemOf(row);
   }
 
   /** An item's wire form as `view` lets its reader see it; null when hidden. */
