@@ -48,15 +48,17 @@ export class PluginRuns {
     this.queue = new LaunchQueue(options.limits);
   }
 
-  /** The commit listener: launches created runs, stops runs set to `aborted`. */
+  /** The commit listener: launches created runs, stops (or unqueues) runs set to `aborted` or deleted. */
   onCommit(owner: Owner, commit: Commit) {
     for (const created of commit.created)
       if (TRIGGER_TYPES.has(created.type)) setImmediate(() => void this.launch(owner, created.id));
-    for (const updated of commit.updated) {
-      const running = this.running.get(runKey(owner, updated.id));
-      if (running && owner.store.item(updated.id)?.status === 'aborted') void running.plugin.stop();
-      // an aborted waiting run leaves the queue now; a deleted one is dropped when its turn comes
-      if (!running && TRIGGER_TYPES.has(updated.type) && !wanted(owner.store.item(updated.id))) this.queue.cancel(runKey(owner, updated.id));
+    for (const changed of [...commit.updated, ...commit.deleted]) {
+      const key = runKey(owner, changed.id);
+      const running = this.running.get(key);
+      if (!running && !TRIGGER_TYPES.has(changed.type)) continue;
+      if (wanted(owner.store.item(changed.id))) continue;
+      if (running) void running.plugin.stop();
+      else this.queue.cancel(key);
     }
   }
 
@@ -197,12 +199,13 @@ const wanted = (run: Item | undefined): run is Item => Boolean(run && !run.delet
 
 /**
  * Records the Pod's own facts on a run without touching its dateModified (which belongs to its
- * writers). Never throws: a launch runs detached from any request, so a failure here is only logged.
+ * writers); a deleted run stays as its deleter left it. Never throws: a launch runs detached from
+ * any request, so a failure here is only logged.
  */
 function record(owner: Owner, runId: string, facts: Fields, log: FastifyBaseLogger) {
   try {
     const run = owner.store.item(runId);
-    if (run) owner.store.write(() => owner.store.updateItem({ id: runId, ...facts, dateModified: run.dateModified }));
+    if (run && !run.deleted) owner.store.write(() => owner.store.updateItem({ id: runId, ...facts, dateModified: run.dateModified }));
   } catch (error) {
     log.error({ owner: owner.hash, runId, err: error }, 'could not record the launch on the PluginRun');
   }

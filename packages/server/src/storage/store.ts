@@ -40,11 +40,13 @@ export interface StoredFile {
   format: BlobFormat;
 }
 
-/** What one committed transaction changed; feeds plugin triggers (and later the change feed). */
+/** What one committed transaction changed; feeds plugin triggers and the change feed. */
 export interface Commit {
   dateServerModified: number;
   created: { id: string; type: string }[];
+  /** Items whose properties changed, and sources of new edges (their dateServerModified moved). */
   updated: { id: string; type: string }[];
+  deleted: { id: string; type: string }[];
 }
 
 type Fields = Record<string, unknown>;
@@ -253,6 +255,7 @@ export class OwnerStore {
       dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
       created: [],
       updated: [],
+      deleted: [],
     });
   }
 
@@ -501,6 +504,7 @@ export class OwnerStore {
       this.now,
       row.row,
     );
+    this.pending!.deleted.push({ id: row.id, type: row.type });
   }
 
   // ---- edges ----------------------------------------------------------------------------
@@ -517,6 +521,7 @@ export class OwnerStore {
     const self = given ?? this.rowById(this.insertItem({ ...properties, type: 'Edge' }, principal));
     this.sql('INSERT INTO edges (self, source, target, name) VALUES (?, ?, ?, ?)').run(self.row, source.row, target.row, _name);
     this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
+    this.pending!.updated.push({ id: source.id, type: source.type });
     return self.id;
   }
 
