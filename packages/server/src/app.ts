@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import type { DestinationStream } from 'pino';
 import { configWarnings, type PodConfig } from './config.js';
 import { apiRoutes } from './api/routes.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
@@ -27,7 +26,7 @@ export const POD_VERSION = '0.1.0';
 export interface PodParts {
   runner?: PluginRunner;
   /** Where the log goes (default: stdout); tests read it to prove no secret is written. */
-  logStream?: DestinationStream;
+  logStream?: { write(line: string): void };
 }
 
 export async function createPod(config: PodConfig, parts: PodParts = {}): Promise<FastifyInstance> {
