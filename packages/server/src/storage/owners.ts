@@ -40,13 +40,18 @@ export class OwnerPool {
   /** Keys are compared by HMAC under a secret of this process, never kept or compared raw. */
   private readonly digestSecret = randomBytes(32);
   private readonly sweeper: NodeJS.Timeout;
+  private readonly commitListeners: CommitListener[] = [];
 
   constructor(
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & { limits: Pick<PodConfig['limits'], 'maxOpenOwners'> },
-    private readonly onCommit: CommitListener,
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(config.idleCloseMs, 60_000)).unref();
+  }
+
+  /** `listener` hears every commit of every owner, right after it (the change feed, plugin runs). */
+  onCommit(listener: CommitListener) {
+    this.commitListeners.push(listener);
   }
 
   /**
@@ -99,7 +104,7 @@ export class OwnerPool {
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
-      store: new OwnerStore(db, (commit) => this.onCommit(owner, commit), reader),
+      store: new OwnerStore(db, (commit) => this.commitListeners.forEach((listener) => listener(owner, commit)), reader),
     };
     this.open.set(hash, owner);
     return owner;
