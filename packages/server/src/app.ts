@@ -102,7 +102,6 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
 
 /** The Pod's parts, each built once, in an order where every part exists before anything uses it. */
 export interface PodContext {
-  config: PodConfig;
   owners: OwnerPool;
   credentials: PluginCredentials;
   feed: ChangeFeed;
@@ -126,7 +125,7 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     plugins.runs.onCommit(owner, commit);
     feed.notify(owner);
   });
-  return { config, owners, credentials, feed, plugins, mailer: createMailer(config, app.log) };
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log) };
 }
 
 /** The one place a domain error becomes an HTTP status. */

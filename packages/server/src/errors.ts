@@ -28,4 +28,3 @@ export class PodError extends Error {
 
 export const badRequest = (message: string) => new PodError('invalid', message);
 export const notFound = (message: string) => new PodError('notFound', message);
-export const conflict = (message: string) => new PodError('conflict', message);

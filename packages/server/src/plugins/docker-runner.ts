@@ -6,7 +6,14 @@
  */
 import Docker from 'dockerode';
 import type { PodConfig } from '../config.js';
-import { LaunchError, lastBytes, maskSecrets, type PluginLaunch, type PluginRunner, type RunningPlugin } from './runner.js';
+import {
+  LaunchError,
+  lastBytes,
+  maskSecrets,
+  type PluginLaunch,
+  type PluginRunner,
+  type RunningPlugin,
+} from './runner.js';
 import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
 
 export type DockerRunnerOptions = Pick<PodConfig['plugins'], 'network' | 'memoryMiB' | 'cpus' | 'timeoutSeconds'> &
@@ -124,7 +131,8 @@ export class DockerRunner implements PluginRunner {
       throw this.#failure(error, `cannot start container ${name}`);
     }
 
-    return this.#supervisor.watch(containerRun(container, name, launch.secrets, this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS));
+    const grace = this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS;
+    return this.#supervisor.watch(containerRun(container, name, launch.secrets, grace));
   }
 
   close(): Promise<void> {

@@ -6,7 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { PodConfig } from '../config.js';
-import { LOG_LIMIT_BYTES, LaunchError, lastBytes, maskSecrets, type PluginLaunch, type PluginRunner, type RunningPlugin } from './runner.js';
+import {
+  LOG_LIMIT_BYTES,
+  LaunchError,
+  lastBytes,
+  maskSecrets,
+  type PluginLaunch,
+  type PluginRunner,
+  type RunningPlugin,
+} from './runner.js';
 import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
 
 export type ProcessRunnerOptions = Pick<PodConfig['plugins'], 'commands' | 'timeoutSeconds'> & {
@@ -39,7 +47,8 @@ export class ProcessRunner implements PluginRunner {
       child.once('spawn', resolve);
       child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${command[0]}: ${error.message}`)));
     });
-    return this.#supervisor.watch(processRun(child, launch.secrets, (this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS) * 1000));
+    const graceMs = (this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS) * 1000;
+    return this.#supervisor.watch(processRun(child, launch.secrets, graceMs));
   }
 
   close(): Promise<void> {

@@ -205,7 +205,8 @@ const wanted = (run: Item | undefined): run is Item => Boolean(run && !run.delet
 function record(owner: Owner, runId: string, facts: Fields, log: FastifyBaseLogger) {
   try {
     const run = owner.store.item(runId);
-    if (run && !run.deleted) owner.store.write(() => owner.store.updateItem({ id: runId, ...facts, dateModified: run.dateModified }));
+    if (run && !run.deleted)
+      owner.store.write(() => owner.store.updateItem({ id: runId, ...facts, dateModified: run.dateModified }));
   } catch (error) {
     log.error({ owner: owner.hash, runId, err: error }, 'could not record the launch on the PluginRun');
   }

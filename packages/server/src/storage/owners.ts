@@ -104,7 +104,7 @@ export class OwnerPool {
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
-      store: new OwnerStore(db, (commit) => this.commitListeners.forEach((listener) => listener(owner, commit)), reader),
+      store: new OwnerStore(db, (commit) => this.commitListeners.forEach((listen) => listen(owner, commit)), reader),
     };
     this.open.set(hash, owner);
     return owner;

@@ -380,7 +380,8 @@ export class OwnerStore {
 
   /** The items of `type` not deleted whose properties equal `filter`, newest first. */
   *latest(type: string, filter: Fields): Generator<Item> {
-    for (const row of this.searchRows({ ...filter, type, deleted: false, _sortOrder: 'Desc' }, this.db)) yield itemOf(row);
+    const query = { ...filter, type, deleted: false, _sortOrder: 'Desc' };
+    for (const row of this.searchRows(query, this.db)) yield itemOf(row);
   }
 
   /** An item's wire form as `view` lets its reader see it; null when hidden. */
