@@ -226,7 +226,7 @@ export class Grant implements Principal {
         // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
         const sha256 = (payload as { sha256: string }).sha256.toLowerCase();
         this.checkReadType('File');
-        if (store.searchJson({ type: 'File', sha256 }, this) === '[]') throw notFound(`no file with sha256 ${sha256} is stored`);
+        if (!store.anyVisible({ type: 'File', sha256 }, this)) throw notFound(`no file with sha256 ${sha256} is stored`);
         return;
       }
       case 'upload':

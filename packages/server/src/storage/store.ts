@@ -378,6 +378,12 @@ export class OwnerStore {
       .all(id, name) as string[];
   }
 
+  /** Whether `view` shows any item matching `query` (a search's filters). */
+  anyVisible(query: Fields, view: ReadView): boolean {
+    for (const row of this.searchRows(query, this.db)) if (view.visible(row) !== null) return true;
+    return false;
+  }
+
   /** The items of `type` not deleted whose properties equal `filter`, newest first. */
   *latest(type: string, filter: Fields): Generator<Item> {
     const query = { ...filter, type, deleted: false, _sortOrder: 'Desc' };
