@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startPodProcess } from '@pod/server/dist/bench/pod-process.js';
+import { startPodProcess } from '@pod/server/testing';
 import { PodClient, defineItem } from '@pod/client';
 
 const ITEMS = 10_000;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startPodProcess } from '@pod/server/dist/bench/pod-process.js';
+import { startPodProcess } from '@pod/server/testing';
 import { MemoryStore, PodClient, SyncEngine, defineItem } from '@pod/client';
 import { SqliteStore } from '@pod/client/node';
 

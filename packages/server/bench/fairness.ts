@@ -10,7 +10,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPodProcess } from './pod-process.js';
+import { startPodProcess } from '../src/pod-process.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 

@@ -15,7 +15,7 @@ import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
 import { benchFairness } from './fairness.js';
-import { startPodProcess } from './pod-process.js';
+import { startPodProcess } from '../src/pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);

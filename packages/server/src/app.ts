@@ -1,23 +1,18 @@
 /** Builds the Pod: a Fastify instance with the API, the owner pool, plugin trigger and mailer wired in. */
-import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import type { DestinationStream } from 'pino';
 import { configWarnings, type PodConfig } from './config.js';
 import { apiRoutes } from './api/routes.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
-import { createMailer } from './email/mailer.js';
-import { PodError } from './errors.js';
+import { createMailer, type Mailer } from './email/mailer.js';
+import { PodError, type ErrorKind } from './errors.js';
 import { requestGuard } from './api/request-guard.js';
-import { DockerRunner } from './plugins/docker-runner.js';
-import { ProcessRunner } from './plugins/process-runner.js';
-import { noRunner, type PluginRunner } from './plugins/runner.js';
+import type { PluginRunner } from './plugins/runner.js';
+import { createPluginParts, type PluginParts } from './plugins/setup.js';
 import { PluginCredentials } from './plugins/credentials.js';
-import { PluginNetwork } from './plugins/plugin-network.js';
-import { PluginRuns } from './plugins/trigger.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
 
@@ -26,7 +21,7 @@ export const POD_VERSION = '0.1.0';
 export interface PodParts {
   runner?: PluginRunner;
   /** Where the log goes (default: stdout); tests read it to prove no secret is written. */
-  logStream?: DestinationStream;
+  logStream?: { write(line: string): void };
 }
 
 export async function createPod(config: PodConfig, parts: PodParts = {}): Promise<FastifyInstance> {
@@ -60,42 +55,18 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   app.addHook('onRequest', refuseForeignOrigins(config));
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : true });
 
-  const feed = new ChangeFeed(config.limits);
-  const credentials = new PluginCredentials();
-  const owners: OwnerPool = new OwnerPool(config, (owner, commit) => {
-    runs.onCommit(owner, commit);
-    feed.notify(owner);
-  });
   for (const warning of configWarnings(config)) app.log.warn(warning);
-  // listenPod (listen.ts) opens it once the Pod listens
-  const pluginNetwork =
-    config.plugins.runner === 'docker' && config.plugins.network !== 'host'
-      ? new PluginNetwork({ name: config.plugins.network, socketPath: config.plugins.dockerSocket, log: app.log })
-      : undefined;
-  app.decorate('pluginNetwork', pluginNetwork);
-  const runner = parts.runner ?? runnerFor(config, pluginNetwork);
-  // Containers of a crashed predecessor hold credentials that no longer work: remove them.
-  void runner
-    .removeLeftovers?.()
-    .then((count) => count && app.log.warn(`removed ${count} plugin container(s) left running by an earlier Pod`))
-    .catch((error: Error) => app.log.warn(`could not look for leftover plugin containers: ${error.message}`));
-  const runs = new PluginRuns({
-    runner,
-    credentials,
-    podAddress: () => config.plugins.podAddress ?? pluginNetwork?.podAddress() ?? ownAddress(app, config),
-    keepOpen: (owner, until) => void owners.using(owner, () => until),
-    log: app.log,
-    limits: config.plugins,
-  });
+  const context = createContext(app, config, parts);
+  app.decorate('pluginNetwork', context.plugins.network);
   app.addHook('preClose', async () => {
-    feed.closeAll();
-    await runs.stopAll();
+    context.feed.closeAll();
+    await context.plugins.runs.stopAll();
   });
-  app.addHook('onClose', async () => owners.closeAll());
-  app.addHook('onClose', async () => pluginNetwork?.close());
+  app.addHook('onClose', async () => context.owners.closeAll());
+  app.addHook('onClose', async () => context.plugins.network?.close());
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error instanceof PodError ? error.status : fastifyStatus(error);
+    const status = error instanceof PodError ? STATUS_OF[error.kind] : fastifyStatus(error);
     if (status >= 500) request.log.error({ err: error, url: loggableUrl(request.url) }, 'request failed');
     const message =
       error instanceof PodError
@@ -106,7 +77,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
             ? 'internal error; see the Pod log'
             : error.message;
     if (error instanceof PodError) reply.headers(error.headers);
-    reply.status(status).type('application/json; charset=utf-8').send({ error: statusName(status), message });
+    reply.status(status).type('application/json; charset=utf-8').send({ error: STATUS_CODES[status], message });
   });
   app.setNotFoundHandler((_request, reply) =>
     reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no such route; ${ROUTES_HELP}` }),
@@ -117,11 +88,11 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
 
   await apiRoutes(app, {
-    owners,
-    credentials,
-    runs,
-    feed,
-    mailer: createMailer(config, app.log),
+    owners: context.owners,
+    credentials: context.credentials,
+    runs: context.plugins.runs,
+    feed: context.feed,
+    mailer: context.mailer,
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
     limits: config.limits,
@@ -129,42 +100,52 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   return app;
 }
 
-function runnerFor({ plugins, dataDir }: PodConfig, pluginNetwork: PluginNetwork | undefined): PluginRunner {
-  switch (plugins.runner) {
-    case 'none':
-      return noRunner;
-    case 'process':
-      return new ProcessRunner({ commands: plugins.commands, timeoutSeconds: plugins.timeoutSeconds });
-    case 'docker':
-      return new DockerRunner({
-        instance: createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16),
-        socketPath: plugins.dockerSocket,
-        network: plugins.network,
-        networkReady: pluginNetwork && (() => pluginNetwork.ready()),
-        memoryMiB: plugins.memoryMiB,
-        tmpMiB: plugins.tmpMiB,
-        cpus: plugins.cpus,
-        timeoutSeconds: plugins.timeoutSeconds,
-      });
-  }
+/** The Pod's parts, each built once, in an order where every part exists before anything uses it. */
+export interface PodContext {
+  owners: OwnerPool;
+  credentials: PluginCredentials;
+  feed: ChangeFeed;
+  plugins: PluginParts;
+  mailer: Mailer;
 }
 
-/** Where this Pod listens, as plugins on this machine reach it (POD_FULL_ADDRESS). */
-function ownAddress(app: FastifyInstance, config: PodConfig): string {
-  const { port } = app.server.address() as { port: number };
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
+  const owners = new OwnerPool(config);
+  const credentials = new PluginCredentials();
+  const feed = new ChangeFeed(config.limits);
+  const plugins = createPluginParts(config, {
+    owners,
+    credentials,
+    log: app.log,
+    address: () => app.server.address(),
+    runner: parts.runner,
+  });
+  // Commits are heard only once everything that hears them exists.
+  owners.onCommit((owner, commit) => {
+    plugins.runs.onCommit(owner, commit);
+    feed.notify(owner);
+  });
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log) };
 }
+
+/** The one place a domain error becomes an HTTP status. */
+const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  notFound: 404,
+  timeout: 408,
+  conflict: 409,
+  tooLarge: 413,
+  tooMany: 429,
+  internal: 500,
+  unavailable: 503,
+};
 
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */
-function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
+function fastifyStatus(error: { statusCode?: number }): number {
   const status = error.statusCode;
   if (status === 413) return 413;
   if (status !== undefined && status >= 400 && status < 500) return 400;
   return 500;
 }
-
-const statusName = (status: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' })[
-    status
-  ] ?? 'Internal Server Error';

@@ -1,41 +1,62 @@
 #!/usr/bin/env node
 /** `pod`: starts the Pod. Every flag can also come from the environment variable named in --help. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
 import { normalizeOrigin } from './api/origin.js';
 import { listenPod } from './listen.js';
 
 const defaults = defaultConfig();
-const integer = (name: string) => (value: string) => {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
-  return number;
-};
-const positive = (name: string) => (value: string) => {
-  const number = integer(name)(value);
-  if (number === 0) throw new InvalidArgumentError(`${name} must be at least 1`);
-  return number;
-};
-const bytes = (name: string) => (value: string) => {
-  const match = /^(\d+)\s*([kmg]i?b?)?$/i.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`${name} must be a size such as 8MiB or 1GiB`);
-  const unit = (match[2] ?? '').toLowerCase()[0];
-  return Number(match[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
-};
-const commands = (value: string) => {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new InvalidArgumentError('--plugin-commands must be JSON, e.g. {"my-plugin": ["node", "/path/plugin.js"]}');
-  }
-  const valid =
-    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
-    Object.values(parsed).every((argv) => Array.isArray(argv) && argv.length > 0 && argv.every((arg) => typeof arg === 'string'));
-  if (!valid) throw new InvalidArgumentError('--plugin-commands maps each image name to a non-empty array of strings');
-  return parsed as Record<string, string[]>;
-};
+
+/** A commander argument parser from a zod schema: the first issue's message is the error commander shows. */
+const parsed =
+  <T>(schema: z.ZodType<T>) =>
+  (value: string): T => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? 'invalid value');
+    return result.data;
+  };
+const wholeNumber = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER, `${name} must be a whole number`));
+const integer = (name: string) => parsed(wholeNumber(name));
+const positive = (name: string) => parsed(wholeNumber(name).pipe(z.number().min(1, `${name} must be at least 1`)));
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const bytes = (name: string) =>
+  parsed(
+    z
+      .string()
+      .trim()
+      .regex(/^\d+\s*([kmg]i?b?)?$/i, `${name} must be a size such as 8MiB or 1GiB`)
+      .transform((text) => Number(/^\d+/.exec(text)![0]) * UNITS[(/[kmg]/i.exec(text)?.[0] ?? '').toLowerCase()]!),
+  );
+const cpus = parsed(
+  z.coerce
+    .number({ error: '--plugin-cpus must be a number such as 0.5 or 2' })
+    .positive('--plugin-cpus must be more than 0'),
+);
+const COMMANDS_SHAPE = '--plugin-commands maps each image name to a non-empty array of strings';
+const commands = parsed(
+  z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        const message = '--plugin-commands must be JSON, e.g. {"my-plugin": ["node", "/path/plugin.js"]}';
+        context.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(z.string(), z.array(z.string(COMMANDS_SHAPE), COMMANDS_SHAPE).min(1, COMMANDS_SHAPE), COMMANDS_SHAPE),
+    ),
+);
 const corsOrigins = (value: string): PodConfig['corsOrigins'] => {
   if (value.trim() === '*') return '*';
   return value.split(',').map((text) => text.trim()).filter(Boolean).map((text) => {
@@ -103,23 +124,66 @@ const program = new Command('pod')
   )
   .addOption(option('--plugin-tmp <MiB>', 'size of the tmpfs at /tmp, the only writable place in a plugin container', 'POD_PLUGIN_TMP').default(defaults.plugins.tmpMiB).argParser(integer('--plugin-tmp')))
   .addOption(option('--plugin-memory <MiB>', 'memory limit of a plugin container', 'POD_PLUGIN_MEMORY').default(defaults.plugins.memoryMiB).argParser(integer('--plugin-memory')))
-  .addOption(option('--plugin-cpus <n>', 'CPU limit of a plugin container', 'POD_PLUGIN_CPUS').default(defaults.plugins.cpus).argParser(Number))
+  .addOption(option('--plugin-cpus <n>', 'CPU limit of a plugin container', 'POD_PLUGIN_CPUS').default(defaults.plugins.cpus).argParser(cpus))
   .addOption(option('--plugin-timeout <seconds>', 'time limit of a plugin run', 'POD_PLUGIN_TIMEOUT').default(defaults.plugins.timeoutSeconds).argParser(integer('--plugin-timeout')))
   .addOption(option('--plugin-max-runs <n>', 'plugin runs going at once; more wait (podLaunchStatus queued)', 'POD_PLUGIN_MAX_RUNS').default(defaults.plugins.maxRuns).argParser(positive('--plugin-max-runs')))
   .addOption(option('--plugin-max-runs-per-owner <n>', 'plugin runs of one owner going at once', 'POD_PLUGIN_MAX_RUNS_PER_OWNER').default(defaults.plugins.maxRunsPerOwner).argParser(positive('--plugin-max-runs-per-owner')))
   .addOption(option('--plugin-max-queued-per-owner <n>', 'plugin runs of one owner waiting; more are refused', 'POD_PLUGIN_MAX_QUEUED_PER_OWNER').default(defaults.plugins.maxQueuedPerOwner).argParser(integer('--plugin-max-queued-per-owner')))
   .showHelpAfterError();
 
+/** What the options above parse to (commander leaves an option without a default undefined). */
+interface Flags {
+  host: string;
+  port: number;
+  dataDir: string;
+  owners: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecure: boolean;
+  logLevel: PodConfig['logLevel'];
+  jsonBodyLimit: number;
+  uploadLimit: number;
+  corsOrigins: PodConfig['corsOrigins'];
+  idleClose: number;
+  maxOpenOwners: number;
+  maxFeedsPerOwner: number;
+  maxFeeds: number;
+  maxAnswerSize: number;
+  maxBulkSearches: number;
+  bodyTimeout: number;
+  smtpHost?: string;
+  smtpPort: number;
+  smtpSecure: boolean;
+  smtpUser?: string;
+  smtpPassword?: string;
+  smtpFrom?: string;
+  smtpAllowAnyOwner: boolean;
+  smtpMaxRecipients: number;
+  smtpRate: number;
+  pluginRunner: PodConfig['plugins']['runner'];
+  pluginCommands: PodConfig['plugins']['commands'];
+  dockerSocket?: string;
+  pluginPodAddress?: string;
+  pluginNetwork: string;
+  pluginTmp: number;
+  pluginMemory: number;
+  pluginCpus: number;
+  pluginTimeout: number;
+  pluginMaxRuns: number;
+  pluginMaxRunsPerOwner: number;
+  pluginMaxQueuedPerOwner: number;
+}
+
 program.parse();
-const flags = program.opts();
+const flags = program.opts<Flags>();
 
 const config: PodConfig = {
   host: flags.host,
   port: flags.port,
   dataDir: flags.dataDir,
-  owners: flags.owners.trim().toUpperCase() === 'ANY' ? 'ANY' : new Set(String(flags.owners).split(',').map((hash) => hash.trim().toLowerCase()).filter(Boolean)),
-  tls: flags.tlsCert || flags.tlsKey ? { cert: flags.tlsCert, key: flags.tlsKey } : undefined,
-  insecure: Boolean(flags.insecure),
+  owners: flags.owners.trim().toUpperCase() === 'ANY' ? 'ANY' : new Set(flags.owners.split(',').map((hash) => hash.trim().toLowerCase()).filter(Boolean)),
+  tls: flags.tlsCert || flags.tlsKey ? { cert: flags.tlsCert ?? '', key: flags.tlsKey ?? '' } : undefined,
+  insecure: flags.insecure,
   logLevel: flags.logLevel,
   jsonBodyLimit: flags.jsonBodyLimit,
   uploadLimit: flags.uploadLimit,
@@ -137,11 +201,11 @@ const config: PodConfig = {
     ? {
         host: flags.smtpHost,
         port: flags.smtpPort,
-        secure: Boolean(flags.smtpSecure),
+        secure: flags.smtpSecure,
         user: flags.smtpUser,
         password: flags.smtpPassword,
         from: flags.smtpFrom ?? '',
-        allowAnyOwner: Boolean(flags.smtpAllowAnyOwner),
+        allowAnyOwner: flags.smtpAllowAnyOwner,
         maxRecipients: flags.smtpMaxRecipients,
         perHour: flags.smtpRate,
       }

@@ -1,9 +1,24 @@
-/** An error the client caused or must know about: its status is the HTTP status it answers with. */
+/**
+ * An error the client caused or must know about. It names what went wrong in the domain's words
+ * (`kind`); the server's error handler (app.ts) alone maps a kind to an HTTP status.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'notFound'
+  | 'timeout'
+  | 'conflict'
+  | 'tooLarge'
+  | 'tooMany'
+  | 'internal'
+  | 'unavailable';
+
 export class PodError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 408 | 409 | 413 | 429 | 500 | 503,
+    readonly kind: ErrorKind,
     message: string,
-    /** Headers the answer carries, e.g. Retry-After with a 429. */
+    /** Headers the answer carries, e.g. Retry-After with `tooMany`. */
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
@@ -11,5 +26,5 @@ export class PodError extends Error {
   }
 }
 
-export const badRequest = (message: string) => new PodError(400, message);
-export const notFound = (message: string) => new PodError(404, message);
+export const badRequest = (message: string) => new PodError('invalid', message);
+export const notFound = (message: string) => new PodError('notFound', message);

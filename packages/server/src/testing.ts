@@ -11,6 +11,8 @@ import { createPod, type PodParts } from './app.js';
 import { defaultConfig, type PodConfig } from './config.js';
 import { listenPod } from './listen.js';
 
+export { startPodProcess, type PodProcess } from './pod-process.js';
+
 export interface TestPod {
   app: FastifyInstance;
   /** `http://127.0.0.1:<port>`, no trailing slash. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
+import type { PluginRunner, RunningPlugin } from '../src/plugins/runner.js';
 import { declare, Owner, sha256hex, startPod, type RunningPod, until } from './helpers.js';
 
 const PLUGIN = fileURLToPath(new URL('../../test/fixtures/capture-plugin.mjs', import.meta.url));
@@ -189,4 +190,43 @@ describe('plugin runs', () => {
       assert.equal(recorded.status, 'created');
     });
   });
+});
+
+describe('deleting a running run', () => {
+  /** The process runner, telling the test what it started: the test waits on the run's own end. */
+  const processes = new ProcessRunner({
+    commands: { 'wait-plugin': [process.execPath, PLUGIN, envFile('deleted'), 'wait'] },
+    timeoutSeconds: 60,
+  });
+  const started: RunningPlugin[] = [];
+  const runner: PluginRunner = {
+    name: processes.name,
+    start: async (launch) => {
+      const plugin = await processes.start(launch);
+      started.push(plugin);
+      return plugin;
+    },
+    close: () => processes.close(),
+  };
+  let pod: RunningPod;
+  before(async () => (pod = await startPod({}, { runner })));
+  after(async () => pod.close());
+
+  for (const how of ['delete_item', 'bulk'] as const)
+    test(`by ${how} stops its process`, async () => {
+      const o = new Owner(pod.url);
+      await o.declare(['status', 'Text']);
+      const id = await o.create({ type: 'PluginRun', containerImage: 'wait-plugin', status: 'created' });
+      await until('the start', async () => ((await o.get(id)).podLaunchStatus === 'started' ? true : undefined));
+      const plugin = started.at(-1)!;
+      const pid = Number(plugin.name.replace('pid ', ''));
+      assert.doesNotThrow(() => process.kill(pid, 0), 'the plugin process runs');
+      if (how === 'delete_item') await o.ok('delete_item', id);
+      else await o.ok('bulk', { deleteItems: [id] });
+      const exit = await plugin.exited;
+      assert.equal(exit.stopped, true, 'the Pod stopped it');
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'the process is gone');
+      const run = (await o.search({ id, deleted: true }))[0];
+      assert.equal(run.deleted, true, 'the run stays deleted');
+    });
 });

@@ -235,7 +235,7 @@ test('DockerRunner removes the containers an earlier Pod of the same instance le
 });
 
 test('DockerRunner without an engine: LaunchError failed, naming the socket', async () => {
-  const runner = new DockerRunner({ socketPath: '/nonexistent/docker.sock', network: 'host', memoryMiB: 64, cpus: 1, timeoutSeconds: 5 });
+  const runner = new DockerRunner({ dockerSocket: '/nonexistent/docker.sock', network: 'host', memoryMiB: 64, cpus: 1, timeoutSeconds: 5 });
   await assert.rejects(runner.start(launchOf(TEST_IMAGE)), (error: unknown) => {
     assert.ok(error instanceof LaunchError, String(error));
     assert.equal(error.reason, 'failed');

@@ -5,29 +5,29 @@
  * need not reach a registry): an image that is not on the machine is `imageMissing`.
  */
 import Docker from 'dockerode';
-import { LaunchError, lastBytes, maskSecrets, type PluginExit, type PluginLaunch, type PluginRunner, type RunningPlugin } from './runner.js';
+import type { PodConfig } from '../config.js';
+import {
+  LaunchError,
+  lastBytes,
+  maskSecrets,
+  type PluginLaunch,
+  type PluginRunner,
+  type RunningPlugin,
+} from './runner.js';
+import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
 
-export interface DockerRunnerOptions {
-  /** The engine's socket; `/var/run/docker.sock` when not given. */
-  socketPath?: string;
-  /** The plugins' network, or `host` (unconfined: only for plugins one trusts). */
-  network: string;
-  /** Resolves once `network` is ready and firewalled; a launch waits for it and fails with it. */
-  networkReady?: () => Promise<unknown>;
-  memoryMiB: number;
-  /** Size of the tmpfs at /tmp; 64 when not given. */
-  tmpMiB?: number;
-  cpus: number;
-  /** A run still going after this long is stopped and reported `timedOut`; 0 for no limit. */
-  timeoutSeconds: number;
-  /** Between SIGTERM and SIGKILL when a run is stopped; 10 when not given. */
-  stopGraceSeconds?: number;
-  /**
-   * Names this Pod's containers (label `pod.instance`), so that the next Pod on the same data can
-   * remove what a crash left running; their credentials died with the Pod that started them.
-   */
-  instance?: string;
-}
+export type DockerRunnerOptions = Pick<PodConfig['plugins'], 'network' | 'memoryMiB' | 'cpus' | 'timeoutSeconds'> &
+  Partial<Pick<PodConfig['plugins'], 'dockerSocket' | 'tmpMiB'>> & {
+    /** Resolves once `network` is ready and firewalled; a launch waits for it and fails with it. */
+    networkReady?: () => Promise<unknown>;
+    /** Between SIGTERM and SIGKILL when a run is stopped; STOP_GRACE_SECONDS when not given. */
+    stopGraceSeconds?: number;
+    /**
+     * Names this Pod's containers (label `pod.instance`), so that the next Pod on the same data can
+     * remove what a crash left running; their credentials died with the Pod that started them.
+     */
+    instance?: string;
+  };
 
 /**
  * An image reference in the engine's own grammar (distribution/reference): an optional registry
@@ -64,10 +64,11 @@ export class DockerRunner implements PluginRunner {
   readonly name = 'docker';
   readonly #docker: Docker;
   readonly #socketPath: string;
-  readonly #running = new Set<RunningPlugin>();
+  readonly #supervisor: Supervisor;
 
   constructor(readonly options: DockerRunnerOptions) {
-    this.#socketPath = options.socketPath ?? '/var/run/docker.sock';
+    this.#socketPath = options.dockerSocket ?? '/var/run/docker.sock';
+    this.#supervisor = new Supervisor(options.timeoutSeconds);
     this.#docker = new Docker({ socketPath: this.#socketPath });
   }
 
@@ -130,14 +131,12 @@ export class DockerRunner implements PluginRunner {
       throw this.#failure(error, `cannot start container ${name}`);
     }
 
-    const plugin = supervise(container, name, launch.secrets, this.options);
-    this.#running.add(plugin);
-    void plugin.exited.then(() => this.#running.delete(plugin));
-    return plugin;
+    const grace = this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS;
+    return this.#supervisor.watch(containerRun(container, name, launch.secrets, grace));
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#running].map((plugin) => plugin.stop()));
+  close(): Promise<void> {
+    return this.#supervisor.close();
   }
 
   /** Removes the containers of an earlier Pod of the same `instance` (see the option); how many. */
@@ -173,44 +172,21 @@ export function containerName(launch: Pick<PluginLaunch, 'ownerHash' | 'containe
   return `${part(launch.ownerHash.slice(0, 16)) || 'pod'}-${part(launch.containerImage)}-${part(launch.runId)}`;
 }
 
-function supervise(container: Docker.Container, name: string, secrets: string[], options: DockerRunnerOptions): RunningPlugin {
-  const grace = options.stopGraceSeconds ?? 10;
-  let ended = false;
-  let timedOut = false;
-  let stopped = false;
+function containerRun(container: Docker.Container, name: string, secrets: string[], graceSeconds: number): Supervised {
   let finalLogs: string | undefined;
-  const halt = () => container.stop({ t: grace }).catch(() => {}); // 304 (already stopped) and 404 are fine here
-
-  const timer =
-    options.timeoutSeconds > 0
-      ? setTimeout(() => {
-          timedOut = !stopped;
-          void halt();
-        }, options.timeoutSeconds * 1000)
-      : undefined;
-
-  const exited = (async (): Promise<PluginExit> => {
-    let exitCode: number | null = null;
-    try {
-      exitCode = ((await container.wait()) as { StatusCode: number }).StatusCode;
-    } catch {
-      // the engine went away mid-run: the exit code is unknown, but the container still goes below
-    }
-    ended = true;
-    clearTimeout(timer);
-    // removed only now, not by AutoRemove, so that the logs can still be read
-    finalLogs = await readLogs(container).catch(() => '');
-    await container.remove({ force: true }).catch(() => {});
-    return { exitCode, timedOut, stopped };
-  })();
-
   return {
     name,
-    exited,
-    async stop() {
-      if (!ended && !timedOut) stopped = true;
-      await halt();
-      await exited;
+    // 304 (already stopped) and 404 are fine here
+    halt: () => container.stop({ t: graceSeconds }).then(() => {}, () => {}),
+    ended: container.wait().then(
+      (result: { StatusCode: number }) => result.StatusCode,
+      // the engine went away mid-run: the exit code is unknown, but the container still goes below
+      () => null,
+    ),
+    async cleanUp() {
+      // removed only now, not by AutoRemove, so that the logs can still be read
+      finalLogs = await readLogs(container).catch(() => '');
+      await container.remove({ force: true }).catch(() => {});
     },
     async logs() {
       const text = finalLogs ?? (await readLogs(container).catch(() => finalLogs ?? ''));

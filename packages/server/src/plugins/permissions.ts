@@ -31,7 +31,7 @@ const RUN_TYPES = new Set(['PluginRun', 'StartPlugin']);
 const RUN_LAUNCH_FIELDS = new Set(['containerImage', 'container', 'targetItemId']);
 const SCHEMA_FIELDS = ['type', 'itemType', 'propertyName', 'valueType'];
 
-const forbidden = (message: string) => new PodError(403, `plugin permission: ${message}`);
+const forbidden = (message: string) => new PodError('forbidden', `plugin permission: ${message}`);
 const q = (text: string) => JSON.stringify(text);
 const isProperty = (name: string) => !isBaseField(name) && !name.startsWith('_');
 const allows = (properties: TypeRule['properties'], name: string) => properties === '*' || properties.has(name);
@@ -226,7 +226,7 @@ export class Grant implements Principal {
         // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
         const sha256 = (payload as { sha256: string }).sha256.toLowerCase();
         this.checkReadType('File');
-        if (store.searchJson({ type: 'File', sha256 }, this) === '[]') throw notFound(`no file with sha256 ${sha256} is stored`);
+        if (!store.anyVisible({ type: 'File', sha256 }, this)) throw notFound(`no file with sha256 ${sha256} is stored`);
         return;
       }
       case 'upload':

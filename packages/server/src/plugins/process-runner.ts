@@ -5,22 +5,30 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { LOG_LIMIT_BYTES, LaunchError, lastBytes, maskSecrets, type PluginExit, type PluginLaunch, type PluginRunner, type RunningPlugin } from './runner.js';
+import type { PodConfig } from '../config.js';
+import {
+  LOG_LIMIT_BYTES,
+  LaunchError,
+  lastBytes,
+  maskSecrets,
+  type PluginLaunch,
+  type PluginRunner,
+  type RunningPlugin,
+} from './runner.js';
+import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
 
-export interface ProcessRunnerOptions {
-  /** Image name → command and arguments, e.g. `{ 'example-plugin': ['node', '/path/to/plugin.js'] }`. */
-  commands: Record<string, string[]>;
-  /** A run still going after this long is stopped and reported `timedOut`; 0 for no limit. */
-  timeoutSeconds: number;
-  /** Between SIGTERM and SIGKILL when a run is stopped; 10 when not given. */
+export type ProcessRunnerOptions = Pick<PodConfig['plugins'], 'commands' | 'timeoutSeconds'> & {
+  /** Between SIGTERM and SIGKILL when a run is stopped; STOP_GRACE_SECONDS when not given. */
   stopGraceSeconds?: number;
-}
+};
 
 export class ProcessRunner implements PluginRunner {
   readonly name = 'process';
-  readonly #running = new Set<RunningPlugin>();
+  readonly #supervisor: Supervisor;
 
-  constructor(readonly options: ProcessRunnerOptions) {}
+  constructor(readonly options: ProcessRunnerOptions) {
+    this.#supervisor = new Supervisor(options.timeoutSeconds);
+  }
 
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
     const command = Object.hasOwn(this.options.commands, launch.containerImage) ? this.options.commands[launch.containerImage] : undefined;
@@ -39,24 +47,18 @@ export class ProcessRunner implements PluginRunner {
       child.once('spawn', resolve);
       child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${command[0]}: ${error.message}`)));
     });
-
-    const plugin = supervise(child, launch.secrets, this.options);
-    this.#running.add(plugin);
-    void plugin.exited.then(() => this.#running.delete(plugin));
-    return plugin;
+    const graceMs = (this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS) * 1000;
+    return this.#supervisor.watch(processRun(child, launch.secrets, graceMs));
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#running].map((plugin) => plugin.stop()));
+  close(): Promise<void> {
+    return this.#supervisor.close();
   }
 }
 
-function supervise(child: ChildProcess, secrets: string[], options: ProcessRunnerOptions): RunningPlugin {
+function processRun(child: ChildProcess, secrets: string[], graceMs: number): Supervised {
   const pid = child.pid!;
-  const grace = (options.stopGraceSeconds ?? 10) * 1000;
   let ended = false;
-  let timedOut = false;
-  let stopped = false;
 
   // the latest output only: the chunks are trimmed from the front past the limit
   const chunks: Buffer[] = [];
@@ -77,43 +79,32 @@ function supervise(child: ChildProcess, secrets: string[], options: ProcessRunne
     }
   };
   let killTimer: NodeJS.Timeout | undefined;
-  const halt = () => {
-    if (ended || killTimer) return;
-    signalGroup('SIGTERM');
-    killTimer = setTimeout(() => signalGroup('SIGKILL'), grace);
-  };
-
-  const timer = options.timeoutSeconds > 0 ? setTimeout(() => {
-    timedOut = !stopped;
-    halt();
-  }, options.timeoutSeconds * 1000) : undefined;
-
-  const exited = new Promise<PluginExit>((resolve) => {
+  // 'close' follows 'exit' once the pipes are drained, so the last output is in the logs
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const exitCode = new Promise<number | null>((resolve) => {
     child.once('exit', (code, signal) => {
       ended = true;
-      clearTimeout(timer);
       clearTimeout(killTimer);
       // as when a container's first process ends: whatever it left running goes with it
       signalGroup('SIGKILL');
-      const exitCode = code ?? (signal ? 128 + constants.signals[signal] : null);
-      // 'close' follows once the pipes are drained, so the last output is in the logs; a child that
-      // left the group (setsid) may hold them open, so they are closed after a moment regardless
-      child.once('close', () => resolve({ exitCode, timedOut, stopped }));
+      // a child that left the group (setsid) may hold the pipes open: they are closed after a moment regardless
       setTimeout(() => {
         child.stdout!.destroy();
         child.stderr!.destroy();
       }, 1000).unref();
+      resolve(code ?? (signal ? 128 + constants.signals[signal] : null));
     });
   });
 
   return {
     name: `pid ${pid}`,
-    exited,
-    async stop() {
-      if (!ended && !timedOut) stopped = true;
-      halt();
-      await exited;
+    halt() {
+      if (ended || killTimer) return;
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
     },
+    ended: exitCode,
+    cleanUp: () => closed,
     async logs() {
       return maskSecrets(lastBytes(Buffer.concat(chunks)).toString('utf8'), secrets);
     },

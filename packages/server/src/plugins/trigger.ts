@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { PodError, notFound } from '../errors.js';
 import type { Owner } from '../storage/owners.js';
-import type { Commit } from '../storage/store.js';
+import type { Commit, Item } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
 import { parsePermissions, type ParsedPermissions } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
@@ -48,25 +48,27 @@ export class PluginRuns {
     this.queue = new LaunchQueue(options.limits);
   }
 
-  /** The commit listener: launches created runs, stops runs set to `aborted`. */
+  /** The commit listener: launches created runs, stops (or unqueues) runs set to `aborted` or deleted. */
   onCommit(owner: Owner, commit: Commit) {
     for (const created of commit.created)
       if (TRIGGER_TYPES.has(created.type)) setImmediate(() => void this.launch(owner, created.id));
-    for (const updated of commit.updated) {
-      const running = this.running.get(runKey(owner, updated.id));
-      if (running && readItem(owner, updated.id)?.status === 'aborted') void running.plugin.stop();
-      // an aborted waiting run leaves the queue now; a deleted one is dropped when its turn comes
-      if (!running && TRIGGER_TYPES.has(updated.type) && !wanted(readItem(owner, updated.id))) this.queue.cancel(runKey(owner, updated.id));
+    for (const changed of [...commit.updated, ...commit.deleted]) {
+      const key = runKey(owner, changed.id);
+      const running = this.running.get(key);
+      if (!running && !TRIGGER_TYPES.has(changed.type)) continue;
+      if (wanted(owner.store.item(changed.id))) continue;
+      if (running) void running.plugin.stop();
+      else this.queue.cancel(key);
     }
   }
 
   /** Stops a run on request: `status` becomes `aborted` and its container or process is stopped. */
   async abort(owner: Owner, runId: string) {
-    const run = readItem(owner, runId);
-    if (!run || !TRIGGER_TYPES.has(String(run.type))) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
+    const run = owner.store.item(runId);
+    if (!run || !TRIGGER_TYPES.has(run.type)) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
     const running = this.running.get(runKey(owner, runId));
     if (!running && FINAL_STATUSES.has(String(run.status)))
-      throw new PodError(409, `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
+      throw new PodError('conflict', `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
     owner.store.write(() => owner.store.updateItem({ id: runId, status: 'aborted' }));
     await running?.plugin.stop();
   }
@@ -93,12 +95,12 @@ export class PluginRuns {
     const { store } = owner;
     try {
       const entry = await store.withMain(() => {
-        const run = readItem(owner, runId);
+        const run = store.item(runId);
         if (!run) return;
-        const image = String(run.containerImage ?? run.container ?? '');
+        const image = imageOf(run);
         if (CLIENT_RUN_IMAGES.has(image))
           return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
-        grantOf(owner, run); // a run no Plugin grants is refused now, not after waiting its turn
+        grantOf(owner, run, image); // a run no Plugin grants is refused now, not after waiting its turn
         const entered = this.queue.enter(owner.hash, runKey(owner, runId));
         if (entered instanceof Promise) {
           const { maxRuns, maxRunsPerOwner } = this.queue.limits;
@@ -112,7 +114,7 @@ export class PluginRuns {
       try {
         if (this.queue.closed) return;
         const launching = await store.withMain(() => {
-          const current = readItem(owner, runId);
+          const current = store.item(runId);
           if (slot && wanted(current)) return { started: this.start(owner, current) };
           if (current && !current.deleted) record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: 'aborted while it waited; it never started' }, log);
         });
@@ -135,16 +137,16 @@ export class PluginRuns {
   }
 
   /** Issues the run's credential and starts it with the environment of spec §7; call in a turn of the main connection (its reads are synchronous, before the first await). */
-  private async start(owner: Owner, run: Fields): Promise<Running> {
-    const runId = String(run.id);
+  private async start(owner: Owner, run: Item): Promise<Running> {
+    const runId = run.id;
     const image = imageOf(run);
     const creatorRun = owner.store.storedItem(runId)?.creatorRun;
     if (creatorRun) record(owner, runId, { podCreatedByRun: creatorRun }, this.options.log);
-    const grant = grantOf(owner, run);
+    const grant = grantOf(owner, run, image);
     const targetId = grant.own.targetId ?? runId;
     const { authJson, token } = this.options.credentials.issue(owner, grant);
     try {
-      const target = readItem(owner, targetId) ?? run;
+      const target = owner.store.item(targetId) ?? run;
       const started = await this.options.runner.start({
         ownerHash: owner.hash,
         runId,
@@ -174,7 +176,7 @@ export class PluginRuns {
     this.finishedLogs.add(owner.hash, runId, await running.plugin.logs().catch(() => ''));
     const outcome = exit.stopped ? 'stopped' : exit.timedOut ? 'timedOut' : 'exited';
     await owner.store.withMain(() => {
-      const status = readItem(owner, runId)?.status;
+      const status = owner.store.item(runId)?.status;
       const unfinished = !FINAL_STATUSES.has(String(status));
       const ended =
         outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`;
@@ -193,34 +195,24 @@ export class PluginRuns {
 const runKey = (owner: Owner, runId: string) => `${owner.hash}:${runId}`;
 
 /** A run that may still start: neither deleted nor aborted. */
-const wanted = (run: Fields | undefined): run is Fields => Boolean(run && !run.deleted && run.status !== 'aborted');
-
-function readItem(owner: Owner, id: string): Fields | undefined {
-  return (JSON.parse(owner.store.getItemJson(id)) as Fields[])[0];
-}
+const wanted = (run: Item | undefined): run is Item => Boolean(run && !run.deleted && run.status !== 'aborted');
 
 /**
  * Records the Pod's own facts on a run without touching its dateModified (which belongs to its
- * writers). Never throws: a launch runs detached from any request, so a failure here is only logged.
+ * writers); a deleted run stays as its deleter left it. Never throws: a launch runs detached from
+ * any request, so a failure here is only logged.
  */
 function record(owner: Owner, runId: string, facts: Fields, log: FastifyBaseLogger) {
   try {
-    const run = readItem(owner, runId);
-    if (run) owner.store.write(() => owner.store.updateItem({ id: runId, ...facts, dateModified: run.dateModified }));
+    const run = owner.store.item(runId);
+    if (run && !run.deleted)
+      owner.store.write(() => owner.store.updateItem({ id: runId, ...facts, dateModified: run.dateModified }));
   } catch (error) {
     log.error({ owner: owner.hash, runId, err: error }, 'could not record the launch on the PluginRun');
   }
 }
 
-function edgeTargets(owner: Owner, id: string, name: string): string[] {
-  const edges = JSON.parse(owner.store.getEdgesJson({ item: id, direction: 'Outgoing', expandItems: false })) as {
-    name: string;
-    item: { id: string };
-  }[];
-  return edges.filter((edge) => edge.name === name).map((edge) => edge.item.id);
-}
-
-const imageOf = (run: Fields) => String(run.containerImage ?? run.container ?? '');
+const imageOf = (run: Item) => String(run.containerImage ?? run.container ?? '');
 const refuse = (message: string) => new LaunchError('refused', `${message}; nothing was launched`);
 /** Runs started by runs started by runs…: deeper chains are refused. */
 const MAX_RUN_CHAIN = 8;
@@ -231,22 +223,22 @@ const MAX_RUN_CHAIN = 8;
  * wholly visible to the creator, and it gets only the Plugin and Accounts the creator could see
  * whole and write.
  */
-function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
+function grantOf(owner: Owner, run: Item, image: string, depth = 0): Grant {
   const { store } = owner;
-  const runId = String(run.id);
+  const runId = run.id;
   const targetId = typeof run.targetItemId === 'string' ? run.targetItemId : runId;
-  const plugin = pluginOf(owner, runId, imageOf(run));
-  const pluginId = plugin ? String(plugin.id) : undefined;
-  let accountIds = pluginId ? edgeTargets(owner, pluginId, 'account') : [];
+  const plugin = pluginOf(owner, runId, image);
+  const pluginId = plugin?.id;
+  let accountIds = pluginId ? store.edgeTargets(pluginId, 'account') : [];
   const rules = [permissionsOf(plugin)];
   let visibleToCreator = (id: string | undefined): boolean => id !== undefined;
 
   const creatorRun = store.storedItem(runId)?.creatorRun;
   if (creatorRun) {
     if (depth >= MAX_RUN_CHAIN) throw refuse(`this run was started by a chain of more than ${MAX_RUN_CHAIN} runs`);
-    const creatorItem = readItem(owner, creatorRun);
+    const creatorItem = store.item(creatorRun);
     if (!creatorItem) throw refuse(`the run ${JSON.stringify(creatorRun)} that created this run is gone`);
-    const parent = grantOf(owner, creatorItem, depth + 1);
+    const parent = grantOf(owner, creatorItem, imageOf(creatorItem), depth + 1);
     // The child sees its target, Plugin and Accounts whole: only items its creator sees whole qualify.
     visibleToCreator = (id) => {
       const item = id === undefined ? undefined : store.storedItem(id);
@@ -265,7 +257,7 @@ function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
     });
     rules.push(...parent.rules);
   }
-  const ownTypes = [String(run.type), ...accountIds.map((id) => store.storedItem(id)?.type ?? '')].filter(Boolean);
+  const ownTypes = [run.type, ...accountIds.map((id) => store.storedItem(id)?.type ?? '')].filter(Boolean);
   // Items belong to the Plugin, so the next run of an importer may change what the last one created;
   // a run started by another run owns only what it creates itself (never its Plugin's other items).
   const creator = pluginId && !creatorRun ? pluginId : runId;
@@ -282,13 +274,13 @@ function grantOf(owner: Owner, run: Fields, depth = 0): Grant {
  * A run without a `plugin` edge gets the newest such Plugin of its image: an owner's Plugin item is
  * the owner's statement of what that image may do, and no plugin can create one the Pod honours.
  */
-function pluginOf(owner: Owner, runId: string, image: string): Fields | undefined {
+function pluginOf(owner: Owner, runId: string, image: string): Item | undefined {
   const { store } = owner;
   const ownersPlugin = (id: string) => {
     const stored = store.storedItem(id);
-    return stored?.type === 'Plugin' && stored.deleted === 0 && stored.creator === null ? readItem(owner, id) : undefined;
+    return stored?.type === 'Plugin' && stored.deleted === 0 && stored.creator === null ? store.item(id) : undefined;
   };
-  const linked = [...new Set(edgeTargets(owner, runId, 'plugin'))];
+  const linked = [...new Set(store.edgeTargets(runId, 'plugin'))];
   if (linked.length > 1) throw refuse(`the run has "plugin" edges to ${linked.length} items; it needs exactly one Plugin`);
   if (linked.length === 1) {
     const id = linked[0]!;
@@ -299,16 +291,15 @@ function pluginOf(owner: Owner, runId: string, image: string): Fields | undefine
     return plugin;
   }
   if (!image) return undefined;
-  const candidates = JSON.parse(store.searchJson({ type: 'Plugin', containerImage: image, deleted: false, _sortOrder: 'Desc' })) as Fields[];
-  for (const candidate of candidates) {
-    const plugin = ownersPlugin(String(candidate.id));
+  for (const candidate of store.latest('Plugin', { containerImage: image })) {
+    const plugin = ownersPlugin(candidate.id);
     if (plugin) return plugin;
   }
   return undefined;
 }
 
 /** The Plugin's declared permissions; none declared means the run may touch only its own items. */
-function permissionsOf(plugin: Fields | undefined): ParsedPermissions {
+function permissionsOf(plugin: Item | undefined): ParsedPermissions {
   if (!plugin || typeof plugin.permissions !== 'string') return parsePermissions({});
   let declared: unknown;
   try {

@@ -19,7 +19,7 @@ export class AnswerBudget {
     this.used += Buffer.byteLength(text);
     if (this.used > this.maxBytes)
       throw new PodError(
-        400,
+        'invalid',
         `the answer is larger than ${this.maxBytes} bytes (see --max-answer-size); ask for less at once: ` +
           `page a search with "_limit" and "dateServerModified>=" (the next page starts at the last item's dateServerModified), ` +
           `and split a bulk's searches over several requests`,

@@ -25,7 +25,7 @@ export function openEncrypted(path: string, key: Buffer, create: boolean): Db {
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code === 'SQLITE_NOTADB')
-      throw new PodError(401, 'wrong database key for this owner');
+      throw new PodError('unauthorized', 'wrong database key for this owner');
     throw error;
   }
   db.pragma('journal_mode=WAL');
@@ -166,7 +166,7 @@ export const LAYOUT_VERSION = migrations.length;
 function migrate(db: Db) {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length)
-    throw new PodError(500, `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`);
+    throw new PodError('internal', `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`);
   for (let version = current; version < migrations.length; version++) {
     db.transaction(() => {
       migrations[version]!(db);

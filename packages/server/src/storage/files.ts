@@ -34,7 +34,7 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
   const { store } = owner;
   if (!store.hasFileItem(sha256))
     throw notFound(`no item has sha256 ${sha256}; create the File item ({"type": "File", "sha256": ...}) before uploading`);
-  if (store.storedFile(sha256)) throw new PodError(409, `file ${sha256} is already stored`);
+  if (store.storedFile(sha256)) throw new PodError('conflict', `file ${sha256} is already stored`);
 
   const key = randomBytes(32);
   const nonce = randomBytes(NONCE_PREFIX_BYTES);
@@ -45,7 +45,7 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > limit) return done(new PodError(413, `upload is larger than the limit of ${limit} bytes (see --upload-limit)`));
+      if (size > limit) return done(new PodError('tooLarge', `upload is larger than the limit of ${limit} bytes (see --upload-limit)`));
       hash.update(chunk);
       done(null, chunk);
     },
@@ -84,7 +84,7 @@ export function readFile(owner: Owner, sha256: string): { size: number; stream: 
   const file = owner.store.storedFile(sha256);
   if (!file) throw notFound(`no file with sha256 ${sha256} is stored`);
   const damaged = () =>
-    new PodError(500, `stored file ${sha256} of owner ${owner.hash} fails its integrity check: its blob was changed or damaged on disk`);
+    new PodError('internal', `stored file ${sha256} of owner ${owner.hash} fails its integrity check: its blob was changed or damaged on disk`);
   const segments = file.format === BlobFormat.Segmented;
   const source = createReadStream(join(owner.filesDir, file.blob), { highWaterMark: segments ? 1 << 20 : LEGACY_READ_BYTES });
   const opener = segments

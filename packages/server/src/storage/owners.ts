@@ -40,13 +40,18 @@ export class OwnerPool {
   /** Keys are compared by HMAC under a secret of this process, never kept or compared raw. */
   private readonly digestSecret = randomBytes(32);
   private readonly sweeper: NodeJS.Timeout;
+  private readonly commitListeners: CommitListener[] = [];
 
   constructor(
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & { limits: Pick<PodConfig['limits'], 'maxOpenOwners'> },
-    private readonly onCommit: CommitListener,
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(config.idleCloseMs, 60_000)).unref();
+  }
+
+  /** `listener` hears every commit of every owner, right after it (the change feed, plugin runs). */
+  onCommit(listener: CommitListener) {
+    this.commitListeners.push(listener);
   }
 
   /**
@@ -54,15 +59,15 @@ export class OwnerPool {
    * A new owner's database is created, unless `mustExist` (then 403 and nothing is created).
    */
   authenticate(ownerKey: string, databaseKey: string, { mustExist = false } = {}): Owner {
-    if (!HEX_KEY.test(ownerKey)) throw new PodError(400, 'the owner key in the path must be 64 hexadecimal characters');
+    if (!HEX_KEY.test(ownerKey)) throw new PodError('invalid', 'the owner key in the path must be 64 hexadecimal characters');
     const hash = ownerHash(ownerKey);
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
-      throw new PodError(403, 'this owner is not allowed on this Pod (see --owners)');
+      throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
     const key = Buffer.from(databaseKey, 'hex');
     const digest = createHmac('sha256', this.digestSecret).update(key).digest();
     const known = this.open.get(hash);
     if (known) {
-      if (!timingSafeEqual(known.keyDigest, digest)) throw new PodError(401, 'wrong database key for this owner');
+      if (!timingSafeEqual(known.keyDigest, digest)) throw new PodError('unauthorized', 'wrong database key for this owner');
       known.lastUsed = Date.now();
       this.open.delete(hash);
       this.open.set(hash, known);
@@ -76,7 +81,7 @@ export class OwnerPool {
     const dir = join(this.config.dataDir, hash);
     const path = join(dir, 'pod.db');
     const create = !existsSync(path);
-    if (create && mustExist) throw new PodError(403, 'this owner has no database yet; this call needs one (create an item first)');
+    if (create && mustExist) throw new PodError('forbidden', 'this owner has no database yet; this call needs one (create an item first)');
     const filesDir = join(dir, 'files');
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = openEncrypted(path, key, create);
@@ -99,7 +104,7 @@ export class OwnerPool {
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
-      store: new OwnerStore(db, (commit) => this.onCommit(owner, commit), reader),
+      store: new OwnerStore(db, (commit) => this.commitListeners.forEach((listen) => listen(owner, commit)), reader),
     };
     this.open.set(hash, owner);
     return owner;
@@ -131,7 +136,7 @@ export class OwnerPool {
         if (this.open.size < max) return;
       }
     throw new PodError(
-      503,
+      'unavailable',
       `the Pod has ${max} owner databases open and all are in use (see --max-open-owners); try again in a moment`,
     );
   }

@@ -40,11 +40,13 @@ export interface StoredFile {
   format: BlobFormat;
 }
 
-/** What one committed transaction changed; feeds plugin triggers (and later the change feed). */
+/** What one committed transaction changed; feeds plugin triggers and the change feed. */
 export interface Commit {
   dateServerModified: number;
   created: { id: string; type: string }[];
+  /** Items whose properties changed, and sources of new edges (their dateServerModified moved). */
   updated: { id: string; type: string }[];
+  deleted: { id: string; type: string }[];
 }
 
 type Fields = Record<string, unknown>;
@@ -98,6 +100,27 @@ const EDGE_LIST_SQL = Object.fromEntries(
       `WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
   ]),
 ) as Record<'source' | 'target', string>;
+
+/** An item as the Pod's own code reads it: the wire form's fields, properties parsed. */
+export interface Item {
+  id: string;
+  type: string;
+  dateCreated: number;
+  dateModified: number;
+  dateServerModified: number;
+  deleted: boolean;
+  [property: string]: unknown;
+}
+
+const itemOf = (row: ItemRow): Item => ({
+  id: row.id,
+  type: row.type,
+  dateCreated: row.dateCreated,
+  dateModified: row.dateModified,
+  dateServerModified: row.dateServerModified,
+  deleted: row.deleted !== 0,
+  ...(JSON.parse(row.props) as Fields),
+});
 
 /** The wire form of an item: base fields, then the stored properties, then `extra` (already JSON). */
 export function itemJson(row: ItemRow, extra = ''): string {
@@ -232,6 +255,7 @@ export class OwnerStore {
       dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
       created: [],
       updated: [],
+      deleted: [],
     });
   }
 
@@ -336,6 +360,36 @@ export class OwnerStore {
       | undefined;
   }
 
+  // ---- typed reads, for the Pod's own code (plugin runs); requests get JSON text instead ----
+
+  /** The item `id` as the owner sees it, properties parsed; undefined when there is none. */
+  item(id: string): Item | undefined {
+    const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
+    return row && itemOf(row);
+  }
+
+  /** The ids the item's outgoing edges named `name` point to (edges not deleted), oldest edge first. */
+  edgeTargets(id: string, name: string): string[] {
+    return this.sql(
+      'SELECT o.id FROM items i JOIN edges e ON e.source = i.row JOIN items s ON s.row = e.self ' +
+        'JOIN items o ON o.row = e.target WHERE i.id = ? AND e.name = ? AND s.deleted = 0 ORDER BY e.edge',
+    )
+      .pluck()
+      .all(id, name) as string[];
+  }
+
+  /** Whether `view` shows any item matching `query` (a search's filters). */
+  anyVisible(query: Fields, view: ReadView): boolean {
+    for (const row of this.searchRows(query, this.db)) if (view.visible(row) !== null) return true;
+    return false;
+  }
+
+  /** The items of `type` not deleted whose properties equal `filter`, newest first. */
+  *latest(type: string, filter: Fields): Generator<Item> {
+    const query = { ...filter, type, deleted: false, _sortOrder: 'Desc' };
+    for (const row of this.searchRows(query, this.db)) yield itemOf(row);
+  }
+
   /** An item's wire form as `view` lets its reader see it; null when hidden. */
   private render(row: ItemRow, view: ReadView | undefined, extra = ''): string | null {
     const visible = view ? view.visible(row) : 'all';
@@ -393,7 +447,7 @@ export class OwnerStore {
       );
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
-        throw new PodError(409, `an item with id ${JSON.stringify(id)} already exists`);
+        throw new PodError('conflict', `an item with id ${JSON.stringify(id)} already exists`);
       throw error;
     }
     const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
@@ -412,7 +466,7 @@ export class OwnerStore {
     const expected = patch._expectedDateServerModified;
     if (expected !== undefined && expected !== row.dateServerModified)
       throw new PodError(
-        409,
+        'conflict',
         `item ${JSON.stringify(row.id)} was changed since version ${describe(expected)} (now ${row.dateServerModified}); read it again and re-apply the change`,
       );
     const deleted = patch.deleted;
@@ -457,6 +511,7 @@ export class OwnerStore {
       this.now,
       row.row,
     );
+    this.pending!.deleted.push({ id: row.id, type: row.type });
   }
 
   // ---- edges ----------------------------------------------------------------------------
@@ -473,6 +528,7 @@ export class OwnerStore {
     const self = given ?? this.rowById(this.insertItem({ ...properties, type: 'Edge' }, principal));
     this.sql('INSERT INTO edges (self, source, target, name) VALUES (?, ?, ?, ?)').run(self.row, source.row, target.row, _name);
     this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
+    this.pending!.updated.push({ id: source.id, type: source.type });
     return self.id;
   }
 
@@ -683,8 +739,8 @@ export class OwnerStore {
         for (const [index, query] of searches.entries())
           answer.push(...(index ? [','] : []), ...(await collectArray(this.searchItems(query, principal, db), budget, slice)));
       } catch (error) {
-        if (error instanceof PodError && error.status === 400 && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
-          throw new PodError(400, `the writes of this bulk were applied; its searches failed: ${error.message}`);
+        if (error instanceof PodError && error.kind === 'invalid' && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
+          throw new PodError('invalid', `the writes of this bulk were applied; its searches failed: ${error.message}`);
         throw error;
       }
       answer.push(']}');
@@ -733,7 +789,7 @@ export class OwnerStore {
   /** Records a stored blob and writes its key and nonce onto the File items announcing it. */
   recordFile(file: StoredFile): void {
     this.write(() => {
-      if (this.storedFile(file.sha256)) throw new PodError(409, `file ${file.sha256} is already stored`);
+      if (this.storedFile(file.sha256)) throw new PodError('conflict', `file ${file.sha256} is already stored`);
       this.sql('INSERT INTO files (sha256, blob, key, nonce, tag, size, format) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
         file.sha256,
         file.blob,

@@ -1,4 +1,4 @@
-/** The Pod as users run it, for benches: its CLI in a child process on a free loopback port. */
+/** The Pod as users run it, for benches of every package: its CLI in a child process on a free loopback port. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -23,7 +23,7 @@ async function freePort(): Promise<number> {
 
 export async function startPodProcess(dataDir: string, extraArgs: string[] = []): Promise<PodProcess> {
   const port = await freePort();
-  const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
   const child = spawn(process.execPath, [cli, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
