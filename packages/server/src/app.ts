@@ -6,7 +6,8 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { configWarnings, type PodConfig } from './config.js';
-import { apiRoutes } from './api/routes.js';
+import { api } from './api/api.js';
+import { errorBody } from './api/error-body.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
 import { createMailer } from './email/mailer.js';
@@ -50,7 +51,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     routerOptions: { maxParamLength: 16_384 },
     // Fastify's own answer to a malformed URL quotes the URL, which may hold a key.
     frameworkErrors: (error, _request, reply) =>
-      (reply as FastifyReply).status(400).type('application/json; charset=utf-8').send({ error: 'Bad Request', message: `the URL is malformed (${error.code}); ${ROUTES_HELP}` }),
+      (reply as FastifyReply).status(400).type('application/json; charset=utf-8').send(errorBody(400, `the URL is malformed (${error.code}); ${ROUTES_HELP}`)),
   };
   if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
   const app = Fastify(options) as unknown as FastifyInstance;
@@ -106,17 +107,17 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
             ? 'internal error; see the Pod log'
             : error.message;
     if (error instanceof PodError) reply.headers(error.headers);
-    reply.status(status).type('application/json; charset=utf-8').send({ error: statusName(status), message });
+    reply.status(status).type('application/json; charset=utf-8').send(errorBody(status, message));
   });
   app.setNotFoundHandler((_request, reply) =>
-    reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no such route; ${ROUTES_HELP}` }),
+    reply.status(404).type('application/json; charset=utf-8').send(errorBody(404, `no such route; ${ROUTES_HELP}`)),
   );
 
   requestGuard(app, config);
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
   app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
 
-  await apiRoutes(app, {
+  await app.register(api, {
     owners,
     credentials,
     runs,
@@ -164,7 +165,3 @@ function fastifyStatus(error: { statusCode?: number }): PodError['status'] {
   return 500;
 }
 
-const statusName = (status: number) =>
-  ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' })[
-    status
-  ] ?? 'Internal Server Error';
