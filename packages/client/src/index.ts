@@ -5,6 +5,7 @@
  */
 export {
   PodClient,
+  PodCore,
   DEFAULT_URL,
   DEFAULT_BULK_LIMIT,
   type PodClientOptions,
@@ -29,6 +30,8 @@ export { imageInfo, sha256Hex, type Bytes, type ImageInfo } from './files.js';
 export {
   Item,
   defineItem,
+  itemOf,
+  type ItemJson,
   type ValueOf,
   type PropertyTypes,
   type EdgeTargets,

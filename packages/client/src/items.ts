@@ -3,7 +3,7 @@
  * with their value types, its edges with their target classes) into a class with typed fields; the
  * same declaration gives the schema to send, the wire form, and the class to read an item back into.
  */
-import type { Value, ValueType } from '@pod/protocol';
+import { BASE_FIELDS as WIRE_BASE_FIELDS, type ReceivedItem, type Value, type ValueType } from '@pod/protocol';
 import { randomHex } from './hex.js';
 
 /** The TypeScript type of a value type: DateTime is milliseconds since 1970, as on the wire. */
@@ -45,22 +45,13 @@ export interface DefinedItemClass<T extends string, P extends PropertyTypes, E e
   readonly edges: E;
 }
 
-/** An item as the Pod sends it; with `[[edges]]` when asked for (search with `"[[edges]]": {}`). */
-export interface ReceivedItem {
-  id: string;
-  type: string;
-  dateServerModified: number;
-  '[[edges]]'?: ReceivedEdge[];
-  [field: string]: unknown;
-}
-/** An entry of `[[edges]]`: the edge item, its name and the item at the other end. */
-export interface ReceivedEdge extends ReceivedItem {
-  _edge: string;
-  _item: ReceivedItem;
-}
+/** An item as the Pod sends it, with `[[edges]]` when asked for: declared in @pod/protocol. */
+export type { ReceivedItem, ReceivedEdge } from '@pod/protocol';
+/** What `Item.fromJSON` reads: a `ReceivedItem`, or a wire form kept locally (no base fields yet). */
+export type ItemJson = Pick<ReceivedItem, 'id' | 'type' | '[[edges]]'> & { [field: string]: unknown };
 
 /** Base fields an item carries besides id and type. */
-const BASE_FIELDS = ['dateCreated', 'dateModified', 'dateServerModified', 'deleted'];
+const BASE_FIELDS = Object.keys(WIRE_BASE_FIELDS).filter((name) => name !== 'id' && name !== 'type');
 const isValue = (value: unknown): value is Value => value !== null && typeof value !== 'object';
 
 /** The wire form of an item: what create sends, and what `saved` keeps. */
@@ -111,10 +102,10 @@ export class Item {
    * of the class registered for its type, else as a plain `Item`. Edges in `[[edges]]` fill the
    * edge fields the class declares (a plain `Item` takes every edge).
    */
-  static fromJSON(received: ReceivedItem, preferred?: ItemClass): Item {
+  static fromJSON(received: ItemJson, preferred?: ItemClass): Item {
     const cls = preferred?.itemType === received.type ? preferred : registry.get(received.type);
     const item = cls
-      ? new (cls as unknown as new (init: ReceivedItem) => Item)(received)
+      ? new (cls as unknown as new (init: ItemJson) => Item)(received)
       : new Item(received.type, received);
     const fields = item as unknown as Record<string, unknown>;
     for (const { _edge: name, _item: target } of received['[[edges]]'] ?? []) {
@@ -210,5 +201,17 @@ export function linkLocally(source: Item | string, name: string, target: Item | 
   const list = typeof source === 'string' ? undefined : (source as unknown as Record<string, unknown>)[name];
   if (Array.isArray(list) && typeof target !== 'string') list.push(target);
 }
+
+/**
+ * An item the Pod sent, as an instance of `cls`: for answers that can only hold items of its type
+ * (a PluginRun read by id, a search by its type). A TypeError if it is of another type.
+ */
+export function itemOf<C extends ItemClass>(cls: C, received: ItemJson): InstanceType<C> {
+  const item = Item.fromJSON(received, cls);
+  if (isInstance(cls, item)) return item;
+  throw new TypeError(`expected a ${cls.itemType} item, got ${JSON.stringify(received.type)} (item ${received.id})`);
+}
+
+const isInstance = <C extends ItemClass>(cls: C, item: Item): item is InstanceType<C> => item instanceof cls;
 
 export const idOf = (item: Item | string) => (typeof item === 'string' ? item : item.id);

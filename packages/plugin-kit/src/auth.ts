@@ -14,7 +14,7 @@
  * | `oauth`       | opens `authUrl`, then writes the redirect URL (or the code) in `authResponse` — or their app does the exchange and sets `accessToken` on the Account | either is set |
  */
 import { randomBytes } from 'node:crypto';
-import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { Account, itemOf, type PodClient } from '@pod/client';
 import { PluginRunItem } from './items.js';
 
 export interface Tokens {
@@ -189,7 +189,7 @@ async function refresh(context: RunContext): Promise<void> {
   const read = async <C extends typeof PluginRunItem | typeof Account>(id: string, cls: C) => {
     const [item] = await context.client.call('get_item', id);
     if (!item) throw new Error(`${cls.itemType} ${id} is no longer in the Pod`);
-    return Item.fromJSON(item as ReceivedItem, cls) as InstanceType<C>;
+    return itemOf(cls, item);
   };
   const [run, account] = await Promise.all([
     read(context.pluginRun.id, PluginRunItem),

@@ -167,7 +167,7 @@ export class SyncEngine {
   /** The item as an instance of its registered class (unknown properties left out), ready for `update`. */
   async get(id: string): Promise<Item | undefined> {
     const view = await this.view(id);
-    return view && Item.fromJSON(view as ReceivedItem);
+    return view && Item.fromJSON(view);
   }
 
   /** Every item as the application sees it, deleted ones included. */
@@ -316,7 +316,7 @@ export class SyncEngine {
   private async pullPages(): Promise<number> {
     const size = this.options.pullPageSize ?? 1_000;
     const fetchPage = (from: number) =>
-      this.client.call('search', { 'dateServerModified>=': from, _limit: size, '[[edges]]': {} }) as Promise<ReceivedItem[]>;
+      this.client.call('search', { 'dateServerModified>=': from, _limit: size, '[[edges]]': {} });
     let from = this.cursor;
     let next = fetchPage(from);
     for (let received = 0; ; ) {
