@@ -5,7 +5,8 @@
 import { changeFeed, type ChangePage, type ChangesOptions } from './changes.js';
 import { PodCore } from './core.js';
 import type { RequestOptions } from './http.js';
-import { createPhoto, getFile, getPhoto, uploadFile, type PhotoOptions, type PhotoRead, type UploadOptions } from './photos.js';
+import { createPhoto, getFile, getPhoto, uploadFile } from './photos.js';
+import type { PhotoOptions, PhotoRead, UploadOptions } from './photos.js';
 import type { Bytes } from './files.js';
 import type { File, Photo } from './types.js';
 

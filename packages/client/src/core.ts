@@ -4,7 +4,8 @@
  * endpoint table; items travel as the classes of `items.ts`. The change feed (`changes.ts`) and
  * files and photos (`photos.ts`) build on it in `PodClient`.
  */
-import { HEX_KEY, type Answer, type Auth, type Endpoint, type JsonEndpoint, type Payload, type PodVersion } from '@pod/protocol';
+import { HEX_KEY } from '@pod/protocol';
+import type { Answer, Auth, Endpoint, JsonEndpoint, Payload, PodVersion } from '@pod/protocol';
 import { splitBulk, type Entry } from './bulk.js';
 import { PodError } from './errors.js';
 import { randomHex } from './hex.js';

@@ -46,7 +46,8 @@ export async function uploadFile(
   const { sha256: given, file: wanted, ...request } = options;
   const [stream, bytes] = data instanceof ReadableStream ? [data, undefined] : [undefined, await toBytes(data)];
   const sha256 = given?.toLowerCase() ?? (bytes && (await sha256Hex(bytes)));
-  if (!sha256 || !HEX_KEY.test(sha256)) throw new TypeError('uploadFile: give the sha256 of a stream, as 64 hex characters');
+  if (!sha256 || !HEX_KEY.test(sha256))
+    throw new TypeError('uploadFile: give the sha256 of a stream, as 64 hex characters');
 
   const [existing] = await pod.search(File, { sha256 }, request);
   let file = existing;
@@ -62,7 +63,8 @@ export async function uploadFile(
   // No Content-Type: the Pod takes the body as the file whatever it says, and clients send none.
   const init = { body: (bytes ?? stream) as BodyInit, duplex: 'half' } as RequestInit;
   try {
-    await pod.transport.post(path, upload, init, stream ? 'never' : 'safe', (response) => response.arrayBuffer(), request);
+    const drain = (response: Response) => response.arrayBuffer();
+    await pod.transport.post(path, upload, init, stream ? 'never' : 'safe', drain, request);
   } catch (error) {
     if (!(error instanceof PodError && error.status === 409)) throw error;
   }
@@ -78,7 +80,8 @@ export async function getFile(pod: PodCore, file: File | string, options?: Reque
   if (!sha256) throw new TypeError('getFile: the File item has no sha256');
   const payload: Payload<'get_file'> = { sha256 };
   const init = pod.transport.envelope(JSON.stringify(payload));
-  return pod.transport.post('get_file', 'get_file', init, RETRY.get_file, (response) => verifiedFile(response, sha256), options);
+  const read = (response: Response) => verifiedFile(response, sha256);
+  return pod.transport.post('get_file', 'get_file', init, RETRY.get_file, read, options);
 }
 
 /**

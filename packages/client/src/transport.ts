@@ -29,7 +29,12 @@ export class Transport {
   }
 
   /** A JSON call with its payload already serialized; the answer is the endpoint's. */
-  json<E extends JsonEndpoint>(endpoint: E, payloadJson: string, retry: Retry, options?: RequestOptions): Promise<Answer<E>> {
+  json<E extends JsonEndpoint>(
+    endpoint: E,
+    payloadJson: string,
+    retry: Retry,
+    options?: RequestOptions,
+  ): Promise<Answer<E>> {
     const read = (response: Response): Promise<Answer<E>> => response.json();
     return this.post(endpoint, endpoint, this.envelope(payloadJson), retry, read, options);
   }
@@ -55,6 +60,7 @@ export class Transport {
   /** `GET /version`. */
   version(options?: RequestOptions): Promise<PodVersion> {
     const read = (response: Response): Promise<PodVersion> => response.json();
-    return exchange({ url: `${this.url}/version`, init: {}, endpoint: 'version', retry: 'safe', read }, this.policy, options);
+    const request = { url: `${this.url}/version`, init: {}, endpoint: 'version', retry: 'safe' as const, read };
+    return exchange(request, this.policy, options);
   }
 }

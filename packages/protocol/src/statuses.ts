@@ -27,7 +27,10 @@ export type LaunchRefusal = z.infer<typeof LaunchRefusal>;
 export const LaunchEnd = LaunchStatus.extract(['exited', 'timedOut', 'stopped']);
 export type LaunchEnd = z.infer<typeof LaunchEnd>;
 /** `podLaunchStatus` values after which the Pod does nothing more for a run (its credential has ended). */
-export const LAUNCH_ENDED: ReadonlySet<string> = new Set<LaunchStatus>([...LaunchRefusal.options, ...LaunchEnd.options]);
+export const LAUNCH_ENDED: ReadonlySet<string> = new Set<LaunchStatus>([
+  ...LaunchRefusal.options,
+  ...LaunchEnd.options,
+]);
 
 /**
  * A PluginRun's `status`, written by its plugin (spec §5 lists more words, e.g. `created`,

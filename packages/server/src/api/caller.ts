@@ -45,7 +45,8 @@ export function parseJsonBodies(app: FastifyInstance, bodyLimit: number) {
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
     try {
       // secure-json-parse: a "__proto__" or "constructor.prototype" key is refused, not applied.
-      done(null, secureJson.parse(body.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' }));
+      const options = { protoAction: 'error', constructorAction: 'error' } as const;
+      done(null, secureJson.parse(body.toString('utf8'), undefined, options));
     } catch (error) {
       // V8's message quotes the body, which may hold a key: keep only the position.
       const message = error instanceof Error ? error.message : String(error);

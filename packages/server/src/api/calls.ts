@@ -5,7 +5,8 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
-import { Envelope, endpoints, toJson, type Answer, type Empty, type Endpoint, type Json, type JsonChunks, type ParsedPayload, type Payload } from '@pod/protocol';
+import { Envelope, endpoints, toJson } from '@pod/protocol';
+import type { Answer, Empty, Endpoint, Json, JsonChunks, ParsedPayload, Payload } from '@pod/protocol';
 import type { z } from 'zod';
 import { badRequest, notFound } from '../errors.js';
 import { ROUTES_HELP } from './loggable-url.js';
@@ -17,14 +18,22 @@ import { authorize, parse, parseJsonBodies, type ApiDeps, type Caller } from './
 type Answered<E extends Endpoint> = E extends 'get_file'
   ? { size: number; stream: Readable }
   : Json<Answer<E>> | JsonChunks<Answer<E>>;
-type Handler<E extends Endpoint> = (caller: Caller, payload: ParsedPayload<E>, deps: ApiDeps) => Answered<E> | Promise<Answered<E>>;
+type Handler<E extends Endpoint> = (
+  caller: Caller,
+  payload: ParsedPayload<E>,
+  deps: ApiDeps,
+) => Answered<E> | Promise<Answered<E>>;
 
 const empty = toJson<Empty>({});
 
-/** One line per endpoint: the store call, and the JSON text it answers with. Reads and writes go through the caller's grant. */
+/**
+ * One line per endpoint: the store call, and the JSON text it answers with, typed as the endpoint's
+ * answer. Reads and writes go through the caller's grant.
+ */
 const handlers: { [E in Endpoint]: Handler<E> } = {
   get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
-  create_item: async ({ owner: { store }, grant }, item) => toJson(await store.writeLong(() => store.createItem(item, grant))),
+  create_item: async ({ owner: { store }, grant }, item) =>
+    toJson(await store.writeLong(() => store.createItem(item, grant))),
   update_item: ({ owner: { store }, grant }, patch) => (store.write(() => store.updateItem(patch, grant)), empty),
   delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), empty),
   create_edge: ({ owner: { store }, grant }, edge) => toJson(store.write(() => store.createEdge(edge, grant))),
@@ -34,7 +43,8 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   bulk: ({ owner: { store }, grant }, bulk, { limits }) => {
     if ((bulk.search?.length ?? 0) > limits.maxBulkSearches)
       throw badRequest(
-        `a bulk may carry at most ${limits.maxBulkSearches} searches (see --max-bulk-searches); split them over several requests`,
+        `a bulk may carry at most ${limits.maxBulkSearches} searches (see --max-bulk-searches); ` +
+          'split them over several requests',
       );
     return store.bulkJson(bulk, grant, new AnswerBudget(limits.maxAnswerBytes));
   },
@@ -44,13 +54,19 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
 };
 
-/** The table, seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */
-const schemas: { readonly [E in Endpoint]: { readonly payload: z.ZodType<ParsedPayload<E>, Payload<E>> } } = endpoints;
+/** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */
+type PayloadSchemas = { readonly [E in Endpoint]: { readonly payload: z.ZodType<ParsedPayload<E>, Payload<E>> } };
+const schemas: PayloadSchemas = endpoints;
 
 const isEndpoint = (name: string): name is Endpoint => Object.hasOwn(endpoints, name);
 
 /** One call: its payload checked, its caller authorized, its handler run while the owner is in use. */
-async function run<E extends Endpoint>(deps: ApiDeps, endpoint: E, ownerKey: string, body: unknown): Promise<Answered<E>> {
+async function run<E extends Endpoint>(
+  deps: ApiDeps,
+  endpoint: E,
+  ownerKey: string,
+  body: unknown,
+): Promise<Answered<E>> {
   const envelope = parse(Envelope, body, 'body');
   const payload = parse(schemas[endpoint].payload, envelope.payload, 'payload');
   const handler = handlers[endpoint];

@@ -21,7 +21,9 @@ export const changes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     reply.hijack();
     const response = reply.raw;
     // Headers set so far (CORS), without the ones a hook left unset.
-    const set = Object.entries(reply.getHeaders()).filter((entry): entry is [string, string | number | string[]] => entry[1] !== undefined);
+    const set = Object.entries(reply.getHeaders()).filter(
+      (entry): entry is [string, string | number | string[]] => entry[1] !== undefined,
+    );
     response.writeHead(200, {
       ...Object.fromEntries(set),
       'content-type': 'text/event-stream; charset=utf-8',

@@ -2,8 +2,8 @@
  * The two uploads of spec §5 (protocol's `uploads`): the body is the file, streamed unread through
  * hashing and encryption; the auth rides in the path.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { Auth, HEX_KEY, toJson, uploads as routes, type Empty } from '@pod/protocol';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { Auth, HEX_KEY, toJson, uploads as routes, type Empty, type Json } from '@pod/protocol';
 import { badRequest } from '../errors.js';
 import { receiveFile } from '../storage/files.js';
 import { authorize, parse, type ApiDeps } from './caller.js';
@@ -19,12 +19,16 @@ export const uploads: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     );
     return toJson<Empty>({});
   };
-  app.post<{ Params: { owner: string; key: string; sha256: string } }>('/:owner/upload_file/:key/:sha256', async (request, reply) => {
+  const answer = async (reply: FastifyReply, written: Promise<Json<Empty>>) =>
+    reply.type('application/json; charset=utf-8').send(await written);
+  const ownerPath = '/:owner/upload_file/:key/:sha256';
+  app.post<{ Params: { owner: string; key: string; sha256: string } }>(ownerPath, async (request, reply) => {
     const { key, sha256 } = parse(routes.upload_file.params, request.params, 'path');
     const auth = parse(Auth, { type: 'ClientAuth', databaseKey: key }, 'path');
-    return reply.type('application/json; charset=utf-8').send(await upload(request.params.owner, auth, sha256, request));
+    return answer(reply, upload(request.params.owner, auth, sha256, request));
   });
-  app.post<{ Params: { owner: string; auth: string; sha256: string } }>('/:owner/upload_file_b/:auth/:sha256', async (request, reply) => {
+  const pluginPath = '/:owner/upload_file_b/:auth/:sha256';
+  app.post<{ Params: { owner: string; auth: string; sha256: string } }>(pluginPath, async (request, reply) => {
     const { auth: authJson, sha256 } = parse(routes.upload_file_b.params, request.params, 'path');
     let decoded: unknown;
     try {
@@ -33,6 +37,6 @@ export const uploads: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       throw badRequest('the auth segment of upload_file_b must be percent-encoded JSON');
     }
     const auth = parse(Auth, decoded, 'auth');
-    return reply.type('application/json; charset=utf-8').send(await upload(request.params.owner, auth, sha256, request));
+    return answer(reply, upload(request.params.owner, auth, sha256, request));
   });
 };
