@@ -6,6 +6,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { configWarnings, type PodConfig } from './config.js';
+import type { PodVersion } from '@pod/protocol';
 import { api } from './api/api.js';
 import { errorBody } from './api/error-body.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
@@ -115,7 +116,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
 
   requestGuard(app, config);
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
-  app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
+  app.get('/version', async (): Promise<PodVersion> => ({
+    cargo: POD_VERSION,
+    git_describe: process.env.POD_GIT_DESCRIBE ?? null,
+  }));
 
   await app.register(api, {
     owners,
