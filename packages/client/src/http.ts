@@ -2,6 +2,7 @@
  * One HTTP exchange with the Pod over `fetch`: a timeout per attempt, the Pod's error answers
  * turned into `PodError`, and retries only where repeating the request cannot do harm.
  */
+import { ErrorBody } from '@pod/protocol';
 import { backoffDelay } from './backoff.js';
 import { FileIntegrityError, PodError } from './errors.js';
 
@@ -82,12 +83,17 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
 /** The Pod answers errors as JSON `{"error", "message"}`; the original Pod sent plain text. */
 export async function answerError(response: Response, endpoint: string): Promise<PodError> {
   const text = await response.text();
-  try {
-    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
-    if (typeof body.message === 'string')
-      return new PodError(response.status, body.message, { endpoint, error: typeof body.error === 'string' ? body.error : undefined });
-  } catch {
-    // not JSON: the text itself is the message
-  }
+  const body = parseErrorBody(text);
+  if (body) return new PodError(response.status, body.message, { endpoint, error: body.error });
   return new PodError(response.status, text || response.statusText, { endpoint });
+}
+
+/** The protocol's error body, or undefined when the text is not one (not JSON, or another shape). */
+function parseErrorBody(text: string): ErrorBody | undefined {
+  try {
+    const checked = ErrorBody.safeParse(JSON.parse(text));
+    return checked.success ? checked.data : undefined;
+  } catch {
+    return undefined; // not JSON: the text itself is the message
+  }
 }

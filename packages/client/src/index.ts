@@ -5,6 +5,7 @@
  */
 export {
   PodClient,
+  PodCore,
   DEFAULT_URL,
   DEFAULT_BULK_LIMIT,
   type PodClientOptions,
@@ -80,4 +81,3 @@ export {
   type Awaitable,
 } from './sync/store.js';
 export { LiveFeed, type LiveFeedOptions, type FeedStatus } from './sync/feed.js';
-export { SseParser, type SseEvent } from './sync/sse.js';

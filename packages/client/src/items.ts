@@ -3,7 +3,7 @@
  * with their value types, its edges with their target classes) into a class with typed fields; the
  * same declaration gives the schema to send, the wire form, and the class to read an item back into.
  */
-import type { Value, ValueType } from '@pod/protocol';
+import { BASE_FIELDS as WIRE_BASE_FIELDS, type ReceivedEdge, type Value, type ValueType } from '@pod/protocol';
 import { randomHex } from './hex.js';
 
 /** The TypeScript type of a value type: DateTime is milliseconds since 1970, as on the wire. */
@@ -45,22 +45,11 @@ export interface DefinedItemClass<T extends string, P extends PropertyTypes, E e
   readonly edges: E;
 }
 
-/** An item as the Pod sends it; with `[[edges]]` when asked for (search with `"[[edges]]": {}`). */
-export interface ReceivedItem {
-  id: string;
-  type: string;
-  dateServerModified: number;
-  '[[edges]]'?: ReceivedEdge[];
-  [field: string]: unknown;
-}
-/** An entry of `[[edges]]`: the edge item, its name and the item at the other end. */
-export interface ReceivedEdge extends ReceivedItem {
-  _edge: string;
-  _item: ReceivedItem;
-}
+/** An item as the Pod sends it, with `[[edges]]` when asked for: declared in @pod/protocol. */
+export type { ReceivedItem, ReceivedEdge } from '@pod/protocol';
 
 /** Base fields an item carries besides id and type. */
-const BASE_FIELDS = ['dateCreated', 'dateModified', 'dateServerModified', 'deleted'];
+const BASE_FIELDS = Object.keys(WIRE_BASE_FIELDS).filter((name) => name !== 'id' && name !== 'type');
 const isValue = (value: unknown): value is Value => value !== null && typeof value !== 'object';
 
 /** The wire form of an item: what create sends, and what `saved` keeps. */

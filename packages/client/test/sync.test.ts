@@ -5,7 +5,6 @@ import {
   MemoryStore,
   PodClient,
   PodError,
-  SseParser,
   SyncEngine,
   defineItem,
   type LocalStore,
@@ -422,28 +421,5 @@ describe('the sync bench', () => {
   it('measures its three figures', async () => {
     const figures = await benchSync(pod.url, { items: 3_000, rounds: 20 });
     assert.ok(figures.initialItemsPerSecond > 0 && figures.incrementalP50Ms > 0 && figures.feedLatencyP50Ms > 0, JSON.stringify(figures));
-  });
-});
-
-describe('SseParser', () => {
-  it('parses events split anywhere, with CRLF, comments and multi-line data', () => {
-    const text = ': hello\r\nid: 5\r\nevent: items\r\ndata: [1,\r\ndata: 2]\r\n\r\n: heartbeat\n\nevent: items\nid: 9\ndata: []\n\n';
-    for (let cut = 0; cut < text.length; cut++) {
-      const parser = new SseParser();
-      const events = [...parser.push(text.slice(0, cut)), ...parser.push(text.slice(cut))];
-      assert.deepEqual(events, [
-        { event: 'items', data: '[1,\n2]', id: '5' },
-        { event: 'items', data: '[]', id: '9' },
-      ], `cut at ${cut}`);
-    }
-  });
-
-  it('names an unnamed event "message", gives an event without id none, and skips a BOM and retry', () => {
-    const parser = new SseParser();
-    assert.deepEqual(parser.push('\uFEFFretry: 100\ndata: a\n\nid: 3\nevent: items\ndata: b\n\ndata: c\n\n'), [
-      { event: 'message', data: 'a', id: undefined },
-      { event: 'items', data: 'b', id: '3' },
-      { event: 'message', data: 'c', id: undefined },
-    ]);
   });
 });

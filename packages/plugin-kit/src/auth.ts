@@ -16,7 +16,7 @@
  * | `oauth`       | opens `authUrl`, then writes the redirect URL (or the code) in `authResponse` — or their app does the exchange and sets `accessToken` on the Account | either is set |
  */
 import { randomBytes } from 'node:crypto';
-import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { Account, Item, type PodClient } from '@pod/client';
 import { AccountItem, PluginRunItem } from './items.js';
 
 export interface Tokens {
@@ -247,7 +247,7 @@ async function refresh(context: RunContext): Promise<void> {
   const read = async <C extends typeof PluginRunItem | typeof AccountItem>(id: string, cls: C) => {
     const [item] = await context.client.call('get_item', id);
     if (!item) throw new Error(`${cls.itemType} ${id} is no longer in the Pod`);
-    return Item.fromJSON(item as ReceivedItem, cls) as InstanceType<C>;
+    return Item.fromJSON(item, cls);
   };
   const [run, account] = await Promise.all([
     read(context.pluginRun.id, PluginRunItem),

@@ -2,7 +2,7 @@
  * Incremental imports (the plugin tutorial): continue from the plugin's own cursor, skip what is
  * already in the Pod by its id at the service, and give every imported Account a Person.
  */
-import { Account, Item, Person, type BulkRequest, type EdgeSpec, type ItemClass, type PodClient, type ReceivedItem } from '@pod/client';
+import { Account, Item, Person, type BulkRequest, type EdgeSpec, type ItemClass, type PodClient } from '@pod/client';
 import type { Payload } from '@pod/protocol';
 
 export interface ExistingOptions {
@@ -34,7 +34,7 @@ export async function findExisting<C extends ItemClass>(
   const answer = await client.call('bulk', { search });
   answer.search.forEach((items, index) => {
     const [item] = items;
-    if (item) found.set(wanted[index]!, Item.fromJSON(item as ReceivedItem, cls) as InstanceType<C>);
+    if (item) found.set(wanted[index]!, Item.fromJSON(item, cls));
   });
   return found;
 }

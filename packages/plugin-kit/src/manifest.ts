@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
-import { parsePermissions, type AccessRule, type Permissions } from '@pod/protocol';
+import { Account, Item, type PodClient } from '@pod/client';
+import { Permissions, describeIssues, type AccessRule } from '@pod/protocol';
+import { z } from 'zod';
 import { PluginItem } from './items.js';
 
 export const MANIFEST_FILE = 'plugin.json';
@@ -32,38 +33,40 @@ export interface PluginManifest {
   permissions: Permissions;
 }
 
+const nonEmpty = (name: string) => {
+  const message = `"${name}" must be a non-empty string`;
+  return z.string({ error: message }).min(1, message);
+};
+/** `plugin.json`: unknown fields are ignored; `permissions` is checked by the Pod's own rules. */
+const Manifest = z.object({
+  name: nonEmpty('name'),
+  description: nonEmpty('description').optional(),
+  image: nonEmpty('image'),
+  entry: nonEmpty('entry').default('src/main.ts'),
+  service: nonEmpty('service').optional(),
+  // Kept as written (no defaults filled in): it becomes the Plugin item's `permissions` JSON.
+  permissions: z
+    .custom<Permissions>((value) => Permissions.safeParse(value).success, {
+      error: (issue) => {
+        const checked = Permissions.safeParse(issue.input);
+        return checked.success ? 'invalid permissions' : describeIssues(checked.error, 'permissions');
+      },
+    })
+    .default({}),
+});
+
 /** Reads and checks `plugin.json` in a project directory. */
 export function readManifest(dir: string): PluginManifest {
   const file = path.join(dir, MANIFEST_FILE);
-  let raw: Record<string, unknown>;
+  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
+    throw new Error(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const text = (name: string, fallback?: string): string => {
-    const value = raw[name] ?? fallback;
-    if (typeof value !== 'string' || value === '') throw new Error(`${file}: "${name}" must be a non-empty string`);
-    return value;
-  };
-  const optional = (name: string) => (raw[name] === undefined ? undefined : text(name));
-  return {
-    name: text('name'),
-    description: optional('description'),
-    image: text('image'),
-    entry: text('entry', 'src/main.ts'),
-    service: optional('service'),
-    permissions: checkPermissions(raw.permissions ?? {}, file),
-  };
-}
-
-function checkPermissions(value: unknown, file: string): Permissions {
-  try {
-    parsePermissions(value);
-  } catch (error) {
-    throw new Error(`${file}: ${(error as Error).message}`);
-  }
-  return value as Permissions;
+  const checked = Manifest.safeParse(raw);
+  if (!checked.success) throw new Error(`${file}: ${checked.error.issues.map((issue) => issue.message).join('; ')}`);
+  return checked.data;
 }
 
 /** The newest Plugin item (not deleted) for this image. */
@@ -91,7 +94,8 @@ export async function installPlugin(client: PodClient, manifest: PluginManifest)
 
   const edges = await client.call('get_edges', { item: plugin.id, direction: 'Outgoing', expandItems: true });
   const linked = edges.find((edge) => edge.name === 'account');
-  if (linked) return { plugin, account: Item.fromJSON(linked.item as ReceivedItem, Account) as Account };
+  // expandItems: the entry holds the whole item
+  if (linked && 'type' in linked.item) return { plugin, account: Item.fromJSON(linked.item, Account) };
   const account = new Account({ service: manifest.service, isMe: true });
   await client.bulk({ createItems: [account], createEdges: [{ source: plugin, name: 'account', target: account }] });
   return { plugin, account };

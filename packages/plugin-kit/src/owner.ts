@@ -3,7 +3,7 @@
  * and URL, and answer it as the owner's app would — a code or a redirect in the run's
  * `authResponse`, a username and password on the Account the run's Plugin links to.
  */
-import { Account, Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { Account, Item, type PodClient } from '@pod/client';
 import type { PluginRunItem } from './items.js';
 import { readRun } from './runs.js';
 
@@ -59,7 +59,7 @@ async function accountOfRun(client: PodClient, runId: string): Promise<Account> 
   };
   const plugin = await follow(runId, 'plugin');
   const account = plugin && (await follow(plugin.id, 'account'));
-  if (!account)
+  if (!account || !('type' in account))
     throw new Error(`run ${runId} has no Plugin with an Account to put credentials on; \`pod-plugin install\` links one`);
-  return Item.fromJSON(account as ReceivedItem, Account) as Account;
+  return Item.fromJSON(account, Account);
 }

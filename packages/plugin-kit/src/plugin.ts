@@ -15,8 +15,8 @@ import {
   PodError,
   schemaDeclarations,
   type ItemClass,
-  type ReceivedItem,
 } from '@pod/client';
+import { ReceivedItem, describeIssues, type FinalRunStatus } from '@pod/protocol';
 import { pluginClientFromEnv } from '@pod/client/node';
 import {
   askOwner,
@@ -44,7 +44,7 @@ export interface PluginEnvironment {
 
 /** How a run ended, as the kit wrote it on the run. */
 export interface RunOutcome {
-  status: 'done' | 'error' | 'aborted';
+  status: FinalRunStatus;
   /** The message written in the run's `error`. */
   error?: string;
 }
@@ -74,10 +74,17 @@ export function environmentFromEnv(
     auth.type === 'ClientAuth'
       ? new PodClient({ url: env.POD_FULL_ADDRESS, ownerKey: env.POD_OWNER, databaseKey: auth.databaseKey, classes })
       : pluginClientFromEnv(env, { classes });
-  const target = env.POD_TARGET_ITEM ? (JSON.parse(env.POD_TARGET_ITEM) as ReceivedItem) : undefined;
+  const target = env.POD_TARGET_ITEM ? targetFromEnv(env.POD_TARGET_ITEM) : undefined;
   const runId = env.POD_PLUGINRUN_ID || target?.id;
   if (!runId) throw new Error('POD_PLUGINRUN_ID or POD_TARGET_ITEM must name the run');
   return { client, runId, target };
+}
+
+/** `POD_TARGET_ITEM`: the target item's JSON, as the Pod sent it. */
+function targetFromEnv(json: string): ReceivedItem {
+  const checked = ReceivedItem.safeParse(JSON.parse(json));
+  if (!checked.success) throw new Error(`POD_TARGET_ITEM is not an item: ${describeIssues(checked.error, 'POD_TARGET_ITEM')}`);
+  return checked.data;
 }
 
 /** A Pod error says what the Pod refused, and where. */
@@ -239,7 +246,7 @@ export abstract class PluginBase implements RunContext {
   async #load(): Promise<void> {
     const [run] = await this.client.call('get_item', this.runId);
     if (!run) throw new Error(`the PluginRun ${this.runId} is not in the Pod`);
-    this.pluginRun = Item.fromJSON(run as ReceivedItem, PluginRunItem);
+    this.pluginRun = Item.fromJSON(run, PluginRunItem);
     this.plugin = await this.#follow(this.runId, 'plugin', PluginItem);
     this.account = this.plugin && (await this.#follow(this.plugin.id, 'account', AccountItem));
     const targetId = this.pluginRun.targetItemId ?? this.runId;
@@ -256,7 +263,8 @@ export abstract class PluginBase implements RunContext {
   async #follow<C extends ItemClass>(id: string, name: string, cls: C): Promise<InstanceType<C> | undefined> {
     const edges = await this.client.call('get_edges', { item: id, direction: 'Outgoing', expandItems: true });
     const edge = edges.find((entry) => entry.name === name);
-    return edge && Item.fromJSON(edge.item as ReceivedItem, cls);
+    // expandItems: the entry holds the whole item
+    return edge && 'type' in edge.item ? Item.fromJSON(edge.item, cls) : undefined;
   }
 }
 
@@ -266,7 +274,7 @@ async function finish(client: PodClient, runId: string, run: PluginRunItem | und
   if (!current) throw new Error(`the PluginRun ${runId} is not in the Pod`);
   if (current.status === 'aborted') return { status: 'aborted' };
   // the run as this plugin last saw it, so that only what it changes is sent
-  const changed = run ?? Item.fromJSON(current as ReceivedItem, PluginRunItem);
+  const changed = run ?? Item.fromJSON(current, PluginRunItem);
   Object.assign(changed, outcome.status === 'done' ? { status: 'done', progress: 1 } : { status: outcome.status, error: outcome.error });
   await client.update(changed);
   return outcome;

@@ -3,12 +3,11 @@
  * Pod's runner start the plugin, or simulate one and run the plugin in this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Item, type PodClient, type ReceivedItem } from '@pod/client';
+import { Item, type PodClient } from '@pod/client';
+import { LAUNCH_ENDED } from '@pod/protocol';
 import { PluginRunItem, type PluginItem } from './items.js';
 import { PluginBase, type PluginClass, type RunOutcome } from './plugin.js';
 
-/** `podLaunchStatus` values after which the Pod does nothing more for a run (its credential has ended). */
-const LAUNCH_ENDED = new Set(['noRunner', 'imageMissing', 'failed', 'refused', 'exited', 'timedOut', 'stopped']);
 
 /**
  * Creates a PluginRun for the Plugin, targeting itself, with its `plugin` edge in the same
@@ -90,5 +89,5 @@ export async function waitForRun(client: PodClient, runId: string, options: Wait
 export async function readRun(client: PodClient, runId: string): Promise<PluginRunItem> {
   const [run] = await client.call('get_item', runId);
   if (!run) throw new Error(`no PluginRun ${runId} in the Pod`);
-  return Item.fromJSON(run as ReceivedItem, PluginRunItem) as PluginRunItem;
+  return Item.fromJSON(run, PluginRunItem);
 }

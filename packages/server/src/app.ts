@@ -1,10 +1,11 @@
 /** Builds the Pod: a Fastify instance with the API, the owner pool, plugin trigger and mailer wired in. */
-import { STATUS_CODES } from 'node:http';
 import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { configWarnings, type PodConfig } from './config.js';
-import { apiRoutes } from './api/routes.js';
+import type { PodVersion } from '@pod/protocol';
+import { api } from './api/api.js';
+import { errorBody } from './api/error-body.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
 import { createMailer, type Mailer } from './email/mailer.js';
@@ -45,7 +46,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     routerOptions: { maxParamLength: 16_384 },
     // Fastify's own answer to a malformed URL quotes the URL, which may hold a key.
     frameworkErrors: (error, _request, reply) =>
-      (reply as FastifyReply).status(400).type('application/json; charset=utf-8').send({ error: 'Bad Request', message: `the URL is malformed (${error.code}); ${ROUTES_HELP}` }),
+      (reply as FastifyReply).status(400).type('application/json; charset=utf-8').send(errorBody(400, `the URL is malformed (${error.code}); ${ROUTES_HELP}`)),
   };
   if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
   const app = Fastify(options) as unknown as FastifyInstance;
@@ -77,17 +78,20 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
             ? 'internal error; see the Pod log'
             : error.message;
     if (error instanceof PodError) reply.headers(error.headers);
-    reply.status(status).type('application/json; charset=utf-8').send({ error: STATUS_CODES[status], message });
+    reply.status(status).type('application/json; charset=utf-8').send(errorBody(status, message));
   });
   app.setNotFoundHandler((_request, reply) =>
-    reply.status(404).type('application/json; charset=utf-8').send({ error: 'Not Found', message: `no such route; ${ROUTES_HELP}` }),
+    reply.status(404).type('application/json; charset=utf-8').send(errorBody(404, `no such route; ${ROUTES_HELP}`)),
   );
 
   requestGuard(app, config);
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
-  app.get('/version', async () => ({ cargo: POD_VERSION, git_describe: process.env.POD_GIT_DESCRIBE ?? null }));
+  app.get('/version', async (): Promise<PodVersion> => ({
+    cargo: POD_VERSION,
+    git_describe: process.env.POD_GIT_DESCRIBE ?? null,
+  }));
 
-  await apiRoutes(app, {
+  await app.register(api, {
     owners: context.owners,
     credentials: context.credentials,
     runs: context.plugins.runs,

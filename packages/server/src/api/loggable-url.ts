@@ -3,10 +3,10 @@
  * segment of a malformed URL (`/upload_file/<key>`, `//`, other case, a query), so nothing of the
  * URL is kept unless it is a known word: the version, the owner as a hash prefix, the endpoint name.
  */
-import { API_VERSIONS, HEX_KEY, endpoints } from '@pod/protocol';
+import { API_VERSIONS, HEX_KEY, endpoints, uploads } from '@pod/protocol';
 import { ownerHash } from '../config.js';
 
-const KNOWN_WORDS: ReadonlySet<string> = new Set([...API_VERSIONS, ...Object.keys(endpoints), 'changes', 'upload_file', 'upload_file_b', 'version']);
+const KNOWN_WORDS: ReadonlySet<string> = new Set([...API_VERSIONS, ...Object.keys(endpoints), ...Object.keys(uploads), 'changes', 'version']);
 
 /** `<owner:…>` with the first 16 hex digits of the owner hash, which names the owner's data folder. */
 export const ownerLabel = (ownerKey: string) => `<owner:${ownerHash(ownerKey).slice(0, 16)}>`;
@@ -18,7 +18,7 @@ export function loggableUrl(url: string): string {
     .map((segment, index) => {
       if (segment === '' || KNOWN_WORDS.has(segment)) return segment;
       // `/<version>/<owner>/…`: the owner is named, but only by its hash.
-      if (index === 2 && API_VERSIONS.includes(segments[1] as never) && HEX_KEY.test(segment)) return ownerLabel(segment);
+      if (index === 2 && API_VERSIONS.some((version) => version === segments[1]) && HEX_KEY.test(segment)) return ownerLabel(segment);
       return '<redacted>';
     })
     .join('/');

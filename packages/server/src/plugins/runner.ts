@@ -3,6 +3,7 @@
  * behind this interface so a Docker, process or Kubernetes runner can be chosen by configuration.
  * A runner only runs what it is given: the trigger decides the environment and the credential.
  */
+import type { LaunchRefusal } from '@pod/protocol';
 
 /** What a runner needs to start one plugin run. */
 export interface PluginLaunch {
@@ -41,7 +42,7 @@ export interface RunningPlugin {
 export class LaunchError extends Error {
   constructor(
     /** `refused`: the run has no grant the Pod can honour (see trigger.ts `grantOf`). */
-    readonly reason: 'noRunner' | 'imageMissing' | 'failed' | 'refused',
+    readonly reason: LaunchRefusal,
     message: string,
   ) {
     super(message);

@@ -8,9 +8,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { PodError, notFound } from '../errors.js';
 import type { Owner } from '../storage/owners.js';
-import type { Commit, Item } from '../storage/store.js';
+import type { Commit } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
-import { parsePermissions, type ParsedPermissions } from '@pod/protocol';
+import { FINAL_RUN_STATUSES, RunStatus, parsePermissions, type Item, type LaunchStatus, type ParsedPermissions } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
 import { FinishedLogs } from './finished-logs.js';
 import { Grant } from './permissions.js';
@@ -19,10 +19,6 @@ import { LaunchError, pluginEnvironment, type PluginExit, type PluginRunner, typ
 const TRIGGER_TYPES = new Set(['PluginRun', 'StartPlugin']);
 /** Images that name no container: clients that run a plugin in process create runs with them. */
 const CLIENT_RUN_IMAGES = new Set(['', 'none']);
-/** Statuses a plugin (or its client) sets when it has finished. */
-const FINAL_STATUSES = new Set(['done', 'error', 'aborted']);
-
-type Fields = Record<string, unknown>;
 
 interface Running {
   plugin: RunningPlugin;
@@ -67,9 +63,9 @@ export class PluginRuns {
     const run = owner.store.item(runId);
     if (!run || !TRIGGER_TYPES.has(run.type)) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
     const running = this.running.get(runKey(owner, runId));
-    if (!running && FINAL_STATUSES.has(String(run.status)))
+    if (!running && FINAL_RUN_STATUSES.has(String(run.status)))
       throw new PodError('conflict', `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
-    owner.store.write(() => owner.store.updateItem({ id: runId, status: 'aborted' }));
+    owner.store.write(() => owner.store.updateItem({ id: runId, status: RunStatus.enum.aborted }));
     await running?.plugin.stop();
   }
 
@@ -177,7 +173,7 @@ export class PluginRuns {
     const outcome = exit.stopped ? 'stopped' : exit.timedOut ? 'timedOut' : 'exited';
     await owner.store.withMain(() => {
       const status = owner.store.item(runId)?.status;
-      const unfinished = !FINAL_STATUSES.has(String(status));
+      const unfinished = !FINAL_RUN_STATUSES.has(String(status));
       const ended =
         outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`;
       // A plugin that ended without saying how it went failed, as far as its owner can tell: say why.
@@ -197,12 +193,21 @@ const runKey = (owner: Owner, runId: string) => `${owner.hash}:${runId}`;
 /** A run that may still start: neither deleted nor aborted. */
 const wanted = (run: Item | undefined): run is Item => Boolean(run && !run.deleted && run.status !== 'aborted');
 
+/** What the Pod records on a run: its launch, and (for a run that ended without one) its final status. */
+interface LaunchFacts {
+  podLaunchStatus?: LaunchStatus;
+  podLaunchMessage?: string;
+  podCreatedByRun?: string;
+  podExitCode?: number;
+  status?: RunStatus;
+}
+
 /**
  * Records the Pod's own facts on a run without touching its dateModified (which belongs to its
  * writers); a deleted run stays as its deleter left it. Never throws: a launch runs detached from
  * any request, so a failure here is only logged.
  */
-function record(owner: Owner, runId: string, facts: Fields, log: FastifyBaseLogger) {
+function record(owner: Owner, runId: string, facts: LaunchFacts, log: FastifyBaseLogger) {
   try {
     const run = owner.store.item(runId);
     if (run && !run.deleted)

@@ -2,19 +2,12 @@
  * The owner's schema (spec §4): one value type per property name, kept in memory beside the
  * `properties` table, and the value checks and encodings that follow from it.
  */
-import { PROPERTY_NAME, VALUE_TYPES, type ValueType } from '@pod/protocol';
+import { BASE_FIELDS as WIRE_BASE_FIELDS, PROPERTY_NAME, VALUE_TYPES, type ValueType } from '@pod/protocol';
 import { badRequest } from '../errors.js';
 import type { Db } from './database.js';
 
 /** Base fields: declared in every schema, stored in columns of their own, never ordinary properties. */
-export const BASE_FIELDS: Readonly<Record<string, ValueType>> = {
-  id: 'Text',
-  type: 'Text',
-  dateCreated: 'DateTime',
-  dateModified: 'DateTime',
-  dateServerModified: 'DateTime',
-  deleted: 'Bool',
-};
+export const BASE_FIELDS: Readonly<Record<string, ValueType>> = WIRE_BASE_FIELDS;
 export const isBaseField = (name: string) => Object.hasOwn(BASE_FIELDS, name);
 
 export interface Property {

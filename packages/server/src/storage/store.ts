@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
-import { ITEM_ID, SEARCH_KEYS } from '@pod/protocol';
+import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText } from '@pod/protocol';
+import type { BulkResult, EdgeEntry, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
 import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
@@ -102,16 +103,6 @@ const EDGE_LIST_SQL = Object.fromEntries(
 ) as Record<'source' | 'target', string>;
 
 /** An item as the Pod's own code reads it: the wire form's fields, properties parsed. */
-export interface Item {
-  id: string;
-  type: string;
-  dateCreated: number;
-  dateModified: number;
-  dateServerModified: number;
-  deleted: boolean;
-  [property: string]: unknown;
-}
-
 const itemOf = (row: ItemRow): Item => ({
   id: row.id,
   type: row.type,
@@ -119,7 +110,7 @@ const itemOf = (row: ItemRow): Item => ({
   dateModified: row.dateModified,
   dateServerModified: row.dateServerModified,
   deleted: row.deleted !== 0,
-  ...(JSON.parse(row.props) as Fields),
+  ...(JSON.parse(row.props) as Record<string, Value>),
 });
 
 /** The wire form of an item: base fields, then the stored properties, then `extra` (already JSON). */
@@ -347,10 +338,10 @@ export class OwnerStore {
 
   // ---- items ----------------------------------------------------------------------------
 
-  getItemJson(id: string, view?: ReadView): string {
+  getItemJson(id: string, view?: ReadView): Json<Item[]> {
     const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
     const json = row ? this.render(row, view) : null;
-    return json === null ? '[]' : `[${json}]`;
+    return jsonText(json === null ? '[]' : `[${json}]`);
   }
 
   /** An item as authorizers see it, with the run whose credential created it (null: the owner); undefined when there is none. */
@@ -532,7 +523,10 @@ export class OwnerStore {
     return self.id;
   }
 
-  getEdgesJson(query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean }, view?: ReadView): string {
+  getEdgesJson(
+    query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean },
+    view?: ReadView,
+  ): Json<EdgeEntry[]> {
     const item = this.rowById(query.item, view);
     const [near, far] = query.direction === 'Outgoing' ? ['source', 'target'] : ['target', 'source'];
     const rows = this.sql(
@@ -545,7 +539,7 @@ export class OwnerStore {
       if (other === null) continue;
       entries.push(`{"name":${JSON.stringify(row.edgeName)},"item":${query.expandItems ? other : `{"id":${JSON.stringify(row.id)}}`}}`);
     }
-    return `[${entries.join(',')}]`;
+    return jsonText(`[${entries.join(',')}]`);
   }
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
@@ -576,8 +570,8 @@ export class OwnerStore {
   }
 
   /** A request's search: read from a snapshot in time slices, within the request's answer budget. */
-  searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<AnswerChunks> {
-    return this.inSnapshot((db) => collectArray(this.searchItems(query, view, db), budget));
+  searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<JsonChunks<ReceivedItem[]>> {
+    return this.inSnapshot(async (db) => jsonChunks(await collectArray(this.searchItems(query, view, db), budget)));
   }
 
   /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
@@ -695,7 +689,7 @@ export class OwnerStore {
     },
     principal: Principal | undefined,
     budget: AnswerBudget,
-  ): Promise<AnswerChunks> {
+  ): Promise<JsonChunks<BulkResult>> {
     const searches = bulk.search ?? [];
     const sender = principal?.run ?? '';
     let writesJson = '';
@@ -732,7 +726,7 @@ export class OwnerStore {
     return this.inSnapshot(async (db) => {
       // The whole first answer is stored once its searches are read; only a crash in between leaves
       // the writes' part alone, and then a retry runs the searches again.
-      if (replayed && writesJson.includes('"search":')) return [writesJson];
+      if (replayed && writesJson.includes('"search":')) return jsonChunks([writesJson]);
       const slice = new TimeSlice();
       const answer: AnswerChunks = [`${writesJson},"search":[`];
       try {
@@ -748,7 +742,7 @@ export class OwnerStore {
         await this.withMain(() =>
           this.sql('UPDATE applied_batches SET answer = ? WHERE principal = ? AND batchId = ?').run(answer.join(''), sender, bulk.batchId),
         );
-      return merged(answer);
+      return jsonChunks(merged(answer));
     }, applyWrites);
   }
 

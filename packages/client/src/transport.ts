@@ -1,0 +1,66 @@
+/**
+ * Requests to one owner's data on one Pod: the envelope every call carries (`{"auth", "payload"}`),
+ * the URLs below `https://host/v4/<ownerKey>`, and the reading of their answers.
+ */
+import type { Answer, Auth, JsonEndpoint, PodVersion } from '@pod/protocol';
+import { exchange, type Policy, type RequestOptions, type Retry } from './http.js';
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export class Transport {
+  /** `https://host/v4/<ownerKey>`: every call is a POST below it. */
+  readonly base: string;
+  /** The auth as JSON, sent in every envelope (and, for a plugin, in the path of an upload). */
+  readonly authJson: string;
+
+  constructor(
+    readonly url: string,
+    ownerKey: string,
+    auth: Auth,
+    private readonly policy: Policy,
+  ) {
+    this.base = `${url}/v4/${ownerKey}`;
+    this.authJson = JSON.stringify(auth);
+  }
+
+  /** Characters the envelope adds to a payload. */
+  get envelopeLength(): number {
+    return `{"auth":${this.authJson},"payload":}`.length;
+  }
+
+  /** A JSON call with its payload already serialized; the answer is the endpoint's. */
+  json<E extends JsonEndpoint>(
+    endpoint: E,
+    payloadJson: string,
+    retry: Retry,
+    options?: RequestOptions,
+  ): Promise<Answer<E>> {
+    const read = (response: Response): Promise<Answer<E>> => response.json();
+    return this.post(endpoint, endpoint, this.envelope(payloadJson), retry, read, options);
+  }
+
+  /** A request body carrying this payload. */
+  envelope(payloadJson: string): RequestInit {
+    return { headers: JSON_HEADERS, body: `{"auth":${this.authJson},"payload":${payloadJson}}` };
+  }
+
+  /** `POST <base>/<path>`, read by `read` when it answers 200. */
+  post<T>(
+    path: string,
+    endpoint: string,
+    init: RequestInit,
+    retry: Retry,
+    read: (response: Response) => Promise<T>,
+    options?: RequestOptions,
+  ): Promise<T> {
+    const request = { url: `${this.base}/${path}`, init: { method: 'POST', ...init }, endpoint, retry, read };
+    return exchange(request, this.policy, options);
+  }
+
+  /** `GET /version`. */
+  version(options?: RequestOptions): Promise<PodVersion> {
+    const read = (response: Response): Promise<PodVersion> => response.json();
+    const request = { url: `${this.url}/version`, init: {}, endpoint: 'version', retry: 'safe' as const, read };
+    return exchange(request, this.policy, options);
+  }
+}

@@ -1,0 +1,108 @@
+/** Items as they travel, and the payloads that create, change, link and find them. */
+import { z } from 'zod';
+import type { Value } from './values.js';
+
+/** An item id in a payload. */
+export const ItemId = z.string({ error: 'an item id must be a string' }).min(1, 'an item id must not be empty');
+
+/** An item as it travels: base fields plus declared properties. */
+export type Item = {
+  id: string;
+  type: string;
+  dateCreated: number;
+  dateModified: number;
+  dateServerModified: number;
+  deleted: boolean;
+  [property: string]: Value;
+};
+
+/** An item as the Pod answers a search: with `[[edges]]` / `~[[edges]]` when asked for. */
+export interface ReceivedItem {
+  id: string;
+  type: string;
+  dateCreated: number;
+  dateModified: number;
+  dateServerModified: number;
+  deleted: boolean;
+  '[[edges]]'?: ReceivedEdge[];
+  '~[[edges]]'?: ReceivedEdge[];
+  [field: string]: unknown;
+}
+/** An entry of `[[edges]]`: the edge item, its name and the item at the other end. */
+export interface ReceivedEdge extends ReceivedItem {
+  _edge: string;
+  _item: ReceivedItem;
+}
+
+const baseFields = {
+  id: z.string(),
+  type: z.string(),
+  dateCreated: z.number(),
+  dateModified: z.number(),
+  dateServerModified: z.number(),
+  deleted: z.boolean(),
+};
+const edgeList = () => z.array(z.lazy(() => ReceivedEdge)).optional();
+/** Checks JSON from outside the client's own calls (e.g. a plugin's `POD_TARGET_ITEM`). */
+export const ReceivedItem: z.ZodType<ReceivedItem> = z.looseObject({
+  ...baseFields,
+  '[[edges]]': edgeList(),
+  '~[[edges]]': edgeList(),
+});
+export const ReceivedEdge: z.ZodType<ReceivedEdge> = z.looseObject({
+  ...baseFields,
+  '[[edges]]': edgeList(),
+  '~[[edges]]': edgeList(),
+  _edge: z.string(),
+  _item: z.lazy(() => ReceivedItem),
+});
+
+export const NewItem = z.looseObject({
+  type: z.string({ error: 'an item needs a "type" string' }).min(1, 'an item "type" must not be empty'),
+});
+export const ItemPatch = z.looseObject({
+  id: ItemId,
+  /** Ours: apply only if the item is still at this version (its dateServerModified), else 409. */
+  _expectedDateServerModified: z.number().int().optional(),
+});
+export const NewEdge = z.looseObject({
+  _source: ItemId,
+  _target: ItemId,
+  _name: z.string({ error: 'an edge needs a "_name" string' }).min(1, 'an edge "_name" must not be empty'),
+  _self: ItemId.optional(),
+});
+export const EdgeQuery = z.object({
+  item: ItemId,
+  direction: z.enum(['Outgoing', 'Incoming']).default('Outgoing'),
+  expandItems: z.boolean().default(false),
+});
+/** An entry of a `get_edges` answer: the edge's name and the item at its other end (or its id). */
+export type EdgeEntry = { name: string; item: Item | { id: string } };
+
+/** Search: the special keys below; every other key is an equality filter on a declared property. */
+export const SearchQuery = z.looseObject({
+  id: ItemId.optional(),
+  type: z.string().optional(),
+  deleted: z.boolean().optional(),
+  'dateServerModified>=': z.number().int().optional(),
+  'dateServerModified<': z.number().int().optional(),
+  _sortOrder: z.enum(['Asc', 'Desc']).optional(),
+  _limit: z.number().int().min(0).optional(),
+  '[[edges]]': z.object({}).optional(),
+  '~[[edges]]': z.object({}).optional(),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;
+/** The keys of a search that are not property filters. */
+export const SEARCH_KEYS: ReadonlySet<string> = new Set(Object.keys(SearchQuery.shape));
+
+export const Bulk = z.object({
+  /** Ours: a client-chosen id that makes a retried bulk apply once (its first answer is replayed). */
+  batchId: z.string().min(1).max(200).optional(),
+  createItems: z.array(NewItem).optional(),
+  updateItems: z.array(ItemPatch).optional(),
+  deleteItems: z.array(ItemId).optional(),
+  createEdges: z.array(NewEdge).optional(),
+  search: z.array(SearchQuery).optional(),
+});
+/** A bulk's answer: the ids created, in order, and each search's items. */
+export type BulkResult = { createItems: string[]; createEdges: string[]; search: ReceivedItem[][] };

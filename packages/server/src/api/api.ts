@@ -1,0 +1,22 @@
+/**
+ * The HTTP API of spec §1–5 under each version prefix (/v4, /v3), one Fastify plugin per seam:
+ * the JSON calls, the change feed, the uploads.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { API_VERSIONS } from '@pod/protocol';
+import { calls } from './calls.js';
+import { changes } from './changes.js';
+import { uploads } from './uploads.js';
+import type { ApiDeps } from './caller.js';
+
+export type { ApiDeps } from './caller.js';
+
+export const api: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  for (const version of API_VERSIONS) {
+    const prefix = `/${version}`;
+    // `changes` before `calls`: its static route and their `/:owner/:endpoint` share a parser each.
+    await app.register(changes, { ...deps, prefix });
+    await app.register(calls, { ...deps, prefix });
+    await app.register(uploads, { ...deps, prefix });
+  }
+};

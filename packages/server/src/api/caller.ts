@@ -1,0 +1,89 @@
+/**
+ * What every API route shares: its dependencies, validating a request part against its protocol
+ * schema, the JSON body parser, and who is calling (`authorize`).
+ */
+import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+import { describeIssues, type Auth, type Endpoint } from '@pod/protocol';
+import type { z } from 'zod';
+import { badRequest } from '../errors.js';
+import type { Mailer } from '../email/mailer.js';
+import type { Owner, OwnerPool } from '../storage/owners.js';
+import type { ChangeFeed } from '../sync/feed.js';
+import type { PluginCredentials } from '../plugins/credentials.js';
+import type { Grant } from '../plugins/permissions.js';
+import type { PodConfig } from '../config.js';
+import type { PluginRuns } from '../plugins/trigger.js';
+
+export interface ApiDeps {
+  owners: OwnerPool;
+  credentials: PluginCredentials;
+  runs: PluginRuns;
+  feed: ChangeFeed;
+  mailer: Mailer;
+  jsonBodyLimit: number;
+  uploadLimit: number;
+  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;
+}
+
+/** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
+export interface Caller {
+  owner: Owner;
+  grant?: Grant;
+}
+
+/** The value if it fits the schema, else a 400 saying what is wrong where. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw badRequest(describeIssues(result.error, where));
+  return result.data;
+}
+
+/** Bodies are parsed as JSON whatever their Content-Type says (original clients send none). */
+export function parseJsonBodies(app: FastifyInstance, bodyLimit: number) {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+    try {
+      // secure-json-parse: a "__proto__" or "constructor.prototype" key is refused, not applied.
+      const options = { protoAction: 'error', constructorAction: 'error' } as const;
+      done(null, secureJson.parse(body.toString('utf8'), undefined, options));
+    } catch (error) {
+      // V8's message quotes the body, which may hold a key: keep only the position.
+      const message = error instanceof Error ? error.message : String(error);
+      const position = /position (\d+)/.exec(message)?.[1];
+      const detail = /prototype/.test(message)
+        ? ' (it has a "__proto__" or "constructor.prototype" key)'
+        : position
+          ? ` (at position ${position})`
+          : '';
+      done(badRequest(`the body is not valid JSON${detail}`), undefined);
+    }
+  });
+}
+
+/**
+ * The caller, and for a plugin the checks of its grant that need no stored item (403 before
+ * anything runs); the store checks each change against the grant as it applies it. `then` starts
+ * the request's work in the same turn of the owner's main connection as the checks (`withMain`);
+ * only that synchronous start holds it, so a search or a bulk does not (a bulk takes it for its writes).
+ */
+export async function authorize<T>(
+  deps: ApiDeps,
+  ownerKey: string,
+  auth: Auth,
+  endpoint: Endpoint | 'changes' | 'upload',
+  payload: unknown,
+  then: (caller: Caller) => T,
+): Promise<T> {
+  // Mail through a relay only for owners that existed before this request: inventing one sends nothing.
+  const mustExist = endpoint === 'send_email' && deps.mailer.relays;
+  const caller: Caller =
+    auth.type === 'ClientAuth'
+      ? { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) }
+      : deps.credentials.resolve(ownerKey, auth.data);
+  const { started } = await caller.owner.store.withMain(() => {
+    caller.grant?.authorize(endpoint, payload, caller.owner.store);
+    return { started: then(caller) };
+  });
+  return started;
+}

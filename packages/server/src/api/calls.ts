@@ -1,0 +1,93 @@
+/**
+ * The JSON calls of spec §1–4: `POST /<v>/<owner>/<endpoint>` with an `Envelope` body, validated
+ * against the endpoint's payload schema in @pod/protocol and answered with the store's JSON text,
+ * typed by the brand as the endpoint's answer (`get_file` streams the file's bytes).
+ */
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsync } from 'fastify';
+import { Envelope, endpoints, toJson } from '@pod/protocol';
+import type { Answer, Empty, Endpoint, Json, JsonChunks, ParsedPayload, Payload } from '@pod/protocol';
+import type { z } from 'zod';
+import { badRequest, notFound } from '../errors.js';
+import { ROUTES_HELP } from './loggable-url.js';
+import { readFile } from '../storage/files.js';
+import { AnswerBudget } from '../storage/answer.js';
+import { authorize, parse, parseJsonBodies, type ApiDeps, type Caller } from './caller.js';
+
+/** What a handler gives back: the answer's JSON text (whole or in pieces), or a file's bytes. */
+type Answered<E extends Endpoint> = E extends 'get_file'
+  ? { size: number; stream: Readable }
+  : Json<Answer<E>> | JsonChunks<Answer<E>>;
+type Handler<E extends Endpoint> = (
+  caller: Caller,
+  payload: ParsedPayload<E>,
+  deps: ApiDeps,
+) => Answered<E> | Promise<Answered<E>>;
+
+const empty = toJson<Empty>({});
+
+/**
+ * One line per endpoint: the store call, and the JSON text it answers with, typed as the endpoint's
+ * answer. Reads and writes go through the caller's grant.
+ */
+const handlers: { [E in Endpoint]: Handler<E> } = {
+  get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
+  create_item: async ({ owner: { store }, grant }, item) =>
+    toJson(await store.writeLong(() => store.createItem(item, grant))),
+  update_item: ({ owner: { store }, grant }, patch) => (store.write(() => store.updateItem(patch, grant)), empty),
+  delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), empty),
+  create_edge: ({ owner: { store }, grant }, edge) => toJson(store.write(() => store.createEdge(edge, grant))),
+  get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
+  search: ({ owner: { store }, grant }, query, { limits }) =>
+    store.searchAnswer(query, grant, new AnswerBudget(limits.maxAnswerBytes)),
+  bulk: ({ owner: { store }, grant }, bulk, { limits }) => {
+    if ((bulk.search?.length ?? 0) > limits.maxBulkSearches)
+      throw badRequest(
+        `a bulk may carry at most ${limits.maxBulkSearches} searches (see --max-bulk-searches); ` +
+          'split them over several requests',
+      );
+    return store.bulkJson(bulk, grant, new AnswerBudget(limits.maxAnswerBytes));
+  },
+  send_email: async ({ owner }, email, { mailer }) => (await mailer.send(owner, email), empty),
+  get_file: ({ owner }, { sha256 }) => readFile(owner, sha256.toLowerCase()),
+  abort_plugin_run: async ({ owner }, id, { runs }) => (await runs.abort(owner, id), empty),
+  plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
+};
+
+/** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */
+type PayloadSchemas = { readonly [E in Endpoint]: { readonly payload: z.ZodType<ParsedPayload<E>, Payload<E>> } };
+const schemas: PayloadSchemas = endpoints;
+
+const isEndpoint = (name: string): name is Endpoint => Object.hasOwn(endpoints, name);
+
+/** One call: its payload checked, its caller authorized, its handler run while the owner is in use. */
+async function run<E extends Endpoint>(
+  deps: ApiDeps,
+  endpoint: E,
+  ownerKey: string,
+  body: unknown,
+): Promise<Answered<E>> {
+  const envelope = parse(Envelope, body, 'body');
+  const payload = parse(schemas[endpoint].payload, envelope.payload, 'payload');
+  const handler = handlers[endpoint];
+  return authorize(deps, ownerKey, envelope.auth, endpoint, payload, (caller) =>
+    deps.owners.using(caller.owner, async () => handler(caller, payload, deps)),
+  );
+}
+
+export const calls: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  parseJsonBodies(app, deps.jsonBodyLimit);
+  app.post<{ Params: { owner: string; endpoint: string } }>('/:owner/:endpoint', async (request, reply) => {
+    const { owner, endpoint } = request.params;
+    if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
+    if (endpoint === 'get_file') {
+      const file = await run(deps, endpoint, owner, request.body);
+      return reply.type('application/octet-stream').header('content-length', file.size).send(file.stream);
+    }
+    const answer = await run(deps, endpoint, owner, request.body);
+    reply.type('application/json; charset=utf-8');
+    if (typeof answer === 'string') return reply.send(answer);
+    // A small answer is one piece, sent with a Content-Length; a large one streams.
+    return reply.send(answer.length === 1 ? answer[0] : Readable.from(answer));
+  });
+};
