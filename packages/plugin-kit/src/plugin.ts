@@ -54,7 +54,7 @@ export type PluginClass = (new (environment: PluginEnvironment) => PluginBase) &
 
 /** The classes a plugin declares and reads items into: the kit's own (the run's, the Account's), then its own. */
 function pluginItemClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
-  return [...new Set([PluginRunItem, AccountItem, ...cls.itemClasses])];
+  return [...new Set([PluginRunItem, Account, ...cls.itemClasses])];
 }
 
 /**

@@ -22,14 +22,13 @@ function project(manifest: unknown): string {
 }
 
 describe('readManifest', () => {
-  it('fills in entry and module, and keeps permissions exactly as written', () => {
+  it('fills in entry, and keeps permissions exactly as written', () => {
     const permissions = { read: { Note: { where: { kind: 'todo' } } }, write: { Note: ['title'] } };
     const manifest = readManifest(project({ name: 'notes', image: 'notes:1', permissions, extra: true }));
     assert.deepEqual(manifest, {
       name: 'notes',
       image: 'notes:1',
       entry: 'src/main.ts',
-      module: 'dist/src/plugin.js',
       permissions,
     });
   });
