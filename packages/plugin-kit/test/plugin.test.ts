@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Account, Message } from '@pod/client';
-import { AccountItem, authorizationCode, findExisting, parseCursors, simulateRun, type PluginClass } from '../src/index.js';
+import {
+  AccountItem,
+  authorizationCode,
+  findExisting,
+  parseCursors,
+  PluginBase,
+  PluginRunItem,
+  simulateRun,
+  type PluginClass,
+} from '../src/index.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
 import Importer, { SERVICE } from '../examples/importer/plugin.js';
 import { DEMO_POSTS, DemoService, type Post } from '../examples/importer/service.js';
@@ -101,5 +110,41 @@ describe('authorizationCode', () => {
     assert.equal(authorizationCode('abc', 's1'), 'abc');
     assert.throws(() => authorizationCode('https://x.example/cb?code=abc&state=s2', 's1'), /state/);
     assert.throws(() => authorizationCode('https://x.example/cb?error=access_denied&state=s1', 's1'), /refused access: access_denied/);
+  });
+});
+
+describe('logInWithOAuth with fresh', () => {
+  test('asks the owner although the Account holds a token, and takes only a new one as the answer', async () => {
+    const owner = await newOwner(pod);
+    const { plugin, account } = await install(owner, 'oauth-fresh', { service: 'demo' });
+    Object.assign(account!, { accessToken: 'refused-token' });
+    await owner.update(account!);
+    const exchanged: string[] = [];
+    class FreshOAuth extends PluginBase {
+      override async run() {
+        const login = {
+          authorizationUrl: (state: string) => `https://auth.example.com/authorize?state=${state}`,
+          exchangeCode: async (code: string) => (exchanged.push(code), { accessToken: `new-token-${code}` }),
+        };
+        await this.logInWithOAuth(login, { fresh: true, pollMs: 20, timeoutMs: 10_000 });
+      }
+    }
+    const running = simulateRun(owner, FreshOAuth, plugin);
+    const runId = await new Promise<string>((resolve, reject) => {
+      const look = async () => {
+        const [asking] = await owner.search(PluginRunItem, { authRequest: 'oauth' });
+        if (asking) resolve(asking.id);
+        else setTimeout(() => look().catch(reject), 20);
+      };
+      look().catch(reject);
+    });
+    const [asking] = await owner.call('get_item', runId);
+    const state = new URL(String(asking!.authUrl)).searchParams.get('state');
+    await owner.call('update_item', { id: runId, authResponse: `https://app.example.com/cb?code=c0de&state=${state}` });
+    const outcome = await running;
+    assert.equal(outcome.status, 'done', outcome.error);
+    assert.deepEqual(exchanged, ['c0de'], 'the code was exchanged: the refused token did not count as the answer');
+    const [stored] = await owner.search(AccountItem, { id: account!.id });
+    assert.equal(stored!.accessToken, 'new-token-c0de');
   });
 });
