@@ -9,8 +9,10 @@ const REDIRECT = 'http://localhost:8000/callback';
 
 /** A stand-in for the service's OAuth endpoints. */
 const service: OAuthLogIn = {
-  authorizationUrl: (state) =>
-    `https://auth.example.com/authorize?client_id=demo-plugin&redirect_uri=${encodeURIComponent(REDIRECT)}&state=${state}`,
+  authorizationUrl: (state) => {
+    const query = new URLSearchParams({ client_id: 'demo-plugin', redirect_uri: REDIRECT, state });
+    return `https://auth.example.com/authorize?${query}`;
+  },
   async exchangeCode(code) {
     // a real plugin POSTs the code to the service's token endpoint
     return { accessToken: `access token for ${code}`, refreshToken: `refresh token for ${code}` };
