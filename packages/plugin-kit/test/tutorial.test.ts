@@ -45,20 +45,24 @@ function steps(markdown: string): Step[] {
     .filter((part) => part.startsWith('## '))
     .map((part) => {
       const [, number, title] = /^## (\d+)\. (.+)$/m.exec(part)!;
-      const blocks = [...part.matchAll(/(?:<!-- (\S+) -->\n)?```(\w+)\n([\s\S]*?)\n```/g)].map(([, file, lang, text]) => ({
-        lang: lang!,
-        text: text!,
-        file,
-      }));
+      const blocks = [...part.matchAll(/(?:<!-- (\S+) -->\n)?```(\w+)\n([\s\S]*?)\n```/g)].map(
+        ([, file, lang, text]) => ({
+          lang: lang!,
+          text: text!,
+          file,
+        }),
+      );
       return { number: Number(number), title: title!, blocks };
     });
 }
 
 /** A source file as the reader's project has it: the kit imported by its package name. */
-const asInProject = (file: string) => readFileSync(path.join(KIT_DIR, file), 'utf8').replaceAll("'../../src/index.js'", "'@pod/plugin-kit'");
+const asInProject = (file: string) =>
+  readFileSync(path.join(KIT_DIR, file), 'utf8').replaceAll("'../../src/index.js'", "'@pod/plugin-kit'");
 
 /** A command line's words: split at spaces, quotes keep theirs. */
-const words = (line: string) => [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map(([, single, double, bare]) => single ?? double ?? bare!);
+const words = (line: string) =>
+  [...line.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map(([, single, double, bare]) => single ?? double ?? bare!);
 
 /** A `sh` block's commands, without comments. */
 const commandLines = (text: string) =>
@@ -69,14 +73,28 @@ const commandLines = (text: string) =>
 
 /** An expected line as a pattern: the whole line, `…` standing for anything. */
 const linePattern = (line: string) =>
-  new RegExp(`^${line.split('…').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*?')}$`, 'm');
+  new RegExp(
+    `^${line
+      .split('…')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*?')}$`,
+    'm',
+  );
 
 test('every code block is the compiled file it names, and every tutorial file is on the page', () => {
   const shown = steps(TUTORIAL).flatMap((step) => step.blocks.filter((block) => block.file));
-  for (const block of shown) assert.equal(`${block.text}\n`, asInProject(block.file!), `${block.file} differs from the page`);
+  for (const block of shown)
+    assert.equal(`${block.text}\n`, asInProject(block.file!), `${block.file} differs from the page`);
   const files = readdirSync(path.join(KIT_DIR, 'examples/tutorial')).map((file) => `examples/tutorial/${file}`);
-  for (const file of files) assert.ok(shown.some((block) => block.file === file), `${file} is not on the page`);
-  assert.ok(shown.some((block) => block.file === 'examples/importer/plugin.ts'), "the template's importer is on the page");
+  for (const file of files)
+    assert.ok(
+      shown.some((block) => block.file === file),
+      `${file} is not on the page`,
+    );
+  assert.ok(
+    shown.some((block) => block.file === 'examples/importer/plugin.ts'),
+    "the template's importer is on the page",
+  );
 });
 
 describe('the tutorial, step by step', () => {
@@ -85,7 +103,12 @@ describe('the tutorial, step by step', () => {
   const podFolder = path.join(tmp, 'pod');
   mkdirSync(podFolder);
   const project = path.join(tmp, 'demo-plugin');
-  const git = { GIT_AUTHOR_NAME: 'Reader', GIT_AUTHOR_EMAIL: 'reader@example.com', GIT_COMMITTER_NAME: 'Reader', GIT_COMMITTER_EMAIL: 'reader@example.com' };
+  const git = {
+    GIT_AUTHOR_NAME: 'Reader',
+    GIT_AUTHOR_EMAIL: 'reader@example.com',
+    GIT_COMMITTER_NAME: 'Reader',
+    GIT_COMMITTER_EMAIL: 'reader@example.com',
+  };
   let cwd = podFolder;
   let pod: TestPod | undefined;
   after(async () => {
@@ -105,7 +128,10 @@ describe('the tutorial, step by step', () => {
     if (command === 'npm' && args[0] === 'start') {
       // the Pod again, with the runner the line gives; the project is where the page says it is
       const option = (name: string) => args[args.indexOf(name) + 1]!;
-      const commands = JSON.parse(option('--plugin-commands').replaceAll(PROJECT_PLACEHOLDER, project)) as Record<string, string[]>;
+      const commands = JSON.parse(option('--plugin-commands').replaceAll(PROJECT_PLACEHOLDER, project)) as Record<
+        string,
+        string[]
+      >;
       await pod?.close();
       pod = await startTestPod({ runner: option('--plugin-runner') as 'process', commands });
       return;
@@ -125,7 +151,11 @@ describe('the tutorial, step by step', () => {
         if (!asking) return assert.fail(`"${line}" answers no run going on`);
         const printed = () => asking.run.state.output;
         const asked = () => printed().match(/^ +answer: +pod-plugin answer /gm)?.length ?? 0;
-        for (const deadline = Date.now() + 30_000; asked() <= asking.answers; await new Promise((resolve) => setTimeout(resolve, 50)))
+        for (
+          const deadline = Date.now() + 30_000;
+          asked() <= asking.answers;
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        )
           if (Date.now() > deadline) assert.fail(`no request for "${line}" in 30 s; the run printed:\n${printed()}`);
         asking.answers++;
         // RUN and STATE as the run printed them
@@ -134,7 +164,8 @@ describe('the tutorial, step by step', () => {
         substituted = substituted.map((arg) => arg.replace(/^RUN$/, runId).replace('STATE', state));
       }
       result = run(process.execPath, [CLI, ...substituted], cwd, env, input);
-    } else if (command === 'npm' && args[0] === 'install') result = run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], cwd);
+    } else if (command === 'npm' && args[0] === 'install')
+      result = run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], cwd);
     else if (command === 'npm' || command === 'git') result = run(command, args, cwd, git, input);
     else return assert.fail(`the test does not know how to play "${line}"`);
     output.text += await ok(result);
@@ -154,13 +185,15 @@ describe('the tutorial, step by step', () => {
       const lines = step.blocks.filter((block) => block.lang === 'sh').flatMap((block) => commandLines(block.text));
       let played = 0;
       for (const block of step.blocks) {
-        if (block.lang === 'ts' && block.file?.startsWith('examples/tutorial/')) writeFileSync(path.join(project, 'src/plugin.ts'), `${block.text}\n`);
+        if (block.lang === 'ts' && block.file?.startsWith('examples/tutorial/'))
+          writeFileSync(path.join(project, 'src/plugin.ts'), `${block.text}\n`);
         if (block.lang === 'sh')
           for (const end = played + commandLines(block.text).length; played < end; played++)
             await play(lines[played]!, lines.slice(played + 1), output, background);
         if (block.lang === 'text') {
           await settle();
-          for (const line of block.text.split('\n')) assert.match(output.text, linePattern(line), `step ${step.number} printed no "${line}"`);
+          for (const line of block.text.split('\n'))
+            assert.match(output.text, linePattern(line), `step ${step.number} printed no "${line}"`);
           output.text = '';
         }
       }
