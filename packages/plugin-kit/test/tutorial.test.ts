@@ -132,14 +132,16 @@ describe('the tutorial, step by step', () => {
         string,
         string[]
       >;
+      assert.equal(option('--plugin-runner'), 'process', 'the test starts Pods with the process runner only');
       await pod?.close();
-      pod = await startTestPod({ runner: option('--plugin-runner') as 'process', commands });
+      pod = await startTestPod({ commands });
       return;
     }
     let result: Promise<Result>;
     if (command === 'npx' && args[0] === 'pod-plugin') {
       const env = { POD_URL: pod?.url };
-      const untilNextRun = following.slice(0, following.findIndex((next) => / pod-plugin run\b/.test(next)) >>> 0);
+      const nextRun = following.findIndex((next) => / pod-plugin run\b/.test(next));
+      const untilNextRun = nextRun < 0 ? following : following.slice(0, nextRun);
       if (args[1] === 'run' && untilNextRun.some((next) => / pod-plugin answer /.test(next))) {
         background.current = { run: started(process.execPath, [CLI, ...args.slice(1)], cwd, env), answers: 0 };
         return;
@@ -172,7 +174,7 @@ describe('the tutorial, step by step', () => {
   }
 
   for (const step of steps(TUTORIAL).filter(({ number }) => number >= 1)) {
-    test(`${step.number}. ${step.title}`, { timeout: 120_000 }, async () => {
+    test(`${step.number}. ${step.title}`, { timeout: 120_000 }, async (t) => {
       pod ??= await startTestPod();
       const output = { text: '' };
       const background: { current?: Asking } = {};
@@ -184,6 +186,8 @@ describe('the tutorial, step by step', () => {
       // the step's command lines, across its blocks: a run's answers may come in a later one
       const lines = step.blocks.filter((block) => block.lang === 'sh').flatMap((block) => commandLines(block.text));
       let played = 0;
+      // a failed step leaves no run behind: pod-plugin aborts the run it started when interrupted
+      t.after(() => background.current?.run.child.kill('SIGINT'));
       for (const block of step.blocks) {
         if (block.lang === 'ts' && block.file?.startsWith('examples/tutorial/'))
           writeFileSync(path.join(project, 'src/plugin.ts'), `${block.text}\n`);
