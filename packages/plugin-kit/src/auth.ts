@@ -173,6 +173,8 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
 export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, options: LogInOptions = {}): Promise<Tokens> {
   const stored = storedTokens(requireAccount(context), options);
   if (stored) return stored;
+  // with `fresh`, the token the Account holds now is the refused one: only a new one answers
+  const refused = requireAccount(context).accessToken;
   return recordingFailure(context, async () => {
     const service = serviceOf(requireAccount(context));
     const message = `Open the link to let this plugin use your ${service} account, then paste the address you are sent to`;
@@ -187,7 +189,7 @@ export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, opt
           (run, account) =>
             run.authResponse?.trim()
               ? { response: run.authResponse.trim() }
-              : account?.accessToken
+              : account?.accessToken && account.accessToken !== refused
                 ? { tokens: tokensOf(account) }
                 : undefined,
           options,

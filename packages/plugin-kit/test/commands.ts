@@ -13,18 +13,24 @@ export interface Result {
  * `env` adds variables; `input` is written to its stdin.
  */
 export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string): Promise<Result> {
+  return started(command, args, cwd, env, input).closed;
+}
+
+/** A command started as `run` starts it: its output so far, and its end. */
+export function started(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string) {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT' && name !== 'INIT_CWD'),
   );
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...inherited, ...env }, stdio: 'pipe' });
-    child.stdin.end(input);
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+  const child = spawn(command, args, { cwd, env: { ...inherited, ...env }, stdio: 'pipe' });
+  child.stdin.end(input);
+  const state = { output: '' };
+  child.stdout.on('data', (chunk) => (state.output += chunk));
+  child.stderr.on('data', (chunk) => (state.output += chunk));
+  const closed = new Promise<Result>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
+    child.once('close', (code) => resolve({ code, output: state.output }));
   });
+  return { child, state, closed };
 }
 
 /** The command's output, once it has exited with 0 (else the assertion shows the output). */

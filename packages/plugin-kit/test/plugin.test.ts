@@ -138,3 +138,39 @@ describe('item classes of a plugin', () => {
     assert.equal(client.classes.get('Note'), undefined);
   });
 });
+
+describe('logInWithOAuth with fresh', () => {
+  test('asks the owner although the Account holds a token, and takes only a new one as the answer', async () => {
+    const owner = await newOwner(pod);
+    const { plugin, account } = await install(owner, 'oauth-fresh', { service: 'demo' });
+    Object.assign(account!, { accessToken: 'refused-token' });
+    await owner.update(account!);
+    const exchanged: string[] = [];
+    class FreshOAuth extends PluginBase {
+      override async run() {
+        const login = {
+          authorizationUrl: (state: string) => `https://auth.example.com/authorize?state=${state}`,
+          exchangeCode: async (code: string) => (exchanged.push(code), { accessToken: `new-token-${code}` }),
+        };
+        await this.logInWithOAuth(login, { fresh: true, pollMs: 20, timeoutMs: 10_000 });
+      }
+    }
+    const running = simulateRun(owner, FreshOAuth, plugin);
+    const runId = await new Promise<string>((resolve, reject) => {
+      const look = async () => {
+        const [asking] = await owner.search(PluginRunItem, { authRequest: 'oauth' });
+        if (asking) resolve(asking.id);
+        else setTimeout(() => look().catch(reject), 20);
+      };
+      look().catch(reject);
+    });
+    const [asking] = await owner.call('get_item', runId);
+    const state = new URL(String(asking!.authUrl)).searchParams.get('state');
+    await owner.call('update_item', { id: runId, authResponse: `https://app.example.com/cb?code=c0de&state=${state}` });
+    const outcome = await running;
+    assert.equal(outcome.status, 'done', outcome.error);
+    assert.deepEqual(exchanged, ['c0de'], 'the code was exchanged: the refused token did not count as the answer');
+    const [stored] = await owner.search(AccountItem, { id: account!.id });
+    assert.equal(stored!.accessToken, 'new-token-c0de');
+  });
+});
