@@ -39,6 +39,8 @@ const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
 const IMAGE_REFERENCE = new RegExp(`^${REGISTRY}${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
 const MAX_IMAGE_REFERENCE = 255;
+/** The label `pod-plugin build` puts on a plugin's image: `plugin_images` lists the images carrying it. */
+export const PLUGIN_IMAGE_LABEL = 'pod.plugin';
 /** Whom a plugin runs as when its image names no user of its own, or root: nobody. */
 const NOBODY = '65534:65534';
 const ENGINE_UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE']);
@@ -137,6 +139,20 @@ export class DockerRunner implements PluginRunner {
 
   close(): Promise<void> {
     return this.#supervisor.close();
+  }
+
+  /**
+   * The local images built for the Pod (label `pod.plugin`, which `pod-plugin build` sets), by tag,
+   * `:latest` left off as a run's containerImage would name it. Never pulled: only what is here.
+   */
+  async images(): Promise<string[]> {
+    try {
+      const images = await this.#docker.listImages({ filters: { label: [PLUGIN_IMAGE_LABEL] } });
+      const tags = images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>');
+      return [...new Set(tags.map((tag) => tag.replace(/:latest$/, '')))];
+    } catch (error) {
+      throw this.#failure(error, 'cannot list the images');
+    }
   }
 
   /** Removes the containers of an earlier Pod of the same `instance` (see the option); how many. */
