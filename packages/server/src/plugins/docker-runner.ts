@@ -5,6 +5,7 @@
  * need not reach a registry): an image that is not on the machine is `imageMissing`.
  */
 import Docker from 'dockerode';
+import { PLUGIN_IMAGE_LABEL } from '@pod/protocol';
 import type { PodConfig } from '../config.js';
 import {
   LaunchError,
@@ -39,8 +40,6 @@ const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
 const IMAGE_REFERENCE = new RegExp(`^${REGISTRY}${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
 const MAX_IMAGE_REFERENCE = 255;
-/** The label `pod-plugin build` puts on a plugin's image: `plugin_images` lists the images carrying it. */
-export const PLUGIN_IMAGE_LABEL = 'pod.plugin';
 /** Whom a plugin runs as when its image names no user of its own, or root: nobody. */
 const NOBODY = '65534:65534';
 const ENGINE_UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE']);
