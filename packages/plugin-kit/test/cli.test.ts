@@ -346,8 +346,11 @@ describe('a project made by pod-plugin new', () => {
     assert.equal(code, 0, `no Docker engine or no pod-plugin-node:base (run .ci/setup-docker.sh, or set POD_TEST_DOCKER=0): ${output}`);
     const docker = await startTestPod({ runner: 'docker' });
     try {
-      await ok(podPlugin(['build'], project));
       const owner = new PodClient({ url: docker.url });
+      assert.ok(!(await owner.call('plugin_images', {})).some((entry) => entry.image === image), 'not built yet');
+      // built while the Pod runs: listed and launched at once, no registry and no restart
+      await ok(podPlugin(['build'], project));
+      assert.deepEqual((await owner.call('plugin_images', {})).filter((entry) => entry.image === image), [{ image, runner: 'docker' }]);
       const { plugin } = await installPlugin(owner, manifest);
       const started = await createPluginRun(owner, plugin, image);
       const ended = await waitForRun(owner, started.id, { timeoutMs: 60_000, pollMs: 100 });
