@@ -211,7 +211,8 @@ program
       throw new Error("plugin.json's config changed since the Plugin was installed: run `pod-plugin install` again");
     await rebuildIfStale(options.dir, options.simulate ? undefined : manifest.image);
     const simulated = Boolean(options.simulate);
-    if (Object.keys(declared).length > 0) console.log(`settings: ${describeSettings(declared, settings, options.config)}`);
+    if (Object.keys(declared).length > 0)
+      console.log(`settings: ${describeSettings(declared, settings, options.config)}`);
     const run = await createPluginRun(client, plugin, simulated ? 'none' : manifest.image, settings);
     const where = simulated ? `running ${BUNDLE} here, with your access` : `waiting for the Pod to start ${manifest.image}`;
     console.log(`run ${run.id} created; ${where}`);
@@ -255,7 +256,10 @@ program
         `the Pod cannot start ${manifest.image}: \`pod-plugin install\` registers it and says what the Pod needs; ` +
           'or use --simulate',
       );
-    else console.log(`logs:\n${await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`)}`);
+    else {
+      const logs = await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`);
+      console.log(`logs:\n${logs}`);
+    }
     if (ended.error) console.log(`error: ${ended.error}`);
     process.exitCode = ended.status === 'done' ? 0 : 1;
   });

@@ -16,7 +16,8 @@ import {
   schemaDeclarations,
   type ItemClass,
 } from '@pod/client';
-import { ReceivedItem, describeIssues, parsePluginSettings, runSettings, type FinalRunStatus, type RunSettings } from '@pod/protocol';
+import { ReceivedItem, describeIssues, parsePluginSettings, runSettings } from '@pod/protocol';
+import type { FinalRunStatus, RunSettings } from '@pod/protocol';
 import { pluginClientFromEnv } from '@pod/client/node';
 import {
   askOwner,
@@ -50,11 +51,21 @@ export interface RunOutcome {
 }
 
 /** A concrete subclass of `PluginBase`. */
-export type PluginClass = (new (environment: PluginEnvironment) => PluginBase<object>) & { readonly itemClasses: readonly ItemClass[] };
+export type PluginClass = (new (environment: PluginEnvironment) => PluginBase<object>) & {
+  readonly itemClasses: readonly ItemClass[];
+};
 
 /** The classes a plugin declares and reads items into: the kit's own (the run's, the Account's), then its own. */
 function pluginItemClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
   return [...new Set([PluginRunItem, AccountItem, ...cls.itemClasses])];
+}
+
+/**
+ * What a plugin's first request declares: its classes, the Account's without `importCursors`, which
+ * `save` declares at the first cursor (a run may declare it only when its Plugin has an Account).
+ */
+function declaredClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
+  return [...new Set(pluginItemClasses(cls).map((itemClass) => (itemClass === AccountItem ? Account : itemClass)))];
 }
 
 /**
@@ -216,7 +227,7 @@ export abstract class PluginBase<Config extends object = RunSettings> implements
     let plugin: PluginBase<object> | undefined;
     try {
       // Declared only: a client given from outside (a simulated run) keeps its own reading of types.
-      await client.call('bulk', { createItems: schemaDeclarations(pluginItemClasses(cls)) });
+      await client.call('bulk', { createItems: schemaDeclarations(declaredClasses(cls)) });
       plugin = new cls(environment);
       await plugin.#load();
       Object.assign(plugin.pluginRun, { status: 'started', progress: 0 });

@@ -171,12 +171,16 @@ export function staleBundle(dir: string): string | undefined {
   return changed && `${path.relative(dir, changed)} changed since the last build`;
 }
 
-/** `docker build` of the project (its Dockerfile copies the bundle onto `pod-plugin-node:base`), tagged with its image and labelled `pod.plugin`. */
+/**
+ * `docker build` of the project (its Dockerfile copies the bundle onto `pod-plugin-node:base`),
+ * tagged with its image and labelled `pod.plugin`.
+ */
 export async function buildImage(dir: string): Promise<string> {
   const { image, name } = readManifest(dir);
   await new Promise<void>((resolve, reject) => {
     // the label makes it one the Pod lists as launchable (plugin_images)
-    const docker = spawn('docker', ['build', '-t', image, '--label', `${PLUGIN_IMAGE_LABEL}=${name}`, dir], { stdio: 'inherit' });
+    const args = ['build', '-t', image, '--label', `${PLUGIN_IMAGE_LABEL}=${name}`, dir];
+    const docker = spawn('docker', args, { stdio: 'inherit' });
     docker.once('error', (error) => reject(new Error(`cannot run docker (${error.message}); \`pod-plugin build --no-docker\` only bundles`)));
     docker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker build exited with ${code}`))));
   });

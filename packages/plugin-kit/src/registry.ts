@@ -13,7 +13,8 @@ import { PLUGIN_COMMAND_SUFFIX, type PluginCommandFile, type PluginImage } from 
  * others could write), whole or not at all, so the Pod never reads half a file. Returns its path.
  */
 export function registerCommand(dir: string, image: string, command: string[]): string {
-  if (image.includes('/') || image.startsWith('.')) throw new Error(`image ${JSON.stringify(image)} cannot name a command file`);
+  if (image.includes('/') || image.startsWith('.'))
+    throw new Error(`image ${JSON.stringify(image)} cannot name a command file`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `${image}${PLUGIN_COMMAND_SUFFIX}`);
   const partial = path.join(dir, `.${image}.${process.pid}.partial`);
@@ -47,7 +48,8 @@ export function launchAdvice(image: string, images: PluginImage[] | undefined, r
   if (found) return `the Pod can launch ${image} (${found.runner} runner): next, \`pod-plugin run\``;
   const runners = new Set(images.map((entry) => entry.runner));
   const simulate = 'meanwhile `pod-plugin run --simulate` runs it here';
-  if (runners.has('docker')) return `the Pod cannot launch ${image} yet: build its image with \`pod-plugin build\`; ${simulate}`;
+  if (runners.has('docker'))
+    return `the Pod cannot launch ${image} yet: build its image with \`pod-plugin build\`; ${simulate}`;
   if (runners.has('process'))
     return registered
       ? `the Pod cannot launch ${image} yet: it does not read ${path.dirname(registered)}; ` +

@@ -41,7 +41,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('a new author: fresh clone → new → tests → install into a running Pod → a run asking a 2FA code, answered → done', async (t) => {
+const JOURNEY = 'a new author: fresh clone → new → tests → install into a running Pod → a run asking a 2FA code → done';
+test(JOURNEY, async (t) => {
   if (!canClone()) return t.skip('not a git checkout: nothing to clone');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pod-author-journey-'));
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,7 +54,8 @@ test('a new author: fresh clone → new → tests → install into a running Pod
   await ok(run('npm', ['install'], clone, env));
   await ok(run('npx', ['pod-plugin', 'new', '../my-importer'], clone, env));
   const project = path.join(tmp, 'my-importer');
-  await ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project, { XDG_CONFIG_HOME: env.XDG_CONFIG_HOME }));
+  const projectEnv = { XDG_CONFIG_HOME: env.XDG_CONFIG_HOME };
+  await ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project, projectEnv));
   assert.match(await ok(run('npm', ['test'], project)), /# pass 2\n# fail 0/);
 
   // a Pod already running, with the process runner and nothing else configured
@@ -67,8 +69,10 @@ test('a new author: fresh clone → new → tests → install into a running Pod
     await pod.closed;
   });
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 30_000; !(await fetch(`${url}/version`).then((answer) => answer.ok, () => false)); ) {
-    if (pod.child.exitCode !== null || Date.now() > deadline) assert.fail(`the Pod did not start:\n${pod.state.output}`);
+  const answers = () => fetch(`${url}/version`).then((answer) => answer.ok, () => false);
+  for (const deadline = Date.now() + 30_000; !(await answers()); ) {
+    if (pod.child.exitCode !== null || Date.now() > deadline)
+      assert.fail(`the Pod did not start:\n${pod.state.output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const podPlugin = (args: string[]) => run('npx', ['pod-plugin', ...args, '--pod', url], project, env);

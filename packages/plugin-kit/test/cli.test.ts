@@ -141,7 +141,8 @@ describe('a project made by pod-plugin new', () => {
     const folder = path.join(tmp, 'fresh-plugin-dir');
     const watching = await startTestPod({ pluginDir: folder });
     try {
-      const owner = new PodClient({ url: watching.url, ...JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) });
+      const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as Record<string, string>;
+      const owner = new PodClient({ url: watching.url, ...keys });
       assert.deepEqual(await owner.call('plugin_images', {}), [], 'nothing registered yet');
       const installed = await ok(podPlugin(['install', '--pod', watching.url, '--plugin-dir', folder], project));
       const file = path.join(folder, `${image}.json`);
@@ -149,7 +150,8 @@ describe('a project made by pod-plugin new', () => {
       assert.match(installed, new RegExp(`the Pod can launch ${image} \\(process runner\\): next, \`pod-plugin run\``));
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.equal(statSync(folder).mode & 0o777, 0o700);
-      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).command.slice(-2), ['--enable-source-maps', path.join(project, 'build/plugin.mjs')]);
+      const { command } = JSON.parse(readFileSync(file, 'utf8')) as { command: string[] };
+      assert.deepEqual(command.slice(-2), ['--enable-source-maps', path.join(project, 'build/plugin.mjs')]);
       const ran = await ok(podPlugin(['run', '--pod', watching.url], project));
       assert.match(ran, /status done, progress 1, launch exited/);
       assert.match(ran, /5 new of 5 posts/);
@@ -162,7 +164,8 @@ describe('a project made by pod-plugin new', () => {
     const bare = await startTestPod();
     try {
       const installed = await ok(podPlugin(['install', '--pod', bare.url], project));
-      assert.match(installed, new RegExp(`the Pod cannot launch ${image} yet: restart it once with \`--plugin-runner process\` \\(it reads ${PLUGIN_DIR}, where ${image} is registered\\)`));
+      const advice = `restart it once with \`--plugin-runner process\` \\(it reads ${PLUGIN_DIR}, where ${image} is registered\\)`;
+      assert.match(installed, new RegExp(`the Pod cannot launch ${image} yet: ${advice}`));
       const remote = await ok(podPlugin(['install', '--pod', bare.url, '--no-register'], project));
       assert.doesNotMatch(remote, /registered/);
     } finally {
@@ -170,21 +173,29 @@ describe('a project made by pod-plugin new', () => {
     }
   });
 
-  test('a run carries its settings: run --config, checked against plugin.json, shown first, read as this.config', async () => {
+  test('a run carries its settings: run --config, checked against plugin.json, shown, read as this.config', async () => {
     const manifestFile = path.join(project, 'plugin.json');
     const original = readFileSync(manifestFile, 'utf8');
-    const config = { max: { type: 'Integer', default: 10, description: 'posts at most' }, label: { type: 'Text', default: 'demo' } };
-    const configured = await startTestPod({ pluginDir: path.join(tmp, 'settings-plugin-dir') });
+    const config = {
+      max: { type: 'Integer', default: 10, description: 'posts at most' },
+      label: { type: 'Text', default: 'demo' },
+    };
+    const folder = path.join(tmp, 'settings-plugin-dir');
+    const configured = await startTestPod({ pluginDir: folder });
     try {
       writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(original), config }));
       const stale = await podPlugin(['run', '--pod', configured.url], project);
       assert.match(stale.output, /no Plugin for .* run `pod-plugin install` first/);
       await withRunStartingWith(['    console.log(`settings seen: ${JSON.stringify(this.config)}`);'], async () => {
-        await ok(podPlugin(['install', '--pod', configured.url, '--plugin-dir', path.join(tmp, 'settings-plugin-dir')], project));
+        await ok(podPlugin(['install', '--pod', configured.url, '--plugin-dir', folder], project));
         const ran = await ok(podPlugin(['run', '--pod', configured.url, '--config', 'max=3'], project));
         assert.match(ran, /^settings: max=3, label="demo" \(default\)\nrun [0-9a-f]{32} created/m);
         assert.match(ran, /settings seen: \{"max":3,"label":"demo"\}/);
-        for (const [pair, refusal] of [['max=three', /setting "max" must be Integer, not "three"/], ['rogue=1', /setting "rogue" is not declared by the plugin \(it declares max, label\)/]] as const) {
+        const refusals = [
+          ['max=three', /setting "max" must be Integer, not "three"/],
+          ['rogue=1', /setting "rogue" is not declared by the plugin \(it declares max, label\)/],
+        ] as const;
+        for (const [pair, refusal] of refusals) {
           const refused = await podPlugin(['run', '--pod', configured.url, '--config', pair], project);
           assert.equal(refused.code, 1);
           assert.match(refused.output, refusal);
@@ -192,7 +203,7 @@ describe('a project made by pod-plugin new', () => {
         }
         writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(original), config: { max: config.max } }));
         const changed = await podPlugin(['run', '--pod', configured.url], project);
-        assert.match(changed.output, /plugin\.json's config changed since the Plugin was installed: run `pod-plugin install` again/);
+        assert.match(changed.output, /plugin\.json's config changed since the Plugin was installed: run `pod-plugin install`/);
       });
     } finally {
       writeFileSync(manifestFile, original);
@@ -350,7 +361,8 @@ describe('a project made by pod-plugin new', () => {
       assert.ok(!(await owner.call('plugin_images', {})).some((entry) => entry.image === image), 'not built yet');
       // built while the Pod runs: listed and launched at once, no registry and no restart
       await ok(podPlugin(['build'], project));
-      assert.deepEqual((await owner.call('plugin_images', {})).filter((entry) => entry.image === image), [{ image, runner: 'docker' }]);
+      const listed = (await owner.call('plugin_images', {})).filter((entry) => entry.image === image);
+      assert.deepEqual(listed, [{ image, runner: 'docker' }]);
       const { plugin } = await installPlugin(owner, manifest);
       const started = await createPluginRun(owner, plugin, image);
       const ended = await waitForRun(owner, started.id, { timeoutMs: 60_000, pollMs: 100 });

@@ -23,7 +23,8 @@ export async function freshClone(tmp: string): Promise<string> {
   await ok(run('git', ['checkout', '--quiet', '--detach', head], clone));
   const packages = readdirSync(path.join(ROOT, 'packages')).map((name) => `packages/${name}/node_modules`);
   for (const modules of ['node_modules', ...packages])
-    if (existsSync(path.join(ROOT, modules))) await ok(run('cp', ['-al', path.join(ROOT, modules), path.join(clone, modules)], tmp));
+    if (existsSync(path.join(ROOT, modules)))
+      await ok(run('cp', ['-al', path.join(ROOT, modules), path.join(clone, modules)], tmp));
   for (const bin of ['pod', 'pod-plugin']) rmSync(path.join(clone, 'node_modules/.bin', bin), { force: true });
   // the one file npm rewrites in place: a copy of its own, so that this repository's stays untouched
   const hiddenLockfile = path.join(clone, 'node_modules/.package-lock.json');

@@ -35,7 +35,7 @@ describe('readManifest', () => {
   });
 
   it('reads the settings a run may be given, and refuses ones a run could never fit', () => {
-    const config = { max: { type: 'Integer', default: 10, description: 'at most' }, dryRun: { type: 'Bool', required: true } };
+    const config = { max: { type: 'Integer', default: 10 }, dryRun: { type: 'Bool', required: true } };
     assert.deepEqual(readManifest(project({ name: 'n', image: 'x', config })).config, config);
     const wrongDefault = { name: 'n', image: 'x', config: { max: { type: 'Integer', default: 'ten' } } };
     assert.throws(() => readManifest(project(wrongDefault)), /config\.max: its default is not of its type/);

@@ -18,7 +18,7 @@ export function defaultPluginDir(env: { XDG_CONFIG_HOME?: string; HOME?: string 
   return `${config.replace(/\/+$/, '')}/pod/plugins`;
 }
 
-/** The label `pod-plugin build` puts on a plugin's image (its value: the plugin's name); `plugin_images` lists those. */
+/** The label `pod-plugin build` puts on a plugin's image (value: the plugin's name); `plugin_images` lists those. */
 export const PLUGIN_IMAGE_LABEL = 'pod.plugin';
 
 /** What a Pod can launch (`plugin_images`): by which runner. */

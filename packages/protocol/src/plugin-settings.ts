@@ -24,7 +24,8 @@ export const Setting = z
 export type Setting = z.infer<typeof Setting>;
 
 /** Setting name → its declaration: `plugin.json`'s `config`, the Plugin item's `configJson`. */
-export const PluginSettings = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a setting name is a word'), Setting);
+const SettingName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a setting name is a word');
+export const PluginSettings = z.record(SettingName, Setting);
 export type PluginSettings = z.infer<typeof PluginSettings>;
 /** Setting name → value: a PluginRun's `config` (its JSON text), or the settings a run runs with. */
 export type RunSettings = Record<string, SettingValue>;
@@ -42,7 +43,7 @@ function fits(type: SettingType, value: unknown): value is SettingValue {
   }
 }
 
-/** Reads JSON text of settings declarations (a Plugin's `configJson`); none when absent. Throws saying what is wrong. */
+/** Reads the JSON text of settings declarations (a Plugin's `configJson`); none when absent. Throws saying why. */
 export function parsePluginSettings(json: unknown): PluginSettings {
   if (json === undefined || json === null || json === '') return {};
   let raw: unknown;
@@ -77,9 +78,8 @@ export function runSettings(declared: PluginSettings, given: unknown): RunSettin
     const setting = Object.hasOwn(declared, name) ? declared[name] : undefined;
     if (!setting) {
       const known = Object.keys(declared);
-      throw new Error(
-        `setting ${JSON.stringify(name)} is not declared by the plugin (${known.length ? `it declares ${known.join(', ')}` : 'it declares none'})`,
-      );
+      const declares = known.length ? `it declares ${known.join(', ')}` : 'it declares none';
+      throw new Error(`setting ${JSON.stringify(name)} is not declared by the plugin (${declares})`);
     }
     if (!fits(setting.type, value))
       throw new Error(`setting ${JSON.stringify(name)} must be ${setting.type}, not ${JSON.stringify(value)}`);

@@ -119,7 +119,11 @@ const program = new Command('pod')
       .argParser(commands),
   )
   .addOption(
-    option('--plugin-dir <folder>', 'process runner: folder of <image>.json command files, watched (pod-plugin install writes there)', 'POD_PLUGIN_DIR')
+    option(
+      '--plugin-dir <folder>',
+      'process runner: folder of <image>.json command files, watched (pod-plugin install writes there)',
+      'POD_PLUGIN_DIR',
+    )
       .default(defaultPluginDir(process.env)),
   )
   .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))

@@ -26,7 +26,9 @@ export class PluginDir {
     this.read();
     try {
       this.#watcher = watch(dir, () => this.read());
-      this.#watcher.on('error', (error) => this.log.warn(`stopped watching ${dir}: ${error.message}; it is read at each launch`));
+      this.#watcher.on('error', (error) =>
+        this.log.warn(`stopped watching ${dir}: ${error.message}; it is read at each launch`),
+      );
       this.#watcher.unref();
     } catch (error) {
       this.log.warn(`cannot watch ${dir}: ${(error as Error).message}; it is read at each launch`);
@@ -49,7 +51,9 @@ export class PluginDir {
         commands[name.slice(0, -PLUGIN_COMMAND_SUFFIX.length)] = outcome;
       }
     }
-    for (const file of this.#reported.keys()) if (file && !files.includes(path.basename(file))) this.#reported.delete(file);
+    // a file gone and back is reported again
+    for (const file of this.#reported.keys())
+      if (file && !files.includes(path.basename(file))) this.#reported.delete(file);
     this.#commands = commands;
     return commands;
   }
@@ -92,8 +96,10 @@ function unsafe(file: string, stats: Stats | undefined): string | undefined {
   if (!stats) return 'it cannot be read';
   const uid = process.getuid?.();
   if (uid !== undefined && stats.uid !== uid) return `it belongs to user ${stats.uid}, not to the Pod's user ${uid}`;
-  if (stats.mode & 0o022)
-    return `it is writable by ${stats.mode & 0o020 ? 'its group' : 'others'} (mode ${(stats.mode & 0o777).toString(8)}); chmod go-w ${file}`;
+  if (stats.mode & 0o022) {
+    const who = stats.mode & 0o020 ? 'its group' : 'others';
+    return `it is writable by ${who} (mode ${(stats.mode & 0o777).toString(8)}); chmod go-w ${file}`;
+  }
   return undefined;
 }
 

@@ -57,12 +57,19 @@ export function createPluginParts(
   return { network, runner, runs };
 }
 
-function runnerFor({ plugins, dataDir }: PodConfig, network: PluginNetwork | undefined, log: FastifyBaseLogger): PluginRunner {
+function runnerFor(
+  { plugins, dataDir }: PodConfig,
+  network: PluginNetwork | undefined,
+  log: FastifyBaseLogger,
+): PluginRunner {
   switch (plugins.runner) {
     case 'none':
       return noRunner;
     case 'process':
-      return new ProcessRunner({ ...plugins, folder: plugins.dir === undefined ? undefined : new PluginDir(plugins.dir, log) });
+      return new ProcessRunner({
+        ...plugins,
+        folder: plugins.dir === undefined ? undefined : new PluginDir(plugins.dir, log),
+      });
     case 'docker':
       return new DockerRunner({
         ...plugins,

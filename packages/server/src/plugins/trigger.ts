@@ -315,7 +315,7 @@ function pluginOf(owner: Owner, runId: string, image: string): Item | undefined 
   return undefined;
 }
 
-/** Refuses a run whose `config` does not fit its Plugin's `configJson` (undeclared settings, wrong types, missing ones). */
+/** Refuses a run whose `config` does not fit its Plugin's `configJson`: undeclared, mistyped or missing settings. */
 function checkSettings(owner: Owner, run: Item, image: string): void {
   const plugin = pluginOf(owner, run.id, image);
   let declared: PluginSettings;
