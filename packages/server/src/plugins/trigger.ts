@@ -75,7 +75,13 @@ export class PluginRuns {
     const { runner } = this.options;
     const kind = runner.name;
     if (kind !== 'docker' && kind !== 'process') return [];
-    return ((await runner.images?.()) ?? []).map((image) => ({ image, runner: kind }));
+    try {
+      return ((await runner.images?.()) ?? []).map((image) => ({ image, runner: kind }));
+    } catch (error) {
+      // the detail (a socket path, the engine's words) is the host's, not every owner's
+      this.options.log.warn({ err: error }, 'could not list plugin images');
+      throw new PodError('unavailable', `the ${kind} runner cannot list its images now; see the Pod log`);
+    }
   }
 
   /** A run's output so far (or, once finished, its last output), credentials masked. */

@@ -183,3 +183,16 @@ describe('PluginDir', () => {
     }
   });
 });
+
+test('plugin_images with an unreachable container engine: 503, no host detail in the answer', async () => {
+  const socket = join(tmpdir(), 'no-such-engine.sock');
+  const plugins = { ...defaultConfig().plugins, runner: 'docker' as const, network: 'host', dockerSocket: socket };
+  const pod = await startPod({ plugins });
+  try {
+    const refused = await new Owner(pod.url).fails('plugin_images', {}, 503);
+    assert.match(refused.text, /the docker runner cannot list its images now/);
+    assert.ok(!refused.text.includes(socket), refused.text);
+  } finally {
+    await pod.close();
+  }
+});
