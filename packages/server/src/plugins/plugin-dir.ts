@@ -3,7 +3,8 @@
  * plugin, `{"command": [...]}`, written by `pod-plugin install`. A file there is a command the Pod
  * will execute, so only the Pod's own user may be able to write it: a folder or file writable by
  * group or others, or owned by someone else, is ignored with a log line. A bad file is skipped with
- * one log line naming it. The folder is read again on every change and at each launch.
+ * one log line naming it. The folder is read at each launch and listing, and on every change, so a
+ * problem is logged when it appears.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -13,14 +14,13 @@ import { PLUGIN_COMMAND_SUFFIX, PluginCommandFile, describeIssues } from '@pod/p
 export type Commands = Record<string, string[]>;
 
 export class PluginDir {
-  #commands: Commands = {};
   #watcher?: FSWatcher;
   /** What was last logged per file (or for the folder, under ''), so a problem is logged once, not at each read. */
   readonly #reported = new Map<string, string>();
 
   constructor(
     readonly dir: string,
-    private readonly log: Pick<FastifyBaseLogger, 'warn' | 'info'>,
+    private readonly log: Pick<FastifyBaseLogger, 'warn'>,
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.read();
@@ -54,13 +54,7 @@ export class PluginDir {
     // a file gone and back is reported again
     for (const file of this.#reported.keys())
       if (file && !files.includes(path.basename(file))) this.#reported.delete(file);
-    this.#commands = commands;
     return commands;
-  }
-
-  /** The commands as last read (on the last change). */
-  get commands(): Commands {
-    return this.#commands;
   }
 
   close(): void {

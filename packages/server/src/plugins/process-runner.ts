@@ -63,9 +63,9 @@ export class ProcessRunner implements PluginRunner {
     return this.#supervisor.watch(processRun(child, launch.secrets, graceMs));
   }
 
-  /** The images it has a command for: their names only, never the commands. */
+  /** The images it has a command for: their names only, never the commands. Read again, as at a launch. */
   async images(): Promise<string[]> {
-    return Object.keys(this.#commands(this.options.folder?.commands));
+    return Object.keys(this.#commands(this.options.folder?.read()));
   }
 
   close(): Promise<void> {

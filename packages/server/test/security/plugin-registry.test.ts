@@ -21,7 +21,7 @@ const PLUGIN = fileURLToPath(new URL('../../../test/fixtures/capture-plugin.mjs'
 /** A log that keeps its warnings. */
 const recordingLog = () => {
   const lines: string[] = [];
-  return { lines, warn: (line: string) => void lines.push(line), info: () => {} };
+  return { lines, warn: (line: string) => void lines.push(line) };
 };
 
 describe('the watched plugin folder', () => {
