@@ -105,6 +105,7 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   search: 'safe',
   get_file: 'safe',
   plugin_run_logs: 'safe',
+  plugin_images: 'safe',
   create_item: 'refused',
   update_item: 'refused',
   delete_item: 'refused',

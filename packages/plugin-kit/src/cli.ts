@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PodClient } from '@pod/client';
+import { defaultPluginDir, runSettings, settingFromText, type PluginSettings, type RunSettings } from '@pod/protocol';
 import type { PluginRunItem } from './items.js';
 import { findInstalled, installPlugin, readManifest } from './manifest.js';
 import { answerRequest, describeRequest, isAsking } from './owner.js';
@@ -20,6 +21,7 @@ import {
   staleBundle,
 } from './project.js';
 import { readAnswer, RequestPrompt } from './prompt.js';
+import { isLocalPod, launchAdvice, launchableImages, registerCommand } from './registry.js';
 import { createPluginRun, readRun, spawnSimulated, waitForRun } from './runs.js';
 
 interface PodOptions {
@@ -74,15 +76,37 @@ program
 
 program
   .command('install')
-  .description("create the Plugin item (containerImage, permissions from plugin.json) in the Pod, or update it; link an Account for plugin.json's service")
+  .description(
+    "create the Plugin item (containerImage, permissions and settings from plugin.json) in the Pod, or update it; " +
+      "link an Account for plugin.json's service; for a Pod on this machine, register the bundle's command in the " +
+      'plugin folder its process runner watches (no restart); then say whether the Pod can launch the plugin',
+  )
   .addOption(dirOption())
   .addOption(podOption())
   .addOption(keysOption())
-  .action(async (options: PodOptions) => {
+  .addOption(
+    new Option('--plugin-dir <folder>', "the process runner's plugin folder (the Pod's --plugin-dir)")
+      .env('POD_PLUGIN_DIR')
+      .default(defaultPluginDir(process.env)),
+  )
+  .option('--register', 'write the command file even when the Pod is not on this machine (default: only when it is)')
+  .option('--no-register', 'do not write the command file')
+  .action(async (options: PodOptions & { pluginDir: string; register?: boolean }) => {
     const manifest = readManifest(options.dir);
-    const { plugin, account } = await installPlugin(ownerClient(options), manifest);
+    const client = ownerClient(options);
+    const { plugin, account } = await installPlugin(client, manifest);
     console.log(`Plugin ${plugin.id} (${manifest.image}) installed${account ? `, Account ${account.id} (${account.service})` : ''}`);
+    let registered: string | undefined;
+    if (options.register ?? isLocalPod(options.pod)) {
+      await rebuildIfStale(options.dir);
+      registered = registerCommand(options.pluginDir, manifest.image, bundleCommand(options.dir));
+      console.log(`registered ${manifest.image} for the process runner in ${registered}`);
+    }
+    console.log(launchAdvice(manifest.image, await launchableImages(client), registered));
   });
+
+/** How the process runner starts the project's bundle: this node, with traces mapped to the TypeScript. */
+const bundleCommand = (dir: string) => [process.execPath, '--enable-source-maps', path.resolve(dir, BUNDLE)];
 
 /** Reports every few seconds while `work` goes on, so that a long build does not look stuck. */
 async function withProgress<T>(what: string, work: Promise<T>): Promise<T> {
@@ -124,6 +148,29 @@ async function rebuildIfStale(dir: string, image?: string): Promise<void> {
     console.log(`built image ${await withProgress('building the image', buildImage(dir))}`);
 }
 
+/** `name=value` pairs from the command line, each value read as its setting's type. */
+function settingsFromPairs(declared: PluginSettings, pairs: string[]): RunSettings {
+  const settings: RunSettings = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--config ${JSON.stringify(pair)}: write it as name=value`);
+    const name = pair.slice(0, at);
+    settings[name] = settingFromText(declared, name, pair.slice(at + 1));
+  }
+  return settings;
+}
+
+/** `max=3, label="news" (default)`: what the run will be given, before it starts. */
+function describeSettings(declared: PluginSettings, settings: RunSettings, pairs: string[]): string {
+  const given = new Set(pairs.map((pair) => pair.slice(0, pair.indexOf('='))));
+  const shown = Object.keys(declared).map((name) =>
+    Object.hasOwn(settings, name)
+      ? `${name}=${JSON.stringify(settings[name])}${given.has(name) ? '' : ' (default)'}`
+      : `${name} not set`,
+  );
+  return shown.join(', ');
+}
+
 /** One line per change of the run, and every request it makes of the owner, with its message and URL. */
 function showRun(run: PluginRunItem, simulated: boolean, prompt?: RequestPrompt): void {
   const launch = simulated ? '' : `, launch ${run.podLaunchStatus ?? '-'}`;
@@ -147,14 +194,26 @@ program
     `development mode: create the run, then run ${BUNDLE} here with the owner's access (permissions not checked)`,
   )
   .option('--timeout <seconds>', 'how long to wait for the run', seconds, 600)
-  .action(async (options: PodOptions & { simulate?: boolean; timeout: number }) => {
+  .option(
+    '--config <name=value>',
+    "a setting of the run, as plugin.json's config declares it (repeatable); the others take their defaults",
+    (pair: string, pairs: string[]) => [...pairs, pair],
+    [],
+  )
+  .action(async (options: PodOptions & { simulate?: boolean; timeout: number; config: string[] }) => {
     const manifest = readManifest(options.dir);
+    const declared = manifest.config ?? {};
+    const settings = runSettings(declared, settingsFromPairs(declared, options.config));
     const client = ownerClient(options);
     const plugin = await findInstalled(client, manifest.image);
     if (!plugin) throw new Error(`no Plugin for ${manifest.image} in the Pod: run \`pod-plugin install\` first`);
+    if ((plugin.configJson ?? '{}') !== JSON.stringify(declared))
+      throw new Error("plugin.json's config changed since the Plugin was installed: run `pod-plugin install` again");
     await rebuildIfStale(options.dir, options.simulate ? undefined : manifest.image);
     const simulated = Boolean(options.simulate);
-    const run = await createPluginRun(client, plugin, simulated ? 'none' : manifest.image);
+    if (Object.keys(declared).length > 0)
+      console.log(`settings: ${describeSettings(declared, settings, options.config)}`);
+    const run = await createPluginRun(client, plugin, simulated ? 'none' : manifest.image, settings);
     const where = simulated ? `running ${BUNDLE} here, with your access` : `waiting for the Pod to start ${manifest.image}`;
     console.log(`run ${run.id} created; ${where}`);
     const child = simulated ? spawnSimulated(client, path.resolve(options.dir, BUNDLE), run.id) : undefined;
@@ -192,13 +251,15 @@ program
       return;
     }
     console.log(`${ended.podLaunchStatus}: ${ended.podLaunchMessage ?? ''}`);
-    if (ended.podLaunchStatus === 'noRunner' || ended.podLaunchStatus === 'imageMissing') {
-      const command = ['node', '--enable-source-maps', path.resolve(options.dir, BUNDLE)];
+    if (ended.podLaunchStatus === 'noRunner' || ended.podLaunchStatus === 'imageMissing')
       console.log(
-        `the Pod cannot start ${manifest.image}: give it --plugin-runner docker after \`pod-plugin build\`, or --plugin-runner process ` +
-          `--plugin-commands '${JSON.stringify({ [manifest.image]: command })}'; or use --simulate`,
+        `the Pod cannot start ${manifest.image}: \`pod-plugin install\` registers it and says what the Pod needs; ` +
+          'or use --simulate',
       );
-    } else console.log(`logs:\n${await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`)}`);
+    else {
+      const logs = await client.call('plugin_run_logs', run.id).catch((error: Error) => `(none: ${error.message})`);
+      console.log(`logs:\n${logs}`);
+    }
     if (ended.error) console.log(`error: ${ended.error}`);
     process.exitCode = ended.status === 'done' ? 0 : 1;
   });

@@ -39,4 +39,5 @@ export {
   type Access,
 } from './manifest.js';
 export { createPluginRun, simulateRun, spawnSimulated, waitForRun, readRun, type WaitForRunOptions } from './runs.js';
+export { registerCommand, launchableImages, launchAdvice, isLocalPod } from './registry.js';
 export { answerRequest, describeRequest, isAsking, type Answer } from './owner.js';

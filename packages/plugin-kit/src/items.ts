@@ -19,21 +19,27 @@ export class PluginRunItem extends PluginRun {
     authMessage: 'Text',
     authUrl: 'Text',
     authResponse: 'Text',
+    config: 'Text',
   } as const;
   declare podExitCode?: number | null;
   declare authRequest?: string | null;
   declare authMessage?: string | null;
   declare authUrl?: string | null;
   declare authResponse?: string | null;
+  /** The run's settings, JSON `{"name": value}`, checked by the Pod against its Plugin's `configJson`. */
+  declare config?: string | null;
 }
 
 /**
- * A Plugin item with its grant: `permissions` is JSON
- * `{"read": {"Type": "*" | ["prop", …]}, "write": {…}, "email": bool}` (see plugin.json).
+ * A Plugin item with its grant and its settings: `permissions` is JSON
+ * `{"read": {"Type": "*" | ["prop", …]}, "write": {…}, "email": bool}`, `configJson` the settings
+ * its runs may be given, JSON `{"name": {"type", "default"?, "description"?, "required"?}}` (both
+ * from plugin.json).
  */
 export class PluginItem extends Plugin {
-  static override readonly properties = { ...Plugin.properties, permissions: 'Text' } as const;
+  static override readonly properties = { ...Plugin.properties, permissions: 'Text', configJson: 'Text' } as const;
   declare permissions?: string | null;
+  declare configJson?: string | null;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Account, Item, type PodClient } from '@pod/client';
-import { Permissions, describeIssues, type AccessRule } from '@pod/protocol';
+import { Permissions, PluginSettings, describeIssues, type AccessRule } from '@pod/protocol';
 import { z } from 'zod';
 import { PluginItem } from './items.js';
 
@@ -31,6 +31,12 @@ export interface PluginManifest {
    * which properties, which items (`where` values; on `write`, `items`: own or all).
    */
   permissions: Permissions;
+  /**
+   * The settings a run may be given (`pod-plugin run --config name=value`), by name: `type` (Text,
+   * Integer, Real or Bool), and optionally `default`, `description`, `required`. Stored on the
+   * Plugin as `configJson`; a run's `config` must fit it, and `PluginBase` reads it as `this.config`.
+   */
+  config?: PluginSettings;
 }
 
 const nonEmpty = (name: string) => {
@@ -53,6 +59,7 @@ const Manifest = z.object({
       },
     })
     .default({}),
+  config: PluginSettings.default({}),
 });
 
 /** Reads and checks `plugin.json` in a project directory. */
@@ -65,7 +72,11 @@ export function readManifest(dir: string): PluginManifest {
     throw new Error(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const checked = Manifest.safeParse(raw);
-  if (!checked.success) throw new Error(`${file}: ${checked.error.issues.map((issue) => issue.message).join('; ')}`);
+  if (!checked.success) {
+    // top-level fields name themselves in their messages; nested ones (config.max.type) get their path
+    const where = (issue: z.core.$ZodIssue) => (issue.path.length > 1 ? `${issue.path.join('.')}: ` : '');
+    throw new Error(`${file}: ${checked.error.issues.map((issue) => `${where(issue)}${issue.message}`).join('; ')}`);
+  }
   return checked.data;
 }
 
@@ -76,7 +87,7 @@ export function findInstalled(client: PodClient, image: string): Promise<PluginI
 
 /**
  * Creates the Plugin item for a manifest, or brings the installed one up to date (name,
- * permissions); with a `service`, links the owner's Account of that service (`isMe: true`) unless
+ * permissions, settings); with a `service`, links the owner's Account of that service (`isMe: true`) unless
  * one is linked already.
  */
 export async function installPlugin(client: PodClient, manifest: PluginManifest): Promise<{ plugin: PluginItem; account?: Account }> {
@@ -88,6 +99,7 @@ export async function installPlugin(client: PodClient, manifest: PluginManifest)
     description: manifest.description ?? null,
     containerImage: manifest.image,
     permissions: JSON.stringify(manifest.permissions),
+    configJson: JSON.stringify(manifest.config ?? {}),
   });
   await (installed ? client.update(plugin) : client.create(plugin));
   if (!manifest.service) return { plugin };

@@ -16,7 +16,8 @@ import {
   schemaDeclarations,
   type ItemClass,
 } from '@pod/client';
-import { ReceivedItem, describeIssues, type FinalRunStatus } from '@pod/protocol';
+import { ReceivedItem, describeIssues, parsePluginSettings, runSettings } from '@pod/protocol';
+import type { FinalRunStatus, RunSettings } from '@pod/protocol';
 import { pluginClientFromEnv } from '@pod/client/node';
 import {
   askOwner,
@@ -50,11 +51,21 @@ export interface RunOutcome {
 }
 
 /** A concrete subclass of `PluginBase`. */
-export type PluginClass = (new (environment: PluginEnvironment) => PluginBase) & { readonly itemClasses: readonly ItemClass[] };
+export type PluginClass = (new (environment: PluginEnvironment) => PluginBase<object>) & {
+  readonly itemClasses: readonly ItemClass[];
+};
 
 /** The classes a plugin declares and reads items into: the kit's own (the run's, the Account's), then its own. */
 function pluginItemClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
-  return [...new Set([PluginRunItem, Account, ...cls.itemClasses])];
+  return [...new Set([PluginRunItem, AccountItem, ...cls.itemClasses])];
+}
+
+/**
+ * What a plugin's first request declares: its classes, the Account's without `importCursors`, which
+ * `save` declares at the first cursor (a run may declare it only when its Plugin has an Account).
+ */
+function declaredClasses(cls: Pick<PluginClass, 'itemClasses'>): ItemClass[] {
+  return [...new Set(pluginItemClasses(cls).map((itemClass) => (itemClass === AccountItem ? Account : itemClass)))];
 }
 
 /**
@@ -94,7 +105,11 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export abstract class PluginBase implements RunContext {
+/**
+ * `Config`: the run's settings as the plugin reads them, e.g. `PluginBase<{ max: number }>` for
+ * plugin.json's `"config": {"max": {"type": "Integer", "default": 10}}`.
+ */
+export abstract class PluginBase<Config extends object = RunSettings> implements RunContext {
   /**
    * The item classes this plugin reads and writes. Their properties are declared as its first
    * request, with the kit's own (the run's and the Account's), and items of their types are read
@@ -117,6 +132,11 @@ export abstract class PluginBase implements RunContext {
   plugin?: PluginItem;
   /** The first Account the Plugin's `account` edges lead to: the service credentials, the import cursor. */
   account?: AccountItem;
+  /**
+   * The run's settings (its `config`), checked against its Plugin's declaration (`configJson`, from
+   * plugin.json's `config`) with the defaults applied; a run whose settings do not fit ends in `error`.
+   */
+  config!: Config;
   readonly #givenTarget?: ReceivedItem;
   #cursorDeclared?: Promise<void>;
 
@@ -204,10 +224,10 @@ export abstract class PluginBase implements RunContext {
    */
   static async execute(cls: PluginClass, environment: PluginEnvironment): Promise<RunOutcome> {
     const { client, runId } = environment;
-    let plugin: PluginBase | undefined;
+    let plugin: PluginBase<object> | undefined;
     try {
       // Declared only: a client given from outside (a simulated run) keeps its own reading of types.
-      await client.call('bulk', { createItems: schemaDeclarations(pluginItemClasses(cls)) });
+      await client.call('bulk', { createItems: schemaDeclarations(declaredClasses(cls)) });
       plugin = new cls(environment);
       await plugin.#load();
       Object.assign(plugin.pluginRun, { status: 'started', progress: 0 });
@@ -249,6 +269,7 @@ export abstract class PluginBase implements RunContext {
     this.pluginRun = Item.fromJSON(run, PluginRunItem);
     this.plugin = await this.#follow(this.runId, 'plugin', PluginItem);
     this.account = this.plugin && (await this.#follow(this.plugin.id, 'account', AccountItem));
+    this.config = settingsOf(this.plugin, this.pluginRun) as Config;
     const targetId = this.pluginRun.targetItemId ?? this.runId;
     if (targetId === this.runId) this.target = this.pluginRun;
     else if (this.#givenTarget?.id === targetId) this.target = this.classes.decode(this.#givenTarget);
@@ -265,6 +286,18 @@ export abstract class PluginBase implements RunContext {
     const edge = edges.find((entry) => entry.name === name);
     // expandItems: the entry holds the whole item
     return edge && 'type' in edge.item ? Item.fromJSON(edge.item, cls) : undefined;
+  }
+}
+
+/**
+ * The run's settings, checked against the Plugin's declaration: what `Config` types. The declaration
+ * is the plugin's own plugin.json, so its type parameter states the same settings.
+ */
+function settingsOf(plugin: PluginItem | undefined, run: PluginRunItem): RunSettings {
+  try {
+    return runSettings(parsePluginSettings(plugin?.configJson), run.config);
+  } catch (error) {
+    throw new Error(`this run's settings do not fit its Plugin: ${(error as Error).message}`);
   }
 }
 

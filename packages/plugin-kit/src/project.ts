@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PodClient } from '@pod/client';
+import { PLUGIN_IMAGE_LABEL } from '@pod/protocol';
 import { readManifest } from './manifest.js';
 
 /** This package's directory: the template and the example plugin ship in it. */
@@ -170,11 +171,16 @@ export function staleBundle(dir: string): string | undefined {
   return changed && `${path.relative(dir, changed)} changed since the last build`;
 }
 
-/** `docker build` of the project (its Dockerfile copies the bundle onto `pod-plugin-node:base`), tagged with its image. */
+/**
+ * `docker build` of the project (its Dockerfile copies the bundle onto `pod-plugin-node:base`),
+ * tagged with its image and labelled `pod.plugin`.
+ */
 export async function buildImage(dir: string): Promise<string> {
-  const { image } = readManifest(dir);
+  const { image, name } = readManifest(dir);
   await new Promise<void>((resolve, reject) => {
-    const docker = spawn('docker', ['build', '-t', image, dir], { stdio: 'inherit' });
+    // the label makes it one the Pod lists as launchable (plugin_images)
+    const args = ['build', '-t', image, '--label', `${PLUGIN_IMAGE_LABEL}=${name}`, dir];
+    const docker = spawn('docker', args, { stdio: 'inherit' });
     docker.once('error', (error) => reject(new Error(`cannot run docker (${error.message}); \`pod-plugin build --no-docker\` only bundles`)));
     docker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker build exited with ${code}`))));
   });

@@ -4,18 +4,24 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Item, type PodClient } from '@pod/client';
-import { LAUNCH_ENDED } from '@pod/protocol';
+import { LAUNCH_ENDED, type RunSettings } from '@pod/protocol';
 import { PluginRunItem, type PluginItem } from './items.js';
 import { PluginBase, type PluginClass, type RunOutcome } from './plugin.js';
 
 
 /**
  * Creates a PluginRun for the Plugin, targeting itself, with its `plugin` edge in the same
- * transaction: the Pod grants the run by that Plugin and starts `containerImage`.
+ * transaction: the Pod grants the run by that Plugin and starts `containerImage`. `config`: the
+ * run's settings, which must fit the Plugin's `configJson` (see `runSettings`).
  */
-export async function createPluginRun(client: PodClient, plugin: PluginItem | string, containerImage: string): Promise<PluginRunItem> {
+export async function createPluginRun(
+  client: PodClient,
+  plugin: PluginItem | string,
+  containerImage: string,
+  config?: RunSettings,
+): Promise<PluginRunItem> {
   await client.addToSchema(PluginRunItem);
-  const run = new PluginRunItem({ containerImage });
+  const run = new PluginRunItem({ containerImage, ...(config && { config: JSON.stringify(config) }) });
   run.targetItemId = run.id;
   await client.bulk({ createItems: [run], createEdges: [{ source: run, name: 'plugin', target: plugin }] });
   return run;

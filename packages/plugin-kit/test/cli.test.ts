@@ -19,11 +19,15 @@ import { KIT_DIR } from './helpers.js';
 
 const CLI = path.join(KIT_DIR, 'dist/src/cli.js');
 
-const podPlugin = (args: string[], cwd: string, input?: string) => run(process.execPath, [CLI, ...args], cwd, {}, input);
+/** The plugin folder `install` registers in: this test run's own, never the user's ~/.config. */
+const PLUGIN_DIR = path.join(mkdtempSync(path.join(os.tmpdir(), 'pod-plugin-dir-')), 'plugins');
+const podPlugin = (args: string[], cwd: string, input?: string) =>
+  run(process.execPath, [CLI, ...args], cwd, { POD_PLUGIN_DIR: PLUGIN_DIR }, input);
 
 /** `pod-plugin` started in the background: its output so far, and a wait for a pattern in it. */
 function background(args: string[], cwd: string) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, POD_PLUGIN_DIR: PLUGIN_DIR };
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const state = { output: '' };
   child.stdout.on('data', (chunk) => (state.output += chunk));
   child.stderr.on('data', (chunk) => (state.output += chunk));
@@ -58,6 +62,7 @@ describe('a project made by pod-plugin new', () => {
   after(async () => {
     await pod?.close();
     rmSync(tmp, { recursive: true, force: true });
+    rmSync(path.dirname(PLUGIN_DIR), { recursive: true, force: true });
   });
 
   test('has the template files, its name and image, and links the Pod packages', () => {
@@ -125,9 +130,84 @@ describe('a project made by pod-plugin new', () => {
       await ok(podPlugin(['install', '--pod', bare.url], project));
       const { code, output } = await podPlugin(['run', '--pod', bare.url], project);
       assert.equal(code, 1);
-      assert.match(output, /noRunner: .*\n.*--plugin-runner process --plugin-commands/);
+      assert.match(output, /noRunner: .*\nthe Pod cannot start .*: `pod-plugin install` registers it/);
+      assert.doesNotMatch(output, /--plugin-commands/, 'no hint that would drop the other plugins');
     } finally {
       await bare.close();
+    }
+  });
+
+  test('install registers the plugin with a running Pod, which lists and launches it without a restart', async () => {
+    const folder = path.join(tmp, 'fresh-plugin-dir');
+    const watching = await startTestPod({ pluginDir: folder });
+    try {
+      const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as Record<string, string>;
+      const owner = new PodClient({ url: watching.url, ...keys });
+      assert.deepEqual(await owner.call('plugin_images', {}), [], 'nothing registered yet');
+      const installed = await ok(podPlugin(['install', '--pod', watching.url, '--plugin-dir', folder], project));
+      const file = path.join(folder, `${image}.json`);
+      assert.match(installed, new RegExp(`registered ${image} for the process runner in ${file}`));
+      assert.match(installed, new RegExp(`the Pod can launch ${image} \\(process runner\\): next, \`pod-plugin run\``));
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(statSync(folder).mode & 0o777, 0o700);
+      const { command } = JSON.parse(readFileSync(file, 'utf8')) as { command: string[] };
+      assert.deepEqual(command.slice(-2), ['--enable-source-maps', path.join(project, 'build/plugin.mjs')]);
+      const ran = await ok(podPlugin(['run', '--pod', watching.url], project));
+      assert.match(ran, /status done, progress 1, launch exited/);
+      assert.match(ran, /5 new of 5 posts/);
+    } finally {
+      await watching.close();
+    }
+  });
+
+  test('install against a Pod that cannot launch the plugin says the exact next step', async () => {
+    const bare = await startTestPod();
+    try {
+      const installed = await ok(podPlugin(['install', '--pod', bare.url], project));
+      const advice = `restart it once with \`--plugin-runner process\` \\(it reads ${PLUGIN_DIR}, where ${image} is registered\\)`;
+      assert.match(installed, new RegExp(`the Pod cannot launch ${image} yet: ${advice}`));
+      const remote = await ok(podPlugin(['install', '--pod', bare.url, '--no-register'], project));
+      assert.doesNotMatch(remote, /registered/);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  test('a run carries its settings: run --config, checked against plugin.json, shown, read as this.config', async () => {
+    const manifestFile = path.join(project, 'plugin.json');
+    const original = readFileSync(manifestFile, 'utf8');
+    const config = {
+      max: { type: 'Integer', default: 10, description: 'posts at most' },
+      label: { type: 'Text', default: 'demo' },
+    };
+    const folder = path.join(tmp, 'settings-plugin-dir');
+    const configured = await startTestPod({ pluginDir: folder });
+    try {
+      writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(original), config }));
+      const stale = await podPlugin(['run', '--pod', configured.url], project);
+      assert.match(stale.output, /no Plugin for .* run `pod-plugin install` first/);
+      await withRunStartingWith(['    console.log(`settings seen: ${JSON.stringify(this.config)}`);'], async () => {
+        await ok(podPlugin(['install', '--pod', configured.url, '--plugin-dir', folder], project));
+        const ran = await ok(podPlugin(['run', '--pod', configured.url, '--config', 'max=3'], project));
+        assert.match(ran, /^settings: max=3, label="demo" \(default\)\nrun [0-9a-f]{32} created/m);
+        assert.match(ran, /settings seen: \{"max":3,"label":"demo"\}/);
+        const refusals = [
+          ['max=three', /setting "max" must be Integer, not "three"/],
+          ['rogue=1', /setting "rogue" is not declared by the plugin \(it declares max, label\)/],
+        ] as const;
+        for (const [pair, refusal] of refusals) {
+          const refused = await podPlugin(['run', '--pod', configured.url, '--config', pair], project);
+          assert.equal(refused.code, 1);
+          assert.match(refused.output, refusal);
+          assert.doesNotMatch(refused.output, /created/, 'no run was created');
+        }
+        writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(original), config: { max: config.max } }));
+        const changed = await podPlugin(['run', '--pod', configured.url], project);
+        assert.match(changed.output, /plugin\.json's config changed since the Plugin was installed: run `pod-plugin install`/);
+      });
+    } finally {
+      writeFileSync(manifestFile, original);
+      await configured.close();
     }
   });
 
@@ -187,7 +267,8 @@ describe('a project made by pod-plugin new', () => {
     try {
       await withRunStartingWith(["    throw new Error('crashed on purpose');"], async (line) => {
         const trace = new RegExp(`Error: crashed on purpose\\n\\s+at .*src/plugin\\.ts:${line}:\\d+`);
-        await ok(podPlugin(['install', '--pod', crashing.url], project));
+        // not registered: registering bundles first, and this is about `run` bundling
+        await ok(podPlugin(['install', '--pod', crashing.url, '--no-register'], project));
         const simulated = await podPlugin(['run', '--simulate', '--pod', crashing.url], project);
         assert.equal(simulated.code, 1, simulated.output);
         assert.match(simulated.output, /src\/plugin\.ts changed since the last build: building again\nbundling src\/main\.ts into build\/plugin\.mjs\nbundled /);
@@ -276,8 +357,12 @@ describe('a project made by pod-plugin new', () => {
     assert.equal(code, 0, `no Docker engine or no pod-plugin-node:base (run .ci/setup-docker.sh, or set POD_TEST_DOCKER=0): ${output}`);
     const docker = await startTestPod({ runner: 'docker' });
     try {
-      await ok(podPlugin(['build'], project));
       const owner = new PodClient({ url: docker.url });
+      assert.ok(!(await owner.call('plugin_images', {})).some((entry) => entry.image === image), 'not built yet');
+      // built while the Pod runs: listed and launched at once, no registry and no restart
+      await ok(podPlugin(['build'], project));
+      const listed = (await owner.call('plugin_images', {})).filter((entry) => entry.image === image);
+      assert.deepEqual(listed, [{ image, runner: 'docker' }]);
       const { plugin } = await installPlugin(owner, manifest);
       const started = await createPluginRun(owner, plugin, image);
       const ended = await waitForRun(owner, started.id, { timeoutMs: 60_000, pollMs: 100 });

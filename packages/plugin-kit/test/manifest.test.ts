@@ -22,7 +22,7 @@ function project(manifest: unknown): string {
 }
 
 describe('readManifest', () => {
-  it('fills in entry, and keeps permissions exactly as written', () => {
+  it('fills in entry and config, and keeps permissions exactly as written', () => {
     const permissions = { read: { Note: { where: { kind: 'todo' } } }, write: { Note: ['title'] } };
     const manifest = readManifest(project({ name: 'notes', image: 'notes:1', permissions, extra: true }));
     assert.deepEqual(manifest, {
@@ -30,7 +30,17 @@ describe('readManifest', () => {
       image: 'notes:1',
       entry: 'src/main.ts',
       permissions,
+      config: {},
     });
+  });
+
+  it('reads the settings a run may be given, and refuses ones a run could never fit', () => {
+    const config = { max: { type: 'Integer', default: 10 }, dryRun: { type: 'Bool', required: true } };
+    assert.deepEqual(readManifest(project({ name: 'n', image: 'x', config })).config, config);
+    const wrongDefault = { name: 'n', image: 'x', config: { max: { type: 'Integer', default: 'ten' } } };
+    assert.throws(() => readManifest(project(wrongDefault)), /config\.max: its default is not of its type/);
+    const unknownType = { name: 'n', image: 'x', config: { max: { type: 'Number' } } };
+    assert.throws(() => readManifest(project(unknownType)), /config\.max\.type/);
   });
 
   it('refuses a missing or empty name and says which field', () => {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Bulk, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQuery } from './items.js';
 import type { BulkResult, EdgeEntry, Item, ReceivedItem } from './items.js';
 import { HEX_KEY } from './values.js';
+import type { PluginImage } from './plugin-dir.js';
 
 /** An answer's type, carried by the table and never checked at run time (the Pod builds it). */
 export interface AnswerOf<T> {
@@ -55,6 +56,8 @@ export const endpoints = {
   abort_plugin_run: { payload: ItemId, answer: answer<Empty>() },
   /** Ours: what a run's plugin printed (the last MiB), credentials masked. */
   plugin_run_logs: { payload: ItemId, answer: answer<string>() },
+  /** Ours, the owner's only: the images this Pod can launch now (docker: local images labelled `pod.plugin`). */
+  plugin_images: { payload: z.object({}), answer: answer<PluginImage[]>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
 /** Endpoints answering JSON; `get_file` answers bytes. */

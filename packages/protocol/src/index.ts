@@ -11,3 +11,5 @@ export * from './endpoints.js';
 export * from './errors.js';
 export * from './statuses.js';
 export * from './permissions.js';
+export * from './plugin-settings.js';
+export * from './plugin-dir.js';

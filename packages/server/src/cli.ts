@@ -2,6 +2,7 @@
 /** `pod`: starts the Pod. Every flag can also come from the environment variable named in --help. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
+import { defaultPluginDir } from '@pod/protocol';
 import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
 import { normalizeOrigin } from './api/origin.js';
@@ -117,6 +118,14 @@ const program = new Command('pod')
       .default({}, '{}')
       .argParser(commands),
   )
+  .addOption(
+    option(
+      '--plugin-dir <folder>',
+      'process runner: folder of <image>.json command files, watched (pod-plugin install writes there)',
+      'POD_PLUGIN_DIR',
+    )
+      .default(defaultPluginDir(process.env)),
+  )
   .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))
   .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network\'s gateway, or its own address)', 'POD_PLUGIN_POD_ADDRESS'))
   .addOption(
@@ -162,6 +171,7 @@ interface Flags {
   smtpRate: number;
   pluginRunner: PodConfig['plugins']['runner'];
   pluginCommands: PodConfig['plugins']['commands'];
+  pluginDir: string;
   dockerSocket?: string;
   pluginPodAddress?: string;
   pluginNetwork: string;
@@ -213,6 +223,7 @@ const config: PodConfig = {
   plugins: {
     runner: flags.pluginRunner,
     commands: flags.pluginCommands,
+    dir: flags.pluginDir,
     dockerSocket: flags.dockerSocket,
     podAddress: flags.pluginPodAddress,
     network: flags.pluginNetwork,

@@ -62,6 +62,8 @@ export interface PodConfig {
     podAddress?: string;
     /** For the process runner: image name → command line (argv). */
     commands: Record<string, string[]>;
+    /** For the process runner: the folder of `<image>.json` command files it watches (`--plugin-dir`). */
+    dir?: string;
     /** For the docker runner: the engine's socket (default: dockerode's, /var/run/docker.sock). */
     dockerSocket?: string;
     /**

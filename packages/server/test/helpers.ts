@@ -290,7 +290,8 @@ export async function startCli(dataDir: string, extraArgs: string[] = []): Promi
   const child = spawn(
     process.execPath,
     [cliPath(), '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'silent', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // a process runner's plugin folder of the test's own, never the user's ~/.config/pod/plugins
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_PLUGIN_DIR: path.join(dataDir, 'plugins') } },
   );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

@@ -52,6 +52,7 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   get_file: ({ owner }, { sha256 }) => readFile(owner, sha256.toLowerCase()),
   abort_plugin_run: async ({ owner }, id, { runs }) => (await runs.abort(owner, id), empty),
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
+  plugin_images: async (_caller, _payload, { runs }) => toJson(await runs.images()),
 };
 
 /** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */

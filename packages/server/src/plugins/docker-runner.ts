@@ -5,6 +5,7 @@
  * need not reach a registry): an image that is not on the machine is `imageMissing`.
  */
 import Docker from 'dockerode';
+import { PLUGIN_IMAGE_LABEL } from '@pod/protocol';
 import type { PodConfig } from '../config.js';
 import {
   LaunchError,
@@ -137,6 +138,20 @@ export class DockerRunner implements PluginRunner {
 
   close(): Promise<void> {
     return this.#supervisor.close();
+  }
+
+  /**
+   * The local images built for the Pod (label `pod.plugin`, which `pod-plugin build` sets), by tag,
+   * `:latest` left off as a run's containerImage would name it. Never pulled: only what is here.
+   */
+  async images(): Promise<string[]> {
+    try {
+      const images = await this.#docker.listImages({ filters: { label: [PLUGIN_IMAGE_LABEL] } });
+      const tags = images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>');
+      return [...new Set(tags.map((tag) => tag.replace(/:latest$/, '')))];
+    } catch (error) {
+      throw this.#failure(error, 'cannot list the images');
+    }
   }
 
   /** Removes the containers of an earlier Pod of the same `instance` (see the option); how many. */

@@ -236,6 +236,8 @@ export class Grant implements Principal {
         return;
       case 'changes':
         throw forbidden('the change feed is for clients; plugins search');
+      case 'plugin_images':
+        throw forbidden('what the Pod can launch is for its owner; plugins do not list it');
       case 'abort_plugin_run':
       case 'plugin_run_logs':
         if (payload !== this.own.runId) throw forbidden('a plugin may stop or read the logs of its own run only');

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { PodConfig } from '../config.js';
+import type { PluginDir } from './plugin-dir.js';
 import {
   LOG_LIMIT_BYTES,
   LaunchError,
@@ -20,6 +21,8 @@ import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.j
 export type ProcessRunnerOptions = Pick<PodConfig['plugins'], 'commands' | 'timeoutSeconds'> & {
   /** Between SIGTERM and SIGKILL when a run is stopped; STOP_GRACE_SECONDS when not given. */
   stopGraceSeconds?: number;
+  /** The watched folder of commands (`--plugin-dir`); `commands` win on a name clash. */
+  folder?: PluginDir;
 };
 
 export class ProcessRunner implements PluginRunner {
@@ -31,9 +34,18 @@ export class ProcessRunner implements PluginRunner {
   }
 
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
-    const command = Object.hasOwn(this.options.commands, launch.containerImage) ? this.options.commands[launch.containerImage] : undefined;
-    if (!command?.length)
-      throw new LaunchError('imageMissing', `no command is set for image ${JSON.stringify(launch.containerImage)} in the process runner`);
+    // read again at each launch: a plugin installed a moment ago starts even if no change was seen yet
+    const commands = this.#commands(this.options.folder?.read());
+    const image = launch.containerImage;
+    const command = Object.hasOwn(commands, image) ? commands[image] : undefined;
+    if (!command?.length) {
+      const where = this.options.folder ? ` or in ${this.options.folder.dir}` : '';
+      throw new LaunchError(
+        'imageMissing',
+        `no command is set for image ${JSON.stringify(image)} in the process runner (--plugin-commands${where}); ` +
+          '`pod-plugin install` registers one',
+      );
+    }
     const inherited: Record<string, string> = {};
     for (const key of ['PATH', 'HOME']) if (process.env[key] !== undefined) inherited[key] = process.env[key];
 
@@ -51,8 +63,18 @@ export class ProcessRunner implements PluginRunner {
     return this.#supervisor.watch(processRun(child, launch.secrets, graceMs));
   }
 
+  /** The images it has a command for: their names only, never the commands. Read again, as at a launch. */
+  async images(): Promise<string[]> {
+    return Object.keys(this.#commands(this.options.folder?.read()));
+  }
+
   close(): Promise<void> {
+    this.options.folder?.close();
     return this.#supervisor.close();
+  }
+
+  #commands(fromFolder: Record<string, string[]> = {}): Record<string, string[]> {
+    return { ...fromFolder, ...this.options.commands };
   }
 }
 

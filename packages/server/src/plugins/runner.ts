@@ -56,6 +56,8 @@ export interface PluginRunner {
   start(launch: PluginLaunch): Promise<RunningPlugin>;
   /** Stops every run still going (on Pod shutdown), so no container or process outlives the Pod. */
   close(): Promise<void>;
+  /** The images it can start now, by name (never their commands or paths). */
+  images?(): Promise<string[]>;
   /** At start-up: removes what an earlier Pod on the same data left running when it crashed; how many. */
   removeLeftovers?(): Promise<number>;
 }

@@ -11,6 +11,7 @@ import type { OwnerPool } from '../storage/owners.js';
 import type { PluginCredentials } from './credentials.js';
 import { DockerRunner } from './docker-runner.js';
 import { PluginNetwork } from './plugin-network.js';
+import { PluginDir } from './plugin-dir.js';
 import { ProcessRunner } from './process-runner.js';
 import { noRunner, type PluginRunner } from './runner.js';
 import { PluginRuns } from './trigger.js';
@@ -39,7 +40,7 @@ export function createPluginParts(
     plugins.runner === 'docker' && plugins.network !== 'host'
       ? new PluginNetwork({ name: plugins.network, socketPath: plugins.dockerSocket, log: uses.log })
       : undefined;
-  const runner = uses.runner ?? runnerFor(config, network);
+  const runner = uses.runner ?? runnerFor(config, network, uses.log);
   // Containers of a crashed predecessor hold credentials that no longer work: remove them.
   void runner
     .removeLeftovers?.()
@@ -56,12 +57,19 @@ export function createPluginParts(
   return { network, runner, runs };
 }
 
-function runnerFor({ plugins, dataDir }: PodConfig, network: PluginNetwork | undefined): PluginRunner {
+function runnerFor(
+  { plugins, dataDir }: PodConfig,
+  network: PluginNetwork | undefined,
+  log: FastifyBaseLogger,
+): PluginRunner {
   switch (plugins.runner) {
     case 'none':
       return noRunner;
     case 'process':
-      return new ProcessRunner(plugins);
+      return new ProcessRunner({
+        ...plugins,
+        folder: plugins.dir === undefined ? undefined : new PluginDir(plugins.dir, log),
+      });
     case 'docker':
       return new DockerRunner({
         ...plugins,

@@ -11,6 +11,7 @@ import type { Owner } from '../storage/owners.js';
 import type { Commit } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
 import { FINAL_RUN_STATUSES, RunStatus, parsePermissions, type Item, type LaunchStatus, type ParsedPermissions } from '@pod/protocol';
+import { parsePluginSettings, runSettings, type PluginImage, type PluginSettings } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
 import { FinishedLogs } from './finished-logs.js';
 import { Grant } from './permissions.js';
@@ -69,6 +70,20 @@ export class PluginRuns {
     await running?.plugin.stop();
   }
 
+  /** What this Pod's runner can launch now (`plugin_images`). */
+  async images(): Promise<PluginImage[]> {
+    const { runner } = this.options;
+    const kind = runner.name;
+    if (kind !== 'docker' && kind !== 'process') return [];
+    try {
+      return ((await runner.images?.()) ?? []).map((image) => ({ image, runner: kind }));
+    } catch (error) {
+      // the detail (a socket path, the engine's words) is the host's, not every owner's
+      this.options.log.warn({ err: error }, 'could not list plugin images');
+      throw new PodError('unavailable', `the ${kind} runner cannot list its images now; see the Pod log`);
+    }
+  }
+
   /** A run's output so far (or, once finished, its last output), credentials masked. */
   async logs(owner: Owner, runId: string): Promise<string> {
     const running = this.running.get(runKey(owner, runId));
@@ -96,7 +111,9 @@ export class PluginRuns {
         const image = imageOf(run);
         if (CLIENT_RUN_IMAGES.has(image))
           return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
-        grantOf(owner, run, image); // a run no Plugin grants is refused now, not after waiting its turn
+        // a run no Plugin grants, or with settings its Plugin does not declare, is refused now, not after its turn
+        grantOf(owner, run, image);
+        checkSettings(owner, run, image);
         const entered = this.queue.enter(owner.hash, runKey(owner, runId));
         if (entered instanceof Promise) {
           const { maxRuns, maxRunsPerOwner } = this.queue.limits;
@@ -139,6 +156,7 @@ export class PluginRuns {
     const creatorRun = owner.store.storedItem(runId)?.creatorRun;
     if (creatorRun) record(owner, runId, { podCreatedByRun: creatorRun }, this.options.log);
     const grant = grantOf(owner, run, image);
+    checkSettings(owner, run, image);
     const targetId = grant.own.targetId ?? runId;
     const { authJson, token } = this.options.credentials.issue(owner, grant);
     try {
@@ -301,6 +319,22 @@ function pluginOf(owner: Owner, runId: string, image: string): Item | undefined 
     if (plugin) return plugin;
   }
   return undefined;
+}
+
+/** Refuses a run whose `config` does not fit its Plugin's `configJson`: undeclared, mistyped or missing settings. */
+function checkSettings(owner: Owner, run: Item, image: string): void {
+  const plugin = pluginOf(owner, run.id, image);
+  let declared: PluginSettings;
+  try {
+    declared = parsePluginSettings(plugin?.configJson);
+  } catch (error) {
+    throw refuse(`its Plugin's settings are malformed: ${(error as Error).message}`);
+  }
+  try {
+    runSettings(declared, run.config);
+  } catch (error) {
+    throw refuse(`its config does not fit its Plugin: ${(error as Error).message}`);
+  }
 }
 
 /** The Plugin's declared permissions; none declared means the run may touch only its own items. */
