@@ -93,7 +93,7 @@ describe('downloads are checked against their sha256', () => {
     const file = await client.uploadFile(bytes);
     const [blob] = readdirSync(filesDir).filter((name) => !before.has(name));
     const sealed = readFileSync(join(filesDir, blob!));
-    sealed[2 * 1024 * 1024] ^= 0x01;
+    sealed[2 * 1024 * 1024]! ^= 0x01;
     writeFileSync(join(filesDir, blob!), sealed);
     const error = await client.getFile(file).catch((e: unknown) => e);
     assert.ok(error instanceof FileIntegrityError, String(error));

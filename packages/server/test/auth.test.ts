@@ -82,8 +82,8 @@ describe('database keys and owner isolation', () => {
 
     const afterItems = await o.search({ type: 'Diary' });
     assert.deepEqual(afterItems, beforeItems);
-    assert.equal((await o.get(ids[0])).secret, 'entry 0');
-    assert.equal((await o.get(ids[1])).deleted, false);
+    assert.equal((await o.get(ids[0]!)).secret, 'entry 0');
+    assert.equal((await o.get(ids[1]!)).deleted, false);
     assert.ok((await o.getFile(sha256hex(bytes))).bytes.equals(bytes));
     // and the right key still writes
     await o.create({ type: 'Diary', secret: 'entry 5' });

@@ -24,12 +24,13 @@ export class ProcessRunner implements PluginRunner {
 
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
     const command = Object.hasOwn(this.options.commands, launch.containerImage) ? this.options.commands[launch.containerImage] : undefined;
-    if (!command?.length)
+    const [file, ...args] = command ?? [];
+    if (file === undefined)
       throw new LaunchError('imageMissing', `no command is set for image ${JSON.stringify(launch.containerImage)} in the process runner`);
     const inherited: Record<string, string> = {};
     for (const key of ['PATH', 'HOME']) if (process.env[key] !== undefined) inherited[key] = process.env[key];
 
-    const child = spawn(command[0], command.slice(1), {
+    const child = spawn(file, args, {
       env: { ...inherited, ...launch.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group, so that stopping it also ends whatever it started
@@ -37,7 +38,7 @@ export class ProcessRunner implements PluginRunner {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${command[0]}: ${error.message}`)));
+      child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${file}: ${error.message}`)));
     });
 
     const plugin = supervise(child, launch.secrets, this.options);
@@ -64,7 +65,10 @@ function supervise(child: ChildProcess, secrets: string[], options: ProcessRunne
   const keep = (chunk: Buffer) => {
     chunks.push(chunk);
     buffered += chunk.length;
-    while (buffered - chunks[0].length >= LOG_LIMIT_BYTES) buffered -= chunks.shift()!.length;
+    for (let first = chunks[0]; first && buffered - first.length >= LOG_LIMIT_BYTES; first = chunks[0]) {
+      buffered -= first.length;
+      chunks.shift();
+    }
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
