@@ -71,7 +71,11 @@ export async function benchSync(
     for (let round = 0; round < rounds; round++) {
       const note = await writer.create(new Note({ title: `live ${round}`, count: round }));
       const arrived = new Promise<void>((resolve) => {
-        const off = reader.on('change', ({ ids, origin }) => origin === 'remote' && ids.includes(note.id) && (off(), resolve()));
+        const off = reader.on('change', ({ ids, origin }) => {
+          if (origin !== 'remote' || !ids.includes(note.id)) return;
+          off();
+          resolve();
+        });
       });
       const start = performance.now();
       await writer.push();

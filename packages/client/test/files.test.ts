@@ -80,7 +80,12 @@ describe('downloads are checked against their sha256', () => {
   /** A loopback server answering every request with `answer`; counts requests. */
   async function fakePod(answer: (response: ServerResponse) => void): Promise<{ server: Server; url: string; count: () => number }> {
     let count = 0;
-    const server = createServer((request, response) => request.resume().on('end', () => (count++, answer(response))));
+    const server = createServer((request, response) =>
+      request.resume().on('end', () => {
+        count++;
+        answer(response);
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, count: () => count };
   }

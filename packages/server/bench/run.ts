@@ -119,7 +119,10 @@ async function main() {
   stage(`engine ceiling: ${ITEMS.toLocaleString('en-US')} items straight into an encrypted store`);
   const ceilingDb = openEncrypted(join(dir, 'ceiling.db'), randomBytes(32), true);
   const ceiling = new OwnerStore(ceilingDb);
-  const insert = (items: object[]) => ceiling.write(() => items.forEach((item) => ceiling.createItem(item as Record<string, unknown>)));
+  const insert = (items: object[]) =>
+    ceiling.write(() => {
+      for (const item of items) ceiling.createItem(item as Record<string, unknown>);
+    });
   insert(schema);
   const batches: object[][] = [];
   for (let start = 0; start < ITEMS; start += BATCH)

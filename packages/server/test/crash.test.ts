@@ -34,7 +34,7 @@ describe('crash safety', () => {
       while (!stop) {
         const n = seq++;
         const isBulk = n % 10 === 9;
-        let r;
+        let r: Awaited<ReturnType<typeof o.call>>;
         try {
           r = isBulk
             ? await o.call('bulk', { createItems: Array.from({ length: 5 }, () => ({ type: 'Crash', seq: n })) })
