@@ -59,7 +59,10 @@ test('without an engine they are skipped, naming the socket and the set-up comma
 test('under CI=true, no engine fails instead of skipping, saying what to run', async () => {
   delete process.env.POD_TEST_DOCKER;
   process.env.CI = 'true';
-  await assert.rejects(dockerTestSkip('/nonexistent/docker.sock'), /CI=true requires the Docker tests.*\.ci\/setup-docker\.sh/);
+  await assert.rejects(
+    dockerTestSkip('/nonexistent/docker.sock'),
+    /CI=true requires the Docker tests.*\.ci\/setup-docker\.sh/,
+  );
 });
 
 test('POD_TEST_DOCKER=0 skips them even where an engine answers', async () => {
