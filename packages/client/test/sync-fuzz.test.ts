@@ -100,7 +100,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// The timeout only guards against a hang: the run takes ~30 s on an idle 2-core machine and over 100 s under load.
+// The timeout only guards against a hang: one run took 110 s on a 2-core machine shared with other work.
 it(`fuzz: concurrent engines and plugins over a flaky network converge, losing nothing (SYNC_FUZZ_SEED=${SEED})`, { timeout: 600_000 }, async () => {
   const started = performance.now();
   const rng = seededRandom(SEED);
