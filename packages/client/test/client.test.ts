@@ -204,7 +204,8 @@ const close = (server: Server) => new Promise((resolve) => server.close(resolve)
 
 describe('timeouts and retries', () => {
   // a timeout that never fired would hang here: the bound fails that case instead
-  it('a call without an answer times out with status 0, and an abort stays an AbortError', { timeout: 30_000 }, async () => {
+  const bound = { timeout: 30_000 };
+  it('a call without an answer times out with status 0, and an abort stays an AbortError', bound, async () => {
     let searched!: () => void;
     const searchArrived = new Promise<void>((resolve) => (searched = resolve));
     // the first request is the create that times out, the second the search to abort

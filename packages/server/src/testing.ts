@@ -82,7 +82,8 @@ function pingDocker(socketPath: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const request = get({ socketPath, path: '/_ping', timeout: 5000 }, (response) => {
       response.resume();
-      resolve(response.statusCode === 200 ? undefined : `the Docker engine at ${socketPath} answers ${response.statusCode}`);
+      const status = response.statusCode;
+      resolve(status === 200 ? undefined : `the Docker engine at ${socketPath} answers ${status}`);
     });
     request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
     request.on('error', (error) => resolve(`no Docker engine answers at ${socketPath} (${error.message})`));

@@ -11,8 +11,10 @@ import { usePod, Owner, rawPost, randomKey, sha256hex, snapshotFiles, until, wal
 const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
 
 /** Waits until `o`'s database is closed: SQLite removes the -wal file when its last connection closes. */
-const databaseClosed = (dataDir: string, o: Owner) =>
-  until('the owner database to close', () => (fs.existsSync(path.join(dataDir, ownerHash(o.owner), 'pod.db-wal')) ? undefined : true));
+const databaseClosed = (dataDir: string, o: Owner) => {
+  const wal = path.join(dataDir, ownerHash(o.owner), 'pod.db-wal');
+  return until('the owner database to close', () => (fs.existsSync(wal) ? undefined : true));
+};
 
 describe('owner allow-list (403)', () => {
   const allowed = randomKey();
