@@ -13,6 +13,7 @@ const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filt
 /** Waits until `o`'s database is closed: SQLite removes the -wal file when its last connection closes. */
 const databaseClosed = (dataDir: string, o: Owner) => {
   const wal = path.join(dataDir, ownerHash(o.owner), 'pod.db-wal');
+  assert.ok(fs.existsSync(wal), 'the database is open: its -wal file exists');
   return until('the owner database to close', () => (fs.existsSync(wal) ? undefined : true));
 };
 
