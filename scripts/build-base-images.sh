@@ -46,6 +46,7 @@ new_stage() {
 
 import_stage() {
   local stage=$1 tag=$2 label=$3 cmd=$4
+  echo "$tag: importing $(du -sh "$stage" | cut -f1) into Docker"
   tar -C "$stage" --numeric-owner -c . |
     docker import \
       --change "LABEL pod.base=$label" \
@@ -61,6 +62,7 @@ import_stage() {
 if [[ $force == --force || $(label_of pod-plugin-node:base) != "node-$node_version" ]]; then
   stage=$(new_stage)
   mapfile -t libs < <(libraries_of "$node_bin")
+  echo "pod-plugin-node:base: staging node $node_version and the ${#libs[@]} libraries it links"
   add_files "$stage" "${libs[@]}"
   cp -L "$node_bin" "$stage/usr/bin/node"
   mkdir -p "$stage/app"
@@ -79,6 +81,7 @@ python_version=$($python_bin -c 'import sys; print(".".join(map(str, sys.version
 if [[ $force == --force || $(label_of pod-plugin-python:base) != "python-$python_version" ]]; then
   stage=$(new_stage)
   stdlib=/usr/lib/python3.11
+  echo "pod-plugin-python:base: staging python $python_version and its standard library"
   # the standard library without the static libpython, GUI, test and build-tool parts, and without
   # Debian's sitecustomize (a symlink into /etc that would dangle)
   tar -C / -c --exclude="${stdlib#/}/config-3.11-*" --exclude="${stdlib#/}/"{idlelib,tkinter,turtledemo,lib2to3,ensurepip,sitecustomize.py} \

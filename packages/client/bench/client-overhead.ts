@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startPodProcess } from '@pod/server/testing';
+import { benchProgress, startPodProcess } from '@pod/server/testing';
 import { PodClient, defineItem } from '@pod/client';
 
 const ITEMS = 10_000;
@@ -80,7 +80,11 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   try {
     // One comparison is ~0.5 s of a shared 2-core machine: three, and their median, say more.
     const rounds = [];
-    for (let round = 0; round < 3; round++) rounds.push(await benchClientOverhead(pod.url));
+    const stage = benchProgress('client overhead bench', 3);
+    for (let round = 0; round < 3; round++) {
+      stage(`round ${round + 1}: ${ITEMS.toLocaleString('en-US')} items through the library and through raw fetch`);
+      rounds.push(await benchClientOverhead(pod.url));
+    }
     const format = (rate: number) => `${Math.round(rate).toLocaleString('en-US')} items/s`;
     const percent = ({ library, raw }: { library: number; raw: number }) => (library / raw) * 100;
     console.log(`bulk create of ${ITEMS.toLocaleString('en-US')} items in requests of ${BATCH.toLocaleString('en-US')}, three rounds:`);

@@ -80,7 +80,12 @@ describe('downloads are checked against their sha256', () => {
   /** A loopback server answering every request with `answer`; counts requests. */
   async function fakePod(answer: (response: ServerResponse) => void): Promise<{ server: Server; url: string; count: () => number }> {
     let count = 0;
-    const server = createServer((request, response) => request.resume().on('end', () => (count++, answer(response))));
+    const server = createServer((request, response) =>
+      request.resume().on('end', () => {
+        count++;
+        answer(response);
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, count: () => count };
   }
@@ -93,7 +98,7 @@ describe('downloads are checked against their sha256', () => {
     const file = await client.uploadFile(bytes);
     const [blob] = readdirSync(filesDir).filter((name) => !before.has(name));
     const sealed = readFileSync(join(filesDir, blob!));
-    sealed[2 * 1024 * 1024] ^= 0x01;
+    sealed[2 * 1024 * 1024]! ^= 0x01;
     writeFileSync(join(filesDir, blob!), sealed);
     const error = await client.getFile(file).catch((e: unknown) => e);
     assert.ok(error instanceof FileIntegrityError, String(error));

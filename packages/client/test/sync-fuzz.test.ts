@@ -100,7 +100,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it(`fuzz: concurrent engines and plugins over a flaky network converge, losing nothing (SYNC_FUZZ_SEED=${SEED})`, { timeout: 120_000 }, async () => {
+// The timeout only guards against a hang: one run took 110 s on a 2-core machine shared with other work.
+it(`fuzz: concurrent engines and plugins over a flaky network converge, losing nothing (SYNC_FUZZ_SEED=${SEED})`, { timeout: 600_000 }, async () => {
   const started = performance.now();
   const rng = seededRandom(SEED);
   const proxy = await startProxy(Number(new URL(pod.url).port));

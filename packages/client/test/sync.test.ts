@@ -241,11 +241,20 @@ describe('client-to-Pod sync', () => {
     restore();
 
     let online = false;
-    const live = await engine(new MemoryStore(), { pushPolicy: () => online && { delayMs: 0, batchSize: 3 } });
+    let heldBack = 0;
+    const live = await engine(new MemoryStore(), {
+      pushPolicy: () => {
+        if (online) return { delayMs: 0, batchSize: 3 };
+        heldBack++;
+        return false;
+      },
+    });
     live.start();
     sent = watchFetch();
+    heldBack = 0;
     for (let i = 0; i < 4; i++) await live.create(new Note({ title: `m${i}` }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // each create asked the policy before it resolved, and a refusal schedules nothing: no need to wait
+    assert.equal(heldBack, 4, 'every local change asked the push policy');
     assert.equal(sent.filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call)).length, 0, 'metered: held back');
     online = true;
     const pushed = nextEvent(live, 'pushed', (e) => e.changes.length === 2);
@@ -363,14 +372,19 @@ describe('conflicts', () => {
     await replica.push();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let held!: () => void;
+    const inFlight = new Promise<void>((resolve) => (held = resolve));
     watchFetch(async (call, forward) => {
       const answer = await forward();
-      if (call.endpoint === 'bulk') await gate;
+      if (call.endpoint === 'bulk') {
+        held();
+        await gate;
+      }
       return answer;
     });
     await replica.patch(note.id, { title: 'v2' });
     const pushing = replica.push();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await inFlight;
     await replica.patch(note.id, { stars: 5 }); // while v2 is in flight
     assert.deepEqual([(await replica.view(note.id))!.title, (await replica.view(note.id))!.stars], ['v2', 5]);
     release();

@@ -80,9 +80,11 @@ function packageJson(name: string, link: (pkg: string) => string) {
     version: '0.1.0',
     private: true,
     type: 'module',
+    engines: { node: '>=22' },
     scripts: {
       build: 'tsc',
-      test: 'tsc && node --test dist/test/*.test.js',
+      // a glob, quoted for node: Node 22 and later no longer expand a directory argument
+      test: 'tsc && node --test "dist/test/**/*.test.js"',
       bundle: 'pod-plugin build --no-docker',
       image: 'pod-plugin build',
     },

@@ -9,6 +9,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { dockerTestSkip } from '@pod/server';
 import Docker from 'dockerode';
 import { bundleEntry } from '../src/project.js';
 import { startTestPod, type TestPod } from '../src/testing.js';
@@ -96,13 +97,13 @@ const HOW_TO = 'run .ci/setup-docker.sh first, or set POD_TEST_DOCKER=0 to skip 
  * The Docker runner: an image per fixture, tagged for this test run alone, built from the bundled
  * compiled code with a CMD that runs the fixture; removed again by `cleanUp`.
  */
-export function dockerRunner(): RunnerSetup {
+export async function dockerRunner(): Promise<RunnerSetup> {
   const docker = new Docker({ socketPath: DOCKER_SOCKET });
   const tag = (fixture: Fixture) => `pod-plugin-kit-test-${process.pid}-${fixture}`;
   const built: string[] = [];
   return {
     name: 'docker',
-    skip: process.env.POD_TEST_DOCKER === '0' ? 'POD_TEST_DOCKER=0: the Docker runner is not tested' : undefined,
+    skip: await dockerTestSkip(DOCKER_SOCKET),
     prepare: once(async () => {
       await checkEngine(docker);
       const context = mkdtempSync(path.join(os.tmpdir(), 'pod-plugin-kit-images-'));

@@ -10,6 +10,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchProgress, quiet, type Progress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
@@ -77,7 +78,8 @@ async function heavyReads(a: Client, stop: { done: boolean }) {
   }
 }
 
-export async function benchFairness(): Promise<FairnessFigures> {
+export async function benchFairness(stage: Progress = quiet): Promise<FairnessFigures> {
+  stage('seeding owner A with 10,000 items and 1,000 edges');
   const dir = mkdtempSync(join(tmpdir(), 'pod-fairness-'));
   const pod = await startPodProcess(dir);
   try {
@@ -91,9 +93,11 @@ export async function benchFairness(): Promise<FairnessFigures> {
       seeded.push(...(JSON.parse((await a.ok('bulk', { createItems: Array.from({ length: 1_000 }, (_, k) => note(start + k)) })).toString()).createItems as string[]));
     await a.ok('bulk', { createEdges: seeded.slice(0, 1_000).map((id, k) => ({ _source: id, _target: seeded[k + 1_000], _name: 'next' })) });
 
+    stage('owner B alone, 5 s');
     const idleEnd = new Promise((resolve) => setTimeout(resolve, 5_000));
     const idle = await probe(b, canary, idleEnd);
 
+    stage(`owner B while A reads heavily and pushes ${ITEMS.toLocaleString('en-US')} items in bulks of 1,000`);
     const stop = { done: false };
     const pushInPages = (async () => {
       for (let start = 0; start < ITEMS; start += 1_000)
@@ -104,6 +108,7 @@ export async function benchFairness(): Promise<FairnessFigures> {
     stop.done = true;
     await readers;
 
+    stage(`owner B while A reads heavily and pushes ${ITEMS.toLocaleString('en-US')} items in one bulk`);
     const stopOne = { done: false };
     const oneBulk = a.ok('bulk', { createItems: Array.from({ length: ITEMS }, (_, k) => note(20_000_000 + k)) });
     const readersOne = heavyReads(new Client(pod.url), stopOne);
@@ -120,7 +125,7 @@ export async function benchFairness(): Promise<FairnessFigures> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const f = await benchFairness();
+  const f = await benchFairness(benchProgress('fairness bench', 4));
   console.log(`owner B get_item, idle Pod:                          p50 ${f.idle.p50.toFixed(2)} ms, p99 ${f.idle.p99.toFixed(2)} ms`);
   console.log(`… while A reads heavily + pushes ${ITEMS} in bulks of 1,000: p50 ${f.busy.p50.toFixed(2)} ms, p99 ${f.busy.p99.toFixed(2)} ms, max ${f.busy.max.toFixed(0)} ms (${f.busy.samples} calls; goal p99 ≤ 50 ms)`);
   console.log(`… while A reads heavily + pushes ${ITEMS} in ONE bulk:       p50 ${f.oneBulk.p50.toFixed(2)} ms, p99 ${f.oneBulk.p99.toFixed(2)} ms, max ${f.oneBulk.max.toFixed(0)} ms (${f.oneBulk.samples} calls)`);

@@ -15,6 +15,7 @@ import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
 import { benchFairness } from './fairness.js';
+import { benchProgress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
 
@@ -112,11 +113,16 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'pod-bench-'));
   console.log(`Pod bench — ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${osType()} ${release()}`);
   console.log(`${ITEMS.toLocaleString('en-US')} items of 5 properties in requests of ${BATCH}; files of ${FILE_MIB} MiB\n`);
+  const stage = benchProgress('pod bench', 9);
 
   // --- the engine's ceiling: the same batches straight into an encrypted store, no HTTP ---
+  stage(`engine ceiling: ${ITEMS.toLocaleString('en-US')} items straight into an encrypted store`);
   const ceilingDb = openEncrypted(join(dir, 'ceiling.db'), randomBytes(32), true);
   const ceiling = new OwnerStore(ceilingDb);
-  const insert = (items: object[]) => ceiling.write(() => items.forEach((item) => ceiling.createItem(item as Record<string, unknown>)));
+  const insert = (items: object[]) =>
+    ceiling.write(() => {
+      for (const item of items) ceiling.createItem(item as Record<string, unknown>);
+    });
   insert(schema);
   const batches: object[][] = [];
   for (let start = 0; start < ITEMS; start += BATCH)
@@ -126,11 +132,13 @@ async function main() {
   const ceilingRate = ITEMS / (ms(start) / 1000);
 
   // --- the Pod over HTTP ---
+  stage('starting the Pod as a child process');
   const pod = await startPodProcess(join(dir, 'pod'));
   const raw = await rawServer();
   try {
     await call(pod.url, 'bulk', { createItems: schema });
     const bodies = batches.map((batch) => JSON.stringify({ auth, payload: { createItems: batch } }));
+    stage(`bulk create: ${ITEMS.toLocaleString('en-US')} items over HTTP in requests of ${BATCH}`);
     start = process.hrtime.bigint();
     for (const body of bodies) await call(pod.url, 'bulk', null, body);
     const bulkRate = ITEMS / (ms(start) / 1000);
@@ -138,6 +146,7 @@ async function main() {
 
     // single create_item over keep-alive
     const singles = 2_000;
+    stage(`single create_item: ${singles} over HTTP, a bare server and the engine`);
     const latencies: number[] = [];
     const singleStart = process.hrtime.bigint();
     for (let i = 0; i < singles; i++) {
@@ -167,6 +176,7 @@ async function main() {
 
     // equality search on a Text property with ~10,000 distinct values
     const searches = 500;
+    stage(`equality search: ${searches} over HTTP and in the engine`);
     const searchLatencies: number[] = [];
     const engineSearch: number[] = [];
     for (let i = 0; i < searches; i++) {
@@ -197,12 +207,14 @@ async function main() {
       }
       return { count: seen.size, rate: seen.size / (ms(t) / 1000) };
     };
+    stage('full pull in pages of 1,000, over HTTP and in the engine');
     const pulled = await pull(async (cursor) => JSON.parse(await call(pod.url, 'search', { 'dateServerModified>=': cursor, _limit: BATCH })));
     const pulledCeiling = await pull(async (cursor) => JSON.parse(ceiling.searchJson({ 'dateServerModified>=': cursor, _limit: BATCH })));
     if (pulled.count < ITEMS) throw new Error(`the pull saw ${pulled.count} items`);
     report('full pull, items/s', pulled.rate, 'items/s', pulledCeiling.rate, 'in-process engine', '≥ 50,000/s', pulled.rate >= 50_000);
 
     // a 100 MiB file up and down
+    stage(`a ${FILE_MIB} MiB file up and down`);
     const bytes = randomBytes(FILE_MIB * 1024 * 1024);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     await call(pod.url, 'create_item', { type: 'File', sha256 });
@@ -224,9 +236,11 @@ async function main() {
     report('server memory growth over upload+download', peakGrowth, 'MiB', FILE_MIB, 'file size', 'flat (≪ file size)', peakGrowth < FILE_MIB / 2);
 
     // plugin start-up: PluginRun created → the plugin's first request reaches the Pod
+    stage('plugin start: bare node spawn and the process runner, 5 runs each');
     const spawnReference = median(await rawPluginStart(raw.url));
     const viaProcess = median(await benchPluginStart(new ProcessRunner({ commands: { 'env-plugin': [process.execPath, ENV_PLUGIN] }, timeoutSeconds: 60 }), 'env-plugin'));
     report('plugin start, process runner (median)', viaProcess, 'ms', spawnReference, 'bare node spawn, to its exit', '', true);
+    stage('plugin start: the docker runner, 5 runs');
     if (existsSync(DOCKER_SOCKET)) {
       const docker = new Docker({ socketPath: DOCKER_SOCKET });
       await buildEnvPluginImage(docker);
@@ -238,7 +252,7 @@ async function main() {
     raw.server.close();
     ceilingDb.close();
   }
-  const fairness = await benchFairness();
+  const fairness = await benchFairness(benchProgress('  fairness', 4));
   report('fairness: owner B get_item p50, A busy', fairness.busy.p50, 'ms', fairness.idle.p50, 'idle Pod', '', true);
   report('fairness: owner B get_item p99, A busy', fairness.busy.p99, 'ms', fairness.idle.p99, 'idle Pod', '≤ 50 ms', fairness.busy.p99 <= 50);
   report('fairness: B get_item p99, A one 100k bulk', fairness.oneBulk.p99, 'ms', fairness.idle.p99, 'idle Pod', '≤ 50 ms', fairness.oneBulk.p99 <= 50);

@@ -5,4 +5,4 @@ export { PodError } from './errors.js';
 export { LaunchError, noRunner, type PluginRunner, type PluginLaunch, type PluginExit, type RunningPlugin } from './plugins/runner.js';
 export { DockerRunner, type DockerRunnerOptions } from './plugins/docker-runner.js';
 export { ProcessRunner, type ProcessRunnerOptions } from './plugins/process-runner.js';
-export { seededRandom, startTestPod, type TestPod } from './testing.js';
+export { dockerTestSkip, seededRandom, startTestPod, type TestPod } from './testing.js';

@@ -3,6 +3,7 @@
  * ephemeral loopback port, with a fresh data folder that closing removes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { defaultConfig, type PodConfig } from './config.js';
 import { listenPod } from './listen.js';
 
 export { startPodProcess, type PodProcess } from './pod-process.js';
+export { benchProgress, quiet, type Progress } from './bench-progress.js';
 
 export interface TestPod {
   app: FastifyInstance;
@@ -61,4 +63,32 @@ export function seededRandom(seed: number) {
     pick: <T>(items: readonly T[]): T => items[int(items.length)]!,
     chance: (p: number) => next() < p,
   };
+}
+
+const SET_UP_DOCKER = 'run .ci/setup-docker.sh to set one up';
+
+/**
+ * Whether the Docker tests run here, as a reason to skip them or undefined: POD_TEST_DOCKER=0 skips them;
+ * without an engine answering on `socketPath` they are skipped saying how to get one, except under
+ * CI=true, where they are required and this throws.
+ */
+export async function dockerTestSkip(socketPath = '/var/run/docker.sock'): Promise<string | undefined> {
+  if (process.env.POD_TEST_DOCKER === '0') return 'POD_TEST_DOCKER=0: the Docker runner is not tested';
+  const problem = await pingDocker(socketPath);
+  if (problem === undefined) return undefined;
+  if (process.env.CI === 'true') throw new Error(`CI=true requires the Docker tests, but ${problem}: ${SET_UP_DOCKER}`);
+  return `${problem}: ${SET_UP_DOCKER} (under CI=true these tests are required)`;
+}
+
+/** Why no Docker engine answers on `socketPath`, or undefined when one does. */
+function pingDocker(socketPath: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const request = get({ socketPath, path: '/_ping', timeout: 5000 }, (response) => {
+      response.resume();
+      const status = response.statusCode;
+      resolve(status === 200 ? undefined : `the Docker engine at ${socketPath} answers ${status}`);
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 5 s')));
+    request.on('error', (error) => resolve(`no Docker engine answers at ${socketPath} (${error.message})`));
+  });
 }

@@ -5,10 +5,17 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
-import { usePod, Owner, rawPost, randomKey, sha256hex, sleep, snapshotFiles, walkFiles } from './helpers.js';
+import { usePod, Owner, rawPost, randomKey, sha256hex, snapshotFiles, until, walkFiles } from './helpers.js';
 
 /** The -shm file is SQLite's shared-memory index, not database content. */
 const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
+
+/** Waits until `o`'s database is closed: SQLite removes the -wal file when its last connection closes. */
+const databaseClosed = (dataDir: string, o: Owner) => {
+  const wal = path.join(dataDir, ownerHash(o.owner), 'pod.db-wal');
+  assert.ok(fs.existsSync(wal), 'the database is open: its -wal file exists');
+  return until('the owner database to close', () => (fs.existsSync(wal) ? undefined : true));
+};
 
 describe('owner allow-list (403)', () => {
   const allowed = randomKey();
@@ -82,8 +89,8 @@ describe('database keys and owner isolation', () => {
 
     const afterItems = await o.search({ type: 'Diary' });
     assert.deepEqual(afterItems, beforeItems);
-    assert.equal((await o.get(ids[0])).secret, 'entry 0');
-    assert.equal((await o.get(ids[1])).deleted, false);
+    assert.equal((await o.get(ids[0]!)).secret, 'entry 0');
+    assert.equal((await o.get(ids[1]!)).deleted, false);
     assert.ok((await o.getFile(sha256hex(bytes))).bytes.equals(bytes));
     // and the right key still writes
     await o.create({ type: 'Diary', secret: 'entry 5' });
@@ -152,7 +159,7 @@ describe('database keys after an idle close', () => {
     const o = new Owner(pod().url);
     await o.declare(['secret', 'Text']);
     const id = await o.create({ type: 'Diary', secret: 'kept' });
-    await sleep(600); // the owner's database closes
+    await databaseClosed(pod().dataDir, o);
     const filesBefore = withoutShm(snapshotFiles(pod().dataDir));
     const wrong = o.withKey(randomKey());
     await wrong.fails('search', {}, 401);
@@ -161,7 +168,7 @@ describe('database keys after an idle close', () => {
     assert.deepEqual(withoutShm(snapshotFiles(pod().dataDir)), filesBefore, 'the wrong key changed no file');
     assert.equal((await o.get(id)).secret, 'kept');
     assert.equal((await o.search({ type: 'Diary' })).length, 1);
-    await sleep(600);
+    await databaseClosed(pod().dataDir, o);
     // a request with the wrong key right after the right one reopened it, still 401
     assert.equal((await o.get(id)).secret, 'kept');
     await wrong.fails('search', {}, 401);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
-import { Owner, sleep, startPod, type RunningPod } from './helpers.js';
+import { Owner, startPod, type RunningPod } from './helpers.js';
 import { smtpSink, type SmtpSink } from './smtp-sink.js';
 
 describe('send_email', () => {
@@ -58,7 +58,7 @@ describe('send_email through a configured SMTP relay', () => {
 
   test('the mail reaches the relay with its recipient, subject and body', async () => {
     assert.deepEqual(await o.ok('send_email', { to: 'alice@example.com', subject: 'Pod test subject', body: 'Hello from the pod test.' }), {});
-    for (let i = 0; i < 50 && smtp.mails.length === 0; i++) await sleep(100);
+    // it answers once the relay has taken the mail
     assert.equal(smtp.mails.length, 1);
     const [mail] = smtp.mails;
     assert.match(mail!.from, /pod@example\.com/);

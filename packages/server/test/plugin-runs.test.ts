@@ -61,7 +61,8 @@ describe('plugin runs', () => {
     let runId: string;
     let plugin: Owner;
     before(async () => {
-      const started = (runnerPod = await podWithRunner());
+      const started = await podWithRunner();
+      runnerPod = started;
       o = new Owner(started.url);
       await o.declare(['name', 'Text'], ['secret', 'Text'], ['text', 'Text'], ['errorMessage', 'Text']);
       const permissions = JSON.stringify({ read: { Person: ['name'] }, write: { Message: ['text'] } });

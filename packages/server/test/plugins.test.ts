@@ -1,7 +1,14 @@
-/** Spec §7: creating a PluginRun is creating an item; the pod never touches `status`/`progress`. */
+/**
+ * Spec §7: creating a PluginRun is creating an item; the pod never touches `status`/`progress`. Each
+ * test waits until the Pod has recorded its launch decision (podLaunchStatus) before it looks.
+ */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { usePod, Owner, sleep } from './helpers.js';
+import { usePod, Owner, until } from './helpers.js';
+
+/** Waits until the Pod has dealt with PluginRun `id`: its launch decision is recorded on it. */
+const launchRecorded = (o: Owner, id: string) =>
+  until(`podLaunchStatus on ${id}`, async () => (await o.get(id)).podLaunchStatus as string | undefined);
 
 describe('plugins', () => {
   const pod = usePod();
@@ -22,7 +29,7 @@ describe('plugins', () => {
     const elapsed = performance.now() - t0;
     assert.equal(created, id);
     assert.ok(elapsed < 2000, `creating a PluginRun took ${elapsed.toFixed(0)} ms`);
-    await sleep(700);
+    await launchRecorded(o, id);
     const item = await o.get(id);
     assert.equal(item.type, 'PluginRun');
     assert.equal(item.containerImage, 'none');
@@ -32,7 +39,6 @@ describe('plugins', () => {
     assert.equal(item.deleted, false);
     // the client (or an in-process plugin) drives status itself
     await o.ok('update_item', { id, status: 'running', progress: 0.75 });
-    await sleep(300);
     const running = await o.get(id);
     assert.equal(running.status, 'running');
     assert.equal(running.progress, 0.75);
@@ -46,7 +52,7 @@ describe('plugins', () => {
     const id = await o.create({ type: 'PluginRun', containerImage: 'no-such-image:latest', targetItemId: 'placeholder' });
     assert.match(id, /^[0-9a-f]{32}$/);
     await o.ok('update_item', { id, targetItemId: id });
-    await sleep(700);
+    await launchRecorded(o, id);
     const item = await o.get(id);
     assert.equal(item.status, undefined);
     assert.equal(item.progress, undefined);
@@ -62,7 +68,7 @@ describe('plugins', () => {
       createItems: [{ id: 'bulkPluginRun1', type: 'PluginRun', containerImage: 'none', targetItemId: 'bulkPluginRun1', status: 'created' }],
     });
     assert.deepEqual(bulk.createItems, ['bulkPluginRun1']);
-    await sleep(500);
+    for (const each of [empty, noFields, 'bulkPluginRun1']) await launchRecorded(o, each);
     assert.equal((await o.get(empty)).status, 'created');
     assert.equal((await o.get(noFields)).type, 'PluginRun');
     assert.equal((await o.get('bulkPluginRun1')).status, 'created');
@@ -76,12 +82,13 @@ describe('plugins', () => {
     await o.declare(['container', 'Text'], ['status', 'Text']);
     const id = 'startPlugin-01';
     assert.equal(await o.create({ id, type: 'StartPlugin', container: 'none', targetItemId: id, status: 'created' }), id);
-    await sleep(500);
+    const v3run = await o.create({ type: 'PluginRun', containerImage: 'none', targetItemId: 'x-target' });
+    // v3 launches a StartPlugin too: once both decisions are recorded, the Pod is done with them
+    for (const each of [id, v3run]) await launchRecorded(o, each);
     const item = await o.get(id);
     assert.equal(item.type, 'StartPlugin');
     assert.equal(item.container, 'none');
     assert.equal(item.status, 'created');
-    const v3run = await o.create({ type: 'PluginRun', containerImage: 'none', targetItemId: 'x-target' });
     assert.equal((await o.get(v3run)).containerImage, 'none');
   });
 });

@@ -2,7 +2,8 @@
  * The plugin runners, each through the same scenarios (spec §7): the plugin gets the environment,
  * reaches a server on loopback, exits with its code, is stopped at its time limit or on request,
  * leaves no container or process behind, and an unknown image is `imageMissing`. The Docker part
- * needs an engine and fails without one, saying how to get it; POD_TEST_DOCKER=0 skips it.
+ * needs an engine: without one it is skipped saying how to get one (required under CI=true);
+ * POD_TEST_DOCKER=0 skips it.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, buildEnvPluginImage } from '../bench/plugin-start.js';
 import { ownerHash } from '../src/config.js';
+import { dockerTestSkip } from '../src/testing.js';
 import { DockerRunner } from '../src/plugins/docker-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { LaunchError, pluginEnvironment, type PluginLaunch, type PluginRunner, type RunningPlugin } from '../src/plugins/runner.js';
@@ -173,7 +175,7 @@ function runnerSuite(
       await runner.close();
       for (const [index, each] of plugins.entries()) {
         assert.equal((await each.exited).stopped, true);
-        assert.equal(await harness.leftovers(launches[index].runId, each), 0);
+        assert.equal(await harness.leftovers(launches[index]!.runId, each), 0);
       }
     });
 
@@ -209,12 +211,13 @@ runnerSuite(
 );
 
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
+const noEngine = await dockerTestSkip(DOCKER_SOCKET);
 runnerSuite(
   'DockerRunner',
   (timeoutSeconds) => new DockerRunner({ network: 'host', memoryMiB: 256, cpus: 1, timeoutSeconds, stopGraceSeconds: 1 }),
   (plugin) => (plugin === 'env-plugin' ? TEST_IMAGE : `pod-test-${plugin}`),
   {
-    skip: process.env.POD_TEST_DOCKER === '0' ? 'POD_TEST_DOCKER=0: the Docker runner is not tested' : undefined,
+    skip: noEngine,
     prepare: () => buildEnvPluginImage(docker),
     async leftovers(runId) {
       return (await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length;
@@ -222,7 +225,7 @@ runnerSuite(
   },
 );
 
-test('DockerRunner removes the containers an earlier Pod of the same instance left running', { skip: process.env.POD_TEST_DOCKER === '0' && 'POD_TEST_DOCKER=0' }, async () => {
+test('DockerRunner removes the containers an earlier Pod of the same instance left running', { skip: noEngine }, async () => {
   await buildEnvPluginImage(docker);
   const instance = `test-${randomBytes(4).toString('hex')}`;
   const options = { network: 'host', memoryMiB: 128, cpus: 1, timeoutSeconds: 60, stopGraceSeconds: 1, instance };

@@ -171,10 +171,10 @@ describe('schema', () => {
     ];
     await o.ok('bulk', { createItems: names.map((n, i) => declare(n, i % 2 === 0 ? 'Text' : 'Integer', 'Item')) });
     const item: Record<string, unknown> = { type: 'Weird' };
-    names.forEach((n, i) => (item[n] = i % 2 === 0 ? `v-${n}` : i));
+    for (const [i, n] of names.entries()) item[n] = i % 2 === 0 ? `v-${n}` : i;
     const id = await o.create(item);
     const got = await o.get(id);
-    names.forEach((n, i) => assert.equal(got[n], i % 2 === 0 ? `v-${n}` : i, n));
+    for (const [i, n] of names.entries()) assert.equal(got[n], i % 2 === 0 ? `v-${n}` : i, n);
     for (const [i, n] of names.entries()) {
       const found = await o.search({ [n]: i % 2 === 0 ? `v-${n}` : i });
       assert.deepEqual(found.map((f) => f.id), [id], `search on ${n}`);

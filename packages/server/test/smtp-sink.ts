@@ -33,8 +33,7 @@ export async function smtpSink({ host = '127.0.0.1', auth = false } = {}): Promi
     reply('220 localhost fake ESMTP');
     socket.on('data', (chunk) => {
       buffer += chunk.toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\r\n')) >= 0) {
+      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         if (inData) {

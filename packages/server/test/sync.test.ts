@@ -28,8 +28,7 @@ async function readFeed(owner: Owner, from: number, stop: (events: FeedEvent[]) 
     const { value, done } = await reader.read();
     if (done) break;
     buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const id = /^id: (\d+)$/m.exec(block)?.[1];

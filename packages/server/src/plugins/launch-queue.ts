@@ -52,7 +52,7 @@ export class LaunchQueue {
   cancel(key: string): boolean {
     const index = this.#waiting.findIndex((waiting) => waiting.key === key);
     if (index < 0) return false;
-    this.#waiting.splice(index, 1)[0].admit(undefined);
+    this.#waiting.splice(index, 1)[0]?.admit(undefined);
     return true;
   }
 
@@ -91,6 +91,7 @@ export class LaunchQueue {
     if (this.#closed) return;
     for (let index = 0; index < this.#waiting.length && this.#running < this.limits.maxRuns; ) {
       const waiting = this.#waiting[index];
+      if (!waiting) break;
       if (!this.#fits(waiting.owner)) {
         index++;
         continue;

@@ -37,8 +37,8 @@ export class ProcessRunner implements PluginRunner {
     // read again at each launch: a plugin installed a moment ago starts even if no change was seen yet
     const commands = this.#commands(this.options.folder?.read());
     const image = launch.containerImage;
-    const command = Object.hasOwn(commands, image) ? commands[image] : undefined;
-    if (!command?.length) {
+    const [file, ...args] = (Object.hasOwn(commands, image) ? commands[image] : undefined) ?? [];
+    if (file === undefined) {
       const where = this.options.folder ? ` or in ${this.options.folder.dir}` : '';
       throw new LaunchError(
         'imageMissing',
@@ -49,7 +49,7 @@ export class ProcessRunner implements PluginRunner {
     const inherited: Record<string, string> = {};
     for (const key of ['PATH', 'HOME']) if (process.env[key] !== undefined) inherited[key] = process.env[key];
 
-    const child = spawn(command[0], command.slice(1), {
+    const child = spawn(file, args, {
       env: { ...inherited, ...launch.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group, so that stopping it also ends whatever it started
@@ -57,7 +57,7 @@ export class ProcessRunner implements PluginRunner {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${command[0]}: ${error.message}`)));
+      child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${file}: ${error.message}`)));
     });
     const graceMs = (this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS) * 1000;
     return this.#supervisor.watch(processRun(child, launch.secrets, graceMs));
@@ -88,7 +88,10 @@ function processRun(child: ChildProcess, secrets: string[], graceMs: number): Su
   const keep = (chunk: Buffer) => {
     chunks.push(chunk);
     buffered += chunk.length;
-    while (buffered - chunks[0].length >= LOG_LIMIT_BYTES) buffered -= chunks.shift()!.length;
+    for (let first = chunks[0]; first && buffered - first.length >= LOG_LIMIT_BYTES; first = chunks[0]) {
+      buffered -= first.length;
+      chunks.shift();
+    }
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

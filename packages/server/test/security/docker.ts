@@ -1,22 +1,19 @@
 /**
- * The Docker side of the security tests: whether an engine is here (CI has one; without it those
- * tests are skipped, saying so) and probe images built for a test from a script on a base image.
+ * The Docker side of the security tests: whether an engine is here (without one those tests are
+ * skipped, saying so; under CI=true they are required) and probe images built for a test from a
+ * script on a base image.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { dockerTestSkip } from '../../src/testing.js';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 export const docker = new Docker({ socketPath: DOCKER_SOCKET });
 
 /** Why the Docker tests cannot run here, or undefined when they can. */
-export const noEngine =
-  process.env.POD_TEST_DOCKER === '0'
-    ? 'POD_TEST_DOCKER=0: the Docker runner is not tested'
-    : existsSync(DOCKER_SOCKET)
-      ? undefined
-      : `no Docker engine at ${DOCKER_SOCKET}: run .ci/setup-docker.sh to test the container promises`;
+export const noEngine = await dockerTestSkip(DOCKER_SOCKET);
 
 /** Builds `tag` from `base` with `script` as /app/<name> and CMD running it with `interpreter`, plus `extra` Dockerfile lines. */
 export async function buildProbe(tag: string, base: string, name: string, script: string, interpreter: string, extra = ''): Promise<void> {

@@ -140,7 +140,13 @@ function send(url: string, fuzz: FuzzRequest): Promise<{ status: number | 'close
     const done = (status: number | 'closed') => resolve({ status, ms: performance.now() - started });
     const req = request(`${url}${fuzz.path}`, { method: fuzz.method, headers: fuzz.headers, agent: fuzz.stall ? false : agent, timeout: 15_000 }, (res) => {
       // A live feed that was granted stays open by design: its answer is its first bytes.
-      if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) return res.once('data', () => (done(res.statusCode!), req.destroy()));
+      if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        res.once('data', () => {
+          done(res.statusCode!);
+          req.destroy();
+        });
+        return;
+      }
       res.resume();
       res.on('end', () => done(res.statusCode!));
       res.on('error', () => done(res.statusCode!));

@@ -21,7 +21,7 @@ const exposed = (extra: Partial<ReturnType<typeof defaultConfig>> = {}) => {
 test('the process runner on a non-loopback address is refused, saying what to do; --insecure allows it', () => {
   const [problem, ...others] = configProblems(exposed());
   assert.deepEqual(others, []);
-  assert.match(problem, /--plugin-runner process on 0\.0\.0\.0.*use --plugin-runner docker or pass --insecure/);
+  assert.match(problem ?? '', /--plugin-runner process on 0\.0\.0\.0.*use --plugin-runner docker or pass --insecure/);
   assert.deepEqual(configProblems(exposed({ insecure: true })), []);
   assert.deepEqual(configProblems({ ...exposed(), host: '127.0.0.1' }), [], 'on loopback it is a development tool');
   assert.match(configWarnings(exposed()).join('\n'), /process runner does not isolate plugins/);

@@ -34,7 +34,7 @@ function concurrency(log: string) {
   let mostOfOne = 0;
   const started: string[] = [];
   for (const line of existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) {
-    const [what, owner, run] = line.split(' ');
+    const [what, owner = '', run = ''] = line.split(' ');
     const step = what === 'start' ? 1 : -1;
     if (what === 'start') started.push(run);
     all += step;
@@ -91,7 +91,7 @@ test('runs of several owners share the global cap', async () => {
       await owner.ok('bulk', { createItems: batch });
       return batch.map((run) => run.id);
     }));
-    await Promise.all(owners.map((owner, index) => untilAll(owner, created[index], ['exited'])));
+    await Promise.all(owners.map((owner, index) => untilAll(owner, created[index]!, ['exited'])));
     const { most, mostOfOne, started } = concurrency(log);
     assert.equal(started.length, 9);
     assert.ok(most <= 3, `${most} runs went at once; the cap is 3`);
@@ -107,7 +107,7 @@ test('a waiting run that is aborted or deleted never starts', async () => {
     const owner = new Owner(pod.url);
     const batch = runs(4, 'wait');
     await owner.ok('bulk', { createItems: batch });
-    const [first, aborted, deleted, last] = batch.map((run) => run.id);
+    const [first, aborted, deleted, last] = batch.map((run) => run.id) as [string, string, string, string];
     await untilAll(owner, [aborted, deleted], ['queued']);
     await owner.ok('abort_plugin_run', aborted);
     await owner.ok('delete_item', deleted);
@@ -129,7 +129,7 @@ test('an owner\'s queue is bounded: runs beyond it are refused, saying why', asy
     await owner.ok('bulk', { createItems: batch });
     const seen = await untilAll(owner, batch.map((run) => run.id), ['exited', 'refused']);
     assert.deepEqual([seen.filter((status) => status === 'exited').length, seen.filter((status) => status === 'refused').length], [5, 3]);
-    const refused = await owner.ok('get_item', batch[7].id);
+    const refused = await owner.ok('get_item', batch[7]!.id);
     assert.match(refused[0].podLaunchMessage, /--plugin-max-queued-per-owner/);
     assert.equal(concurrency(log).started.length, 5);
   } finally {

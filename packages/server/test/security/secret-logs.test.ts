@@ -53,7 +53,15 @@ describe('no secret reaches a log line or an answer', () => {
         owners: new Set([ownerHash(owner.owner)]),
         smtp: { host: '127.0.0.1', port: sink.port, secure: false, from: 'pod@example.com', user: 'pod', password: SMTP_PASSWORD },
       },
-      { runner, logStream: new Writable({ write: (chunk, _encoding, done) => ((log += chunk), done()) }) },
+      {
+        runner,
+        logStream: new Writable({
+          write: (chunk, _encoding, done) => {
+            log += chunk;
+            done();
+          },
+        }),
+      },
     );
     owner = new Owner(pod.url, owner.owner, owner.key);
   });

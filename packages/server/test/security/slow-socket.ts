@@ -21,18 +21,22 @@ export function openSlowSocket(url: string): Promise<SlowSocket> {
       const waiters: (() => void)[] = [];
       socket.on('data', (chunk) => {
         text += chunk.toString('latin1');
-        waiters.splice(0).forEach((wake) => wake());
+        for (const wake of waiters.splice(0)) wake();
       });
       socket.on('error', () => {});
       socket.on('close', () => {
         closed = true;
-        waiters.splice(0).forEach((wake) => wake());
+        for (const wake of waiters.splice(0)) wake();
       });
       const wait = (ms: number, done: () => boolean) =>
         new Promise<void>((settle) => {
           if (done()) return settle();
           const timer = setTimeout(settle, ms);
-          const check = () => (done() ? (clearTimeout(timer), settle()) : waiters.push(check));
+          const check = () => {
+            if (!done()) return void waiters.push(check);
+            clearTimeout(timer);
+            settle();
+          };
           waiters.push(check);
         });
       resolve({
