@@ -52,7 +52,8 @@ export async function benchClientOverhead(url: string): Promise<{ library: numbe
         body: `{"auth":${rawAuth},"payload":${JSON.stringify(payload)}}`,
       });
       const answer = (await response.json()) as { createItems: string[] };
-      if (response.status !== 200 || answer.createItems.length !== batch.length) throw new Error(`raw bulk: ${response.status}`);
+      if (response.status !== 200 || answer.createItems.length !== batch.length)
+        throw new Error(`raw bulk: ${response.status}`);
     });
 
   const warmUp = values.splice(ITEMS);
@@ -87,9 +88,13 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     }
     const format = (rate: number) => `${Math.round(rate).toLocaleString('en-US')} items/s`;
     const percent = ({ library, raw }: { library: number; raw: number }) => (library / raw) * 100;
-    console.log(`bulk create of ${ITEMS.toLocaleString('en-US')} items in requests of ${BATCH.toLocaleString('en-US')}, three rounds:`);
+    console.log(
+      `bulk create of ${ITEMS.toLocaleString('en-US')} items in requests of ${BATCH.toLocaleString('en-US')}, three rounds:`,
+    );
     for (const round of rounds)
-      console.log(`  library ${format(round.library)}, raw fetch ${format(round.raw)}: the library at ${percent(round).toFixed(1)}% of raw`);
+      console.log(
+        `  library ${format(round.library)}, raw fetch ${format(round.raw)}: the library at ${percent(round).toFixed(1)}% of raw`,
+      );
     const median = rounds.map(percent).sort((a, b) => a - b)[1]!;
     console.log(`  median: the library at ${median.toFixed(1)}% of raw (goal ≥ 90%)`);
   } finally {

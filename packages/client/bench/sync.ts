@@ -94,9 +94,15 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const pod = await startPodProcess(dir);
   try {
     const figures = await benchSync(pod.url, { stage: benchProgress('sync bench', 4) });
-    console.log(`initial sync of 100,000 items into an encrypted SQLite replica: ${Math.round(figures.initialItemsPerSecond).toLocaleString('en-US')} items/s (goal ≥ 30,000)`);
-    console.log(`incremental sync with nothing new, p50 of 200: ${figures.incrementalP50Ms.toFixed(2)} ms (goal ≤ 2 ms)`);
-    console.log(`a write on one client to its arrival at another through the live feed, p50 of 200: ${figures.feedLatencyP50Ms.toFixed(2)} ms (goal ≤ 20 ms)`);
+    console.log(
+      `initial sync of 100,000 items into an encrypted SQLite replica: ${Math.round(figures.initialItemsPerSecond).toLocaleString('en-US')} items/s (goal ≥ 30,000)`,
+    );
+    console.log(
+      `incremental sync with nothing new, p50 of 200: ${figures.incrementalP50Ms.toFixed(2)} ms (goal ≤ 2 ms)`,
+    );
+    console.log(
+      `a write on one client to its arrival at another through the live feed, p50 of 200: ${figures.feedLatencyP50Ms.toFixed(2)} ms (goal ≤ 20 ms)`,
+    );
   } finally {
     await pod.stop();
     rmSync(dir, { recursive: true, force: true });

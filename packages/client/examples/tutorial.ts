@@ -78,7 +78,8 @@ export async function tutorial(url: string, log: (line: string) => void = consol
 export function randomPng(width: number, height: number): Uint8Array {
   const rows = new Uint8Array((width + 1) * height);
   // getRandomValues fills at most 64 KiB a call.
-  for (let offset = 0; offset < rows.length; offset += 65_536) globalThis.crypto.getRandomValues(rows.subarray(offset, offset + 65_536));
+  for (let offset = 0; offset < rows.length; offset += 65_536)
+    globalThis.crypto.getRandomValues(rows.subarray(offset, offset + 65_536));
   for (let y = 0; y < height; y++) rows[y * (width + 1)] = 0; // filter type: none
   const header = new Uint8Array(13);
   new DataView(header.buffer).setUint32(0, width);
@@ -121,4 +122,5 @@ const concat = (parts: Uint8Array[]) => {
   return out;
 };
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await tutorial(process.argv[2] ?? 'http://localhost:3030');
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  await tutorial(process.argv[2] ?? 'http://localhost:3030');

@@ -11,7 +11,7 @@ import { PodError } from './errors.js';
 import { randomHex } from './hex.js';
 import type { Policy, RequestOptions, Retry } from './http.js';
 import {
-  Item,
+  type Item,
   ItemClasses,
   changes,
   idOf,
@@ -154,7 +154,8 @@ export class PodCore implements Policy {
 
   /** Any JSON endpoint with its protocol payload and answer: what the methods below are built on. */
   call<E extends JsonEndpoint>(endpoint: E, payload: Payload<E>, options?: RequestOptions): Promise<Answer<E>> {
-    const once = endpoint === 'bulk' && typeof payload === 'object' && 'batchId' in payload && payload.batchId !== undefined;
+    const once =
+      endpoint === 'bulk' && typeof payload === 'object' && 'batchId' in payload && payload.batchId !== undefined;
     return this.transport.json(endpoint, JSON.stringify(payload), once ? 'safe' : RETRY[endpoint], options);
   }
 
@@ -192,7 +193,8 @@ export class PodCore implements Policy {
     const [item] = edges
       ? await this.find({ id }, undefined, options)
       : (await this.call('get_item', id, request)).map((received) => this.classes.decode(received));
-    if (!item) throw new PodError(404, `item ${JSON.stringify(id)} not found`, { endpoint: edges ? 'search' : 'get_item' });
+    if (!item)
+      throw new PodError(404, `item ${JSON.stringify(id)} not found`, { endpoint: edges ? 'search' : 'get_item' });
     return item;
   }
 
@@ -217,7 +219,12 @@ export class PodCore implements Policy {
    * A directed edge `name` from source to target (both must exist); returns the edge item's id.
    * When the source is an item with an edge field of that name, the target is added to it.
    */
-  async createEdge(source: Item | string, name: string, target: Item | string, options?: RequestOptions): Promise<string> {
+  async createEdge(
+    source: Item | string,
+    name: string,
+    target: Item | string,
+    options?: RequestOptions,
+  ): Promise<string> {
     const id = await this.call('create_edge', edgePayload({ source, name, target }), options);
     linkLocally(source, name, target);
     return id;
@@ -234,7 +241,11 @@ export class PodCore implements Policy {
     return this.find(query, preferred, options);
   }
 
-  private async find(query: Payload<'search'>, preferred: ItemClass | undefined, options: SearchOptions = {}): Promise<Item[]> {
+  private async find(
+    query: Payload<'search'>,
+    preferred: ItemClass | undefined,
+    options: SearchOptions = {},
+  ): Promise<Item[]> {
     const { edges, ...request } = options;
     const received = await this.call('search', edges ? { ...query, '[[edges]]': {} } : query, request);
     return received.map((item) => this.classes.decode(item, preferred));
@@ -244,10 +255,23 @@ export class PodCore implements Policy {
    * The item of this type with the highest dateServerModified (the last created or changed), or
    * undefined: where an incremental import continues from.
    */
-  searchLastAdded<C extends ItemClass>(type: C, filter?: Filter<C>, options?: SearchOptions): Promise<InstanceType<C> | undefined>;
+  searchLastAdded<C extends ItemClass>(
+    type: C,
+    filter?: Filter<C>,
+    options?: SearchOptions,
+  ): Promise<InstanceType<C> | undefined>;
   searchLastAdded(type: string, filter?: Payload<'search'>, options?: SearchOptions): Promise<Item | undefined>;
-  async searchLastAdded(type: ItemClass | string, filter: Payload<'search'> = {}, options?: SearchOptions): Promise<Item | undefined> {
-    const query = { ...filter, type: typeof type === 'string' ? type : type.itemType, _sortOrder: 'Desc' as const, _limit: 1 };
+  async searchLastAdded(
+    type: ItemClass | string,
+    filter: Payload<'search'> = {},
+    options?: SearchOptions,
+  ): Promise<Item | undefined> {
+    const query = {
+      ...filter,
+      type: typeof type === 'string' ? type : type.itemType,
+      _sortOrder: 'Desc' as const,
+      _limit: 1,
+    };
     const [last] = await this.find(query, typeof type === 'string' ? undefined : type, options);
     return last;
   }
@@ -349,7 +373,11 @@ type SearchArguments =
   | [query?: Payload<'search'>, options?: IterateOptions];
 
 /** The two forms of search and iterate: (class, filter, options) or (query, options). */
-function searchArguments(args: SearchArguments): { query: Payload<'search'>; preferred?: ItemClass; options: IterateOptions } {
+function searchArguments(args: SearchArguments): {
+  query: Payload<'search'>;
+  preferred?: ItemClass;
+  options: IterateOptions;
+} {
   if (typeof args[0] === 'function') {
     const [type, filter, options] = args as [ItemClass, Payload<'search'>?, IterateOptions?];
     return { query: { ...filter, type: type.itemType }, preferred: type, options: options ?? {} };
@@ -363,4 +391,3 @@ const edgePayload = ({ source, name, target }: EdgeSpec): Payload<'create_edge'>
   _target: idOf(target),
   _name: name,
 });
-

@@ -33,7 +33,11 @@ export async function verifiedFile(response: Response, sha256: string): Promise<
   }
   const actualSha256 = await sha256Hex(bytes);
   if (actualSha256 !== sha256)
-    throw new FileIntegrityError(sha256, `the download of file ${sha256} has sha256 ${actualSha256}: these are not the file's bytes`, { actualSha256 });
+    throw new FileIntegrityError(
+      sha256,
+      `the download of file ${sha256} has sha256 ${actualSha256}: these are not the file's bytes`,
+      { actualSha256 },
+    );
   return bytes;
 }
 

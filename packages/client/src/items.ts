@@ -172,7 +172,10 @@ export class Item {
 
   /** The wire form: id, type, base fields and properties (no edges). */
   toJSON(): WireForm {
-    return copyFields(this.constructor as typeof Item, this as unknown as Record<string, unknown>, { id: this.id, type: this.type });
+    return copyFields(this.constructor as typeof Item, this as unknown as Record<string, unknown>, {
+      id: this.id,
+      type: this.type,
+    });
   }
 
   /** `Dog (#9c97feace45561c1cc9c0eec302bfd07)`, as the Python client printed items. */
@@ -192,7 +195,8 @@ function copyFields<T extends object>(cls: typeof Item, from: Readonly<Record<st
   const fields = into as Record<string, unknown>;
   for (const name of names) {
     const value = from[name];
-    if (value === undefined || value === null || (generic && (name === 'id' || name === 'type' || !isValue(value)))) continue;
+    if (value === undefined || value === null || (generic && (name === 'id' || name === 'type' || !isValue(value))))
+      continue;
     fields[name] = value;
   }
   return into;
@@ -209,7 +213,8 @@ export function defineItem<
   const E extends EdgeTargets = Record<never, never>,
 >(itemType: T, properties: P, edges: E = {} as E): DefinedItemClass<T, P, E> {
   for (const name of Object.keys(edges))
-    if (Object.hasOwn(properties, name)) throw new TypeError(`${itemType}: "${name}" is declared both as a property and as an edge`);
+    if (Object.hasOwn(properties, name))
+      throw new TypeError(`${itemType}: "${name}" is declared both as a property and as an edge`);
   class DefinedItem extends Item {
     static override readonly itemType = itemType;
     static override readonly properties = properties;

@@ -16,7 +16,11 @@ export { SqliteStore, type SqliteStoreOptions } from './sync/sqlite.js';
  * `options.file` is the File item to create if the Pod has none with this hash, e.g.
  * `new File({ filename: 'video.mp4' })`.
  */
-export async function uploadFileFromPath(client: PodClient, path: string, options: Omit<UploadOptions, 'sha256'> = {}): Promise<File> {
+export async function uploadFileFromPath(
+  client: PodClient,
+  path: string,
+  options: Omit<UploadOptions, 'sha256'> = {},
+): Promise<File> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   const body = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
@@ -32,7 +36,8 @@ export function pluginClientFromEnv(
   options: Omit<PodClientOptions, 'url' | 'ownerKey' | 'databaseKey' | 'pluginAuth'> = {},
 ): PodClient {
   const { POD_FULL_ADDRESS: url, POD_OWNER: ownerKey, POD_AUTH_JSON: authJson } = env;
-  if (!url || !ownerKey || !authJson) throw new Error('POD_FULL_ADDRESS, POD_OWNER and POD_AUTH_JSON must be set; is this running as a plugin?');
+  if (!url || !ownerKey || !authJson)
+    throw new Error('POD_FULL_ADDRESS, POD_OWNER and POD_AUTH_JSON must be set; is this running as a plugin?');
   const { data } = JSON.parse(authJson) as { data?: Record<string, unknown> };
   if (!data || typeof data !== 'object') throw new Error('POD_AUTH_JSON must be {"data": {...}}');
   return new PodClient({ ...options, url, ownerKey, pluginAuth: data });

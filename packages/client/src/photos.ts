@@ -127,7 +127,8 @@ export async function getPhoto(
 /** The File of a photo for `size` (see `getPhoto`); unknown dimensions are the photo's own. */
 function pickSize(photo: Photo, size: number | undefined): File | undefined {
   const original = Math.max(photo.width ?? 0, photo.height ?? 0) || Number.MAX_SAFE_INTEGER;
-  const longer = (file: File) => (file.width != null && file.height != null ? Math.max(file.width, file.height) : original);
+  const longer = (file: File) =>
+    file.width != null && file.height != null ? Math.max(file.width, file.height) : original;
   const files = [...photo.file].sort((a, b) => longer(a) - longer(b));
   return (size === undefined ? undefined : files.find((file) => longer(file) >= size)) ?? files.at(-1);
 }

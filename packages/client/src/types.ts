@@ -56,7 +56,14 @@ export class EmailMessage extends defineItem(
 /** A chat message, sent from and to accounts of a service. */
 export class Message extends defineItem(
   'Message',
-  { subject: 'Text', content: 'Text', dateSent: 'DateTime', dateReceived: 'DateTime', externalId: 'Text', service: 'Text' },
+  {
+    subject: 'Text',
+    content: 'Text',
+    dateSent: 'DateTime',
+    dateReceived: 'DateTime',
+    externalId: 'Text',
+    service: 'Text',
+  },
   { sender: () => Account, receiver: () => Account, attachment: () => File },
 ) {}
 

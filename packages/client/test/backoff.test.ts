@@ -13,10 +13,19 @@ describe('backoffDelay', () => {
   });
 
   it('jitters each wait between half and all of it', () => {
-    assert.equal(backoffDelay(bounds, 3, () => 0), 400);
-    assert.equal(backoffDelay(bounds, 3, () => 0.5), 600);
+    assert.equal(
+      backoffDelay(bounds, 3, () => 0),
+      400,
+    );
+    assert.equal(
+      backoffDelay(bounds, 3, () => 0.5),
+      600,
+    );
     const waits = Array.from({ length: 1_000 }, () => backoffDelay(bounds, 3));
-    assert.ok(waits.every((wait) => wait >= 400 && wait < 800), 'within [400, 800)');
+    assert.ok(
+      waits.every((wait) => wait >= 400 && wait < 800),
+      'within [400, 800)',
+    );
     assert.ok(new Set(waits).size > 900, 'spread, not one value');
   });
 

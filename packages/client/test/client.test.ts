@@ -1,6 +1,12 @@
 /** Every operation against a real Pod on loopback, and the error, timeout and retry paths. */
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { EmailMessage, Item, Person, PodClient, PodError, defineItem } from '@pod/client';
@@ -60,7 +66,11 @@ describe('items', () => {
     const read = (await client.get(dog.id)) as Dog;
     assert.deepEqual([read.name, read.age, read.weight], ['max', undefined, undefined]);
     await client.update(read);
-    assert.equal((await client.get(dog.id)).dateServerModified, read.dateServerModified, 'an update without changes writes nothing');
+    assert.equal(
+      (await client.get(dog.id)).dateServerModified,
+      read.dateServerModified,
+      'an update without changes writes nothing',
+    );
   });
 
   it('delete is soft: the item stays readable, deleted', async () => {
@@ -189,7 +199,10 @@ describe('other endpoints', () => {
     const person = await client.create(new Person({ firstName: 'P' }));
     await client.createEdge(dog, 'owner', person);
     const edges = await client.call('get_edges', { item: dog.id, direction: 'Outgoing', expandItems: true });
-    assert.deepEqual(edges.map((edge) => [edge.name, edge.item.id]), [['owner', person.id]]);
+    assert.deepEqual(
+      edges.map((edge) => [edge.name, edge.item.id]),
+      [['owner', person.id]],
+    );
   });
 });
 
@@ -276,31 +289,42 @@ describe('timeouts and retries', () => {
   it('repeats a bulk whose answer was lost, and the Pod applies it once; a lost create_item is not repeated', async () => {
     // Forwards to the real Pod, but cuts the connection instead of answering the first request.
     const proxy = await fakePod((request, response, count) => {
-      const forward = httpRequest(`${pod.url}${request.url}`, { method: 'POST', headers: request.headers }, (answer) => {
-        if (count === 1) {
-          answer.resume();
-          answer.on('end', () => response.socket!.destroy());
-          return;
-        }
-        response.writeHead(answer.statusCode!, answer.headers);
-        answer.pipe(response);
-      });
+      const forward = httpRequest(
+        `${pod.url}${request.url}`,
+        { method: 'POST', headers: request.headers },
+        (answer) => {
+          if (count === 1) {
+            answer.resume();
+            answer.on('end', () => response.socket!.destroy());
+            return;
+          }
+          response.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(response);
+        },
+      );
       request.pipe(forward);
     });
     try {
       const through = new PodClient({ url: proxy.url, ownerKey: client.ownerKey, databaseKey: client.databaseKey });
       const dogs = [new Dog({ name: 'once' }), new Dog({ name: 'once' })];
       const result = await through.bulk({ createItems: dogs });
-      assert.deepEqual(result.createItems, dogs.map((dog) => dog.id));
+      assert.deepEqual(
+        result.createItems,
+        dogs.map((dog) => dog.id),
+      );
       assert.equal(proxy.count(), 2, 'the bulk went out twice');
       assert.equal((await client.search(Dog, { name: 'once' })).length, 2, 'and was applied once');
 
       const lost = new Dog({ name: 'lost answer' });
       const cut = await fakePod((request, response) => {
-        const forward = httpRequest(`${pod.url}${request.url}`, { method: 'POST', headers: request.headers }, (answer) => {
-          answer.resume();
-          answer.on('end', () => response.socket!.destroy());
-        });
+        const forward = httpRequest(
+          `${pod.url}${request.url}`,
+          { method: 'POST', headers: request.headers },
+          (answer) => {
+            answer.resume();
+            answer.on('end', () => response.socket!.destroy());
+          },
+        );
         request.pipe(forward);
       });
       try {

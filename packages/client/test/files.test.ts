@@ -23,7 +23,8 @@ after(() => pod.close());
 
 const randomBytes = (length: number) => {
   const bytes = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += 65_536) crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
+  for (let offset = 0; offset < length; offset += 65_536)
+    crypto.getRandomValues(bytes.subarray(offset, offset + 65_536));
   return bytes;
 };
 
@@ -53,7 +54,9 @@ describe('files', () => {
     const file = await client.uploadFile(stream(), { sha256: await sha256Hex(bytes) });
     assert.deepEqual(await client.getFile(file), bytes);
     await assert.rejects(client.uploadFile(stream()), TypeError);
-    const wrong = await client.uploadFile(new Blob(['other']).stream(), { sha256: await sha256Hex(bytes.subarray(1)) }).catch((e: unknown) => e);
+    const wrong = await client
+      .uploadFile(new Blob(['other']).stream(), { sha256: await sha256Hex(bytes.subarray(1)) })
+      .catch((e: unknown) => e);
     assert.ok(wrong instanceof PodError && wrong.status === 400, String(wrong));
   });
 
@@ -62,7 +65,9 @@ describe('files', () => {
     try {
       const bytes = randomBytes(2 * 1024 * 1024);
       writeFileSync(join(dir, 'video.mp4'), bytes);
-      const file = await uploadFileFromPath(client, join(dir, 'video.mp4'), { file: new File({ filename: 'video.mp4' }) });
+      const file = await uploadFileFromPath(client, join(dir, 'video.mp4'), {
+        file: new File({ filename: 'video.mp4' }),
+      });
       assert.equal(file.filename, 'video.mp4');
       assert.deepEqual(await client.getFile(file), bytes);
     } finally {
@@ -78,7 +83,9 @@ describe('files', () => {
 
 describe('downloads are checked against their sha256', () => {
   /** A loopback server answering every request with `answer`; counts requests. */
-  async function fakePod(answer: (response: ServerResponse) => void): Promise<{ server: Server; url: string; count: () => number }> {
+  async function fakePod(
+    answer: (response: ServerResponse) => void,
+  ): Promise<{ server: Server; url: string; count: () => number }> {
     let count = 0;
     const server = createServer((request, response) =>
       request.resume().on('end', () => {
@@ -107,7 +114,9 @@ describe('downloads are checked against their sha256', () => {
   });
 
   it('bytes that hash to something else throw FileIntegrityError at once', async () => {
-    const fake = await fakePod((response) => response.writeHead(200, { 'content-type': 'application/octet-stream' }).end('not the file'));
+    const fake = await fakePod((response) =>
+      response.writeHead(200, { 'content-type': 'application/octet-stream' }).end('not the file'),
+    );
     try {
       const error = await new PodClient({ url: fake.url }).getFile(sha256).catch((e: unknown) => e);
       assert.ok(error instanceof FileIntegrityError && !error.truncated, String(error));
@@ -141,7 +150,10 @@ describe('photos', () => {
     assert.equal(photo.file.length, 1);
     const read = await client.getPhoto(photo.id);
     assert.ok(read.photo instanceof Photo);
-    assert.deepEqual([read.photo.width, read.photo.height, read.file.mimeType, read.file.filename], [64, 48, 'image/png', 'noise.png']);
+    assert.deepEqual(
+      [read.photo.width, read.photo.height, read.file.mimeType, read.file.filename],
+      [64, 48, 'image/png', 'noise.png'],
+    );
     assert.deepEqual(read.data, png);
     assert.deepEqual((await client.getPhoto(photo.id, { size: 16 })).data, png, 'no thumbnail: the original');
   });

@@ -54,13 +54,30 @@ describe('item classes', () => {
   it('serialize to the wire form: properties and base fields, nothing absent, no edges', () => {
     const email = new EmailMessage({ id: 'email-1', subject: 'hi', content: undefined, dateSent: 5 });
     email.sender.push(new Person({ firstName: 'Alice' }));
-    assert.deepEqual(JSON.parse(JSON.stringify(email)), { id: 'email-1', type: 'EmailMessage', subject: 'hi', dateSent: 5 });
+    assert.deepEqual(JSON.parse(JSON.stringify(email)), {
+      id: 'email-1',
+      type: 'EmailMessage',
+      subject: 'hi',
+      dateSent: 5,
+    });
   });
 
   it('read back into their class; unknown fields are ignored, unknown types keep everything', () => {
     const dog = classes.decode(received({ name: 'max', age: 2, other: 'x' }));
     assert.ok(dog instanceof Dog);
-    assert.deepEqual({ ...dog }, { type: 'Dog', id: 'abcdef123456', dateCreated: 1, dateModified: 2, dateServerModified: 3, deleted: false, name: 'max', age: 2 });
+    assert.deepEqual(
+      { ...dog },
+      {
+        type: 'Dog',
+        id: 'abcdef123456',
+        dateCreated: 1,
+        dateModified: 2,
+        dateServerModified: 3,
+        deleted: false,
+        name: 'max',
+        age: 2,
+      },
+    );
     const thing = classes.decode(received({ type: 'Unregistered', colour: 'red', size: 3 }));
     assert.equal(thing.constructor, Item);
     assert.deepEqual(thing.toJSON(), {
@@ -122,7 +139,10 @@ describe('item classes', () => {
       }),
       EmailMessage,
     );
-    assert.deepEqual(email.sender.map((person) => [person.constructor, person.id]), [[Person, 'p']]);
+    assert.deepEqual(
+      email.sender.map((person) => [person.constructor, person.id]),
+      [[Person, 'p']],
+    );
   });
 
   it('keep a registry per owner: the same type read into different classes', () => {
@@ -136,7 +156,10 @@ describe('item classes', () => {
   });
 
   it('refuse a name declared as both property and edge', () => {
-    assert.throws(() => defineItem('Bad', { owner: 'Text' }, { owner: () => Person }), /both as a property and as an edge/);
+    assert.throws(
+      () => defineItem('Bad', { owner: 'Text' }, { owner: () => Person }),
+      /both as a property and as an edge/,
+    );
   });
 });
 
@@ -159,14 +182,35 @@ describe('images and bulk cutting', () => {
   it('reads width and height from PNG and JPEG headers', () => {
     assert.deepEqual(imageInfo(randomPng(64, 48)), { mimeType: 'image/png', width: 64, height: 48 });
     // SOI, an APP0 segment of 16 bytes, then SOF0 with height 480 and width 640.
-    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, ...new Array(14).fill(0), 0xff, 0xc0, 0, 17, 8, 0x01, 0xe0, 0x02, 0x80, 3]);
+    const jpeg = new Uint8Array([
+      0xff,
+      0xd8,
+      0xff,
+      0xe0,
+      0,
+      16,
+      ...new Array(14).fill(0),
+      0xff,
+      0xc0,
+      0,
+      17,
+      8,
+      0x01,
+      0xe0,
+      0x02,
+      0x80,
+      3,
+    ]);
     assert.deepEqual(imageInfo(jpeg), { mimeType: 'image/jpeg', width: 640, height: 480 });
     assert.equal(imageInfo(new TextEncoder().encode('not an image at all')), undefined);
   });
 
   it('sends a bulk that fits as one request, and cuts a larger one in order, each part within the limit', () => {
     const entries: Entry[] = [
-      ...Array.from({ length: 300 }, (_, i) => ({ section: 'createItems' as const, value: { type: 'Dog', name: `dog ${i}` } })),
+      ...Array.from({ length: 300 }, (_, i) => ({
+        section: 'createItems' as const,
+        value: { type: 'Dog', name: `dog ${i}` },
+      })),
       ...Array.from({ length: 50 }, (_, i) => ({ section: 'deleteItems' as const, value: `id-${i}` })),
     ];
     let batch = 0;
@@ -175,7 +219,10 @@ describe('images and bulk cutting', () => {
     const parts = splitBulk(entries, 2_000, batchId);
     assert.ok(parts.length > 5);
     for (const part of parts) assert.ok(part.json.length <= 2_000, `a part of ${part.json.length} characters`);
-    assert.deepEqual(parts.flatMap((part) => part.entries), entries);
+    assert.deepEqual(
+      parts.flatMap((part) => part.entries),
+      entries,
+    );
     const ids = parts.map((part) => JSON.parse(part.json).batchId);
     assert.equal(new Set(ids).size, parts.length, 'every request has a batchId of its own');
   });

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LocalStore, PendingChange, PodItem } from '@pod/client';
 
-const item = (id: string, dateServerModified: number, fields: Record<string, string | number | boolean> = {}): PodItem => ({
+const item = (
+  id: string,
+  dateServerModified: number,
+  fields: Record<string, string | number | boolean> = {},
+): PodItem => ({
   id,
   type: 'Note',
   dateCreated: 1,
@@ -13,7 +17,12 @@ const item = (id: string, dateServerModified: number, fields: Record<string, str
   ...fields,
 });
 
-const change = (id: string, seq: number, patch: PendingChange['patch'] = {}, base: number | null = 5): PendingChange => ({
+const change = (
+  id: string,
+  seq: number,
+  patch: PendingChange['patch'] = {},
+  base: number | null = 5,
+): PendingChange => ({
   id,
   type: 'Note',
   patch,
@@ -49,13 +58,21 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
       assert.equal(await store.cursor(), 11);
       assert.deepEqual((await store.items()).map((i) => i.id).sort(), ['a', 'b']);
       await store.write({ items: [{ ...item('s', 13), type: 'ItemPropertySchema', propertyName: 'title' }] });
-      assert.deepEqual((await store.itemsOfType('ItemPropertySchema')).map((i) => i.id), ['s']);
+      assert.deepEqual(
+        (await store.itemsOfType('ItemPropertySchema')).map((i) => i.id),
+        ['s'],
+      );
       await store.close();
     });
 
     it('keeps edge ends, once', async () => {
       const store = await makeStore();
-      await store.write({ edges: [{ id: 'e1', source: 'a', target: 'b', name: 'next' }, { id: 'e2', source: 'a', target: 'c', name: 'next' }] });
+      await store.write({
+        edges: [
+          { id: 'e1', source: 'a', target: 'b', name: 'next' },
+          { id: 'e2', source: 'a', target: 'c', name: 'next' },
+        ],
+      });
       await store.write({ edges: [{ id: 'e1', source: 'x', target: 'y', name: 'other' }] });
       assert.deepEqual(await store.edge('e1'), { id: 'e1', source: 'a', target: 'b', name: 'next' });
       assert.deepEqual((await store.edgesFrom('a')).map((e) => e.id).sort(), ['e1', 'e2']);
@@ -65,15 +82,26 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
 
     it('keeps pending changes in seq order, replaced by id, settled before new ones are put', async () => {
       const store = await makeStore();
-      await store.write({ pending: [change('c', 3), change('a', 1, { title: 'x', gone: null }), change('b', 2, {}, null)] });
-      assert.deepEqual((await store.pendingChanges()).map((c) => c.id), ['a', 'b', 'c']);
-      assert.deepEqual((await store.pendingChanges(2)).map((c) => c.id), ['a', 'b']);
+      await store.write({
+        pending: [change('c', 3), change('a', 1, { title: 'x', gone: null }), change('b', 2, {}, null)],
+      });
+      assert.deepEqual(
+        (await store.pendingChanges()).map((c) => c.id),
+        ['a', 'b', 'c'],
+      );
+      assert.deepEqual(
+        (await store.pendingChanges(2)).map((c) => c.id),
+        ['a', 'b'],
+      );
       assert.deepEqual(await store.pending('a'), change('a', 1, { title: 'x', gone: null }));
       assert.equal((await store.pending('b'))!.base, null);
       await store.write({ pending: [change('a', 1, { title: 'y' })] });
       assert.deepEqual((await store.pending('a'))!.patch, { title: 'y' });
       await store.write({ settled: ['a', 'c'], pending: [change('c', 4, { again: 1 })] });
-      assert.deepEqual((await store.pendingChanges()).map((c) => c.id), ['b', 'c']);
+      assert.deepEqual(
+        (await store.pendingChanges()).map((c) => c.id),
+        ['b', 'c'],
+      );
       assert.equal(await store.pendingCount(), 2);
       const edge = { ...change('e', 5), edge: { source: 'a', target: 'b', name: 'next' } };
       await store.write({ pending: [edge] });
@@ -83,7 +111,10 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
 
     it('returns copies: changing what it returned changes nothing stored', async () => {
       const store = await makeStore();
-      await store.write({ pending: [change('a', 1, { title: 'x' })], outbox: { batchId: 'b1', changes: [change('o', 0)] } });
+      await store.write({
+        pending: [change('a', 1, { title: 'x' })],
+        outbox: { batchId: 'b1', changes: [change('o', 0)] },
+      });
       (await store.pending('a'))!.patch.title = 'changed';
       (await store.outbox())!.changes.length = 0;
       assert.equal((await store.pending('a'))!.patch.title, 'x');
@@ -116,7 +147,10 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
       broken.patch.cycle = circular as never;
       await assert.rejects(async () => store.write({ cursor: 9, settled: ['a'], pending: [broken] }));
       assert.equal(await store.cursor(), 5);
-      assert.deepEqual((await store.pendingChanges()).map((c) => c.id), ['a']);
+      assert.deepEqual(
+        (await store.pendingChanges()).map((c) => c.id),
+        ['a'],
+      );
       await store.close();
     });
   });

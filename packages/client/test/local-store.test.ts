@@ -23,7 +23,17 @@ describe('SqliteStore', () => {
     const key = PodClient.generateKey();
     const first = new SqliteStore(path, { key, durability: 'full' });
     first.write({
-      items: [{ id: 'a', type: 'Note', dateCreated: 1, dateModified: 1, dateServerModified: 3, deleted: false, title: 'secret words' }],
+      items: [
+        {
+          id: 'a',
+          type: 'Note',
+          dateCreated: 1,
+          dateModified: 1,
+          dateServerModified: 3,
+          deleted: false,
+          title: 'secret words',
+        },
+      ],
       cursor: 4,
       pending: [{ id: 'a', type: 'Note', patch: { title: 'x' }, base: 3, dateModified: 5, seq: 1 }],
       outbox: { batchId: 'b', changes: [] },

@@ -23,7 +23,8 @@ describe('iterate', () => {
     const pods = await client();
     const notes = Array.from({ length: 2_500 }, (_, serial) => new Note({ serial }));
     // Three bulks: every item of a bulk shares its dateServerModified, far more than a page.
-    for (const part of [notes.slice(0, 834), notes.slice(834, 1_667), notes.slice(1_667)]) await pods.bulk({ createItems: part });
+    for (const part of [notes.slice(0, 834), notes.slice(834, 1_667), notes.slice(1_667)])
+      await pods.bulk({ createItems: part });
     // Updates move some items to later timestamps: one bulk of 300, and a few alone.
     const updated = notes.filter((note) => note.serial! % 8 === 0);
     for (const note of updated) note.text = 'updated';
@@ -37,7 +38,11 @@ describe('iterate', () => {
     assert.deepEqual(new Set(seen.map((note) => note.id)), new Set(notes.map((note) => note.id)));
     assert.ok(seen.every((note) => note instanceof Note));
     const stamps = seen.map((note) => note.dateServerModified!);
-    assert.deepEqual(stamps, [...stamps].sort((a, b) => a - b), 'oldest change first');
+    assert.deepEqual(
+      stamps,
+      [...stamps].sort((a, b) => a - b),
+      'oldest change first',
+    );
     assert.equal(seen.filter((note) => (note as Note).text === 'updated').length, updated.length);
 
     // The same through a protocol query, from a cursor on.
@@ -79,12 +84,19 @@ describe('a bulk larger than bulkLimit', () => {
     const pods = await client({ bulkLimit: 40_000 });
     const notes = Array.from({ length: 2_500 }, (_, serial) => new Note({ serial, text: 'x'.repeat(20) }));
     const result = await pods.bulk({ createItems: notes });
-    assert.deepEqual(result.createItems, notes.map((note) => note.id));
+    assert.deepEqual(
+      result.createItems,
+      notes.map((note) => note.id),
+    );
     const read = await pods.search(Note);
     assert.equal(read.length, 2_500);
     const transactions = new Set(read.map((note) => note.dateServerModified));
     assert.ok(transactions.size >= 5, `${transactions.size} requests`);
-    assert.deepEqual(read.map((note) => note.serial), notes.map((note) => note.serial), 'applied in order');
+    assert.deepEqual(
+      read.map((note) => note.serial),
+      notes.map((note) => note.serial),
+      'applied in order',
+    );
   });
 
   it('says which request failed; the ones before it stay applied', async () => {

@@ -44,7 +44,9 @@ export async function answersAreTyped(client: PodClient): Promise<void> {
 }
 
 /** A changed answer shape (ids as numbers) no longer fits where the client uses the answer. */
-export function changedShapeBreaksClient(changed: Omit<Answer<'bulk'>, 'createItems'> & { createItems: number[] }): BulkResult {
+export function changedShapeBreaksClient(
+  changed: Omit<Answer<'bulk'>, 'createItems'> & { createItems: number[] },
+): BulkResult {
   const same: Answer<'bulk'> = { createItems: ['a'], createEdges: [], search: [] };
   void same;
   // @ts-expect-error the client's BulkResult holds ids as strings

@@ -16,7 +16,17 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { MemoryStore, PodClient, PodError, SyncEngine, defineItem, type ConflictPolicy, type LocalStore, type Patch, type PodItem } from '@pod/client';
+import {
+  MemoryStore,
+  PodClient,
+  PodError,
+  SyncEngine,
+  defineItem,
+  type ConflictPolicy,
+  type LocalStore,
+  type Patch,
+  type PodItem,
+} from '@pod/client';
 import { SqliteStore } from '@pod/client/node';
 import { seededRandom, startPod, type TestPod } from './pod.js';
 
@@ -73,7 +83,11 @@ interface Write {
 
 const BASE = new Set(['id', 'type', 'dateCreated', 'dateModified', 'dateServerModified', 'deleted', '[[edges]]']);
 const properties = (item: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(item).filter(([name]) => !BASE.has(name)).sort(([a], [b]) => a.localeCompare(b))) as Patch;
+  Object.fromEntries(
+    Object.entries(item)
+      .filter(([name]) => !BASE.has(name))
+      .sort(([a], [b]) => a.localeCompare(b)),
+  ) as Patch;
 
 function randomPatch(rng: Random, full = false): Patch {
   const patch: Patch = {};
@@ -101,7 +115,9 @@ after(async () => {
 });
 
 // The timeout only guards against a hang: one run took 110 s on a 2-core machine shared with other work.
-it(`fuzz: concurrent engines and plugins over a flaky network converge, losing nothing (SYNC_FUZZ_SEED=${SEED})`, { timeout: 600_000 }, async () => {
+it(`fuzz: concurrent engines and plugins over a flaky network converge, losing nothing (SYNC_FUZZ_SEED=${SEED})`, {
+  timeout: 600_000,
+}, async () => {
   const started = performance.now();
   const rng = seededRandom(SEED);
   const proxy = await startProxy(Number(new URL(pod.url).port));
@@ -130,14 +146,19 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
   }
   const replicas: Replica[] = (
     [
-    { name: 'memory/local-wins', policy: 'local-wins', open: async () => new MemoryStore() },
-    { name: 'sqlite/local-wins', policy: 'local-wins', open: async () => new SqliteStore(join(dir, 'a.db'), { key: keys.databaseKey }) },
-    { name: 'sqlite/newest-wins', policy: 'newest-wins', open: async () => new SqliteStore(join(dir, 'b.db')) },
-    { name: 'memory/report', policy: 'report', open: async () => new MemoryStore() },
+      { name: 'memory/local-wins', policy: 'local-wins', open: async () => new MemoryStore() },
+      {
+        name: 'sqlite/local-wins',
+        policy: 'local-wins',
+        open: async () => new SqliteStore(join(dir, 'a.db'), { key: keys.databaseKey }),
+      },
+      { name: 'sqlite/newest-wins', policy: 'newest-wins', open: async () => new SqliteStore(join(dir, 'b.db')) },
+      { name: 'memory/report', policy: 'report', open: async () => new MemoryStore() },
     ] as Pick<Replica, 'name' | 'policy' | 'open'>[]
   ).map((replica) => ({ ...replica, mine: new Map(), landed: new Map(), rejected: 0 }));
 
-  const record = (into: Map<string, Patch>, id: string, patch: Patch) => into.set(id, { ...into.get(id), ...properties(patch) });
+  const record = (into: Map<string, Patch>, id: string, patch: Patch) =>
+    into.set(id, { ...into.get(id), ...properties(patch) });
 
   async function open(replica: Replica, reuseStore: boolean) {
     if (!reuseStore) replica.store = await replica.open();
@@ -146,7 +167,12 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
       store: replica.store!,
       schema: [Note],
       conflicts: replica.policy,
-      onConflict: ({ local, remote }) => (local.dateModified % 2 ? 'local' : remote.dateModified % 2 ? 'remote' : { patch: { ...local.patch, body: 'merged' } }),
+      onConflict: ({ local, remote }) =>
+        local.dateModified % 2
+          ? 'local'
+          : remote.dateModified % 2
+            ? 'remote'
+            : { patch: { ...local.patch, body: 'merged' } },
       pullPageSize: 1 + rng.int(50),
       pushBatchSize: 1 + rng.int(40),
       feed: { backoffMs: 20, maxBackoffMs: 200 },
@@ -154,8 +180,16 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
     engine.on('pushed', ({ changes, dateServerModified: at }) => {
       for (const change of changes) {
         const kind = change.base !== null ? 'update' : 'create';
-        writes.push({ id: change.id, at, kind, fields: kind === 'create' ? { ...change.patch, type: change.type } : change.patch, base: change.base ?? undefined, by: replica.name });
-        if (change.edge && change.base === null) writes.push({ id: change.edge.source, at, kind: 'bump', fields: {}, by: replica.name });
+        writes.push({
+          id: change.id,
+          at,
+          kind,
+          fields: kind === 'create' ? { ...change.patch, type: change.type } : change.patch,
+          base: change.base ?? undefined,
+          by: replica.name,
+        });
+        if (change.edge && change.base === null)
+          writes.push({ id: change.edge.source, at, kind: 'bump', fields: {}, by: replica.name });
         record(replica.landed, change.id, change.patch);
       }
     });
@@ -210,7 +244,12 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
   }
 
   // ---- plugins: each write is a bulk with a batchId, repeated until answered, and its own search tells its commit ----
-  async function pluginWrite(plugin: PodClient, name: string, bulk: Record<string, unknown>, touched: Omit<Write, 'at' | 'by'>[]) {
+  async function pluginWrite(
+    plugin: PodClient,
+    name: string,
+    bulk: Record<string, unknown>,
+    touched: Omit<Write, 'at' | 'by'>[],
+  ) {
     const payload = { ...bulk, batchId: crypto.randomUUID(), search: [{ _sortOrder: 'Desc' as const, _limit: 1 }] };
     for (;;) {
       try {
@@ -238,21 +277,38 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
         }
     };
     if (roll < 0.3) {
-      const items = Array.from({ length: 1 + rng.int(5) }, () => ({ id: crypto.randomUUID().replaceAll('-', ''), type: 'Note', ...randomPatch(rng, true) }));
-      if (await pluginWrite(plugin, name, { createItems: items }, items.map(({ id, ...fields }) => ({ id, kind: 'create', fields })))) notes.push(...items.map((item) => item.id));
+      const items = Array.from({ length: 1 + rng.int(5) }, () => ({
+        id: crypto.randomUUID().replaceAll('-', ''),
+        type: 'Note',
+        ...randomPatch(rng, true),
+      }));
+      if (
+        await pluginWrite(
+          plugin,
+          name,
+          { createItems: items },
+          items.map(({ id, ...fields }) => ({ id, kind: 'create', fields })),
+        )
+      )
+        notes.push(...items.map((item) => item.id));
       return;
     }
     if (!existing || !(await onPod(existing))) return;
     if (roll < 0.65) {
       const patch = randomPatch(rng);
-      await pluginWrite(plugin, name, { updateItems: [{ id: existing, ...patch }] }, [{ id: existing, kind: 'update', fields: patch }]);
+      await pluginWrite(plugin, name, { updateItems: [{ id: existing, ...patch }] }, [
+        { id: existing, kind: 'update', fields: patch },
+      ]);
     } else if (roll < 0.85) {
       const read = (await onPod(existing))!;
       const patch = randomPatch(rng);
       const base = read.dateServerModified;
-      await pluginWrite(plugin, name, { updateItems: [{ id: existing, ...patch, _expectedDateServerModified: base }] }, [
-        { id: existing, kind: 'update', fields: patch, base },
-      ]);
+      await pluginWrite(
+        plugin,
+        name,
+        { updateItems: [{ id: existing, ...patch, _expectedDateServerModified: base }] },
+        [{ id: existing, kind: 'update', fields: patch, base }],
+      );
     } else if (roll < 0.93) {
       await pluginWrite(plugin, name, { deleteItems: [existing] }, [{ id: existing, kind: 'delete', fields: {} }]);
     } else {
@@ -307,7 +363,9 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
     for (const replica of replicas) await replica.engine!.pull();
 
     // ---- the Pod equals the acknowledged writes in commit order ----
-    const onPod = (await direct.call('search', { '[[edges]]': {} })).filter((item) => item.type !== 'ItemPropertySchema') as (PodItem & {
+    const onPod = (await direct.call('search', { '[[edges]]': {} })).filter(
+      (item) => item.type !== 'ItemPropertySchema',
+    ) as (PodItem & {
       '[[edges]]': { id: string; _edge: string; _item: { id: string } }[];
     })[];
     const model = new Map<string, Record<string, unknown>>();
@@ -325,7 +383,10 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
       if (write.kind === 'create') {
         assert.equal(state, undefined, `${write.id} created twice`);
         // a create leaves out null fields (a property erased before the item was pushed)
-        model.set(write.id, { deleted: false, ...Object.fromEntries(Object.entries(write.fields).filter(([, value]) => value !== null)) });
+        model.set(write.id, {
+          deleted: false,
+          ...Object.fromEntries(Object.entries(write.fields).filter(([, value]) => value !== null)),
+        });
       } else if (write.kind !== 'bump') {
         assert.ok(state, `${write.id} changed before it was created`);
         for (const [name, value] of Object.entries(write.kind === 'delete' ? { deleted: true } : write.fields))
@@ -333,7 +394,11 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
           else state[name] = value;
       }
     }
-    assert.deepEqual(new Set(onPod.map((item) => item.id)), new Set(model.keys()), 'the Pod holds exactly the acknowledged items');
+    assert.deepEqual(
+      new Set(onPod.map((item) => item.id)),
+      new Set(model.keys()),
+      'the Pod holds exactly the acknowledged items',
+    );
     for (const item of onPod) {
       const expected = model.get(item.id)!;
       const describe = `item ${item.id}, writes ${JSON.stringify(writes.filter((w) => w.id === item.id))}`;
@@ -346,7 +411,11 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
     for (const replica of replicas.filter((r) => r.policy === 'local-wins'))
       for (const [id, mine] of replica.mine)
         for (const [name, value] of Object.entries(mine))
-          assert.equal(replica.landed.get(id)?.[name], value, `${replica.name}: its ${name} of ${id} never reached the Pod`);
+          assert.equal(
+            replica.landed.get(id)?.[name],
+            value,
+            `${replica.name}: its ${name} of ${id} never reached the Pod`,
+          );
 
     // ---- every replica equals the Pod ----
     const everything = (await direct.call('search', {})) as PodItem[];
@@ -369,7 +438,9 @@ it(`fuzz: concurrent engines and plugins over a flaky network converge, losing n
         `${conflicts} conflicts settled, ${cuts} network cuts, ${seconds.toFixed(1)} s`,
     );
   } catch (error) {
-    throw new Error(`sync fuzz failed; replay with SYNC_FUZZ_SEED=${SEED}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`sync fuzz failed; replay with SYNC_FUZZ_SEED=${SEED}: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     for (const replica of replicas) {
       await replica.engine?.stop();

@@ -41,7 +41,8 @@ function watchFetch(intercept?: (sent: Sent, forward: () => Promise<Response>) =
   const sent: Sent[] = [];
   globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const endpoint = String(input).split('/').pop()!;
-    const payload = typeof init?.body === 'string' ? (JSON.parse(init.body) as { payload: Record<string, unknown> }).payload : {};
+    const payload =
+      typeof init?.body === 'string' ? (JSON.parse(init.body) as { payload: Record<string, unknown> }).payload : {};
     const call = { endpoint, payload };
     sent.push(call);
     const forward = () => original(input, init);
@@ -55,9 +56,14 @@ afterEach(() => restore());
 
 const isSchemaBulk = (sent: Sent) =>
   sent.endpoint === 'bulk' &&
-  (sent.payload.createItems as { type: string }[] | undefined)?.every((item) => item.type === 'ItemPropertySchema') === true;
+  (sent.payload.createItems as { type: string }[] | undefined)?.every((item) => item.type === 'ItemPropertySchema') ===
+    true;
 
-function nextEvent<K extends keyof SyncEvents>(engine: SyncEngine, event: K, matches: (e: SyncEvents[K]) => boolean = () => true) {
+function nextEvent<K extends keyof SyncEvents>(
+  engine: SyncEngine,
+  event: K,
+  matches: (e: SyncEvents[K]) => boolean = () => true,
+) {
   return new Promise<SyncEvents[K]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} event within 10 s`)), 10_000);
     const off = engine.on(event, (e) => {
@@ -89,7 +95,11 @@ describe('plugin sync', () => {
     read.stars = 4;
     const update = watchFetch();
     await plugin.update(read);
-    assert.deepEqual(update[0]!.payload, { id: read.id, stars: 4 }, 'only what changed: the unknown property is not erased');
+    assert.deepEqual(
+      update[0]!.payload,
+      { id: read.id, stars: 4 },
+      'only what changed: the unknown property is not erased',
+    );
     const [onPod] = await other.search(RicherMemo, { title: 'theirs' });
     assert.equal(onPod!.mood, 'odd');
   });
@@ -105,7 +115,9 @@ describe('client-to-Pod schema sync', () => {
     await first.syncOnce();
     assert.ok(isSchemaBulk(sent[0]!), 'schema first');
     assert.equal(sent.filter(isSchemaBulk).length, 1);
-    assert.ok(sent.slice(1).some((call) => call.endpoint === 'bulk' && (call.payload.createItems as unknown[]).length === 1));
+    assert.ok(
+      sent.slice(1).some((call) => call.endpoint === 'bulk' && (call.payload.createItems as unknown[]).length === 1),
+    );
     restore();
 
     const restarted = await engine(store);
@@ -133,18 +145,26 @@ describe('Pod-to-client sync', () => {
     // Another client adds a property later: a schema item, then items using it.
     class Mood extends defineItem('Note', { title: 'Text', mood: 'Text' }) {}
     await direct.addToSchema(Mood);
-    await direct.bulk({ createItems: Array.from({ length: 25 }, (_, i) => new Mood({ title: `n${i}`, mood: 'happy' })) });
+    await direct.bulk({
+      createItems: Array.from({ length: 25 }, (_, i) => new Mood({ title: `n${i}`, mood: 'happy' })),
+    });
 
     const replica = await engine(new MemoryStore(), { pullPageSize: 10 });
     const schemaEvent = nextEvent(replica, 'schema', (e) => e.declared.some(([name]) => name === 'mood'));
     const sent = watchFetch();
     const pulled = await replica.pull();
     assert.equal(pulled, (await direct.search({})).length, 'everything, the schema items included');
-    const searches = sent.filter((call) => call.endpoint === 'search' && call.payload['dateServerModified>='] !== undefined);
+    const searches = sent.filter(
+      (call) => call.endpoint === 'search' && call.payload['dateServerModified>='] !== undefined,
+    );
     assert.ok(searches.length >= 2, 'pages of 10, one with the 25 items of a bulk (they share a dateServerModified)');
     assert.ok(searches.every((call) => call.payload._limit === 10));
     const cursors = searches.map((call) => call.payload['dateServerModified>='] as number);
-    assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b), 'oldest to newest');
+    assert.deepEqual(
+      cursors,
+      [...cursors].sort((a, b) => a - b),
+      'oldest to newest',
+    );
     assert.deepEqual((await schemaEvent).declared, [['mood', 'Text']]);
     assert.equal(replica.schema.get('mood'), 'Text');
 
@@ -154,7 +174,7 @@ describe('Pod-to-client sync', () => {
     const read = await replica.get(happy.id);
     assert.ok(read instanceof Note);
     assert.equal((read as unknown as { mood?: string }).mood, undefined, 'the class has no mood: left out, not fatal');
-    assert.equal((await replica.get(early.id) as Note).title, 'early');
+    assert.equal(((await replica.get(early.id)) as Note).title, 'early');
     assert.equal(await replica.pull(), 0, 'nothing new');
   });
 
@@ -167,7 +187,10 @@ describe('Pod-to-client sync', () => {
     const replica = await engine(store, { schema: [] });
     const sent = watchFetch();
     const schema = await replica.fetchSchema();
-    assert.deepEqual(sent.map((call) => call.payload), [{ type: 'ItemPropertySchema' }]);
+    assert.deepEqual(
+      sent.map((call) => call.payload),
+      [{ type: 'ItemPropertySchema' }],
+    );
     assert.equal(schema.get('mood'), 'Text');
     assert.equal(store.cursor(), 0);
     assert.deepEqual(store.items(), []);
@@ -176,7 +199,8 @@ describe('Pod-to-client sync', () => {
   it('resumes an interrupted pull from its cursor: nothing fetched twice, nothing missed', async () => {
     const { direct, engine } = owner();
     await direct.addToSchema(Note);
-    for (let i = 0; i < 5; i++) await direct.bulk({ createItems: Array.from({ length: 10 }, () => new Note({ title: `b${i}` })) });
+    for (let i = 0; i < 5; i++)
+      await direct.bulk({ createItems: Array.from({ length: 10 }, () => new Note({ title: `b${i}` })) });
     const store = new MemoryStore();
     const first = await engine(store, { pullPageSize: 10 });
     let searches = 0;
@@ -216,7 +240,13 @@ describe('client-to-Pod sync', () => {
     assert.equal(await replica.push(), 1);
     const bulk = sent.find((call) => call.endpoint === 'bulk')!.payload;
     const [update] = bulk.updateItems as Record<string, unknown>[];
-    assert.deepEqual(Object.keys(update!).sort(), ['_expectedDateServerModified', 'body', 'dateModified', 'id', 'title']);
+    assert.deepEqual(Object.keys(update!).sort(), [
+      '_expectedDateServerModified',
+      'body',
+      'dateModified',
+      'id',
+      'title',
+    ]);
     assert.equal(update!.title, 'new');
     assert.equal(update!.body, null);
     assert.equal(update!._expectedDateServerModified, version);
@@ -235,7 +265,9 @@ describe('client-to-Pod sync', () => {
     let sent = watchFetch();
     assert.equal(await replica.push(), 5);
     assert.deepEqual(
-      sent.filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call)).map((call) => (call.payload.createItems as unknown[]).length),
+      sent
+        .filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call))
+        .map((call) => (call.payload.createItems as unknown[]).length),
       [2, 2, 1],
     );
     restore();
@@ -255,13 +287,19 @@ describe('client-to-Pod sync', () => {
     for (let i = 0; i < 4; i++) await live.create(new Note({ title: `m${i}` }));
     // each create asked the policy before it resolved, and a refusal schedules nothing: no need to wait
     assert.equal(heldBack, 4, 'every local change asked the push policy');
-    assert.equal(sent.filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call)).length, 0, 'metered: held back');
+    assert.equal(
+      sent.filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call)).length,
+      0,
+      'metered: held back',
+    );
     online = true;
     const pushed = nextEvent(live, 'pushed', (e) => e.changes.length === 2);
     await live.create(new Note({ title: 'last' }));
     await pushed;
     assert.deepEqual(
-      sent.filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call)).map((call) => (call.payload.createItems as unknown[]).length),
+      sent
+        .filter((call) => call.endpoint === 'bulk' && !isSchemaBulk(call))
+        .map((call) => (call.payload.createItems as unknown[]).length),
       [3, 2],
     );
     await live.stop();
@@ -289,7 +327,11 @@ describe('client-to-Pod sync', () => {
     const restarted = await SyncEngine.open({ client: client(), store, schema: [Note] });
     assert.equal(await restarted.pendingCount(), 2);
     assert.equal(await restarted.push(), 2);
-    assert.equal(again.find((call) => call.endpoint === 'bulk')!.payload.batchId, batchId, 'the same batch, the same batchId');
+    assert.equal(
+      again.find((call) => call.endpoint === 'bulk')!.payload.batchId,
+      batchId,
+      'the same batch, the same batchId',
+    );
     assert.equal((await direct.search({ type: 'Note' })).length, 1, 'applied once');
     assert.equal((await direct.search({ type: 'Edge' })).length, 1);
     assert.equal(await restarted.pendingCount(), 0);
@@ -310,7 +352,13 @@ describe('client-to-Pod sync', () => {
     assert.equal(error.status, 400);
     assert.equal(await replica.view(bad.id), undefined);
     await replica.pull();
-    assert.deepEqual((await replica.all()).filter((item) => item.type === 'Note').map((item) => item.title).sort(), ['fine', 'fine too']);
+    assert.deepEqual(
+      (await replica.all())
+        .filter((item) => item.type === 'Note')
+        .map((item) => item.title)
+        .sort(),
+      ['fine', 'fine too'],
+    );
   });
 });
 
@@ -422,7 +470,8 @@ describe('live', () => {
     await writer.push();
     const last = more.at(-1)!.id;
     await new Promise<void>((resolve) => {
-      const check = async () => ((await reader.edges(first.id)).length === 1 && (await reader.view(last)) ? resolve() : setTimeout(check, 5));
+      const check = async () =>
+        (await reader.edges(first.id)).length === 1 && (await reader.view(last)) ? resolve() : setTimeout(check, 5);
       void check();
     });
     assert.deepEqual(await reader.edges(first.id), [{ id: edge, source: first.id, target: more[0]!.id, name: 'next' }]);
@@ -434,6 +483,9 @@ describe('live', () => {
 describe('the sync bench', () => {
   it('measures its three figures', async () => {
     const figures = await benchSync(pod.url, { items: 3_000, rounds: 20 });
-    assert.ok(figures.initialItemsPerSecond > 0 && figures.incrementalP50Ms > 0 && figures.feedLatencyP50Ms > 0, JSON.stringify(figures));
+    assert.ok(
+      figures.initialItemsPerSecond > 0 && figures.incrementalP50Ms > 0 && figures.feedLatencyP50Ms > 0,
+      JSON.stringify(figures),
+    );
   });
 });

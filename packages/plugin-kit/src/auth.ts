@@ -16,7 +16,7 @@
  * | `oauth`       | opens `authUrl`, then writes the redirect URL (or the code) in `authResponse` — or their app does the exchange and sets `accessToken` on the Account | either is set |
  */
 import { randomBytes } from 'node:crypto';
-import { Account, Item, type PodClient } from '@pod/client';
+import { type Account, Item, type PodClient } from '@pod/client';
 import { AccountItem, PluginRunItem } from './items.js';
 
 export interface Tokens {
@@ -106,7 +106,9 @@ export async function askOwner<T>(
       const answer = answered(context.pluginRun, context.account);
       if (answer !== undefined) return answer;
       if (Date.now() >= deadline)
-        throw new Error(`the owner did not answer the "${request.authRequest}" request within ${Math.round(timeoutMs / 1000)} s`);
+        throw new Error(
+          `the owner did not answer the "${request.authRequest}" request within ${Math.round(timeoutMs / 1000)} s`,
+        );
       await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
     }
   } finally {
@@ -122,7 +124,11 @@ export async function askOwner<T>(
  * when the service wants one. Returns the tokens, also stored on the Account; with tokens already
  * on the Account, returns those unless `fresh`.
  */
-export async function logInWithPassword<S>(context: RunContext, login: PasswordLogIn<S>, options: LogInOptions = {}): Promise<Tokens> {
+export async function logInWithPassword<S>(
+  context: RunContext,
+  login: PasswordLogIn<S>,
+  options: LogInOptions = {},
+): Promise<Tokens> {
   const stored = storedTokens(requireAccount(context), options);
   if (stored) return stored;
   return recordingFailure(context, async () => {
@@ -143,7 +149,9 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
           context,
           { authRequest: 'credentials', authMessage: retrying(retry, message) },
           (_run, current) =>
-            current?.identifier && current.password ? { username: current.identifier, password: current.password } : undefined,
+            current?.identifier && current.password
+              ? { username: current.identifier, password: current.password }
+              : undefined,
           options,
         );
       },
@@ -170,7 +178,11 @@ export async function logInWithPassword<S>(context: RunContext, login: PasswordL
  * code), whose `state` must be the one sent. An app that completes the exchange itself may set
  * `accessToken` on the Account instead. Returns the tokens, also stored on the Account.
  */
-export async function logInWithOAuth(context: RunContext, login: OAuthLogIn, options: LogInOptions = {}): Promise<Tokens> {
+export async function logInWithOAuth(
+  context: RunContext,
+  login: OAuthLogIn,
+  options: LogInOptions = {},
+): Promise<Tokens> {
   const stored = storedTokens(requireAccount(context), options);
   if (stored) return stored;
   // with `fresh`, the token the Account holds now is the refused one: only a new one answers
@@ -232,13 +244,19 @@ const retrying = (retry: string | undefined, message: string) => (retry ? `${ret
  * the state sent, or the bare code.
  */
 export function authorizationCode(response: string, state: string): string {
-  const query = response.includes('?') ? response.slice(response.indexOf('?') + 1) : response.includes('=') ? response : undefined;
+  const query = response.includes('?')
+    ? response.slice(response.indexOf('?') + 1)
+    : response.includes('=')
+      ? response
+      : undefined;
   if (query === undefined) return response;
   const params = new URLSearchParams(query.split('#')[0]);
   const error = params.get('error');
   if (error) throw new Error(`the service refused access: ${params.get('error_description') ?? error}`);
   if (params.get('state') !== state)
-    throw new Error('the redirect does not carry the state this log-in sent: answer with the address its latest link led to');
+    throw new Error(
+      'the redirect does not carry the state this log-in sent: answer with the address its latest link led to',
+    );
   const code = params.get('code');
   if (!code) throw new Error('the redirect carries no code');
   return code;
@@ -273,14 +291,20 @@ async function recordingFailure(context: RunContext, logIn: () => Promise<Tokens
     throw error;
   }
   const account = requireAccount(context);
-  Object.assign(account, { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken ?? account.refreshToken, errorMessage: null });
+  Object.assign(account, {
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken ?? account.refreshToken,
+    errorMessage: null,
+  });
   await context.client.update(account);
   return tokensOf(account);
 }
 
 function requireAccount(context: RunContext): Account {
   if (!context.account)
-    throw new Error('the Plugin item has no "account" edge to an Account, where a log-in keeps its tokens; `pod-plugin install` links one');
+    throw new Error(
+      'the Plugin item has no "account" edge to an Account, where a log-in keeps its tokens; `pod-plugin install` links one',
+    );
   return context.account;
 }
 
@@ -288,6 +312,9 @@ function storedTokens(account: Account, options: LogInOptions): Tokens | undefin
   return account.accessToken && !options.fresh ? tokensOf(account) : undefined;
 }
 
-const tokensOf = (account: Account): Tokens => ({ accessToken: account.accessToken!, refreshToken: account.refreshToken ?? undefined });
+const tokensOf = (account: Account): Tokens => ({
+  accessToken: account.accessToken!,
+  refreshToken: account.refreshToken ?? undefined,
+});
 
 const serviceOf = (account: Account) => account.service ?? 'the service';

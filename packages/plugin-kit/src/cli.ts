@@ -56,7 +56,10 @@ program
   .argument('<dir>', 'directory to create (must not exist, or be empty)')
   .option('--name <name>', 'package and plugin name (default: the directory name)')
   .option('--image <image>', 'container image name (default: the name)')
-  .option('--pod-packages <dir>', "the Pod's packages directory, linked with file: paths (default: the one this pod-plugin comes from)")
+  .option(
+    '--pod-packages <dir>',
+    "the Pod's packages directory, linked with file: paths (default: the one this pod-plugin comes from)",
+  )
   .action((dir: string, options: { name?: string; image?: string; podPackages?: string }) => {
     const { name, image } = createProject(dir, options);
     console.log(`created ${name} (image ${image}) in ${path.resolve(dir)}\nnext: cd ${dir} && npm install && npm test`);
@@ -77,7 +80,7 @@ program
 program
   .command('install')
   .description(
-    "create the Plugin item (containerImage, permissions and settings from plugin.json) in the Pod, or update it; " +
+    'create the Plugin item (containerImage, permissions and settings from plugin.json) in the Pod, or update it; ' +
       "link an Account for plugin.json's service; for a Pod on this machine, register the bundle's command in the " +
       'plugin folder its process runner watches (no restart); then say whether the Pod can launch the plugin',
   )
@@ -95,7 +98,9 @@ program
     const manifest = readManifest(options.dir);
     const client = ownerClient(options);
     const { plugin, account } = await installPlugin(client, manifest);
-    console.log(`Plugin ${plugin.id} (${manifest.image}) installed${account ? `, Account ${account.id} (${account.service})` : ''}`);
+    console.log(
+      `Plugin ${plugin.id} (${manifest.image}) installed${account ? `, Account ${account.id} (${account.service})` : ''}`,
+    );
     let registered: string | undefined;
     if (options.register ?? isLocalPod(options.pod)) {
       await rebuildIfStale(options.dir);
@@ -214,7 +219,9 @@ program
     if (Object.keys(declared).length > 0)
       console.log(`settings: ${describeSettings(declared, settings, options.config)}`);
     const run = await createPluginRun(client, plugin, simulated ? 'none' : manifest.image, settings);
-    const where = simulated ? `running ${BUNDLE} here, with your access` : `waiting for the Pod to start ${manifest.image}`;
+    const where = simulated
+      ? `running ${BUNDLE} here, with your access`
+      : `waiting for the Pod to start ${manifest.image}`;
     console.log(`run ${run.id} created; ${where}`);
     const child = simulated ? spawnSimulated(client, path.resolve(options.dir, BUNDLE), run.id) : undefined;
     const exited = child && new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -222,10 +229,13 @@ program
     void exited?.then(() => stopWatching.abort());
     // Ctrl-C or the timeout stops the run this command started: nothing keeps running behind it.
     const abort = () =>
-      client.call('abort_plugin_run', run.id).then(
-        () => true,
-        () => false,
-      ).finally(() => child?.kill());
+      client
+        .call('abort_plugin_run', run.id)
+        .then(
+          () => true,
+          () => false,
+        )
+        .finally(() => child?.kill());
     const interrupted = () => {
       console.log(`\ninterrupted: aborting run ${run.id}`);
       void abort().then(() => process.exit(130));
@@ -240,7 +250,9 @@ program
         onChange: (current) => showRun(current, simulated, prompt),
       });
     } catch (error) {
-      throw new Error(`${describeError(error)}; ${(await abort()) ? 'the run was aborted' : 'it could not be aborted either'}`);
+      throw new Error(
+        `${describeError(error)}; ${(await abort()) ? 'the run was aborted' : 'it could not be aborted either'}`,
+      );
     } finally {
       process.off('SIGINT', interrupted);
       prompt?.close();
@@ -286,7 +298,9 @@ program
 
 program
   .command('logs')
-  .description("print what a run's plugin printed so far, or its last output once it ended (the last MiB, credentials masked)")
+  .description(
+    "print what a run's plugin printed so far, or its last output once it ended (the last MiB, credentials masked)",
+  )
   .argument('<run>', 'the PluginRun id')
   .addOption(dirOption())
   .addOption(podOption())

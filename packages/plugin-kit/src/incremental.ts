@@ -2,7 +2,15 @@
  * Incremental imports (the plugin tutorial): continue from the plugin's own cursor, skip what is
  * already in the Pod by its id at the service, and give every imported Account a Person.
  */
-import { Account, Item, Person, type BulkRequest, type EdgeSpec, type ItemClass, type PodClient } from '@pod/client';
+import {
+  type Account,
+  Item,
+  Person,
+  type BulkRequest,
+  type EdgeSpec,
+  type ItemClass,
+  type PodClient,
+} from '@pod/client';
 import type { Payload } from '@pod/protocol';
 
 export interface ExistingOptions {
@@ -76,7 +84,10 @@ export class ImportBatch implements BulkRequest {
    * Person per Account and leaves merging people to the deduplication plugin (the tutorial's rule).
    * The Person gets the account's display name unless one is given.
    */
-  account(account: Account, person: Person = new Person({ displayName: account.displayName ?? account.handle })): Account {
+  account(
+    account: Account,
+    person: Person = new Person({ displayName: account.displayName ?? account.handle }),
+  ): Account {
     this.create(account, person).edge(account, 'owner', person);
     return account;
   }

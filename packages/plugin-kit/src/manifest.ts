@@ -90,7 +90,10 @@ export function findInstalled(client: PodClient, image: string): Promise<PluginI
  * permissions, settings); with a `service`, links the owner's Account of that service (`isMe: true`) unless
  * one is linked already.
  */
-export async function installPlugin(client: PodClient, manifest: PluginManifest): Promise<{ plugin: PluginItem; account?: Account }> {
+export async function installPlugin(
+  client: PodClient,
+  manifest: PluginManifest,
+): Promise<{ plugin: PluginItem; account?: Account }> {
   await client.addToSchema(PluginItem, Account);
   const installed = await findInstalled(client, manifest.image);
   const plugin = installed ?? new PluginItem();

@@ -60,6 +60,8 @@ async function accountOfRun(client: PodClient, runId: string): Promise<Account> 
   const plugin = await follow(runId, 'plugin');
   const account = plugin && (await follow(plugin.id, 'account'));
   if (!account || !('type' in account))
-    throw new Error(`run ${runId} has no Plugin with an Account to put credentials on; \`pod-plugin install\` links one`);
+    throw new Error(
+      `run ${runId} has no Plugin with an Account to put credentials on; \`pod-plugin install\` links one`,
+    );
   return Item.fromJSON(account, Account);
 }

@@ -7,15 +7,7 @@
  * 3. sets `status: "started"` and `progress: 0` on the run, then `done` and 1 when `run()` returns,
  * 4. or, when it throws, `status: "error"` with the message in `error`, and exits non-zero.
  */
-import {
-  Account,
-  Item,
-  ItemClasses,
-  PodClient,
-  PodError,
-  schemaDeclarations,
-  type ItemClass,
-} from '@pod/client';
+import { Account, Item, ItemClasses, PodClient, PodError, schemaDeclarations, type ItemClass } from '@pod/client';
 import { ReceivedItem, describeIssues, parsePluginSettings, runSettings } from '@pod/protocol';
 import type { FinalRunStatus, RunSettings } from '@pod/protocol';
 import { pluginClientFromEnv } from '@pod/client/node';
@@ -51,7 +43,9 @@ export interface RunOutcome {
 }
 
 /** A concrete subclass of `PluginBase`. */
-export type PluginClass = (new (environment: PluginEnvironment) => PluginBase<object>) & {
+export type PluginClass = (new (
+  environment: PluginEnvironment,
+) => PluginBase<object>) & {
   readonly itemClasses: readonly ItemClass[];
 };
 
@@ -94,14 +88,17 @@ export function environmentFromEnv(
 /** `POD_TARGET_ITEM`: the target item's JSON, as the Pod sent it. */
 function targetFromEnv(json: string): ReceivedItem {
   const checked = ReceivedItem.safeParse(JSON.parse(json));
-  if (!checked.success) throw new Error(`POD_TARGET_ITEM is not an item: ${describeIssues(checked.error, 'POD_TARGET_ITEM')}`);
+  if (!checked.success)
+    throw new Error(`POD_TARGET_ITEM is not an item: ${describeIssues(checked.error, 'POD_TARGET_ITEM')}`);
   return checked.data;
 }
 
 /** A Pod error says what the Pod refused, and where. */
 export function describeError(error: unknown): string {
   if (error instanceof PodError)
-    return error.status === 0 ? error.message : `${error.message} (HTTP ${error.status} from ${error.endpoint ?? 'the Pod'})`;
+    return error.status === 0
+      ? error.message
+      : `${error.message} (HTTP ${error.status} from ${error.endpoint ?? 'the Pod'})`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -198,12 +195,20 @@ export abstract class PluginBase<Config extends object = RunSettings> implements
   }
 
   /** The items of `cls` already in the Pod among these external ids, by id, in one request (see `findExisting`). */
-  findExisting<C extends ItemClass>(cls: C, values: Iterable<string>, options?: ExistingOptions): Promise<Map<string, InstanceType<C>>> {
+  findExisting<C extends ItemClass>(
+    cls: C,
+    values: Iterable<string>,
+    options?: ExistingOptions,
+  ): Promise<Map<string, InstanceType<C>>> {
     return findExisting(this.client, cls, values, options);
   }
 
   /** Asks the owner for something through the run and waits for the answer (see `auth.ts`). */
-  askOwner<T>(request: OwnerRequest, answered: (run: PluginRunItem, account: Account | undefined) => T | undefined, options?: WaitOptions): Promise<T> {
+  askOwner<T>(
+    request: OwnerRequest,
+    answered: (run: PluginRunItem, account: Account | undefined) => T | undefined,
+    options?: WaitOptions,
+  ): Promise<T> {
     return askOwner(this, request, answered, options);
   }
 
@@ -302,13 +307,21 @@ function settingsOf(plugin: PluginItem | undefined, run: PluginRunItem): RunSett
 }
 
 /** Writes the final status on the run, unless it was aborted meanwhile (then that stays). */
-async function finish(client: PodClient, runId: string, run: PluginRunItem | undefined, outcome: RunOutcome): Promise<RunOutcome> {
+async function finish(
+  client: PodClient,
+  runId: string,
+  run: PluginRunItem | undefined,
+  outcome: RunOutcome,
+): Promise<RunOutcome> {
   const [current] = await client.call('get_item', runId);
   if (!current) throw new Error(`the PluginRun ${runId} is not in the Pod`);
   if (current.status === 'aborted') return { status: 'aborted' };
   // the run as this plugin last saw it, so that only what it changes is sent
   const changed = run ?? Item.fromJSON(current, PluginRunItem);
-  Object.assign(changed, outcome.status === 'done' ? { status: 'done', progress: 1 } : { status: outcome.status, error: outcome.error });
+  Object.assign(
+    changed,
+    outcome.status === 'done' ? { status: 'done', progress: 1 } : { status: outcome.status, error: outcome.error },
+  );
   await client.update(changed);
   return outcome;
 }

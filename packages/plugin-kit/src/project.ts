@@ -46,12 +46,20 @@ export interface NewProjectOptions {
 export function createProject(dir: string, options: NewProjectOptions = {}): { name: string; image: string } {
   const target = path.resolve(dir);
   if (existsSync(target) && readdirSync(target).length > 0) throw new Error(`${target} exists and is not empty`);
-  const name = options.name ?? path.basename(target).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '');
-  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`"${name}" is no valid name: use lowercase letters, digits, ".", "_" and "-"`);
+  const name =
+    options.name ??
+    path
+      .basename(target)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[._-]+/, '');
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name))
+    throw new Error(`"${name}" is no valid name: use lowercase letters, digits, ".", "_" and "-"`);
   const image = options.image ?? name;
   const packages = path.resolve(options.podPackages ?? path.dirname(KIT_DIR));
   for (const pkg of ['client', 'plugin-kit', 'protocol', 'server'])
-    if (!existsSync(path.join(packages, pkg, 'package.json'))) throw new Error(`no Pod package "${pkg}" in ${packages} (see --pod-packages)`);
+    if (!existsSync(path.join(packages, pkg, 'package.json')))
+      throw new Error(`no Pod package "${pkg}" in ${packages} (see --pod-packages)`);
   const link = (pkg: string) => `file:${path.relative(target, path.join(packages, pkg)).split(path.sep).join('/')}`;
 
   mkdirSync(target, { recursive: true });
@@ -67,7 +75,10 @@ export function createProject(dir: string, options: NewProjectOptions = {}): { n
   const examples = path.join(KIT_DIR, 'examples', 'importer');
   mkdirSync(path.join(target, 'src'), { recursive: true });
   for (const file of readdirSync(examples).filter((file) => file.endsWith('.ts'))) {
-    const source = readFileSync(path.join(examples, file), 'utf8').replaceAll("'../../src/index.js'", "'@pod/plugin-kit'");
+    const source = readFileSync(path.join(examples, file), 'utf8').replaceAll(
+      "'../../src/index.js'",
+      "'@pod/plugin-kit'",
+    );
     writeFileSync(path.join(target, 'src', file), source);
   }
   writeFileSync(path.join(target, 'package.json'), `${JSON.stringify(packageJson(name, link), null, 2)}\n`);
@@ -88,7 +99,11 @@ function packageJson(name: string, link: (pkg: string) => string) {
       bundle: 'pod-plugin build --no-docker',
       image: 'pod-plugin build',
     },
-    dependencies: { '@pod/client': link('client'), '@pod/plugin-kit': link('plugin-kit'), '@pod/protocol': link('protocol') },
+    dependencies: {
+      '@pod/client': link('client'),
+      '@pod/plugin-kit': link('plugin-kit'),
+      '@pod/protocol': link('protocol'),
+    },
     devDependencies: { '@pod/server': link('server'), '@types/node': '^20.19.43', typescript: '^7.0.2' },
   };
 }
@@ -183,7 +198,9 @@ export async function buildImage(dir: string): Promise<string> {
     // the label makes it one the Pod lists as launchable (plugin_images)
     const args = ['build', '-t', image, '--label', `${PLUGIN_IMAGE_LABEL}=${name}`, dir];
     const docker = spawn('docker', args, { stdio: 'inherit' });
-    docker.once('error', (error) => reject(new Error(`cannot run docker (${error.message}); \`pod-plugin build --no-docker\` only bundles`)));
+    docker.once('error', (error) =>
+      reject(new Error(`cannot run docker (${error.message}); \`pod-plugin build --no-docker\` only bundles`)),
+    );
     docker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker build exited with ${code}`))));
   });
   return image;

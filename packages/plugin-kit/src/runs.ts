@@ -6,8 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Item, type PodClient } from '@pod/client';
 import { LAUNCH_ENDED, type RunSettings } from '@pod/protocol';
 import { PluginRunItem, type PluginItem } from './items.js';
-import { PluginBase, type PluginClass, type RunOutcome } from './plugin.js';
-
+import type { PluginBase, PluginClass, RunOutcome } from './plugin.js';
 
 /**
  * Creates a PluginRun for the Plugin, targeting itself, with its `plugin` edge in the same
@@ -32,7 +31,11 @@ export async function createPluginRun(
  * client's own credential (all access, so its permissions are not checked). The run's image is
  * `"none"`, which no runner starts: the Pod records `imageMissing` or `noRunner` on it.
  */
-export async function simulateRun(client: PodClient, cls: PluginClass, plugin: PluginItem | string): Promise<RunOutcome & { run: PluginRunItem }> {
+export async function simulateRun(
+  client: PodClient,
+  cls: PluginClass,
+  plugin: PluginItem | string,
+): Promise<RunOutcome & { run: PluginRunItem }> {
   const created = await createPluginRun(client, plugin, 'none');
   // the class's own `execute`: it may come from another copy of the kit than this one
   const base = cls as unknown as typeof PluginBase;
@@ -73,7 +76,11 @@ export interface WaitForRunOptions {
  * Waits until the Pod is done with a run it was asked to start: nothing was launched, or the
  * plugin has exited (then its final status is on the run, and its credential has ended).
  */
-export async function waitForRun(client: PodClient, runId: string, options: WaitForRunOptions = {}): Promise<PluginRunItem> {
+export async function waitForRun(
+  client: PodClient,
+  runId: string,
+  options: WaitForRunOptions = {},
+): Promise<PluginRunItem> {
   const { timeoutMs = 600_000, pollMs = 200, onChange, signal } = options;
   const deadline = Date.now() + timeoutMs;
   let seen = '';
@@ -84,7 +91,8 @@ export async function waitForRun(client: PodClient, runId: string, options: Wait
     if (state !== seen) onChange?.(run);
     seen = state;
     if (signal ? signal.aborted : LAUNCH_ENDED.has(run.podLaunchStatus ?? '')) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not end within ${Math.round(timeoutMs / 1000)} s (status ${run.status})`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} did not end within ${Math.round(timeoutMs / 1000)} s (status ${run.status})`);
     await new Promise((resolve) => {
       const timer = setTimeout(resolve, pollMs);
       signal?.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });

@@ -69,7 +69,11 @@ test(JOURNEY, async (t) => {
     await pod.closed;
   });
   const url = `http://127.0.0.1:${port}`;
-  const answers = () => fetch(`${url}/version`).then((answer) => answer.ok, () => false);
+  const answers = () =>
+    fetch(`${url}/version`).then(
+      (answer) => answer.ok,
+      () => false,
+    );
   for (const deadline = Date.now() + 30_000; !(await answers()); ) {
     if (pod.child.exitCode !== null || Date.now() > deadline)
       assert.fail(`the Pod did not start:\n${pod.state.output}`);

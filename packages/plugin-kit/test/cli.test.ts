@@ -8,7 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -48,7 +57,8 @@ function background(args: string[], cwd: string) {
 
 test('pod-plugin --help names every command', async () => {
   const help = await ok(podPlugin(['--help'], KIT_DIR));
-  for (const command of ['new', 'keys', 'install', 'run', 'answer', 'logs', 'abort', 'build']) assert.match(help, new RegExp(`^  ${command} `, 'm'));
+  for (const command of ['new', 'keys', 'install', 'run', 'answer', 'logs', 'abort', 'build'])
+    assert.match(help, new RegExp(`^  ${command} `, 'm'));
 });
 
 describe('a project made by pod-plugin new', () => {
@@ -70,13 +80,27 @@ describe('a project made by pod-plugin new', () => {
   });
 
   test('has the template files, its name and image, and links the Pod packages', () => {
-    for (const file of ['package.json', 'plugin.json', 'tsconfig.json', 'Dockerfile', '.dockerignore', '.gitignore', 'README.md', 'src/plugin.ts', 'src/main.ts', 'src/service.ts', 'test/plugin.test.ts'])
+    for (const file of [
+      'package.json',
+      'plugin.json',
+      'tsconfig.json',
+      'Dockerfile',
+      '.dockerignore',
+      '.gitignore',
+      'README.md',
+      'src/plugin.ts',
+      'src/main.ts',
+      'src/service.ts',
+      'test/plugin.test.ts',
+    ])
       assert.ok(existsSync(path.join(project, file)), file);
     assert.equal(manifest.name, 'demo-plugin');
     assert.equal(manifest.image, image);
     assert.match(readFileSync(path.join(project, '.gitignore'), 'utf8'), /^\.pod-dev-keys\.json$/m);
     assert.match(readFileSync(path.join(project, 'src/plugin.ts'), 'utf8'), /from '@pod\/plugin-kit'/);
-    const { dependencies } = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const { dependencies } = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     assert.equal(path.resolve(project, dependencies['@pod/plugin-kit']!.replace(/^file:/, '')), path.resolve(KIT_DIR));
   });
 
@@ -88,7 +112,10 @@ describe('a project made by pod-plugin new', () => {
 
   test('installs and passes its own tests', async () => {
     await ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project));
-    assert.ok(lstatSync(path.join(project, 'node_modules/@pod/client')).isSymbolicLink(), '@pod/client is linked, not downloaded');
+    assert.ok(
+      lstatSync(path.join(project, 'node_modules/@pod/client')).isSymbolicLink(),
+      '@pod/client is linked, not downloaded',
+    );
     assert.equal(realpathSync(path.join(project, 'node_modules/@pod/plugin-kit')), realpathSync(KIT_DIR));
     const output = await ok(run('npm', ['test'], project));
     // node's summary: TAP (`# pass`) on Node 22 without a terminal, spec (`ℹ pass`) on Node 24
@@ -114,12 +141,18 @@ describe('a project made by pod-plugin new', () => {
     pod = await startTestPod({ commands: { [manifest.image]: ['node', bundled] } });
 
     const installed = await ok(podPlugin(['install', '--pod', pod.url], project));
-    assert.match(installed, /^Plugin [0-9a-f]{32} \(pod-plugin-kit-test-\d+\) installed, Account [0-9a-f]{32} \(demo\)$/m);
+    assert.match(
+      installed,
+      /^Plugin [0-9a-f]{32} \(pod-plugin-kit-test-\d+\) installed, Account [0-9a-f]{32} \(demo\)$/m,
+    );
     const ran = await ok(podPlugin(['run', '--pod', pod.url], project));
     assert.match(ran, /status done, progress 1, launch exited/);
-    assert.match(ran, /5 new of 5 posts/, 'the plugin\'s own output, from the Pod\'s logs');
+    assert.match(ran, /5 new of 5 posts/, "the plugin's own output, from the Pod's logs");
 
-    const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as { ownerKey: string; databaseKey: string };
+    const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as {
+      ownerKey: string;
+      databaseKey: string;
+    };
     const owner = new PodClient({ url: pod.url, ...keys });
     assert.equal((await owner.search(Message)).length, 5);
 
@@ -208,7 +241,10 @@ describe('a project made by pod-plugin new', () => {
         }
         writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(original), config: { max: config.max } }));
         const changed = await podPlugin(['run', '--pod', configured.url], project);
-        assert.match(changed.output, /plugin\.json's config changed since the Plugin was installed: run `pod-plugin install`/);
+        assert.match(
+          changed.output,
+          /plugin\.json's config changed since the Plugin was installed: run `pod-plugin install`/,
+        );
       });
     } finally {
       writeFileSync(manifestFile, original);
@@ -223,14 +259,21 @@ describe('a project made by pod-plugin new', () => {
       await ok(podPlugin(['install', '--pod', asking.url], project));
       const following = background(['run', '--pod', asking.url], project);
       const runId = (await following.printed(/run ([0-9a-f]{32}) created/))[1]!;
-      const answer = (value: string, input?: string) => ok(podPlugin(['answer', runId, value, '--pod', asking.url], project, input));
+      const answer = (value: string, input?: string) =>
+        ok(podPlugin(['answer', runId, value, '--pod', asking.url], project, input));
 
       const url = (await following.printed(/^ {4}open: +(\S+)$/m))[1]!;
-      assert.match(following.state.output, /asks for access to the account.*\n.*message: Open the link to let this plugin use your demo account/);
+      assert.match(
+        following.state.output,
+        /asks for access to the account.*\n.*message: Open the link to let this plugin use your demo account/,
+      );
       assert.match(following.state.output, new RegExp(`answer: +pod-plugin answer ${runId} VALUE`));
       assert.equal(new URL(url).origin, 'https://auth.example.com');
       const state = new URL(url).searchParams.get('state');
-      assert.match(await answer(`https://app.example.com/callback?code=good-code&state=${state}`), /answered the "oauth" request/);
+      assert.match(
+        await answer(`https://app.example.com/callback?code=good-code&state=${state}`),
+        /answered the "oauth" request/,
+      );
 
       await following.printed(/asks for the username and password of the account/);
       // the username as the argument, the password on stdin: it never shows in a process list
@@ -276,7 +319,10 @@ describe('a project made by pod-plugin new', () => {
         await ok(podPlugin(['install', '--pod', crashing.url, '--no-register'], project));
         const simulated = await podPlugin(['run', '--simulate', '--pod', crashing.url], project);
         assert.equal(simulated.code, 1, simulated.output);
-        assert.match(simulated.output, /src\/plugin\.ts changed since the last build: building again\nbundling src\/main\.ts into build\/plugin\.mjs\nbundled /);
+        assert.match(
+          simulated.output,
+          /src\/plugin\.ts changed since the last build: building again\nbundling src\/main\.ts into build\/plugin\.mjs\nbundled /,
+        );
         assert.match(simulated.output, trace);
 
         const real = await podPlugin(['run', '--pod', crashing.url], project);
@@ -319,7 +365,10 @@ describe('a project made by pod-plugin new', () => {
     const hanging = await startTestPod({ commands: { [manifest.image]: forever } });
     try {
       await ok(podPlugin(['install', '--pod', hanging.url], project));
-      const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as { ownerKey: string; databaseKey: string };
+      const keys = JSON.parse(readFileSync(path.join(project, '.pod-dev-keys.json'), 'utf8')) as {
+        ownerKey: string;
+        databaseKey: string;
+      };
       const owner = new PodClient({ url: hanging.url, ...keys });
       const runIdIn = (output: string) => /run ([0-9a-f]{32}) created/.exec(output)?.[1];
       const stopped = async (runId: string) => {
@@ -333,13 +382,17 @@ describe('a project made by pod-plugin new', () => {
       assert.match(timedOut.output, /did not end within 2 s .*; the run was aborted/);
       await stopped(runIdIn(timedOut.output)!);
 
-      const child = spawn(process.execPath, [CLI, 'run', '--pod', hanging.url], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'run', '--pod', hanging.url], {
+        cwd: project,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       child.stdout.on('data', (chunk) => (output += chunk));
       child.stderr.on('data', (chunk) => (output += chunk));
       const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
       const deadline = Date.now() + 30_000;
-      while (!/launch started/.test(output) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (!/launch started/.test(output) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       child.kill('SIGINT');
       assert.equal(await closed, 130, output);
       assert.match(output, /interrupted: aborting run/);
@@ -348,18 +401,28 @@ describe('a project made by pod-plugin new', () => {
       const plugin = await findInstalled(owner, manifest.image);
       const run = await createPluginRun(owner, plugin!, manifest.image);
       const printed = () => owner.call('plugin_run_logs', run.id).catch(() => '');
-      for (const until = Date.now() + 30_000; !/waiting for ever/.test(await printed()) && Date.now() < until; ) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const until = Date.now() + 30_000; !/waiting for ever/.test(await printed()) && Date.now() < until; )
+        await new Promise((resolve) => setTimeout(resolve, 50));
       assert.match(await ok(podPlugin(['logs', run.id, '--pod', hanging.url], project)), /waiting for ever/);
-      assert.match(await ok(podPlugin(['abort', run.id, '--pod', hanging.url], project)), new RegExp(`run ${run.id} aborted`));
+      assert.match(
+        await ok(podPlugin(['abort', run.id, '--pod', hanging.url], project)),
+        new RegExp(`run ${run.id} aborted`),
+      );
       await stopped(run.id);
     } finally {
       await hanging.close();
     }
   });
 
-  test('its image is built and run by the Pod\'s Docker runner', { skip: noEngine }, async () => {
-    const { code, output } = await run('docker', ['image', 'inspect', 'pod-plugin-node:base'], project).catch((error: Error) => ({ code: -1, output: error.message }));
-    assert.equal(code, 0, `no Docker engine or no pod-plugin-node:base (run .ci/setup-docker.sh, or set POD_TEST_DOCKER=0): ${output}`);
+  test("its image is built and run by the Pod's Docker runner", { skip: noEngine }, async () => {
+    const { code, output } = await run('docker', ['image', 'inspect', 'pod-plugin-node:base'], project).catch(
+      (error: Error) => ({ code: -1, output: error.message }),
+    );
+    assert.equal(
+      code,
+      0,
+      `no Docker engine or no pod-plugin-node:base (run .ci/setup-docker.sh, or set POD_TEST_DOCKER=0): ${output}`,
+    );
     const docker = await startTestPod({ runner: 'docker' });
     try {
       const owner = new PodClient({ url: docker.url });

@@ -12,14 +12,22 @@ export interface Result {
  * test runner's variables are left out: a nested `node --test` would otherwise report to this one.
  * `env` adds variables; `input` is written to its stdin.
  */
-export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string): Promise<Result> {
+export function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<Result> {
   return started(command, args, cwd, env, input).closed;
 }
 
 /** A command started as `run` starts it: its output so far, and its end. */
 export function started(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string) {
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT' && name !== 'INIT_CWD'),
+    Object.entries(process.env).filter(
+      ([name]) => !/^npm_/i.test(name) && name !== 'NODE_TEST_CONTEXT' && name !== 'INIT_CWD',
+    ),
   );
   const child = spawn(command, args, { cwd, env: { ...inherited, ...env }, stdio: 'pipe' });
   child.stdin.end(input);

@@ -55,7 +55,12 @@ export async function runToEnd(client: PodClient, plugin: PluginItem): Promise<P
 }
 
 /** Polls the run until `condition` holds. */
-export async function until(client: PodClient, runId: string, condition: (run: PluginRunItem) => boolean, what: string): Promise<PluginRunItem> {
+export async function until(
+  client: PodClient,
+  runId: string,
+  condition: (run: PluginRunItem) => boolean,
+  what: string,
+): Promise<PluginRunItem> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const run = await readRun(client, runId);

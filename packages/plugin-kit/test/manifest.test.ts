@@ -60,13 +60,23 @@ describe('environmentFromEnv', () => {
   const base = { POD_FULL_ADDRESS: 'http://localhost:1', POD_OWNER: 'a'.repeat(64), POD_AUTH_JSON: '{"data":{"t":1}}' };
 
   it('takes the run id from a POD_TARGET_ITEM that is an item', () => {
-    const target = { id: 'run123', type: 'PluginRun', dateCreated: 1, dateModified: 1, dateServerModified: 1, deleted: false };
+    const target = {
+      id: 'run123',
+      type: 'PluginRun',
+      dateCreated: 1,
+      dateModified: 1,
+      dateServerModified: 1,
+      deleted: false,
+    };
     const environment = environmentFromEnv({ ...base, POD_TARGET_ITEM: JSON.stringify(target) });
     assert.equal(environment.runId, 'run123');
     assert.equal(environment.target?.type, 'PluginRun');
   });
 
   it('refuses a POD_TARGET_ITEM that is not an item, saying so', () => {
-    assert.throws(() => environmentFromEnv({ ...base, POD_TARGET_ITEM: '{"id": 5}' }), /POD_TARGET_ITEM is not an item/);
+    assert.throws(
+      () => environmentFromEnv({ ...base, POD_TARGET_ITEM: '{"id": 5}' }),
+      /POD_TARGET_ITEM is not an item/,
+    );
   });
 });

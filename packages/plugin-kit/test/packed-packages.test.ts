@@ -26,24 +26,59 @@ test('the packed packages install outside the repository and run the hello world
   });
 
   const packed = JSON.parse(
-    await ok(run('npm', ['pack', '--json', '--pack-destination', tmp, '-w', 'packages/protocol', '-w', 'packages/client', '-w', 'packages/plugin-kit'], ROOT)),
+    await ok(
+      run(
+        'npm',
+        [
+          'pack',
+          '--json',
+          '--pack-destination',
+          tmp,
+          '-w',
+          'packages/protocol',
+          '-w',
+          'packages/client',
+          '-w',
+          'packages/plugin-kit',
+        ],
+        ROOT,
+      ),
+    ),
   ) as { filename: string; files: { path: string }[] }[];
   const tarballs = packed.map(({ filename }) => path.join(tmp, filename));
   for (const { filename, files } of packed) {
-    assert.ok(!files.some((file) => /tsbuildinfo|^dist\/(test|bench|examples)\//.test(file.path)), `${filename} carries only what users need`);
-    assert.ok(files.some((file) => file.path.endsWith('.d.ts')), `${filename} carries its types`);
+    assert.ok(
+      !files.some((file) => /tsbuildinfo|^dist\/(test|bench|examples)\//.test(file.path)),
+      `${filename} carries only what users need`,
+    );
+    assert.ok(
+      files.some((file) => file.path.endsWith('.d.ts')),
+      `${filename} carries its types`,
+    );
   }
 
   const app = path.join(tmp, 'app');
   mkdirSync(path.join(app, 'src'), { recursive: true });
   writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   await ok(run('npm', ['install', ...tarballs, '--prefer-offline', '--no-audit', '--no-fund'], app));
-  assert.ok(!existsSync(path.join(app, 'node_modules/better-sqlite3-multiple-ciphers')), 'installing the client compiles no SQLite');
+  assert.ok(
+    !existsSync(path.join(app, 'node_modules/better-sqlite3-multiple-ciphers')),
+    'installing the client compiles no SQLite',
+  );
 
   writeFileSync(
     path.join(app, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: [], strict: true, rootDir: 'src', outDir: 'dist' },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['ES2022', 'DOM'],
+        types: [],
+        strict: true,
+        rootDir: 'src',
+        outDir: 'dist',
+      },
       include: ['src'],
     }),
   );
@@ -73,7 +108,10 @@ console.log(typeof PluginBase.main, typeof pluginClientFromEnv);
 `,
   );
   const kit = await ok(run(process.execPath, ['kit.mjs'], app));
-  assert.match(kit, /SqliteStore needs the package better-sqlite3-multiple-ciphers: `npm install better-sqlite3-multiple-ciphers`/);
+  assert.match(
+    kit,
+    /SqliteStore needs the package better-sqlite3-multiple-ciphers: `npm install better-sqlite3-multiple-ciphers`/,
+  );
   assert.match(kit, /^function function$/m);
   assert.match(await ok(run('npx', ['pod-plugin', '--help'], app, NO_REGISTRY)), /^ {2}new /m);
 });

@@ -41,9 +41,15 @@ describe('the example importer, run in process', () => {
     const outcome = await simulateRun(owner, importing(4), plugin);
     assert.equal(outcome.status, 'done', outcome.error);
     assert.equal(outcome.run.progress, 1);
-    assert.deepEqual((await owner.search(Message)).map((message) => message.externalId), ['p1', 'p2', 'p3', 'p4']);
+    assert.deepEqual(
+      (await owner.search(Message)).map((message) => message.externalId),
+      ['p1', 'p2', 'p3', 'p4'],
+    );
     const authors = (await owner.search(Account)).filter((account) => !account.isMe);
-    assert.deepEqual(authors.map((account) => account.handle), ['@ada', '@bob', '@cy']);
+    assert.deepEqual(
+      authors.map((account) => account.handle),
+      ['@ada', '@bob', '@cy'],
+    );
   });
 });
 
@@ -60,7 +66,10 @@ describe('the import cursor', () => {
 
   test("is the importer's own: after the owner edits an old imported item, the next run fetches only from where the last one ended", async () => {
     const owner = await newOwner(pod);
-    const { plugin, account } = await install(owner, 'importer', { permissions: IMPORTER_PERMISSIONS, service: SERVICE });
+    const { plugin, account } = await install(owner, 'importer', {
+      permissions: IMPORTER_PERMISSIONS,
+      service: SERVICE,
+    });
     const first = new RecordingService(DEMO_POSTS.slice(0, 3));
     const second = new RecordingService(DEMO_POSTS);
     const withService = (service: DemoService): PluginClass =>
@@ -78,10 +87,20 @@ describe('the import cursor', () => {
     assert.equal(outcome.status, 'done', outcome.error);
     // the service's "since" is inclusive: the post at the cursor comes again, and is skipped as known
     assert.deepEqual(second.fetched, ['p3', 'p4', 'p5']);
-    assert.deepEqual((await owner.search(Message)).map((message) => message.externalId).sort(), ['p1', 'p2', 'p3', 'p4', 'p5']);
+    assert.deepEqual((await owner.search(Message)).map((message) => message.externalId).sort(), [
+      'p1',
+      'p2',
+      'p3',
+      'p4',
+      'p5',
+    ]);
     const stored = await owner.get(account!.id);
     assert.ok(stored instanceof AccountItem);
-    assert.deepEqual(parseCursors(stored.importCursors), { [plugin.id]: DEMO_POSTS[4]!.date }, 'kept per Plugin on its Account');
+    assert.deepEqual(
+      parseCursors(stored.importCursors),
+      { [plugin.id]: DEMO_POSTS[4]!.date },
+      'kept per Plugin on its Account',
+    );
   });
 });
 
@@ -109,7 +128,10 @@ describe('authorizationCode', () => {
     assert.equal(authorizationCode('code=abc&state=s1', 's1'), 'abc');
     assert.equal(authorizationCode('abc', 's1'), 'abc');
     assert.throws(() => authorizationCode('https://x.example/cb?code=abc&state=s2', 's1'), /state/);
-    assert.throws(() => authorizationCode('https://x.example/cb?error=access_denied&state=s1', 's1'), /refused access: access_denied/);
+    assert.throws(
+      () => authorizationCode('https://x.example/cb?error=access_denied&state=s1', 's1'),
+      /refused access: access_denied/,
+    );
   });
 });
 

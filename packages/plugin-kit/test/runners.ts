@@ -17,9 +17,24 @@ import { KIT_DIR } from './helpers.js';
 
 /** The programs the fixtures run: where they are on this machine, and what a container runs. */
 const PROGRAMS = {
-  importer: { source: path.join(KIT_DIR, 'dist/examples/importer/main.js'), file: 'importer.mjs', interpreter: 'node', base: 'pod-plugin-node:base' },
-  fixtures: { source: path.join(KIT_DIR, 'dist/test/fixtures/plugins.js'), file: 'fixtures.mjs', interpreter: 'node', base: 'pod-plugin-node:base' },
-  python: { source: path.join(KIT_DIR, 'test/fixtures/python-plugin/plugin.py'), file: 'plugin.py', interpreter: 'python3', base: 'pod-plugin-python:base' },
+  importer: {
+    source: path.join(KIT_DIR, 'dist/examples/importer/main.js'),
+    file: 'importer.mjs',
+    interpreter: 'node',
+    base: 'pod-plugin-node:base',
+  },
+  fixtures: {
+    source: path.join(KIT_DIR, 'dist/test/fixtures/plugins.js'),
+    file: 'fixtures.mjs',
+    interpreter: 'node',
+    base: 'pod-plugin-node:base',
+  },
+  python: {
+    source: path.join(KIT_DIR, 'test/fixtures/python-plugin/plugin.py'),
+    file: 'plugin.py',
+    interpreter: 'python3',
+    base: 'pod-plugin-python:base',
+  },
 } as const;
 
 /** Each test plugin: its program and its arguments (see fixtures/plugins.ts). */
@@ -64,7 +79,10 @@ const once = <T>(make: () => Promise<T>) => {
 /** The process runner: each fixture's image name maps to the command that runs its compiled code. */
 export function processRunner(): RunnerSetup {
   const commands = Object.fromEntries(
-    Object.entries(FIXTURES).map(([fixture, { program, args }]) => [fixture, [PROGRAMS[program].interpreter, PROGRAMS[program].source, ...args]]),
+    Object.entries(FIXTURES).map(([fixture, { program, args }]) => [
+      fixture,
+      [PROGRAMS[program].interpreter, PROGRAMS[program].source, ...args],
+    ]),
   );
   return {
     name: 'process',
@@ -113,7 +131,10 @@ export async function dockerRunner(): Promise<RunnerSetup> {
           else copyFileSync(source, path.join(context, file));
         }
         // one after the other: on two cores, parallel builds are no faster and each is slower
-        for (const [fixture, { program, args }] of Object.entries(FIXTURES) as [Fixture, (typeof FIXTURES)[Fixture]][]) {
+        for (const [fixture, { program, args }] of Object.entries(FIXTURES) as [
+          Fixture,
+          (typeof FIXTURES)[Fixture],
+        ][]) {
           const { file, interpreter, base } = PROGRAMS[program];
           const dockerfile = `${fixture}.Dockerfile`;
           const cmd = JSON.stringify([interpreter, `/app/${file}`, ...args]);
@@ -132,7 +153,11 @@ export async function dockerRunner(): Promise<RunnerSetup> {
       return containers.map((container) => `container ${container.Names.join(',')} (${container.State})`);
     },
     async cleanUp() {
-      for (const image of built.splice(0)) await docker.getImage(image).remove({ force: true }).catch(() => {});
+      for (const image of built.splice(0))
+        await docker
+          .getImage(image)
+          .remove({ force: true })
+          .catch(() => {});
     },
   };
 }
@@ -149,10 +174,18 @@ async function checkEngine(docker: Docker): Promise<void> {
   }
 }
 
-async function buildImage(docker: Docker, context: string, files: string[], dockerfile: string, tag: string): Promise<void> {
+async function buildImage(
+  docker: Docker,
+  context: string,
+  files: string[],
+  dockerfile: string,
+  tag: string,
+): Promise<void> {
   const stream = await docker.buildImage({ context, src: files }, { t: tag, dockerfile, rm: true, forcerm: true });
   const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) => (error ? reject(error) : resolve(result))),
+    docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) =>
+      error ? reject(error) : resolve(result),
+    ),
   );
   const failed = output.find((line) => line.error);
   if (failed) throw new Error(`building ${tag} failed: ${failed.error}`);

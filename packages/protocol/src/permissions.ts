@@ -59,9 +59,16 @@ export function parsePermissions(json: unknown): ParsedPermissions {
     new Map(
       Object.entries(access ?? {}).map(([type, value]) => {
         const short = typeof value === 'string' || Array.isArray(value);
-        const rule = (short ? { properties: value } : value) as { properties?: '*' | string[]; where?: Record<string, string | number | boolean>; items?: 'own' | 'all' };
+        const rule = (short ? { properties: value } : value) as {
+          properties?: '*' | string[];
+          where?: Record<string, string | number | boolean>;
+          items?: 'own' | 'all';
+        };
         const { properties = '*', where = {}, items = defaultItems } = rule;
-        return [type, { properties: properties === '*' ? '*' : new Set(properties), where: new Map(Object.entries(where)), items }] as const;
+        return [
+          type,
+          { properties: properties === '*' ? '*' : new Set(properties), where: new Map(Object.entries(where)), items },
+        ] as const;
       }),
     );
   return { read: rules(raw.read, 'all'), write: rules(raw.write, 'own'), email: checked.data.email ?? false };

@@ -67,11 +67,11 @@ export function runSettings(declared: PluginSettings, given: unknown): RunSettin
     try {
       raw = raw === '' ? {} : JSON.parse(raw);
     } catch {
-      throw new Error('the run\'s config is not JSON');
+      throw new Error("the run's config is not JSON");
     }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new Error('the run\'s config must be a JSON object of setting name → value');
+    throw new Error("the run's config must be a JSON object of setting name → value");
   const values = raw as Record<string, unknown>;
   const settings: RunSettings = {};
   for (const [name, value] of Object.entries(values)) {

@@ -23,7 +23,8 @@ export interface FairnessFigures {
   oneBulk: { p50: number; p99: number; max: number; samples: number };
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 class Client {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -36,12 +37,16 @@ class Client {
   call(endpoint: string, payload: unknown): Promise<{ status: number; body: Buffer }> {
     const body = JSON.stringify({ auth: this.auth, payload });
     return new Promise((resolve, reject) => {
-      const req = request(`${this.url}/v4/${this.owner}/${endpoint}`, { method: 'POST', agent: this.agent, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      });
+      const req = request(
+        `${this.url}/v4/${this.owner}/${endpoint}`,
+        { method: 'POST', agent: this.agent, headers: { 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -54,8 +59,17 @@ class Client {
   }
 }
 
-const note = (i: number) => ({ type: 'Note', title: `note number ${i} ${randomBytes(6).toString('hex')}`, tag: `tag-${i % 10_000}`, count: i });
-const schema = [['title', 'Text'], ['tag', 'Text'], ['count', 'Integer']].map(([propertyName, valueType]) => ({ type: 'ItemPropertySchema', itemType: 'Note', propertyName, valueType }));
+const note = (i: number) => ({
+  type: 'Note',
+  title: `note number ${i} ${randomBytes(6).toString('hex')}`,
+  tag: `tag-${i % 10_000}`,
+  count: i,
+});
+const schema = [
+  ['title', 'Text'],
+  ['tag', 'Text'],
+  ['count', 'Integer'],
+].map(([propertyName, valueType]) => ({ type: 'ItemPropertySchema', itemType: 'Note', propertyName, valueType }));
 
 /** B's get_item, one after the other, until `until` settles; sorted latencies in ms. */
 async function probe(b: Client, id: string, until: Promise<unknown>): Promise<number[]> {
@@ -74,7 +88,9 @@ async function probe(b: Client, id: string, until: Promise<unknown>): Promise<nu
 async function heavyReads(a: Client, stop: { done: boolean }) {
   while (!stop.done) {
     await a.call('search', {});
-    await a.call('bulk', { search: Array.from({ length: 100 }, () => ({ type: 'Note', _limit: 1_000, '[[edges]]': {} })) });
+    await a.call('bulk', {
+      search: Array.from({ length: 100 }, () => ({ type: 'Note', _limit: 1_000, '[[edges]]': {} })),
+    });
   }
 }
 
@@ -90,8 +106,14 @@ export async function benchFairness(stage: Progress = quiet): Promise<FairnessFi
     // A starts with 10,000 items, 1,000 of them linked, so that its reads have something to expand
     const seeded: string[] = [];
     for (let start = 0; start < 10_000; start += 1_000)
-      seeded.push(...(JSON.parse((await a.ok('bulk', { createItems: Array.from({ length: 1_000 }, (_, k) => note(start + k)) })).toString()).createItems as string[]));
-    await a.ok('bulk', { createEdges: seeded.slice(0, 1_000).map((id, k) => ({ _source: id, _target: seeded[k + 1_000], _name: 'next' })) });
+      seeded.push(
+        ...(JSON.parse(
+          (await a.ok('bulk', { createItems: Array.from({ length: 1_000 }, (_, k) => note(start + k)) })).toString(),
+        ).createItems as string[]),
+      );
+    await a.ok('bulk', {
+      createEdges: seeded.slice(0, 1_000).map((id, k) => ({ _source: id, _target: seeded[k + 1_000], _name: 'next' })),
+    });
 
     stage('owner B alone, 5 s');
     const idleEnd = new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -101,7 +123,9 @@ export async function benchFairness(stage: Progress = quiet): Promise<FairnessFi
     const stop = { done: false };
     const pushInPages = (async () => {
       for (let start = 0; start < ITEMS; start += 1_000)
-        await a.ok('bulk', { createItems: Array.from({ length: Math.min(1_000, ITEMS - start) }, (_, k) => note(10_000 + start + k)) });
+        await a.ok('bulk', {
+          createItems: Array.from({ length: Math.min(1_000, ITEMS - start) }, (_, k) => note(10_000 + start + k)),
+        });
     })();
     const readers = heavyReads(a, stop);
     const busy = await probe(b, canary, pushInPages);
@@ -116,8 +140,17 @@ export async function benchFairness(stage: Progress = quiet): Promise<FairnessFi
     stopOne.done = true;
     await readersOne;
 
-    const figures = (sorted: number[]) => ({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1)!, samples: sorted.length });
-    return { idle: { p50: percentile(idle, 50), p99: percentile(idle, 99) }, busy: figures(busy), oneBulk: figures(one) };
+    const figures = (sorted: number[]) => ({
+      p50: percentile(sorted, 50),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1)!,
+      samples: sorted.length,
+    });
+    return {
+      idle: { p50: percentile(idle, 50), p99: percentile(idle, 99) },
+      busy: figures(busy),
+      oneBulk: figures(one),
+    };
   } finally {
     await pod.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -126,7 +159,13 @@ export async function benchFairness(stage: Progress = quiet): Promise<FairnessFi
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const f = await benchFairness(benchProgress('fairness bench', 4));
-  console.log(`owner B get_item, idle Pod:                          p50 ${f.idle.p50.toFixed(2)} ms, p99 ${f.idle.p99.toFixed(2)} ms`);
-  console.log(`… while A reads heavily + pushes ${ITEMS} in bulks of 1,000: p50 ${f.busy.p50.toFixed(2)} ms, p99 ${f.busy.p99.toFixed(2)} ms, max ${f.busy.max.toFixed(0)} ms (${f.busy.samples} calls; goal p99 ≤ 50 ms)`);
-  console.log(`… while A reads heavily + pushes ${ITEMS} in ONE bulk:       p50 ${f.oneBulk.p50.toFixed(2)} ms, p99 ${f.oneBulk.p99.toFixed(2)} ms, max ${f.oneBulk.max.toFixed(0)} ms (${f.oneBulk.samples} calls)`);
+  console.log(
+    `owner B get_item, idle Pod:                          p50 ${f.idle.p50.toFixed(2)} ms, p99 ${f.idle.p99.toFixed(2)} ms`,
+  );
+  console.log(
+    `… while A reads heavily + pushes ${ITEMS} in bulks of 1,000: p50 ${f.busy.p50.toFixed(2)} ms, p99 ${f.busy.p99.toFixed(2)} ms, max ${f.busy.max.toFixed(0)} ms (${f.busy.samples} calls; goal p99 ≤ 50 ms)`,
+  );
+  console.log(
+    `… while A reads heavily + pushes ${ITEMS} in ONE bulk:       p50 ${f.oneBulk.p50.toFixed(2)} ms, p99 ${f.oneBulk.p99.toFixed(2)} ms, max ${f.oneBulk.max.toFixed(0)} ms (${f.oneBulk.samples} calls)`,
+  );
 }

@@ -24,7 +24,9 @@ export async function buildEnvPluginImage(docker: Docker): Promise<void> {
   try {
     await docker.getImage('pod-plugin-node:base').inspect();
   } catch (error) {
-    throw new Error(`the Docker engine or the image pod-plugin-node:base is missing (${(error as Error).message}): ${howTo}`);
+    throw new Error(
+      `the Docker engine or the image pod-plugin-node:base is missing (${(error as Error).message}): ${howTo}`,
+    );
   }
   const context = mkdtempSync(join(tmpdir(), 'pod-test-image-'));
   try {
@@ -35,7 +37,9 @@ export async function buildEnvPluginImage(docker: Docker): Promise<void> {
     );
     const stream = await docker.buildImage({ context, src: ['Dockerfile', 'env-plugin.mjs'] }, { t: ENV_PLUGIN_IMAGE });
     const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) => (error ? reject(error) : resolve(result))),
+      docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) =>
+        error ? reject(error) : resolve(result),
+      ),
     );
     const failed = output.find((line) => line.error);
     if (failed) throw new Error(`building ${ENV_PLUGIN_IMAGE} failed: ${failed.error}`);
@@ -47,7 +51,10 @@ export async function buildEnvPluginImage(docker: Docker): Promise<void> {
 /** Milliseconds from create_item of a PluginRun to the plugin's first request, once per run. */
 export async function benchPluginStart(runner: PluginRunner, image: string, runs = 5): Promise<number[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pod-bench-plugins-'));
-  const app = await createPod({ ...defaultConfig(), dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' }, { runner });
+  const app = await createPod(
+    { ...defaultConfig(), dataDir, port: 0, host: '127.0.0.1', logLevel: 'silent' },
+    { runner },
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   let arrived: (at: number) => void = () => {};
   // Seen by the HTTP server before any routing: the moment the plugin's request reaches the Pod.

@@ -44,7 +44,8 @@ const makeItem = (i: number) => ({
   done: i % 2 === 0,
 });
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
 interface Row {
@@ -56,7 +57,15 @@ interface Row {
   met: string;
 }
 const rows: Row[] = [];
-const report = (figure: string, pod: number, unit: string, reference: number, refLabel: string, goal: string, met: boolean) =>
+const report = (
+  figure: string,
+  pod: number,
+  unit: string,
+  reference: number,
+  refLabel: string,
+  goal: string,
+  met: boolean,
+) =>
   rows.push({
     figure,
     pod: `${fmt(pod)} ${unit}`,
@@ -72,12 +81,16 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 /** POST over a keep-alive connection; large bodies go out in 1 MiB writes. */
 function post(url: string, body: Buffer | string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(body) } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
+    const request = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, body: Buffer.concat(chunks) }));
+        response.on('error', reject);
+      },
+    );
     request.on('error', reject);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const write = (offset: number): void => {
@@ -111,8 +124,12 @@ async function rawServer(): Promise<{ url: string; server: Server }> {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'pod-bench-'));
-  console.log(`Pod bench — ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${osType()} ${release()}`);
-  console.log(`${ITEMS.toLocaleString('en-US')} items of 5 properties in requests of ${BATCH}; files of ${FILE_MIB} MiB\n`);
+  console.log(
+    `Pod bench — ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}, ${osType()} ${release()}`,
+  );
+  console.log(
+    `${ITEMS.toLocaleString('en-US')} items of 5 properties in requests of ${BATCH}; files of ${FILE_MIB} MiB\n`,
+  );
   const stage = benchProgress('pod bench', 9);
 
   // --- the engine's ceiling: the same batches straight into an encrypted store, no HTTP ---
@@ -142,7 +159,15 @@ async function main() {
     start = process.hrtime.bigint();
     for (const body of bodies) await call(pod.url, 'bulk', null, body);
     const bulkRate = ITEMS / (ms(start) / 1000);
-    report('bulk create, items/s', bulkRate, 'items/s', ceilingRate, 'in-process engine', '≥ 15,000/s and ≥ 60% of ceiling', bulkRate >= 15_000 && bulkRate >= 0.6 * ceilingRate);
+    report(
+      'bulk create, items/s',
+      bulkRate,
+      'items/s',
+      ceilingRate,
+      'in-process engine',
+      '≥ 15,000/s and ≥ 60% of ceiling',
+      bulkRate >= 15_000 && bulkRate >= 0.6 * ceilingRate,
+    );
 
     // single create_item over keep-alive
     const singles = 2_000;
@@ -170,9 +195,33 @@ async function main() {
       engineLatencies.push(ms(t));
     }
     engineLatencies.sort((a, b) => a - b);
-    report('single create_item, requests/s', singleRate, 'req/s', 1000 / percentile(rawLatencies, 50), 'bare HTTP server', '', true);
-    report('single create_item, p50', percentile(latencies, 50), 'ms', percentile(rawLatencies, 50), 'bare HTTP server', '≤ 2 ms', percentile(latencies, 50) <= 2);
-    report('single create_item, p99', percentile(latencies, 99), 'ms', percentile(engineLatencies, 99), 'in-process engine', '', true);
+    report(
+      'single create_item, requests/s',
+      singleRate,
+      'req/s',
+      1000 / percentile(rawLatencies, 50),
+      'bare HTTP server',
+      '',
+      true,
+    );
+    report(
+      'single create_item, p50',
+      percentile(latencies, 50),
+      'ms',
+      percentile(rawLatencies, 50),
+      'bare HTTP server',
+      '≤ 2 ms',
+      percentile(latencies, 50) <= 2,
+    );
+    report(
+      'single create_item, p99',
+      percentile(latencies, 99),
+      'ms',
+      percentile(engineLatencies, 99),
+      'in-process engine',
+      '',
+      true,
+    );
 
     // equality search on a Text property with ~10,000 distinct values
     const searches = 500;
@@ -191,7 +240,15 @@ async function main() {
     }
     searchLatencies.sort((a, b) => a - b);
     engineSearch.sort((a, b) => a - b);
-    report('equality search, p50', percentile(searchLatencies, 50), 'ms', percentile(engineSearch, 50), 'in-process engine', '≤ 5 ms', percentile(searchLatencies, 50) <= 5);
+    report(
+      'equality search, p50',
+      percentile(searchLatencies, 50),
+      'ms',
+      percentile(engineSearch, 50),
+      'in-process engine',
+      '≤ 5 ms',
+      percentile(searchLatencies, 50) <= 5,
+    );
 
     // pull everything oldest to newest in pages of 1,000, as a syncing client does; a page holds
     // every item sharing its last timestamp (the _limit tie rule), so the next page starts after it
@@ -208,10 +265,22 @@ async function main() {
       return { count: seen.size, rate: seen.size / (ms(t) / 1000) };
     };
     stage('full pull in pages of 1,000, over HTTP and in the engine');
-    const pulled = await pull(async (cursor) => JSON.parse(await call(pod.url, 'search', { 'dateServerModified>=': cursor, _limit: BATCH })));
-    const pulledCeiling = await pull(async (cursor) => JSON.parse(ceiling.searchJson({ 'dateServerModified>=': cursor, _limit: BATCH })));
+    const pulled = await pull(async (cursor) =>
+      JSON.parse(await call(pod.url, 'search', { 'dateServerModified>=': cursor, _limit: BATCH })),
+    );
+    const pulledCeiling = await pull(async (cursor) =>
+      JSON.parse(ceiling.searchJson({ 'dateServerModified>=': cursor, _limit: BATCH })),
+    );
     if (pulled.count < ITEMS) throw new Error(`the pull saw ${pulled.count} items`);
-    report('full pull, items/s', pulled.rate, 'items/s', pulledCeiling.rate, 'in-process engine', '≥ 50,000/s', pulled.rate >= 50_000);
+    report(
+      'full pull, items/s',
+      pulled.rate,
+      'items/s',
+      pulledCeiling.rate,
+      'in-process engine',
+      '≥ 50,000/s',
+      pulled.rate >= 50_000,
+    );
 
     // a 100 MiB file up and down
     stage(`a ${FILE_MIB} MiB file up and down`);
@@ -233,20 +302,52 @@ async function main() {
     const rawUp = bytes.length / 1e6 / (ms(t) / 1000);
     report(`upload ${FILE_MIB} MiB, MB/s`, upRate, 'MB/s', rawUp, 'bare HTTP server', '≥ 150 MB/s', upRate >= 150);
     report(`download ${FILE_MIB} MiB, MB/s`, downRate, 'MB/s', rawUp, 'bare HTTP upload', '', true);
-    report('server memory growth over upload+download', peakGrowth, 'MiB', FILE_MIB, 'file size', 'flat (≪ file size)', peakGrowth < FILE_MIB / 2);
+    report(
+      'server memory growth over upload+download',
+      peakGrowth,
+      'MiB',
+      FILE_MIB,
+      'file size',
+      'flat (≪ file size)',
+      peakGrowth < FILE_MIB / 2,
+    );
 
     // plugin start-up: PluginRun created → the plugin's first request reaches the Pod
     stage('plugin start: bare node spawn and the process runner, 5 runs each');
     const spawnReference = median(await rawPluginStart(raw.url));
-    const viaProcess = median(await benchPluginStart(new ProcessRunner({ commands: { 'env-plugin': [process.execPath, ENV_PLUGIN] }, timeoutSeconds: 60 }), 'env-plugin'));
-    report('plugin start, process runner (median)', viaProcess, 'ms', spawnReference, 'bare node spawn, to its exit', '', true);
+    const viaProcess = median(
+      await benchPluginStart(
+        new ProcessRunner({ commands: { 'env-plugin': [process.execPath, ENV_PLUGIN] }, timeoutSeconds: 60 }),
+        'env-plugin',
+      ),
+    );
+    report(
+      'plugin start, process runner (median)',
+      viaProcess,
+      'ms',
+      spawnReference,
+      'bare node spawn, to its exit',
+      '',
+      true,
+    );
     stage('plugin start: the docker runner, 5 runs');
     if (existsSync(DOCKER_SOCKET)) {
       const docker = new Docker({ socketPath: DOCKER_SOCKET });
       await buildEnvPluginImage(docker);
       const runner = new DockerRunner({ network: 'host', memoryMiB: 256, cpus: 1, timeoutSeconds: 60 });
-      report('plugin start, docker runner (median)', median(await benchPluginStart(runner, ENV_PLUGIN_IMAGE)), 'ms', spawnReference, 'bare node spawn, to its exit', '', true);
-    } else console.log(`(no Docker engine at ${DOCKER_SOCKET}: the docker runner row is left out; .ci/setup-docker.sh starts one)`);
+      report(
+        'plugin start, docker runner (median)',
+        median(await benchPluginStart(runner, ENV_PLUGIN_IMAGE)),
+        'ms',
+        spawnReference,
+        'bare node spawn, to its exit',
+        '',
+        true,
+      );
+    } else
+      console.log(
+        `(no Docker engine at ${DOCKER_SOCKET}: the docker runner row is left out; .ci/setup-docker.sh starts one)`,
+      );
   } finally {
     await pod.stop();
     raw.server.close();
@@ -254,8 +355,24 @@ async function main() {
   }
   const fairness = await benchFairness(benchProgress('  fairness', 4));
   report('fairness: owner B get_item p50, A busy', fairness.busy.p50, 'ms', fairness.idle.p50, 'idle Pod', '', true);
-  report('fairness: owner B get_item p99, A busy', fairness.busy.p99, 'ms', fairness.idle.p99, 'idle Pod', '≤ 50 ms', fairness.busy.p99 <= 50);
-  report('fairness: B get_item p99, A one 100k bulk', fairness.oneBulk.p99, 'ms', fairness.idle.p99, 'idle Pod', '≤ 50 ms', fairness.oneBulk.p99 <= 50);
+  report(
+    'fairness: owner B get_item p99, A busy',
+    fairness.busy.p99,
+    'ms',
+    fairness.idle.p99,
+    'idle Pod',
+    '≤ 50 ms',
+    fairness.busy.p99 <= 50,
+  );
+  report(
+    'fairness: B get_item p99, A one 100k bulk',
+    fairness.oneBulk.p99,
+    'ms',
+    fairness.idle.p99,
+    'idle Pod',
+    '≤ 50 ms',
+    fairness.oneBulk.p99 <= 50,
+  );
   printTable(rows);
   rmSync(dir, { recursive: true, force: true });
 }

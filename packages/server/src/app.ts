@@ -46,7 +46,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     routerOptions: { maxParamLength: 16_384 },
     // Fastify's own answer to a malformed URL quotes the URL, which may hold a key.
     frameworkErrors: (error, _request, reply) =>
-      (reply as FastifyReply).status(400).type('application/json; charset=utf-8').send(errorBody(400, `the URL is malformed (${error.code}); ${ROUTES_HELP}`)),
+      (reply as FastifyReply)
+        .status(400)
+        .type('application/json; charset=utf-8')
+        .send(errorBody(400, `the URL is malformed (${error.code}); ${ROUTES_HELP}`)),
   };
   if (config.tls) options.https = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
   const app = Fastify(options) as unknown as FastifyInstance;
@@ -81,15 +84,21 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     reply.status(status).type('application/json; charset=utf-8').send(errorBody(status, message));
   });
   app.setNotFoundHandler((_request, reply) =>
-    reply.status(404).type('application/json; charset=utf-8').send(errorBody(404, `no such route; ${ROUTES_HELP}`)),
+    reply
+      .status(404)
+      .type('application/json; charset=utf-8')
+      .send(errorBody(404, `no such route; ${ROUTES_HELP}`)),
   );
 
   requestGuard(app, config);
   app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
-  app.get('/version', async (): Promise<PodVersion> => ({
-    cargo: POD_VERSION,
-    git_describe: process.env.POD_GIT_DESCRIBE ?? null,
-  }));
+  app.get(
+    '/version',
+    async (): Promise<PodVersion> => ({
+      cargo: POD_VERSION,
+      git_describe: process.env.POD_GIT_DESCRIBE ?? null,
+    }),
+  );
 
   await app.register(api, {
     owners: context.owners,

@@ -60,11 +60,18 @@ const commands = parsed(
 );
 const corsOrigins = (value: string): PodConfig['corsOrigins'] => {
   if (value.trim() === '*') return '*';
-  return value.split(',').map((text) => text.trim()).filter(Boolean).map((text) => {
-    const origin = normalizeOrigin(text);
-    if (!origin) throw new InvalidArgumentError(`"${text}" is not an origin; write it as scheme://host[:port], e.g. https://app.example.org`);
-    return origin;
-  });
+  return value
+    .split(',')
+    .map((text) => text.trim())
+    .filter(Boolean)
+    .map((text) => {
+      const origin = normalizeOrigin(text);
+      if (!origin)
+        throw new InvalidArgumentError(
+          `"${text}" is not an origin; write it as scheme://host[:port], e.g. https://app.example.org`,
+        );
+      return origin;
+    });
 };
 const option = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
 
@@ -72,49 +79,139 @@ const program = new Command('pod')
   .description('Pod: a personal online datastore speaking the Pod v4 HTTP API, one encrypted database per owner.')
   .version(POD_VERSION)
   .addOption(option('--host <address>', 'address to listen on', 'POD_HOST').default(defaults.host))
-  .addOption(option('--port <number>', 'port to listen on', 'POD_PORT').default(defaults.port).argParser(integer('--port')))
-  .addOption(option('--data-dir <path>', 'folder of the owner databases and files', 'POD_DATA_DIR').default(defaults.dataDir))
   .addOption(
-    option('--owners <list>', 'ANY, or a comma list of allowed owners as SHA-256 hex of the owner key bytes', 'POD_OWNERS').default('ANY'),
+    option('--port <number>', 'port to listen on', 'POD_PORT').default(defaults.port).argParser(integer('--port')),
+  )
+  .addOption(
+    option('--data-dir <path>', 'folder of the owner databases and files', 'POD_DATA_DIR').default(defaults.dataDir),
+  )
+  .addOption(
+    option(
+      '--owners <list>',
+      'ANY, or a comma list of allowed owners as SHA-256 hex of the owner key bytes',
+      'POD_OWNERS',
+    ).default('ANY'),
   )
   .addOption(option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key)', 'POD_TLS_CERT'))
   .addOption(option('--tls-key <file>', 'PEM private key for --tls-cert', 'POD_TLS_KEY'))
-  .addOption(option('--insecure', 'allow --owners ANY and plain HTTP on a non-loopback address', 'POD_INSECURE').default(false))
+  .addOption(
+    option('--insecure', 'allow --owners ANY and plain HTTP on a non-loopback address', 'POD_INSECURE').default(false),
+  )
   .addOption(
     option('--log-level <level>', 'log level', 'POD_LOG_LEVEL')
       .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default(defaults.logLevel),
   )
-  .addOption(option('--json-body-limit <size>', 'largest JSON request body', 'POD_JSON_BODY_LIMIT').default(defaults.jsonBodyLimit, '16MiB').argParser(bytes('--json-body-limit')))
-  .addOption(option('--upload-limit <size>', 'largest uploaded file', 'POD_UPLOAD_LIMIT').default(defaults.uploadLimit, '1GiB').argParser(bytes('--upload-limit')))
   .addOption(
-    option('--cors-origins <list>', 'web origins allowed to call the Pod besides its own and loopback ones: a comma list, or * for every page', 'POD_CORS_ORIGINS')
+    option('--json-body-limit <size>', 'largest JSON request body', 'POD_JSON_BODY_LIMIT')
+      .default(defaults.jsonBodyLimit, '16MiB')
+      .argParser(bytes('--json-body-limit')),
+  )
+  .addOption(
+    option('--upload-limit <size>', 'largest uploaded file', 'POD_UPLOAD_LIMIT')
+      .default(defaults.uploadLimit, '1GiB')
+      .argParser(bytes('--upload-limit')),
+  )
+  .addOption(
+    option(
+      '--cors-origins <list>',
+      'web origins allowed to call the Pod besides its own and loopback ones: a comma list, or * for every page',
+      'POD_CORS_ORIGINS',
+    )
       .default(defaults.corsOrigins, 'none')
       .argParser(corsOrigins),
   )
-  .addOption(option('--idle-close <seconds>', 'close an owner database after this long unused', 'POD_IDLE_CLOSE').default(defaults.idleCloseMs / 1000).argParser(integer('--idle-close')))
-  .addOption(option('--max-open-owners <n>', 'owner databases open at once (least recently used idle ones close)', 'POD_MAX_OPEN_OWNERS').default(defaults.limits.maxOpenOwners).argParser(integer('--max-open-owners')))
-  .addOption(option('--max-feeds-per-owner <n>', 'live-feed (/changes) subscriptions per owner', 'POD_MAX_FEEDS_PER_OWNER').default(defaults.limits.maxFeedsPerOwner).argParser(integer('--max-feeds-per-owner')))
-  .addOption(option('--max-feeds <n>', 'live-feed subscriptions in all', 'POD_MAX_FEEDS').default(defaults.limits.maxFeeds).argParser(integer('--max-feeds')))
-  .addOption(option('--max-answer-size <size>', 'largest search or bulk answer (larger: 400 saying how to page)', 'POD_MAX_ANSWER_SIZE').default(defaults.limits.maxAnswerBytes, '64MiB').argParser(bytes('--max-answer-size')))
-  .addOption(option('--max-bulk-searches <n>', 'searches in one bulk', 'POD_MAX_BULK_SEARCHES').default(defaults.limits.maxBulkSearches).argParser(integer('--max-bulk-searches')))
-  .addOption(option('--body-timeout <seconds>', 'a JSON request body must arrive within this long', 'POD_BODY_TIMEOUT').default(defaults.limits.bodyTimeoutMs / 1000).argParser(integer('--body-timeout')))
-  .addOption(option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'))
-  .addOption(option('--smtp-port <number>', 'SMTP port', 'POD_SMTP_PORT').default(587).argParser(integer('--smtp-port')))
-  .addOption(option('--smtp-secure', 'connect to the relay over TLS from the start (port 465)', 'POD_SMTP_SECURE').default(false))
-  .addOption(option('--smtp-user <user>', 'SMTP user name', 'POD_SMTP_USER'))
-  .addOption(option('--smtp-password <password>', 'SMTP password (prefer the environment variable)', 'POD_SMTP_PASSWORD'))
-  .addOption(option('--smtp-from <address>', 'sender address of emails', 'POD_SMTP_FROM'))
-  .addOption(option('--smtp-allow-any-owner', 'let send_email work with --owners ANY (an open relay for anyone who reaches the Pod)', 'POD_SMTP_ALLOW_ANY_OWNER').default(false))
-  .addOption(option('--smtp-max-recipients <n>', 'recipients per send_email call', 'POD_SMTP_MAX_RECIPIENTS').default(SMTP_LIMITS.maxRecipients).argParser(integer('--smtp-max-recipients')))
-  .addOption(option('--smtp-rate <n>', 'recipients per owner and hour', 'POD_SMTP_RATE').default(SMTP_LIMITS.perHour).argParser(integer('--smtp-rate')))
   .addOption(
-    option('--plugin-runner <kind>', 'how plugins are started: none, process (local commands), docker', 'POD_PLUGIN_RUNNER')
+    option('--idle-close <seconds>', 'close an owner database after this long unused', 'POD_IDLE_CLOSE')
+      .default(defaults.idleCloseMs / 1000)
+      .argParser(integer('--idle-close')),
+  )
+  .addOption(
+    option(
+      '--max-open-owners <n>',
+      'owner databases open at once (least recently used idle ones close)',
+      'POD_MAX_OPEN_OWNERS',
+    )
+      .default(defaults.limits.maxOpenOwners)
+      .argParser(integer('--max-open-owners')),
+  )
+  .addOption(
+    option('--max-feeds-per-owner <n>', 'live-feed (/changes) subscriptions per owner', 'POD_MAX_FEEDS_PER_OWNER')
+      .default(defaults.limits.maxFeedsPerOwner)
+      .argParser(integer('--max-feeds-per-owner')),
+  )
+  .addOption(
+    option('--max-feeds <n>', 'live-feed subscriptions in all', 'POD_MAX_FEEDS')
+      .default(defaults.limits.maxFeeds)
+      .argParser(integer('--max-feeds')),
+  )
+  .addOption(
+    option(
+      '--max-answer-size <size>',
+      'largest search or bulk answer (larger: 400 saying how to page)',
+      'POD_MAX_ANSWER_SIZE',
+    )
+      .default(defaults.limits.maxAnswerBytes, '64MiB')
+      .argParser(bytes('--max-answer-size')),
+  )
+  .addOption(
+    option('--max-bulk-searches <n>', 'searches in one bulk', 'POD_MAX_BULK_SEARCHES')
+      .default(defaults.limits.maxBulkSearches)
+      .argParser(integer('--max-bulk-searches')),
+  )
+  .addOption(
+    option('--body-timeout <seconds>', 'a JSON request body must arrive within this long', 'POD_BODY_TIMEOUT')
+      .default(defaults.limits.bodyTimeoutMs / 1000)
+      .argParser(integer('--body-timeout')),
+  )
+  .addOption(
+    option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'),
+  )
+  .addOption(
+    option('--smtp-port <number>', 'SMTP port', 'POD_SMTP_PORT').default(587).argParser(integer('--smtp-port')),
+  )
+  .addOption(
+    option('--smtp-secure', 'connect to the relay over TLS from the start (port 465)', 'POD_SMTP_SECURE').default(
+      false,
+    ),
+  )
+  .addOption(option('--smtp-user <user>', 'SMTP user name', 'POD_SMTP_USER'))
+  .addOption(
+    option('--smtp-password <password>', 'SMTP password (prefer the environment variable)', 'POD_SMTP_PASSWORD'),
+  )
+  .addOption(option('--smtp-from <address>', 'sender address of emails', 'POD_SMTP_FROM'))
+  .addOption(
+    option(
+      '--smtp-allow-any-owner',
+      'let send_email work with --owners ANY (an open relay for anyone who reaches the Pod)',
+      'POD_SMTP_ALLOW_ANY_OWNER',
+    ).default(false),
+  )
+  .addOption(
+    option('--smtp-max-recipients <n>', 'recipients per send_email call', 'POD_SMTP_MAX_RECIPIENTS')
+      .default(SMTP_LIMITS.maxRecipients)
+      .argParser(integer('--smtp-max-recipients')),
+  )
+  .addOption(
+    option('--smtp-rate <n>', 'recipients per owner and hour', 'POD_SMTP_RATE')
+      .default(SMTP_LIMITS.perHour)
+      .argParser(integer('--smtp-rate')),
+  )
+  .addOption(
+    option(
+      '--plugin-runner <kind>',
+      'how plugins are started: none, process (local commands), docker',
+      'POD_PLUGIN_RUNNER',
+    )
       .choices(PLUGIN_RUNNERS)
       .default(defaults.plugins.runner),
   )
   .addOption(
-    option('--plugin-commands <json>', 'process runner: JSON object mapping an image name to a command line array', 'POD_PLUGIN_COMMANDS')
+    option(
+      '--plugin-commands <json>',
+      'process runner: JSON object mapping an image name to a command line array',
+      'POD_PLUGIN_COMMANDS',
+    )
       .default({}, '{}')
       .argParser(commands),
   )
@@ -123,21 +220,70 @@ const program = new Command('pod')
       '--plugin-dir <folder>',
       'process runner: folder of <image>.json command files, watched (pod-plugin install writes there)',
       'POD_PLUGIN_DIR',
-    )
-      .default(defaultPluginDir(process.env)),
+    ).default(defaultPluginDir(process.env)),
   )
   .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))
-  .addOption(option('--plugin-pod-address <url>', 'POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network\'s gateway, or its own address)', 'POD_PLUGIN_POD_ADDRESS'))
   .addOption(
-    option('--plugin-network <name>', 'docker runner: bridge network of plugins, created and firewalled by the Pod; host shares the host\'s network (unconfined)', 'POD_PLUGIN_NETWORK').default(defaults.plugins.network),
+    option(
+      '--plugin-pod-address <url>',
+      "POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network's gateway, or its own address)",
+      'POD_PLUGIN_POD_ADDRESS',
+    ),
   )
-  .addOption(option('--plugin-tmp <MiB>', 'size of the tmpfs at /tmp, the only writable place in a plugin container', 'POD_PLUGIN_TMP').default(defaults.plugins.tmpMiB).argParser(integer('--plugin-tmp')))
-  .addOption(option('--plugin-memory <MiB>', 'memory limit of a plugin container', 'POD_PLUGIN_MEMORY').default(defaults.plugins.memoryMiB).argParser(integer('--plugin-memory')))
-  .addOption(option('--plugin-cpus <n>', 'CPU limit of a plugin container', 'POD_PLUGIN_CPUS').default(defaults.plugins.cpus).argParser(cpus))
-  .addOption(option('--plugin-timeout <seconds>', 'time limit of a plugin run', 'POD_PLUGIN_TIMEOUT').default(defaults.plugins.timeoutSeconds).argParser(integer('--plugin-timeout')))
-  .addOption(option('--plugin-max-runs <n>', 'plugin runs going at once; more wait (podLaunchStatus queued)', 'POD_PLUGIN_MAX_RUNS').default(defaults.plugins.maxRuns).argParser(positive('--plugin-max-runs')))
-  .addOption(option('--plugin-max-runs-per-owner <n>', 'plugin runs of one owner going at once', 'POD_PLUGIN_MAX_RUNS_PER_OWNER').default(defaults.plugins.maxRunsPerOwner).argParser(positive('--plugin-max-runs-per-owner')))
-  .addOption(option('--plugin-max-queued-per-owner <n>', 'plugin runs of one owner waiting; more are refused', 'POD_PLUGIN_MAX_QUEUED_PER_OWNER').default(defaults.plugins.maxQueuedPerOwner).argParser(integer('--plugin-max-queued-per-owner')))
+  .addOption(
+    option(
+      '--plugin-network <name>',
+      "docker runner: bridge network of plugins, created and firewalled by the Pod; host shares the host's network (unconfined)",
+      'POD_PLUGIN_NETWORK',
+    ).default(defaults.plugins.network),
+  )
+  .addOption(
+    option(
+      '--plugin-tmp <MiB>',
+      'size of the tmpfs at /tmp, the only writable place in a plugin container',
+      'POD_PLUGIN_TMP',
+    )
+      .default(defaults.plugins.tmpMiB)
+      .argParser(integer('--plugin-tmp')),
+  )
+  .addOption(
+    option('--plugin-memory <MiB>', 'memory limit of a plugin container', 'POD_PLUGIN_MEMORY')
+      .default(defaults.plugins.memoryMiB)
+      .argParser(integer('--plugin-memory')),
+  )
+  .addOption(
+    option('--plugin-cpus <n>', 'CPU limit of a plugin container', 'POD_PLUGIN_CPUS')
+      .default(defaults.plugins.cpus)
+      .argParser(cpus),
+  )
+  .addOption(
+    option('--plugin-timeout <seconds>', 'time limit of a plugin run', 'POD_PLUGIN_TIMEOUT')
+      .default(defaults.plugins.timeoutSeconds)
+      .argParser(integer('--plugin-timeout')),
+  )
+  .addOption(
+    option(
+      '--plugin-max-runs <n>',
+      'plugin runs going at once; more wait (podLaunchStatus queued)',
+      'POD_PLUGIN_MAX_RUNS',
+    )
+      .default(defaults.plugins.maxRuns)
+      .argParser(positive('--plugin-max-runs')),
+  )
+  .addOption(
+    option('--plugin-max-runs-per-owner <n>', 'plugin runs of one owner going at once', 'POD_PLUGIN_MAX_RUNS_PER_OWNER')
+      .default(defaults.plugins.maxRunsPerOwner)
+      .argParser(positive('--plugin-max-runs-per-owner')),
+  )
+  .addOption(
+    option(
+      '--plugin-max-queued-per-owner <n>',
+      'plugin runs of one owner waiting; more are refused',
+      'POD_PLUGIN_MAX_QUEUED_PER_OWNER',
+    )
+      .default(defaults.plugins.maxQueuedPerOwner)
+      .argParser(integer('--plugin-max-queued-per-owner')),
+  )
   .showHelpAfterError();
 
 /** What the options above parse to (commander leaves an option without a default undefined). */
@@ -191,7 +337,15 @@ const config: PodConfig = {
   host: flags.host,
   port: flags.port,
   dataDir: flags.dataDir,
-  owners: flags.owners.trim().toUpperCase() === 'ANY' ? 'ANY' : new Set(flags.owners.split(',').map((hash) => hash.trim().toLowerCase()).filter(Boolean)),
+  owners:
+    flags.owners.trim().toUpperCase() === 'ANY'
+      ? 'ANY'
+      : new Set(
+          flags.owners
+            .split(',')
+            .map((hash) => hash.trim().toLowerCase())
+            .filter(Boolean),
+        ),
   tls: flags.tlsCert || flags.tlsKey ? { cert: flags.tlsCert ?? '', key: flags.tlsKey ?? '' } : undefined,
   insecure: flags.insecure,
   logLevel: flags.logLevel,

@@ -98,7 +98,14 @@ export const defaultConfig = (): PodConfig => ({
   uploadLimit: 1024 * 1024 * 1024,
   corsOrigins: [],
   idleCloseMs: 5 * 60_000,
-  limits: { maxOpenOwners: 200, maxFeedsPerOwner: 16, maxFeeds: 256, maxAnswerBytes: 64 * 1024 * 1024, maxBulkSearches: 100, bodyTimeoutMs: 120_000 },
+  limits: {
+    maxOpenOwners: 200,
+    maxFeedsPerOwner: 16,
+    maxFeeds: 256,
+    maxAnswerBytes: 64 * 1024 * 1024,
+    maxBulkSearches: 100,
+    bodyTimeoutMs: 120_000,
+  },
   plugins: {
     runner: 'none',
     commands: {},
@@ -113,8 +120,7 @@ export const defaultConfig = (): PodConfig => ({
   },
 });
 
-export const isLoopback = (host: string) =>
-  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /** The allow-list form of an owner key: SHA-256 of its bytes, hex (spec §2). */
 export const ownerHash = (ownerKeyHex: string) =>
@@ -127,7 +133,9 @@ export function configProblems(config: PodConfig): string[] {
     if (config.owners === 'ANY')
       problems.push(`--owners ANY on ${config.host} lets anyone create a database; list the owners or pass --insecure`);
     if (!config.tls)
-      problems.push(`plain HTTP on ${config.host} exposes keys on the network; give --tls-cert and --tls-key or pass --insecure`);
+      problems.push(
+        `plain HTTP on ${config.host} exposes keys on the network; give --tls-cert and --tls-key or pass --insecure`,
+      );
   }
   if (config.plugins.runner === 'process' && !isLoopback(config.host) && !config.insecure)
     problems.push(
@@ -135,8 +143,13 @@ export function configProblems(config: PodConfig): string[] {
     );
   if (config.smtp && !config.smtp.from) problems.push('--smtp-from is needed with --smtp-host');
   if (isOpenRelay(config))
-    problems.push('--smtp-host with --owners ANY lets anyone send mail through your relay; list the owners with --owners, or pass --smtp-allow-any-owner');
-  if (config.smtp && (config.smtp.perHour ?? SMTP_LIMITS.perHour) < (config.smtp.maxRecipients ?? SMTP_LIMITS.maxRecipients))
+    problems.push(
+      '--smtp-host with --owners ANY lets anyone send mail through your relay; list the owners with --owners, or pass --smtp-allow-any-owner',
+    );
+  if (
+    config.smtp &&
+    (config.smtp.perHour ?? SMTP_LIMITS.perHour) < (config.smtp.maxRecipients ?? SMTP_LIMITS.maxRecipients)
+  )
     problems.push('--smtp-rate must be at least --smtp-max-recipients, or no email could ever go out');
   return problems;
 }
@@ -146,8 +159,12 @@ export function configWarnings({ plugins, corsOrigins }: PodConfig): string[] {
   const warnings: string[] = [];
   if (corsOrigins === '*') warnings.push('--cors-origins *: every web page the owner visits may call this Pod');
   if (plugins.runner === 'process')
-    warnings.push('the process runner does not isolate plugins: they run as the Pod\'s own user and can read its data folder, memory and environment; use it only to develop plugins you trust');
+    warnings.push(
+      "the process runner does not isolate plugins: they run as the Pod's own user and can read its data folder, memory and environment; use it only to develop plugins you trust",
+    );
   if (plugins.runner === 'docker' && plugins.network === 'host')
-    warnings.push('--plugin-network host: plugins share the host\'s network, reach every service on its loopback and the cloud metadata address, and can listen beside the Pod; use it only for plugins you trust');
+    warnings.push(
+      "--plugin-network host: plugins share the host's network, reach every service on its loopback and the cloud metadata address, and can listen beside the Pod; use it only for plugins you trust",
+    );
   return warnings;
 }

@@ -21,7 +21,10 @@ declare module 'fastify' {
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
 /** Listens on `host:port` and beside it as above; resolves with the port (useful when `port` is 0). */
-export async function listenPod(app: FastifyInstance, { host, port, tls }: { host: string; port: number; tls?: unknown }): Promise<number> {
+export async function listenPod(
+  app: FastifyInstance,
+  { host, port, tls }: { host: string; port: number; tls?: unknown },
+): Promise<number> {
   // Fastify would bind whatever `localhost` resolves to; the pair below is bound on purpose instead
   const mainHost = host === 'localhost' ? '127.0.0.1' : host;
   await app.listen({ host: mainHost, port });
@@ -43,7 +46,9 @@ export async function listenPod(app: FastifyInstance, { host, port, tls }: { hos
 /** The other loopback address, when this machine has it. */
 function loopbackSibling(host: string): string | undefined {
   const sibling = host === '127.0.0.1' ? '::1' : host === '::1' ? '127.0.0.1' : undefined;
-  const present = Object.values(networkInterfaces()).some((addresses) => addresses?.some((address) => address.address === sibling));
+  const present = Object.values(networkInterfaces()).some((addresses) =>
+    addresses?.some((address) => address.address === sibling),
+  );
   return present ? sibling : undefined;
 }
 

@@ -24,9 +24,13 @@ async function freePort(): Promise<number> {
 export async function startPodProcess(dataDir: string, extraArgs: string[] = []): Promise<PodProcess> {
   const port = await freePort();
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cli, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -36,7 +40,8 @@ export async function startPodProcess(dataDir: string, extraArgs: string[] = [])
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  const status = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  const status = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
   return {
     url,
     child,

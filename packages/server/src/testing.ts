@@ -28,7 +28,14 @@ export interface TestPod {
 
 export async function startTestPod(overrides: Partial<PodConfig> = {}, parts: PodParts = {}): Promise<TestPod> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'pod-test-'));
-  const config: PodConfig = { ...defaultConfig(), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides, dataDir };
+  const config: PodConfig = {
+    ...defaultConfig(),
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+    ...overrides,
+    dataDir,
+  };
   const app = await createPod(config, parts);
   // on 127.0.0.1 (and ::1), whatever the overrides say, like a Pod on loopback
   await listenPod(app, { ...config, host: '127.0.0.1', port: 0 });

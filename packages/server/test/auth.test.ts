@@ -84,7 +84,11 @@ describe('database keys and owner isolation', () => {
     assert.equal(up.status, 401, up.text);
     await wrong.as('v3').fails('search', {}, 401);
 
-    assert.deepEqual(withoutShm(snapshotFiles(pod().dataDir)), withoutShm(filesBefore), 'the wrong key changed no file under the data directory');
+    assert.deepEqual(
+      withoutShm(snapshotFiles(pod().dataDir)),
+      withoutShm(filesBefore),
+      'the wrong key changed no file under the data directory',
+    );
     assert.deepEqual(fs.readdirSync(pod().dataDir).sort(), topBefore, 'no second owner folder');
 
     const afterItems = await o.search({ type: 'Diary' });
@@ -97,7 +101,7 @@ describe('database keys and owner isolation', () => {
     assert.equal((await o.search({ type: 'Diary' })).length, 6);
   });
 
-  test('a new owner\'s database is created with the first key used; another key then gets 401', async () => {
+  test("a new owner's database is created with the first key used; another key then gets 401", async () => {
     const first = new Owner(pod().url);
     await first.create({ type: 'Note' });
     await first.withKey(randomKey()).fails('create_item', { type: 'Note' }, 401);
@@ -133,7 +137,11 @@ describe('database keys and owner isolation', () => {
     assert.equal((await a.get('sharedId-1')).who, 'a:sharedId-1');
     assert.equal((await b.get('sharedId-1')).who, 'b:sharedId-1');
     assert.deepEqual(await b.ok('get_item', onlyA), []);
-    assert.deepEqual((await a.search({ type: 'Person' })).map((i) => i.who).sort(), ['a:sharedId-1', 'a:sharedId-2', 'only a']);
+    assert.deepEqual((await a.search({ type: 'Person' })).map((i) => i.who).sort(), [
+      'a:sharedId-1',
+      'a:sharedId-2',
+      'only a',
+    ]);
     assert.deepEqual((await b.search({ type: 'Person' })).map((i) => i.who).sort(), ['b:sharedId-1', 'b:sharedId-2']);
     await b.fails('update_item', { id: onlyA, who: 'x' }, 404);
     await b.fails('create_edge', { _source: 'sharedId-1', _target: onlyA, _name: 'x' }, 404);
@@ -186,11 +194,19 @@ describe('encryption at rest', () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await o.create({ type: `Type-${marker}`, note: `${marker} item ${i}` }));
     await o.ok('bulk', {
-      createItems: Array.from({ length: 50 }, (_, i) => ({ id: `mk${i}-${marker.slice(-12)}`, type: 'Bulk', note: `${marker} bulk ${i}` })),
+      createItems: Array.from({ length: 50 }, (_, i) => ({
+        id: `mk${i}-${marker.slice(-12)}`,
+        type: 'Bulk',
+        note: `${marker} bulk ${i}`,
+      })),
     });
     await o.ok('update_item', { id: ids[0], note: `${marker} updated` });
     await o.ok('create_edge', { _source: ids[0], _target: ids[1], _name: `edge-${marker}` });
-    const fileBytes = Buffer.concat([Buffer.from(`${marker} inside a file `), Buffer.alloc(100_000, 'A'), Buffer.from(marker)]);
+    const fileBytes = Buffer.concat([
+      Buffer.from(`${marker} inside a file `),
+      Buffer.alloc(100_000, 'A'),
+      Buffer.from(marker),
+    ]);
     await o.create({ type: 'File', sha256: sha256hex(fileBytes) });
     assert.equal((await o.upload(fileBytes)).status, 200);
     assert.equal((await o.search({ note: `${marker} updated` })).length, 1);

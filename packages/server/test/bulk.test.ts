@@ -16,12 +16,7 @@ describe('bulk', () => {
     const existing = await o.create({ type: 'Old' });
     const result = await o.ok('bulk', {
       // keys deliberately out of order: the pod applies its own order
-      search: [
-        { id: 'bulkItemA1', '[[edges]]': {} },
-        { id: 'bulkItemB1' },
-        { type: 'Old' },
-        { bulkProp: 'updated' },
-      ],
+      search: [{ id: 'bulkItemA1', '[[edges]]': {} }, { id: 'bulkItemB1' }, { type: 'Old' }, { bulkProp: 'updated' }],
       createEdges: [
         { _source: 'bulkItemA1', _target: 'bulkItemB1', _name: 'rel' },
         { _source: existing, _target: 'bulkItemA1', _name: 'old-to-new' },
@@ -54,7 +49,10 @@ describe('bulk', () => {
     assert.equal(b.deleted, true, 'deletes ran before searches');
     assert.equal(old.id, existing);
     assert.equal(old.deleted, true);
-    assert.deepEqual(byProp.map((i: any) => i.id), ['bulkItemA1']);
+    assert.deepEqual(
+      byProp.map((i: any) => i.id),
+      ['bulkItemA1'],
+    );
 
     // all of it is committed
     assert.equal((await o.get('bulkItemA1')).bulkProp, 'updated');
@@ -178,7 +176,10 @@ describe('bulk', () => {
 
   test('a failing delete (unknown id) rolls back → 404', async () => {
     const o = new Owner(pod().url);
-    const r = await o.call('bulk', { createItems: [{ id: 'deleteRb01', type: 'X' }], deleteItems: ['deleteRb01', 'unknownDel1'] });
+    const r = await o.call('bulk', {
+      createItems: [{ id: 'deleteRb01', type: 'X' }],
+      deleteItems: ['deleteRb01', 'unknownDel1'],
+    });
     assert.equal(r.status, 404, r.text);
     assert.deepEqual(await o.ok('get_item', 'deleteRb01'), []);
   });

@@ -36,7 +36,22 @@ describe('the pod command', () => {
   test('--help lists every flag with its environment variable', () => {
     const result = run(['--help']);
     assert.equal(result.status, 0);
-    for (const flag of ['--port', '--host', '--data-dir', '--owners', '--tls-cert', '--tls-key', '--insecure', '--log-level', '--json-body-limit', '--upload-limit', '--smtp-host', '--smtp-password', '--plugin-runner', '--plugin-timeout'])
+    for (const flag of [
+      '--port',
+      '--host',
+      '--data-dir',
+      '--owners',
+      '--tls-cert',
+      '--tls-key',
+      '--insecure',
+      '--log-level',
+      '--json-body-limit',
+      '--upload-limit',
+      '--smtp-host',
+      '--smtp-password',
+      '--plugin-runner',
+      '--plugin-timeout',
+    ])
       assert.match(result.stdout, new RegExp(`${flag}\\b`), flag);
     assert.match(result.stdout, /env:\s+POD_PORT/); // commander wraps the help to the terminal
   });
@@ -68,8 +83,37 @@ describe('the pod command', () => {
   test('serves HTTPS when given a certificate and key', async () => {
     const cert = join(scratch, 'cert.pem');
     const key = join(scratch, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
-    const { child, ready } = start(['--port', '0', '--data-dir', join(scratch, 'tls'), '--tls-cert', cert, '--tls-key', key]);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const { child, ready } = start([
+      '--port',
+      '0',
+      '--data-dir',
+      join(scratch, 'tls'),
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+    ]);
     try {
       const url = await ready;
       assert.match(url, /^https:/);

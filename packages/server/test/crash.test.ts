@@ -56,8 +56,14 @@ describe('crash safety', () => {
     first.child.kill('SIGKILL');
     stop = true;
     await Promise.all(lanes);
-    t.diagnostic(`${acknowledged.length} create_item and ${bulkAcknowledged.length} bulk-created items acknowledged before SIGKILL`);
-    await new Promise<void>((resolve) => (first.child.exitCode !== null || first.child.signalCode !== null ? resolve() : first.child.once('exit', () => resolve())));
+    t.diagnostic(
+      `${acknowledged.length} create_item and ${bulkAcknowledged.length} bulk-created items acknowledged before SIGKILL`,
+    );
+    await new Promise<void>((resolve) =>
+      first.child.exitCode !== null || first.child.signalCode !== null
+        ? resolve()
+        : first.child.once('exit', () => resolve()),
+    );
 
     const second = await startCli(dataDir, ['--owners', 'ANY']);
     started.push(second);
@@ -81,7 +87,7 @@ describe('crash safety', () => {
     await stopCli(second);
   });
 
-  test('the CLI\'s --owners allow-list: a listed owner works, any other gets 403', async () => {
+  test("the CLI's --owners allow-list: a listed owner works, any other gets 403", async () => {
     const allowed = randomKey();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-owners-'));
     try {

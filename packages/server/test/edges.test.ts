@@ -29,7 +29,10 @@ describe('edges', () => {
     assert.equal(updated.label, 'close');
     await o.fails('update_item', { id: edge, undeclaredEdgeProp: 1 }, 400);
     // the edge item is searchable like any item
-    assert.deepEqual((await o.search({ type: 'Edge', label: 'close' })).map((i) => i.id), [edge]);
+    assert.deepEqual(
+      (await o.search({ type: 'Edge', label: 'close' })).map((i) => i.id),
+      [edge],
+    );
     // and its properties show in [[edges]] entries
     const [withEdges] = await o.search({ id: a, '[[edges]]': {} });
     assert.equal(withEdges['[[edges]]'].length, 1);
@@ -95,7 +98,7 @@ describe('edges', () => {
     assert.deepEqual(await o.search({ type: 'Edge' }), []);
   });
 
-  test('creating an edge bumps the source item\'s dateServerModified', async () => {
+  test("creating an edge bumps the source item's dateServerModified", async () => {
     const o = await owner();
     const a = await o.create({ type: 'Person' });
     const b = await o.create({ type: 'Person' });
@@ -105,10 +108,17 @@ describe('edges', () => {
     const edge = await o.ok('create_edge', { _source: a, _target: b, _name: 'knows' });
     const after = (await o.get(a)).dateServerModified;
     assert.ok(after > before, `source dateServerModified ${before} → ${after}`);
-    assert.equal(after, (await o.get(edge)).dateServerModified, 'the source and the edge were written in one transaction');
+    assert.equal(
+      after,
+      (await o.get(edge)).dateServerModified,
+      'the source and the edge were written in one transaction',
+    );
     // a sync client paging from the old cursor sees the source again
     const page = await o.search({ 'dateServerModified>=': cursor, type: 'Person' });
-    assert.deepEqual(page.map((i) => i.id), [a]);
+    assert.deepEqual(
+      page.map((i) => i.id),
+      [a],
+    );
   });
 
   test('get_edges Outgoing/Incoming, expandItems true (full item) and false ({"id"} only)', async () => {
@@ -173,7 +183,10 @@ describe('edges', () => {
     assert.equal((await o.ok('get_edges', { item: 'AbCdEf123', direction: 'Outgoing', expandItems: false })).length, 1);
     assert.deepEqual(await o.ok('get_edges', { item: 'abcdef123', direction: 'Outgoing', expandItems: false }), []);
     const incoming = await o.ok('get_edges', { item: 'Target-XY', direction: 'Incoming', expandItems: true });
-    assert.deepEqual(incoming.map((e: any) => [e.name, e.item.id, e.item.name]), [['points', 'AbCdEf123', 'upper']]);
+    assert.deepEqual(
+      incoming.map((e: any) => [e.name, e.item.id, e.item.name]),
+      [['points', 'AbCdEf123', 'upper']],
+    );
     await o.fails('create_edge', { _source: 'abcdef123', _target: 'target-xy', _name: 'points' }, 404);
   });
 });

@@ -47,7 +47,10 @@ describe('send_email through a configured SMTP relay', () => {
     smtp = await smtpSink();
     o = new Owner('');
     // A relay serves listed owners only (see test/security/email-relay.test.ts).
-    pod = await startPod({ owners: new Set([ownerHash(o.owner)]), smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'pod@example.com' } });
+    pod = await startPod({
+      owners: new Set([ownerHash(o.owner)]),
+      smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'pod@example.com' },
+    });
     o = new Owner(pod.url, o.owner, o.key);
     await o.create({ type: 'Note' });
   });
@@ -57,12 +60,22 @@ describe('send_email through a configured SMTP relay', () => {
   });
 
   test('the mail reaches the relay with its recipient, subject and body', async () => {
-    assert.deepEqual(await o.ok('send_email', { to: 'alice@example.com', subject: 'Pod test subject', body: 'Hello from the pod test.' }), {});
+    assert.deepEqual(
+      await o.ok('send_email', {
+        to: 'alice@example.com',
+        subject: 'Pod test subject',
+        body: 'Hello from the pod test.',
+      }),
+      {},
+    );
     // it answers once the relay has taken the mail
     assert.equal(smtp.mails.length, 1);
     const [mail] = smtp.mails;
     assert.match(mail!.from, /pod@example\.com/);
-    assert.deepEqual(mail!.to.map((t) => /<([^>]+)>/.exec(t)?.[1]), ['alice@example.com']);
+    assert.deepEqual(
+      mail!.to.map((t) => /<([^>]+)>/.exec(t)?.[1]),
+      ['alice@example.com'],
+    );
     assert.match(mail!.data, /^Subject: Pod test subject$/im);
     assert.match(mail!.data, /Hello from the pod test\./);
     assert.match(mail!.data, /^To: .*alice@example\.com/im);

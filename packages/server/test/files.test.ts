@@ -136,7 +136,10 @@ describe('files', () => {
     const bytes = Buffer.from('uploaded by a plugin+path/with?odd&chars');
     const sha = sha256hex(bytes);
     await o.create({ type: 'File', sha256: sha });
-    const plugin = await rawPost(o.uploadBPath(sha, { type: 'PluginAuth', data: { token: 'made-up', nonce: 'a+b' } }), bytes);
+    const plugin = await rawPost(
+      o.uploadBPath(sha, { type: 'PluginAuth', data: { token: 'made-up', nonce: 'a+b' } }),
+      bytes,
+    );
     assert.equal(plugin.status, 401, plugin.text);
     const r = await rawPost(o.uploadBPath(sha), bytes);
     assert.equal(r.status, 200, r.text);
@@ -144,7 +147,10 @@ describe('files', () => {
     assert.ok((await o.getFile(sha)).bytes.equals(bytes));
     const again = await rawPost(o.uploadBPath(sha), bytes);
     assert.equal(again.status, 409, again.text);
-    const garbage = await rawPost(`${o.url}/v4/${o.owner}/upload_file_b/${encodeURIComponent('{not json')}/${sha}`, bytes);
+    const garbage = await rawPost(
+      `${o.url}/v4/${o.owner}/upload_file_b/${encodeURIComponent('{not json')}/${sha}`,
+      bytes,
+    );
     assert.equal(garbage.status, 400, garbage.text);
   });
 

@@ -15,7 +15,6 @@ import type { AddressInfo } from 'node:net';
 import { startTestPod, type TestPod } from '../src/testing.js';
 import type { PodConfig } from '../src/config.js';
 
-
 /** A Pod on an ephemeral loopback port with a fresh temporary data directory. */
 export { startTestPod as startPod, type TestPod as RunningPod };
 
@@ -92,7 +91,11 @@ export async function call(
  * A POST with an exact body and exactly the given headers. A Uint8Array body makes fetch send no
  * Content-Type at all (a string body would get `text/plain;charset=UTF-8`).
  */
-export async function rawPost(url: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
+export async function rawPost(
+  url: string,
+  body: Uint8Array | string,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const res = await fetch(url, {
     method: 'POST',
     headers,
@@ -168,7 +171,11 @@ export class Owner {
     );
     assert.ok(r.text.trim().length > 0, `${endpoint}: an error answer carries a message`);
     if (/^\s*[{[]/.test(r.text))
-      assert.match(r.headers.get('content-type') ?? '', /^application\/json/, `${endpoint}: a JSON error answer says it is JSON`);
+      assert.match(
+        r.headers.get('content-type') ?? '',
+        /^application\/json/,
+        `${endpoint}: a JSON error answer says it is JSON`,
+      );
     return r;
   }
 
@@ -224,7 +231,11 @@ export class Owner {
       body: JSON.stringify({ auth: this.auth, payload: { sha256: sha } }),
       signal: timeout(),
     });
-    return { status: res.status, contentType: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      bytes: Buffer.from(await res.arrayBuffer()),
+    };
   }
 }
 
@@ -252,7 +263,11 @@ export function snapshotFiles(dir: string): Map<string, string> {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it answers something other than undefined; fails naming `what` after `ms`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -289,7 +304,18 @@ export async function startCli(dataDir: string, extraArgs: string[] = []): Promi
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [cliPath(), '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'silent', ...extraArgs],
+    [
+      cliPath(),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'silent',
+      ...extraArgs,
+    ],
     // a process runner's plugin folder of the test's own, never the user's ~/.config/pod/plugins
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POD_PLUGIN_DIR: path.join(dataDir, 'plugins') } },
   );
@@ -346,7 +372,10 @@ export function useCliPod(extraArgs: string[] = []): () => CliPod {
 }
 
 /** Latencies of `probe`, called back to back until `busy` settles, sorted; and what `busy` answered. */
-export async function latenciesWhile<T>(busy: Promise<T>, probe: () => Promise<unknown>): Promise<{ sorted: number[]; answer: T }> {
+export async function latenciesWhile<T>(
+  busy: Promise<T>,
+  probe: () => Promise<unknown>,
+): Promise<{ sorted: number[]; answer: T }> {
   let done = false;
   const settled = busy.finally(() => (done = true));
   const sorted: number[] = [];
@@ -357,4 +386,3 @@ export async function latenciesWhile<T>(busy: Promise<T>, probe: () => Promise<u
   }
   return { sorted: sorted.sort((x, y) => x - y), answer: await settled };
 }
-

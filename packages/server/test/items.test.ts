@@ -8,13 +8,7 @@ describe('items', () => {
 
   const owner = async () => {
     const o = new Owner(pod().url);
-    await o.declare(
-      ['name', 'Text'],
-      ['age', 'Integer'],
-      ['weight', 'Real'],
-      ['alive', 'Bool'],
-      ['birth', 'DateTime'],
-    );
+    await o.declare(['name', 'Text'], ['age', 'Integer'], ['weight', 'Real'], ['alive', 'Bool'], ['birth', 'DateTime']);
     return o;
   };
 
@@ -42,7 +36,13 @@ describe('items', () => {
   test('given dateCreated/dateModified/deleted are kept on create; dateServerModified is set by the pod', async () => {
     const o = await owner();
     const t0 = Date.now();
-    const id = await o.create({ type: 'Old', dateCreated: 1_500_000_000_000, dateModified: 1_600_000_000_000, deleted: true, dateServerModified: 5 });
+    const id = await o.create({
+      type: 'Old',
+      dateCreated: 1_500_000_000_000,
+      dateModified: 1_600_000_000_000,
+      deleted: true,
+      dateServerModified: 5,
+    });
     const item = await o.get(id);
     assert.equal(item.dateCreated, 1_500_000_000_000);
     assert.equal(item.dateModified, 1_600_000_000_000);
@@ -62,7 +62,10 @@ describe('items', () => {
     assert.equal((await o.get(mixed)).name, 'mixed');
     assert.equal((await o.get(mixed.toLowerCase())).name, 'lower');
     const found = await o.search({ id: mixed });
-    assert.deepEqual(found.map((i) => i.id), [mixed]);
+    assert.deepEqual(
+      found.map((i) => i.id),
+      [mixed],
+    );
     await o.ok('update_item', { id: mixed, name: 'mixed2' });
     assert.equal((await o.get(mixed)).name, 'mixed2');
     assert.equal((await o.get(mixed.toLowerCase())).name, 'lower');
@@ -99,7 +102,10 @@ describe('items', () => {
     const weird = 'A type with spaces, ünïcödé & symbols 😀';
     const id = await o.create({ type: weird });
     assert.equal((await o.get(id)).type, weird);
-    assert.deepEqual((await o.search({ type: weird })).map((i) => i.id), [id]);
+    assert.deepEqual(
+      (await o.search({ type: weird })).map((i) => i.id),
+      [id],
+    );
     // Photo items are ordinary items, no file edge needed
     const photo = await o.create({ type: 'Photo', name: 'no file' });
     assert.equal((await o.get(photo)).type, 'Photo');
@@ -238,7 +244,9 @@ describe('items', () => {
     const o = await owner();
     const singles = await Promise.all(Array.from({ length: 30 }, (_, i) => o.create({ type: 'Parallel', age: i })));
     const bulks = await Promise.all(
-      Array.from({ length: 8 }, (_, b) => o.ok('bulk', { createItems: Array.from({ length: 4 }, (_, i) => ({ type: 'Parallel', age: 100 * b + i })) })),
+      Array.from({ length: 8 }, (_, b) =>
+        o.ok('bulk', { createItems: Array.from({ length: 4 }, (_, i) => ({ type: 'Parallel', age: 100 * b + i })) }),
+      ),
     );
     const items = await o.search({ type: 'Parallel' });
     assert.equal(items.length, 30 + 8 * 4);
@@ -279,7 +287,10 @@ describe('items', () => {
     const s = await o.call('search', { id: a });
     assert.match(s.text, /"weight"\s*:\s*33\.0\b/, `raw search answer: ${s.text}`);
     // and an integer filter value matches the stored real
-    assert.deepEqual((await o.search({ weight: 33 })).map((i) => i.id), [a]);
+    assert.deepEqual(
+      (await o.search({ weight: 33 })).map((i) => i.id),
+      [a],
+    );
   });
 
   test('Integer, DateTime, Bool, Text values round-trip exactly', async () => {

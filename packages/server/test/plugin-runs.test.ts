@@ -14,7 +14,6 @@ const PLUGIN = fileURLToPath(new URL('../../test/fixtures/capture-plugin.mjs', i
 const scratch = mkdtempSync(join(tmpdir(), 'pod-runs-'));
 const envFile = (name: string) => join(scratch, `${name}.json`);
 
-
 describe('plugin runs', () => {
   let pod: RunningPod;
   before(async () => (pod = await startPod()));
@@ -50,7 +49,11 @@ describe('plugin runs', () => {
     assert.equal(run.status, 'created');
     for (const image of ['none', '']) {
       const clientRun = await launchOf(image);
-      assert.equal(clientRun.podLaunchStatus, 'notLaunched', `containerImage ${JSON.stringify(image)} names no container`);
+      assert.equal(
+        clientRun.podLaunchStatus,
+        'notLaunched',
+        `containerImage ${JSON.stringify(image)} names no container`,
+      );
       assert.equal(clientRun.status, 'created');
     }
   });
@@ -72,7 +75,13 @@ describe('plugin runs', () => {
           { type: 'Account', id: 'account-1', name: 'me' },
           { type: 'Person', id: 'person-1', name: 'Alice', secret: 'not for plugins' },
           { type: 'Note', id: 'note-1', text: 'private' },
-          { type: 'PluginRun', id: 'run-wait-1', containerImage: 'wait-plugin', targetItemId: 'run-wait-1', status: 'created' },
+          {
+            type: 'PluginRun',
+            id: 'run-wait-1',
+            containerImage: 'wait-plugin',
+            targetItemId: 'run-wait-1',
+            status: 'created',
+          },
         ],
         createEdges: [
           { _source: 'run-wait-1', _target: 'plugin-1', _name: 'plugin' },
@@ -82,7 +91,9 @@ describe('plugin runs', () => {
       assert.equal(setup.createItems.length, 5);
       runId = 'run-wait-1';
       const env = await until('the plugin to start', () =>
-        existsSync(envFile('wait')) ? (JSON.parse(readFileSync(envFile('wait'), 'utf8')) as Record<string, string>) : undefined,
+        existsSync(envFile('wait'))
+          ? (JSON.parse(readFileSync(envFile('wait'), 'utf8')) as Record<string, string>)
+          : undefined,
       );
       assert.equal(env.POD_PLUGINRUN_ID, runId);
       assert.equal(env.POD_OWNER, o.owner);
@@ -103,7 +114,9 @@ describe('plugin runs', () => {
       assert.equal((await plugin.get('plugin-1')).containerImage, 'wait-plugin');
       await plugin.ok('update_item', { id: 'account-1', errorMessage: 'login failed' });
       assert.equal((await o.get('account-1')).errorMessage, 'login failed');
-      await plugin.ok('bulk', { createItems: [declare('text', 'Text', 'Message'), declare('progress', 'Real', 'PluginRun')] });
+      await plugin.ok('bulk', {
+        createItems: [declare('text', 'Text', 'Message'), declare('progress', 'Real', 'PluginRun')],
+      });
       await plugin.fails('create_item', declare('importedAt', 'DateTime', 'Message'), 403); // not among its Message properties
       const started = await o.get(runId);
       assert.equal(started.podLaunchStatus, 'started');
@@ -111,7 +124,10 @@ describe('plugin runs', () => {
 
     test('reads show only declared types and properties', async () => {
       const people = await plugin.search({ type: 'Person' });
-      assert.deepEqual(people.map((p: { id: string }) => p.id), ['person-1']);
+      assert.deepEqual(
+        people.map((p: { id: string }) => p.id),
+        ['person-1'],
+      );
       assert.equal(people[0].name, 'Alice');
       assert.equal('secret' in people[0], false, 'an undeclared property is not shown');
       await plugin.fails('search', { type: 'Note' }, 403);
@@ -124,7 +140,10 @@ describe('plugin runs', () => {
         'an edge shows when its other end is visible, though Edge items are not declared',
       );
       const everything = await plugin.search({});
-      assert.ok(!everything.some((item: { type: string }) => item.type === 'Note'), 'a search without type hides undeclared types');
+      assert.ok(
+        !everything.some((item: { type: string }) => item.type === 'Note'),
+        'a search without type hides undeclared types',
+      );
     });
 
     test('writes outside the declaration get 403 and write nothing', async () => {
@@ -136,7 +155,16 @@ describe('plugin runs', () => {
       await plugin.fails('update_item', { id: 'person-1', name: 'Mallory' }, 403);
       await plugin.fails('delete_item', 'note-1', 404);
       const before = (await o.search({ type: 'Message' })).length;
-      await plugin.fails('bulk', { createItems: [{ type: 'Message', text: 'ok' }, { type: 'Note', text: 'no' }] }, 403);
+      await plugin.fails(
+        'bulk',
+        {
+          createItems: [
+            { type: 'Message', text: 'ok' },
+            { type: 'Note', text: 'no' },
+          ],
+        },
+        403,
+      );
       assert.equal((await o.search({ type: 'Message' })).length, before, 'nothing of a refused bulk is written');
       assert.equal((await o.get('person-1')).name, 'Alice');
       const bytes = Buffer.from('plugin file');
@@ -178,7 +206,10 @@ describe('plugin runs', () => {
       });
       assert.equal(ended.podExitCode, 0);
       assert.equal(ended.status, 'error');
-      assert.match(ended.podLaunchMessage, /exited with code 0 without setting a final status .* so the Pod set status "error"/);
+      assert.match(
+        ended.podLaunchMessage,
+        /exited with code 0 without setting a final status .* so the Pod set status "error"/,
+      );
       const late = await o.fails('abort_plugin_run', quick, 409);
       assert.match(JSON.parse(late.text).message, /already ended/);
       assert.equal((await o.get(quick)).status, 'error', 'aborting an ended run changes nothing');

@@ -49,7 +49,11 @@ describe('plugins', () => {
   test('a PluginRun without status gets none written by the pod', async () => {
     const o = new Owner(pod().url);
     await o.declare(['status', 'Text'], ['progress', 'Real']);
-    const id = await o.create({ type: 'PluginRun', containerImage: 'no-such-image:latest', targetItemId: 'placeholder' });
+    const id = await o.create({
+      type: 'PluginRun',
+      containerImage: 'no-such-image:latest',
+      targetItemId: 'placeholder',
+    });
     assert.match(id, /^[0-9a-f]{32}$/);
     await o.ok('update_item', { id, targetItemId: id });
     await launchRecorded(o, id);
@@ -62,10 +66,23 @@ describe('plugins', () => {
   test('an empty image, a missing target and a PluginRun in a bulk never fail the request', async () => {
     const o = new Owner(pod().url);
     await o.declare(['status', 'Text']);
-    const empty = await o.create({ type: 'PluginRun', containerImage: '', targetItemId: 'missingTarget99', status: 'created' });
+    const empty = await o.create({
+      type: 'PluginRun',
+      containerImage: '',
+      targetItemId: 'missingTarget99',
+      status: 'created',
+    });
     const noFields = await o.create({ type: 'PluginRun' });
     const bulk = await o.ok('bulk', {
-      createItems: [{ id: 'bulkPluginRun1', type: 'PluginRun', containerImage: 'none', targetItemId: 'bulkPluginRun1', status: 'created' }],
+      createItems: [
+        {
+          id: 'bulkPluginRun1',
+          type: 'PluginRun',
+          containerImage: 'none',
+          targetItemId: 'bulkPluginRun1',
+          status: 'created',
+        },
+      ],
     });
     assert.deepEqual(bulk.createItems, ['bulkPluginRun1']);
     for (const each of [empty, noFields, 'bulkPluginRun1']) await launchRecorded(o, each);
@@ -81,7 +98,10 @@ describe('plugins', () => {
     const o = new Owner(pod().url).as('v3');
     await o.declare(['container', 'Text'], ['status', 'Text']);
     const id = 'startPlugin-01';
-    assert.equal(await o.create({ id, type: 'StartPlugin', container: 'none', targetItemId: id, status: 'created' }), id);
+    assert.equal(
+      await o.create({ id, type: 'StartPlugin', container: 'none', targetItemId: id, status: 'created' }),
+      id,
+    );
     const v3run = await o.create({ type: 'PluginRun', containerImage: 'none', targetItemId: 'x-target' });
     // v3 launches a StartPlugin too: once both decisions are recorded, the Pod is done with them
     for (const each of [id, v3run]) await launchRecorded(o, each);

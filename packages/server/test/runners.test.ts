@@ -16,7 +16,13 @@ import { ownerHash } from '../src/config.js';
 import { dockerTestSkip } from '../src/testing.js';
 import { DockerRunner } from '../src/plugins/docker-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
-import { LaunchError, pluginEnvironment, type PluginLaunch, type PluginRunner, type RunningPlugin } from '../src/plugins/runner.js';
+import {
+  LaunchError,
+  pluginEnvironment,
+  type PluginLaunch,
+  type PluginRunner,
+  type RunningPlugin,
+} from '../src/plugins/runner.js';
 
 const FIXTURE = ENV_PLUGIN;
 const TEST_IMAGE = ENV_PLUGIN_IMAGE;
@@ -214,7 +220,8 @@ const docker = new Docker({ socketPath: DOCKER_SOCKET });
 const noEngine = await dockerTestSkip(DOCKER_SOCKET);
 runnerSuite(
   'DockerRunner',
-  (timeoutSeconds) => new DockerRunner({ network: 'host', memoryMiB: 256, cpus: 1, timeoutSeconds, stopGraceSeconds: 1 }),
+  (timeoutSeconds) =>
+    new DockerRunner({ network: 'host', memoryMiB: 256, cpus: 1, timeoutSeconds, stopGraceSeconds: 1 }),
   (plugin) => (plugin === 'env-plugin' ? TEST_IMAGE : `pod-test-${plugin}`),
   {
     skip: noEngine,
@@ -225,20 +232,32 @@ runnerSuite(
   },
 );
 
-test('DockerRunner removes the containers an earlier Pod of the same instance left running', { skip: noEngine }, async () => {
+test('DockerRunner removes the containers an earlier Pod of the same instance left running', {
+  skip: noEngine,
+}, async () => {
   await buildEnvPluginImage(docker);
   const instance = `test-${randomBytes(4).toString('hex')}`;
   const options = { network: 'host', memoryMiB: 128, cpus: 1, timeoutSeconds: 60, stopGraceSeconds: 1, instance };
   const launch = launchOf(TEST_IMAGE, 'sleep');
   await new DockerRunner(options).start(launch); // its Pod "crashes": nothing stops it
   assert.equal((await docker.listContainers({ filters: { label: [`pod.run=${launch.runId}`] } })).length, 1);
-  assert.equal(await new DockerRunner({ ...options, instance: `${instance}-other` }).removeLeftovers(), 0, 'another Pod leaves it alone');
+  assert.equal(
+    await new DockerRunner({ ...options, instance: `${instance}-other` }).removeLeftovers(),
+    0,
+    'another Pod leaves it alone',
+  );
   assert.equal(await new DockerRunner(options).removeLeftovers(), 1);
   assert.equal((await docker.listContainers({ all: true, filters: { label: [`pod.run=${launch.runId}`] } })).length, 0);
 });
 
 test('DockerRunner without an engine: LaunchError failed, naming the socket', async () => {
-  const runner = new DockerRunner({ dockerSocket: '/nonexistent/docker.sock', network: 'host', memoryMiB: 64, cpus: 1, timeoutSeconds: 5 });
+  const runner = new DockerRunner({
+    dockerSocket: '/nonexistent/docker.sock',
+    network: 'host',
+    memoryMiB: 64,
+    cpus: 1,
+    timeoutSeconds: 5,
+  });
   await assert.rejects(runner.start(launchOf(TEST_IMAGE)), (error: unknown) => {
     assert.ok(error instanceof LaunchError, String(error));
     assert.equal(error.reason, 'failed');
@@ -246,4 +265,3 @@ test('DockerRunner without an engine: LaunchError failed, naming the socket', as
     return true;
   });
 });
-

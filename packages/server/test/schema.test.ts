@@ -46,7 +46,9 @@ describe('schema', () => {
     await o.create(declare('name', 'Text', 'Person'));
     await o.create(declare('name', 'Text', 'Person'));
     await o.create(declare('name', 'Text', 'Company'));
-    const bulk = await o.ok('bulk', { createItems: [declare('name', 'Text', 'Person'), declare('name', 'Text', 'Person')] });
+    const bulk = await o.ok('bulk', {
+      createItems: [declare('name', 'Text', 'Person'), declare('name', 'Text', 'Person')],
+    });
     assert.equal(bulk.createItems.length, 2);
     const id = await o.create({ type: 'Person', name: 'Ann' });
     assert.equal((await o.get(id)).name, 'Ann');
@@ -64,7 +66,10 @@ describe('schema', () => {
     assert.equal((await o.get(id)).age, 9);
     // the conflicting declarations were not stored as items either
     const decls = await o.search({ type: 'ItemPropertySchema', propertyName: 'age' });
-    assert.deepEqual(decls.map((d) => d.valueType), ['Integer']);
+    assert.deepEqual(
+      decls.map((d) => d.valueType),
+      ['Integer'],
+    );
   });
 
   test('itemType has no effect: a property declared under "Dog" is usable on "Cat" and any type', async () => {
@@ -74,7 +79,10 @@ describe('schema', () => {
     const car = await o.create({ type: 'Car', barkVolume: 11 });
     assert.equal((await o.get(cat)).barkVolume, 0.25);
     assert.equal((await o.get(car)).barkVolume, 11);
-    assert.deepEqual((await o.search({ barkVolume: 0.25 })).map((i) => i.id), [cat]);
+    assert.deepEqual(
+      (await o.search({ barkVolume: 0.25 })).map((i) => i.id),
+      [cat],
+    );
   });
 
   test('re-declaring every base/built-in field with its own type is accepted, in one bulk like clients do', async () => {
@@ -94,10 +102,16 @@ describe('schema', () => {
     const item = await o.get(id);
     assert.equal(item.type, 'Person');
     assert.equal(item.deleted, false);
-    assert.deepEqual((await o.search({ type: 'Person', deleted: false })).map((i) => i.id), [id]);
+    assert.deepEqual(
+      (await o.search({ type: 'Person', deleted: false })).map((i) => i.id),
+      [id],
+    );
     await o.ok('delete_item', id);
     assert.deepEqual(await o.search({ type: 'Person', deleted: false }), []);
-    assert.deepEqual((await o.search({ type: 'Person', deleted: true })).map((i) => i.id), [id]);
+    assert.deepEqual(
+      (await o.search({ type: 'Person', deleted: true })).map((i) => i.id),
+      [id],
+    );
     await o.fails('create_item', { id: 'givenId-123', type: 'Person' }, 409);
     // each base field appears once in the answer, not again as a property
     const raw = await o.getText(id);
@@ -177,7 +191,11 @@ describe('schema', () => {
     for (const [i, n] of names.entries()) assert.equal(got[n], i % 2 === 0 ? `v-${n}` : i, n);
     for (const [i, n] of names.entries()) {
       const found = await o.search({ [n]: i % 2 === 0 ? `v-${n}` : i });
-      assert.deepEqual(found.map((f) => f.id), [id], `search on ${n}`);
+      assert.deepEqual(
+        found.map((f) => f.id),
+        [id],
+        `search on ${n}`,
+      );
     }
     const toStringValue = names.indexOf('toString') % 2 === 0 ? 'changed' : 4242;
     await o.ok('update_item', { id, select: null, toString: toStringValue });

@@ -38,7 +38,11 @@ describe('search', () => {
     assert.deepEqual(ids(await o.search({ score: 1.5, type: 'Person' })), [alice]);
     assert.deepEqual(ids(await o.search({ type: 'Dog', firstName: 'Alice' })), []);
     const all = await o.search({});
-    for (const id of [alice, bob, rex, gone]) assert.ok(all.some((i) => i.id === id), `empty query returns ${id}`);
+    for (const id of [alice, bob, rex, gone])
+      assert.ok(
+        all.some((i) => i.id === id),
+        `empty query returns ${id}`,
+      );
     // results are full items
     const [a] = await o.search({ id: alice });
     assert.equal(a.firstName, 'Alice');
@@ -54,9 +58,18 @@ describe('search', () => {
     const a = await o.create({ type: 'Doc', dateCreated: 1_000_000, dateModified: 2_000_000 });
     await o.create({ type: 'Doc', dateCreated: 1_000_001 });
     const f = await o.create({ type: 'File', sha256: 'cd'.repeat(32) });
-    assert.deepEqual((await o.search({ dateCreated: 1_000_000 })).map((i) => i.id), [a]);
-    assert.deepEqual((await o.search({ dateModified: 2_000_000 })).map((i) => i.id), [a]);
-    assert.deepEqual((await o.search({ sha256: 'cd'.repeat(32) })).map((i) => i.id), [f]);
+    assert.deepEqual(
+      (await o.search({ dateCreated: 1_000_000 })).map((i) => i.id),
+      [a],
+    );
+    assert.deepEqual(
+      (await o.search({ dateModified: 2_000_000 })).map((i) => i.id),
+      [a],
+    );
+    assert.deepEqual(
+      (await o.search({ sha256: 'cd'.repeat(32) })).map((i) => i.id),
+      [f],
+    );
     const decls = await o.search({ type: 'ItemPropertySchema', itemType: 'Thing', propertyName: 'firstName' });
     assert.equal(decls.length, 1);
     assert.equal(decls[0].valueType, 'Text');
@@ -83,32 +96,58 @@ describe('search', () => {
     for (let i = 0; i < 3; i++) matches.push(await o.create({ type: 'Wanted', tag: 'yes', age: 200 + i }));
     // 50 items, only the last 3 match
     const byTag = await o.search({ tag: 'yes', _limit: 2 });
-    assert.deepEqual(byTag.map((i) => i.id), matches.slice(0, 2));
+    assert.deepEqual(
+      byTag.map((i) => i.id),
+      matches.slice(0, 2),
+    );
     const byType = await o.search({ type: 'Wanted', _limit: 2 });
-    assert.deepEqual(byType.map((i) => i.id), matches.slice(0, 2));
+    assert.deepEqual(
+      byType.map((i) => i.id),
+      matches.slice(0, 2),
+    );
     const desc = await o.search({ tag: 'yes', _limit: 1, _sortOrder: 'Desc' });
-    assert.deepEqual(desc.map((i) => i.id), [matches[2]]);
+    assert.deepEqual(
+      desc.map((i) => i.id),
+      [matches[2]],
+    );
     const notDeleted = await o.search({ type: 'Wanted', deleted: false, _limit: 3 });
-    assert.deepEqual(notDeleted.map((i) => i.id), matches);
+    assert.deepEqual(
+      notDeleted.map((i) => i.id),
+      matches,
+    );
   });
 
   test('ordered by dateServerModified, Asc by default, Desc newest first; ties in insertion order (reversed for Desc)', async () => {
     const o = await owner();
     const single: string[] = [];
     for (let i = 0; i < 3; i++) single.push(await o.create({ type: 'Ordered', age: i }));
-    const bulk = await o.ok('bulk', { createItems: Array.from({ length: 5 }, (_, i) => ({ type: 'Ordered', age: 10 + i })) });
+    const bulk = await o.ok('bulk', {
+      createItems: Array.from({ length: 5 }, (_, i) => ({ type: 'Ordered', age: 10 + i })),
+    });
     const last = await o.create({ type: 'Ordered', age: 99 });
     // an update moves an item to the end
     await o.ok('update_item', { id: single[0], age: 1000 });
     const expected = [single[1], single[2], ...bulk.createItems, last, single[0]];
     const asc = await o.search({ type: 'Ordered' });
-    assert.deepEqual(asc.map((i) => i.id), expected);
-    assert.deepEqual((await o.search({ type: 'Ordered', _sortOrder: 'Asc' })).map((i) => i.id), expected);
+    assert.deepEqual(
+      asc.map((i) => i.id),
+      expected,
+    );
+    assert.deepEqual(
+      (await o.search({ type: 'Ordered', _sortOrder: 'Asc' })).map((i) => i.id),
+      expected,
+    );
     const desc = await o.search({ type: 'Ordered', _sortOrder: 'Desc' });
-    assert.deepEqual(desc.map((i) => i.id), [...expected].reverse());
+    assert.deepEqual(
+      desc.map((i) => i.id),
+      [...expected].reverse(),
+    );
     for (let i = 1; i < asc.length; i++) assert.ok(asc[i][DSM] >= asc[i - 1][DSM]);
     // stable between calls
-    assert.deepEqual((await o.search({ type: 'Ordered' })).map((i) => i.id), expected);
+    assert.deepEqual(
+      (await o.search({ type: 'Ordered' })).map((i) => i.id),
+      expected,
+    );
   });
 
   test('dateServerModified>= and dateServerModified< bounds', async () => {
@@ -117,7 +156,8 @@ describe('search', () => {
     for (let i = 0; i < 4; i++) ids.push(await o.create({ type: 'Bounded', age: i }));
     const dsm = await Promise.all(ids.map(async (id) => (await o.get(id))[DSM] as number));
     for (let i = 1; i < dsm.length; i++) assert.ok(dsm[i]! > dsm[i - 1]!);
-    const q = (extra: Record<string, unknown>) => o.search({ type: 'Bounded', ...extra }).then((r) => r.map((i) => i.id));
+    const q = (extra: Record<string, unknown>) =>
+      o.search({ type: 'Bounded', ...extra }).then((r) => r.map((i) => i.id));
     assert.deepEqual(await q({ [`${DSM}>=`]: dsm[1] }), ids.slice(1));
     assert.deepEqual(await q({ [`${DSM}>=`]: dsm[1]! + 1 }), ids.slice(2));
     assert.deepEqual(await q({ [`${DSM}<`]: dsm[2] }), ids.slice(0, 2));
@@ -146,7 +186,10 @@ describe('search', () => {
     assert.deepEqual(await ids({ _limit: 32 }), [before1, before2, ...group]);
     assert.deepEqual(await ids({ _limit: 33 }), [before1, before2, ...group, after1]);
     const groupOnly = await o.search({ type: 'Tie', [`${DSM}>=`]: [...groupDsm][0], _limit: 5 });
-    assert.deepEqual(groupOnly.map((i) => i.id), group);
+    assert.deepEqual(
+      groupOnly.map((i) => i.id),
+      group,
+    );
     assert.equal(groupOnly.length, 30);
     const desc = await ids({ _limit: 2, _sortOrder: 'Desc' });
     assert.deepEqual(desc, [after1, ...[...group].reverse()]);
@@ -155,7 +198,10 @@ describe('search', () => {
   test('paging 3,000 items with dateServerModified>= and _limit never skips an item; repeats are only boundary items', async () => {
     const o = await owner();
     const sizes = [1, 7, 500, 3, 250, 1000, 2, 99, 100, 101, 1, 600, 137, 199];
-    assert.equal(sizes.reduce((a, b) => a + b, 0), 3000);
+    assert.equal(
+      sizes.reduce((a, b) => a + b, 0),
+      3000,
+    );
     const all: string[] = [];
     const expectedTag = new Map<string, string>();
     let n = 0;
@@ -188,7 +234,8 @@ describe('search', () => {
       for (let i = 1; i < page.length; i++) assert.ok(page[i][DSM] >= page[i - 1][DSM], 'ascending');
       if (page.length > limit) {
         const nth = page[limit - 1][DSM];
-        for (const item of page.slice(limit)) assert.equal(item[DSM], nth, 'items past the limit share the N-th timestamp');
+        for (const item of page.slice(limit))
+          assert.equal(item[DSM], nth, 'items past the limit share the N-th timestamp');
       }
       let fresh = 0;
       for (const item of page) {
@@ -259,6 +306,9 @@ describe('search', () => {
     assert.deepEqual(l['~[[edges]]'], []);
     const c = both.find((i) => i.id === carol);
     assert.deepEqual(c['[[edges]]'], []);
-    assert.deepEqual(c['~[[edges]]'].map((e: any) => [e._edge, e._item.id]), [['likes', alice]]);
+    assert.deepEqual(
+      c['~[[edges]]'].map((e: any) => [e._edge, e._item.id]),
+      [['likes', alice]],
+    );
   });
 });

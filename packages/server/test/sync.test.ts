@@ -10,10 +10,18 @@ interface FeedEvent {
 }
 
 /** Reads the SSE answer of `changes` until `stop` says enough; returns the events seen. */
-async function readFeed(owner: Owner, from: number, stop: (events: FeedEvent[]) => boolean, auth: unknown = owner.auth) {
+async function readFeed(
+  owner: Owner,
+  from: number,
+  stop: (events: FeedEvent[]) => boolean,
+  auth: unknown = owner.auth,
+) {
   const events: FeedEvent[] = [];
   const controller = new AbortController();
-  const deadline = setTimeout(() => controller.abort(new Error(`the feed did not deliver in time; saw ${JSON.stringify(events)}`)), 20_000);
+  const deadline = setTimeout(
+    () => controller.abort(new Error(`the feed did not deliver in time; saw ${JSON.stringify(events)}`)),
+    20_000,
+  );
   const response = await fetch(`${owner.url}/v4/${owner.owner}/changes`, {
     method: 'POST',
     body: JSON.stringify({ auth, payload: { 'dateServerModified>=': from, _limit: 50 } }),
@@ -65,8 +73,13 @@ describe('sync', () => {
     assert.deepEqual(new Set(seen), new Set(expected));
     assert.equal(seen.length, expected.length + 1);
     const stamps = events.flatMap((event) => event.items.map((item) => item.dateServerModified));
-    assert.deepEqual(stamps, [...stamps].sort((a, b) => a - b), 'commit order');
-    for (const event of events) assert.equal(event.id, event.items.at(-1)!.dateServerModified + 1, 'event id is the resume cursor');
+    assert.deepEqual(
+      stamps,
+      [...stamps].sort((a, b) => a - b),
+      'commit order',
+    );
+    for (const event of events)
+      assert.equal(event.id, event.items.at(-1)!.dateServerModified + 1, 'event id is the resume cursor');
   });
 
   test('resuming from an event id misses nothing and repeats nothing', async () => {
@@ -94,11 +107,22 @@ describe('sync', () => {
     const id = await o.create({ type: 'Note', title: 'first' });
     const read = await o.get(id);
     await o.ok('update_item', { id, title: 'second', _expectedDateServerModified: read.dateServerModified });
-    const stale = await o.fails('update_item', { id, title: 'third', _expectedDateServerModified: read.dateServerModified }, 409);
+    const stale = await o.fails(
+      'update_item',
+      { id, title: 'third', _expectedDateServerModified: read.dateServerModified },
+      409,
+    );
     assert.match(stale.text, /changed since/);
     assert.equal((await o.get(id)).title, 'second');
     // in a bulk, the conflict rolls back the whole batch
-    const created = await o.fails('bulk', { createItems: [{ type: 'Note', id: 'rolled-back-1' }], updateItems: [{ id, title: 'x', _expectedDateServerModified: 1 }] }, 409);
+    const created = await o.fails(
+      'bulk',
+      {
+        createItems: [{ type: 'Note', id: 'rolled-back-1' }],
+        updateItems: [{ id, title: 'x', _expectedDateServerModified: 1 }],
+      },
+      409,
+    );
     assert.ok(created);
     assert.deepEqual(await o.ok('get_item', 'rolled-back-1'), []);
   });

@@ -98,7 +98,10 @@ describe('transport', () => {
     const got = await o.get(r.body);
     assert.equal(got.type, 'NoContentType');
 
-    const s = await rawPost(`${pod().url}/v4/${o.owner}/search`, Buffer.from(JSON.stringify({ auth: o.auth, payload: { type: 'NoContentType' } })));
+    const s = await rawPost(
+      `${pod().url}/v4/${o.owner}/search`,
+      Buffer.from(JSON.stringify({ auth: o.auth, payload: { type: 'NoContentType' } })),
+    );
     assert.equal(s.status, 200, s.text);
     assert.equal(s.body.length, 1);
   });
@@ -136,12 +139,18 @@ describe('transport', () => {
     const empty = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, '', { 'content-type': 'application/json' });
     assert.equal(empty.status, 400, `empty body: ${empty.status} ${empty.text}`);
     const key = randomKey();
-    const truncated = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, `{"auth": {"type": "ClientAuth", "databaseKey": "${key}"`);
+    const truncated = await rawPost(
+      `${pod().url}/v4/${o.owner}/create_item`,
+      `{"auth": {"type": "ClientAuth", "databaseKey": "${key}"`,
+    );
     assert.equal(truncated.status, 400);
     assert.ok(!truncated.text.includes(key), 'the error does not echo the body, which holds the key');
     const prototype = await rawPost(
       `${pod().url}/v4/${o.owner}/create_item`,
-      JSON.stringify({ auth: o.auth, payload: { type: 'X' } }).replace('"type"', '"__proto__": {"id": "chosen-id"}, "type"'),
+      JSON.stringify({ auth: o.auth, payload: { type: 'X' } }).replace(
+        '"type"',
+        '"__proto__": {"id": "chosen-id"}, "type"',
+      ),
     );
     assert.equal(prototype.status, 400, prototype.text);
     assert.match(JSON.parse(prototype.text).message, /__proto__/);
@@ -165,7 +174,9 @@ describe('transport', () => {
 
   test('a body that is not an object, or lacks the payload an endpoint needs → 400', async () => {
     const o = new Owner(pod().url);
-    const arr = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, '[1,2]', { 'content-type': 'application/json' });
+    const arr = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, '[1,2]', {
+      'content-type': 'application/json',
+    });
     assert.equal(arr.status, 400, arr.text);
     const noPayload = await rawPost(`${pod().url}/v4/${o.owner}/create_item`, JSON.stringify({ auth: o.auth }), {
       'content-type': 'application/json',
@@ -244,14 +255,20 @@ describe('transport', () => {
     const methods = preflight.headers.get('access-control-allow-methods');
     assert.ok(methods !== null && /POST/i.test(methods), `access-control-allow-methods: ${methods}`);
     const allowHeaders = preflight.headers.get('access-control-allow-headers');
-    assert.ok(allowHeaders === null || allowHeaders === '*' || /content-type/i.test(allowHeaders), `allow-headers: ${allowHeaders}`);
+    assert.ok(
+      allowHeaders === null || allowHeaders === '*' || /content-type/i.test(allowHeaders),
+      `allow-headers: ${allowHeaders}`,
+    );
 
     const uploadPreflight = await fetch(`${pod().url}/v4/${o.owner}/upload_file/${o.key}/${sha256hex('')}`, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': 'POST' },
     });
     await uploadPreflight.arrayBuffer();
-    assert.ok(uploadPreflight.status === 200 || uploadPreflight.status === 204, `upload preflight ${uploadPreflight.status}`);
+    assert.ok(
+      uploadPreflight.status === 200 || uploadPreflight.status === 204,
+      `upload preflight ${uploadPreflight.status}`,
+    );
     check(uploadPreflight, 'OPTIONS upload');
   });
 
@@ -292,7 +309,10 @@ describe('transport', () => {
     assert.equal(edges[0].item.id, b);
     assert.equal(edges[0].item.title, 'from v4');
     const found = await v3.search({ type: 'Note', title: 'changed' });
-    assert.deepEqual(found.map((i) => i.id), [a]);
+    assert.deepEqual(
+      found.map((i) => i.id),
+      [a],
+    );
     const bulk = await v3.ok('bulk', { createItems: [{ type: 'Note', title: 'bulk' }], search: [{ title: 'bulk' }] });
     assert.equal(bulk.createItems.length, 1);
     assert.equal(bulk.search[0][0].id, bulk.createItems[0]);

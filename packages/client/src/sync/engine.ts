@@ -12,7 +12,7 @@ import type { ValueType } from '@pod/protocol';
 import { backoffDelay } from '../backoff.js';
 import type { PodClient } from '../client.js';
 import { randomHex } from '../hex.js';
-import { Item, ItemClasses, changes, toSave, type ItemClass, type WireForm } from '../items.js';
+import { type Item, ItemClasses, changes, toSave, type ItemClass, type WireForm } from '../items.js';
 import { ConflictRules, type ConflictPolicy, type OnConflict } from './conflicts.js';
 import { LiveFeed, type LiveFeedOptions } from './feed.js';
 import { Pull } from './pull.js';
@@ -313,15 +313,18 @@ export class SyncEngine {
     if (!this.live || this.pushTimer !== undefined) return;
     const plan = this.options.pushPolicy?.() ?? {};
     if (plan === false) return;
-    this.pushTimer = setTimeout(() => {
-      this.pushTimer = undefined;
-      this.push({ batchSize: plan.batchSize }).then(
-        () => (this.pushFailures = 0),
-        (error: unknown) => {
-          this.replica.emit('error', { error, during: 'push' });
-          this.schedulePush(backoffDelay(PUSH_RETRY_BACKOFF, this.pushFailures++));
-        },
-      );
-    }, delay ?? plan.delayMs ?? this.options.pushDelayMs ?? 10);
+    this.pushTimer = setTimeout(
+      () => {
+        this.pushTimer = undefined;
+        this.push({ batchSize: plan.batchSize }).then(
+          () => (this.pushFailures = 0),
+          (error: unknown) => {
+            this.replica.emit('error', { error, during: 'push' });
+            this.schedulePush(backoffDelay(PUSH_RETRY_BACKOFF, this.pushFailures++));
+          },
+        );
+      },
+      delay ?? plan.delayMs ?? this.options.pushDelayMs ?? 10,
+    );
   }
 }

@@ -65,7 +65,11 @@ export class LiveFeed {
       let error: unknown;
       onStatus?.('connecting');
       try {
-        for await (const page of this.client.changes(this.cursor, { pageSize, idleTimeout, signal: this.connection.signal })) {
+        for await (const page of this.client.changes(this.cursor, {
+          pageSize,
+          idleTimeout,
+          signal: this.connection.signal,
+        })) {
           if (page.items.length === 0) onStatus?.('open');
           else await onPage(page);
           this.cursor = Math.max(this.cursor, page.cursor);

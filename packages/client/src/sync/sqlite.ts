@@ -56,7 +56,8 @@ export class SqliteStore implements LocalStore {
     this.db = openDatabase(path);
     try {
       if (options.key !== undefined) {
-        if (!HEX_KEY.test(options.key)) throw new TypeError('the key of a SqliteStore must be 64 hexadecimal characters');
+        if (!HEX_KEY.test(options.key))
+          throw new TypeError('the key of a SqliteStore must be 64 hexadecimal characters');
         this.db.pragma("cipher='sqlcipher'");
         this.db.pragma('legacy=4');
         this.db.pragma(`key="x'${options.key}'"`);
@@ -91,7 +92,9 @@ export class SqliteStore implements LocalStore {
     return (this.sql('SELECT json FROM items').pluck().all() as string[]).map((json) => JSON.parse(json) as PodItem);
   }
   itemsOfType(type: string): PodItem[] {
-    return (this.sql('SELECT json FROM items WHERE type = ?').pluck().all(type) as string[]).map((json) => JSON.parse(json) as PodItem);
+    return (this.sql('SELECT json FROM items WHERE type = ?').pluck().all(type) as string[]).map(
+      (json) => JSON.parse(json) as PodItem,
+    );
   }
   edge(id: string): EdgeEnds | undefined {
     return this.sql('SELECT id, source, target, name FROM edges WHERE id = ?').get(id) as EdgeEnds | undefined;
@@ -145,7 +148,11 @@ export class SqliteStore implements LocalStore {
     if (changes.cursor !== undefined) setState.run('cursor', changes.cursor);
     for (const id of changes.settled ?? []) this.sql('DELETE FROM pending WHERE id = ?').run(id);
     for (const change of changes.pending ?? [])
-      this.sql('INSERT OR REPLACE INTO pending (id, seq, json) VALUES (?, ?, ?)').run(change.id, change.seq, JSON.stringify(change));
+      this.sql('INSERT OR REPLACE INTO pending (id, seq, json) VALUES (?, ?, ?)').run(
+        change.id,
+        change.seq,
+        JSON.stringify(change),
+      );
     if (changes.outbox === null) this.sql('DELETE FROM state WHERE key = ?').run('outbox');
     else if (changes.outbox !== undefined) setState.run('outbox', JSON.stringify(changes.outbox));
     if (changes.schemaHash !== undefined) setState.run('schemaHash', changes.schemaHash);

@@ -115,7 +115,10 @@ export class MemoryStore implements LocalStore {
     return change && structuredClone(change);
   }
   pendingChanges(limit = Infinity) {
-    return [...this.pendingById.values()].sort((a, b) => a.seq - b.seq).slice(0, limit).map((change) => structuredClone(change));
+    return [...this.pendingById.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map((change) => structuredClone(change));
   }
   pendingCount() {
     return this.pendingById.size;

@@ -26,8 +26,16 @@ export default class Importer extends PluginBase {
       const page = posts.slice(start, start + BATCH_SIZE);
       const where = { service: SERVICE };
       const [known, authors] = await Promise.all([
-        this.findExisting(Message, page.map((post) => post.id), { where }),
-        this.findExisting(Account, page.map((post) => post.author.id), { where }),
+        this.findExisting(
+          Message,
+          page.map((post) => post.id),
+          { where },
+        ),
+        this.findExisting(
+          Account,
+          page.map((post) => post.author.id),
+          { where },
+        ),
       ]);
       const batch = new ImportBatch();
       for (const post of page) {

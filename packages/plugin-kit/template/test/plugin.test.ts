@@ -43,10 +43,15 @@ test('imports posts and their authors, each Account with its Person; the next ru
   assert.equal(second.status, 'done', second.error);
   assert.equal(second.run.progress, 1);
   const messages = await client.search(Message, { service: SERVICE }, { edges: true });
-  assert.deepEqual(messages.map((message) => message.externalId).sort(), DEMO_POSTS.map((post) => post.id));
+  assert.deepEqual(
+    messages.map((message) => message.externalId).sort(),
+    DEMO_POSTS.map((post) => post.id),
+  );
   for (const message of messages) assert.equal(message.sender.length, 1);
   // the owner's own Account at the service (isMe), linked to the Plugin at install, is not an author
-  const accounts = (await client.search(Account, { service: SERVICE }, { edges: true })).filter((account) => !account.isMe);
+  const accounts = (await client.search(Account, { service: SERVICE }, { edges: true })).filter(
+    (account) => !account.isMe,
+  );
   assert.deepEqual(accounts.map((account) => account.handle).sort(), ['@ada', '@bob', '@cy']);
   for (const account of accounts) assert.ok(account.owner[0] instanceof Person);
 });

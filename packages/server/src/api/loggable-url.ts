@@ -6,7 +6,13 @@
 import { API_VERSIONS, HEX_KEY, endpoints, uploads } from '@pod/protocol';
 import { ownerHash } from '../config.js';
 
-const KNOWN_WORDS: ReadonlySet<string> = new Set([...API_VERSIONS, ...Object.keys(endpoints), ...Object.keys(uploads), 'changes', 'version']);
+const KNOWN_WORDS: ReadonlySet<string> = new Set([
+  ...API_VERSIONS,
+  ...Object.keys(endpoints),
+  ...Object.keys(uploads),
+  'changes',
+  'version',
+]);
 
 /** `<owner:…>` with the first 16 hex digits of the owner hash, which names the owner's data folder. */
 export const ownerLabel = (ownerKey: string) => `<owner:${ownerHash(ownerKey).slice(0, 16)}>`;
@@ -18,7 +24,8 @@ export function loggableUrl(url: string): string {
     .map((segment, index) => {
       if (segment === '' || KNOWN_WORDS.has(segment)) return segment;
       // `/<version>/<owner>/…`: the owner is named, but only by its hash.
-      if (index === 2 && API_VERSIONS.some((version) => version === segments[1]) && HEX_KEY.test(segment)) return ownerLabel(segment);
+      if (index === 2 && API_VERSIONS.some((version) => version === segments[1]) && HEX_KEY.test(segment))
+        return ownerLabel(segment);
       return '<redacted>';
     })
     .join('/');

@@ -28,7 +28,11 @@ const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '');
  * counts only when the Host names an IP address or the address the Pod listens on: a Host that is
  * any other name may be a DNS-rebinding page that points its own name at the Pod.
  */
-function originAllowed(origin: string, request: FastifyRequest, config: Pick<PodConfig, 'corsOrigins' | 'host' | 'tls'>): boolean {
+function originAllowed(
+  origin: string,
+  request: FastifyRequest,
+  config: Pick<PodConfig, 'corsOrigins' | 'host' | 'tls'>,
+): boolean {
   if (config.corsOrigins === '*') return true;
   const normalized = normalizeOrigin(origin);
   if (!normalized) return false;

@@ -19,11 +19,13 @@ export function requestGuard(app: FastifyInstance, config: Pick<PodConfig, 'owne
     if (!API_PATH.test(request.url)) return;
     const owner = (request.params as { owner?: unknown } | undefined)?.owner;
     if (typeof owner === 'string') {
-      if (!HEX_KEY.test(owner)) throw new PodError('invalid', 'the owner key in the path must be 64 hexadecimal characters');
+      if (!HEX_KEY.test(owner))
+        throw new PodError('invalid', 'the owner key in the path must be 64 hexadecimal characters');
       if (config.owners !== 'ANY' && !config.owners.has(ownerHash(owner)))
         throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
     }
-    if (request.method === 'POST' && !UPLOAD_ROUTE.test(request.routeOptions.url ?? '')) bodyDeadline(request, reply, config.limits.bodyTimeoutMs);
+    if (request.method === 'POST' && !UPLOAD_ROUTE.test(request.routeOptions.url ?? ''))
+      bodyDeadline(request, reply, config.limits.bodyTimeoutMs);
   });
 }
 

@@ -31,7 +31,10 @@ export function createMailer(config: Pick<PodConfig, 'smtp' | 'owners'>, log: Fa
     return {
       relays: false,
       send: async (owner, email) => {
-        log.info({ owner: owner.hash, to: email.to, subject: email.subject, bodyLength: email.body.length }, 'send_email: no SMTP relay configured, not sent');
+        log.info(
+          { owner: owner.hash, to: email.to, subject: email.subject, bodyLength: email.body.length },
+          'send_email: no SMTP relay configured, not sent',
+        );
       },
     };
   const transport = nodemailer.createTransport(transportOptions(smtp));
@@ -41,13 +44,22 @@ export function createMailer(config: Pick<PodConfig, 'smtp' | 'owners'>, log: Fa
     relays: true,
     async send(owner, email) {
       if (isOpenRelay(config))
-        throw new PodError('forbidden', 'send_email is off: with --owners ANY anyone could send mail through this Pod (see --owners and --smtp-allow-any-owner)');
+        throw new PodError(
+          'forbidden',
+          'send_email is off: with --owners ANY anyone could send mail through this Pod (see --owners and --smtp-allow-any-owner)',
+        );
       const to = recipients(email.to);
       if (to.length > maxRecipients)
-        throw badRequest(`"to" names ${to.length} recipients; a call may send to at most ${maxRecipients} (see --smtp-max-recipients)`);
+        throw badRequest(
+          `"to" names ${to.length} recipients; a call may send to at most ${maxRecipients} (see --smtp-max-recipients)`,
+        );
       const waitSeconds = budget.spend(owner.hash, to.length);
       if (waitSeconds > 0)
-        throw new PodError('tooMany', `this owner has sent its emails for now (see --smtp-rate); retry in ${waitSeconds} s`, { 'retry-after': String(waitSeconds) });
+        throw new PodError(
+          'tooMany',
+          `this owner has sent its emails for now (see --smtp-rate); retry in ${waitSeconds} s`,
+          { 'retry-after': String(waitSeconds) },
+        );
       try {
         await transport.sendMail({ from: smtp.from, to, subject: email.subject, text: email.body });
       } catch (error) {
@@ -55,7 +67,10 @@ export function createMailer(config: Pick<PodConfig, 'smtp' | 'owners'>, log: Fa
         const code = (error as { code?: string }).code ?? 'error';
         log.warn({ owner: owner.hash, code }, 'send_email failed');
         if (code === 'ETLS')
-          throw new PodError('internal', 'the SMTP relay offers no TLS, and the Pod does not send the SMTP password in clear text; use --smtp-secure or a relay with STARTTLS');
+          throw new PodError(
+            'internal',
+            'the SMTP relay offers no TLS, and the Pod does not send the SMTP password in clear text; use --smtp-secure or a relay with STARTTLS',
+          );
         throw new PodError('internal', `the SMTP relay refused or could not be reached (${code})`);
       }
     },
@@ -81,6 +96,7 @@ export function transportOptions(smtp: SmtpConfig) {
 function recipients(to: string): { name: string; address: string }[] {
   const parsed = addressparser(to, { flatten: true });
   const invalid = parsed.find(({ address }) => !/^[^\s@<>]+@[^\s@<>]+$/.test(address));
-  if (invalid || parsed.length === 0) throw badRequest('"to" must be an email address such as "Alice <alice@example.org>"');
+  if (invalid || parsed.length === 0)
+    throw badRequest('"to" must be an email address such as "Alice <alice@example.org>"');
   return parsed;
 }

@@ -36,7 +36,10 @@ export class PluginCredentials {
     const token = data.token;
     const credential = typeof token === 'string' ? this.active.get(digest(token)) : undefined;
     if (!credential || credential.owner.hash !== ownerHash(ownerKey))
-      throw new PodError('unauthorized', 'invalid plugin auth: this credential was not issued by this Pod, or its run has ended');
+      throw new PodError(
+        'unauthorized',
+        'invalid plugin auth: this credential was not issued by this Pod, or its run has ended',
+      );
     return credential;
   }
 }

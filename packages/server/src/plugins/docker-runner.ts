@@ -37,8 +37,11 @@ export type DockerRunnerOptions = Pick<PodConfig['plugins'], 'network' | 'memory
  * engine API path the name is sent in.
  */
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REGISTRY = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
-const IMAGE_REFERENCE = new RegExp(`^${REGISTRY}${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+const REGISTRY =
+  '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
+const IMAGE_REFERENCE = new RegExp(
+  `^${REGISTRY}${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
 const MAX_IMAGE_REFERENCE = 255;
 /** Whom a plugin runs as when its image names no user of its own, or root: nobody. */
 const NOBODY = '65534:65534';
@@ -76,13 +79,19 @@ export class DockerRunner implements PluginRunner {
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
     const image = launch.containerImage;
     if (image.length > MAX_IMAGE_REFERENCE || !IMAGE_REFERENCE.test(image))
-      throw new LaunchError('imageMissing', `${JSON.stringify(image)} is not a container image name (such as my-plugin:1.0 or registry.example:5000/team/my-plugin)`);
+      throw new LaunchError(
+        'imageMissing',
+        `${JSON.stringify(image)} is not a container image name (such as my-plugin:1.0 or registry.example:5000/team/my-plugin)`,
+      );
     let user: string;
     try {
       user = runAs((await this.#docker.getImage(image).inspect()).Config?.User);
     } catch (error) {
       if ((error as EngineError).statusCode === 404)
-        throw new LaunchError('imageMissing', `image ${image} is not on this machine; build or load it there (images are never pulled)`);
+        throw new LaunchError(
+          'imageMissing',
+          `image ${image} is not on this machine; build or load it there (images are never pulled)`,
+        );
       throw this.#failure(error, `cannot look up image ${image}`);
     }
     await this.options.networkReady?.();
@@ -122,7 +131,8 @@ export class DockerRunner implements PluginRunner {
         },
       });
     } catch (error) {
-      if ((error as EngineError).statusCode === 409) throw new LaunchError('failed', `a container named ${name} already exists: this run was started before`);
+      if ((error as EngineError).statusCode === 409)
+        throw new LaunchError('failed', `a container named ${name} already exists: this run was started before`);
       throw this.#failure(error, `cannot create container ${name}`);
     }
     try {
@@ -158,7 +168,10 @@ export class DockerRunner implements PluginRunner {
   async removeLeftovers(): Promise<number> {
     if (!this.options.instance) return 0;
     try {
-      const leftovers = await this.#docker.listContainers({ all: true, filters: { label: [`pod.instance=${this.options.instance}`] } });
+      const leftovers = await this.#docker.listContainers({
+        all: true,
+        filters: { label: [`pod.instance=${this.options.instance}`] },
+      });
       await Promise.all(leftovers.map((info) => this.#docker.getContainer(info.Id).remove({ force: true })));
       return leftovers.length;
     } catch (error) {
@@ -169,7 +182,10 @@ export class DockerRunner implements PluginRunner {
   #failure(error: unknown, doing: string): LaunchError {
     const engineError = error as EngineError;
     if (engineError.code && ENGINE_UNREACHABLE.has(engineError.code))
-      return new LaunchError('failed', `no container engine at ${this.#socketPath} (${engineError.code}); start dockerd or set the socket`);
+      return new LaunchError(
+        'failed',
+        `no container engine at ${this.#socketPath} (${engineError.code}); start dockerd or set the socket`,
+      );
     return new LaunchError('failed', `${doing}: ${engineError.json?.message ?? engineError.message}`);
   }
 }
@@ -192,7 +208,11 @@ function containerRun(container: Docker.Container, name: string, secrets: string
   return {
     name,
     // 304 (already stopped) and 404 are fine here
-    halt: () => container.stop({ t: graceSeconds }).then(() => {}, () => {}),
+    halt: () =>
+      container.stop({ t: graceSeconds }).then(
+        () => {},
+        () => {},
+      ),
     ended: container.wait().then(
       (result: { StatusCode: number }) => result.StatusCode,
       // the engine went away mid-run: the exit code is unknown, but the container still goes below

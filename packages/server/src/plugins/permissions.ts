@@ -39,7 +39,8 @@ const allows = (properties: TypeRule['properties'], name: string) => properties 
 function propsOf(item: StoredItem): Fields {
   return JSON.parse(item.props) as Fields;
 }
-const matches = (where: TypeRule['where'], values: Fields) => [...where].every(([name, value]) => Object.hasOwn(values, name) && values[name] === value);
+const matches = (where: TypeRule['where'], values: Fields) =>
+  [...where].every(([name, value]) => Object.hasOwn(values, name) && values[name] === value);
 
 export class Grant implements Principal {
   readonly creator: string;
@@ -67,18 +68,25 @@ export class Grant implements Principal {
 
   /** Whether a rule covers this stored item: its items (own or all) and its `where` values. */
   private covers(rule: TypeRule | undefined, item: StoredItem, values: () => Fields): rule is TypeRule {
-    return rule !== undefined && (rule.items === 'all' || item.creator === this.creator) && (rule.where.size === 0 || matches(rule.where, values()));
+    return (
+      rule !== undefined &&
+      (rule.items === 'all' || item.creator === this.creator) &&
+      (rule.where.size === 0 || matches(rule.where, values()))
+    );
   }
 
   /** Writing (a rule of) a type implies reading what that rule covers; schema items show their owner's and its own declarations. */
   visible(item: StoredItem): 'all' | ReadonlySet<string> | null {
     if (this.readWrite.has(item.id) || this.readOnly.has(item.id)) return 'all';
-    if (item.type === 'ItemPropertySchema') return item.creator === null || item.creator === this.creator ? 'all' : null;
+    if (item.type === 'ItemPropertySchema')
+      return item.creator === null || item.creator === this.creator ? 'all' : null;
     let parsed: Fields | undefined;
     const values = () => (parsed ??= propsOf(item));
     let result = 'all' as 'all' | Set<string>;
     for (const set of this.rules) {
-      const seen = [set.read.get(item.type), set.write.get(item.type)].filter((rule) => this.covers(rule, item, values));
+      const seen = [set.read.get(item.type), set.write.get(item.type)].filter((rule) =>
+        this.covers(rule, item, values),
+      );
       if (seen.length === 0) return null;
       if (seen.some((rule) => rule.properties === '*')) continue;
       const names = new Set(seen.flatMap((rule) => [...(rule.properties as ReadonlySet<string>)]));
@@ -99,7 +107,9 @@ export class Grant implements Principal {
   private readsProperty(type: string, name: string): boolean {
     if (type === 'ItemPropertySchema') return true;
     return this.rules.every((set) =>
-      [set.read.get(type), set.write.get(type)].some((rule) => rule !== undefined && (allows(rule.properties, name) || rule.where.has(name))),
+      [set.read.get(type), set.write.get(type)].some(
+        (rule) => rule !== undefined && (allows(rule.properties, name) || rule.where.has(name)),
+      ),
     );
   }
 
@@ -117,10 +127,15 @@ export class Grant implements Principal {
     if (typeof type === 'string' && typeof id !== 'string') this.checkReadType(type);
     const filters = Object.keys(query).filter((name) => !SEARCH_KEYS.has(name) && isProperty(name));
     for (const name of filters) {
-      const types = typeof type === 'string' ? [type] : [...new Set(this.rules.flatMap((set) => [...set.read.keys(), ...set.write.keys()]))];
+      const types =
+        typeof type === 'string'
+          ? [type]
+          : [...new Set(this.rules.flatMap((set) => [...set.read.keys(), ...set.write.keys()]))];
       const hidden = types.find((t) => !this.readsProperty(t, name));
       if (hidden !== undefined)
-        throw forbidden(`this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it${typeof type === 'string' ? '' : ' (name a "type" to search on properties of that type only)'}`);
+        throw forbidden(
+          `this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it${typeof type === 'string' ? '' : ' (name a "type" to search on properties of that type only)'}`,
+        );
     }
   }
 
@@ -190,9 +205,13 @@ export class Grant implements Principal {
     const values = () => (parsed ??= propsOf(item));
     for (const rule of rules) {
       if (rule.items !== 'all' && item.creator !== this.creator)
-        throw forbidden(`this plugin may change only the ${q(item.type)} items it created (declare "items": "all" to change others)`);
+        throw forbidden(
+          `this plugin may change only the ${q(item.type)} items it created (declare "items": "all" to change others)`,
+        );
       if (rule.where.size > 0 && !matches(rule.where, values()))
-        throw forbidden(`this plugin may change only ${q(item.type)} items whose ${[...rule.where.keys()].map(q).join(', ')} match its declaration`);
+        throw forbidden(
+          `this plugin may change only ${q(item.type)} items whose ${[...rule.where.keys()].map(q).join(', ')} match its declaration`,
+        );
     }
     return rules;
   }
@@ -204,15 +223,20 @@ export class Grant implements Principal {
   private checkDeclaration(fields: Fields) {
     const extra = Object.keys(fields).filter((name) => !SCHEMA_FIELDS.includes(name));
     if (extra.length > 0)
-      throw forbidden(`an ItemPropertySchema item from a plugin carries exactly ${SCHEMA_FIELDS.join(', ')} (no id, nothing else); remove ${extra.map(q).join(', ')}`);
+      throw forbidden(
+        `an ItemPropertySchema item from a plugin carries exactly ${SCHEMA_FIELDS.join(', ')} (no id, nothing else); remove ${extra.map(q).join(', ')}`,
+      );
     const { itemType, propertyName, valueType } = fields;
     if (typeof itemType !== 'string' || typeof propertyName !== 'string') return; // the schema says what is wrong (400)
     if (this.declared(propertyName) === valueType) return;
-    if (isPodProperty(propertyName)) throw forbidden(`property ${q(propertyName)} is the Pod's own record; plugins do not declare it`);
+    if (isPodProperty(propertyName))
+      throw forbidden(`property ${q(propertyName)} is the Pod's own record; plugins do not declare it`);
     if (this.ownTypes.has(itemType)) return;
     const rules = this.rules.map((set) => set.write.get(itemType));
     if (!rules.every((rule) => rule !== undefined && allows(rule.properties, propertyName)))
-      throw forbidden(`this plugin may declare only properties it writes; it did not declare that it writes ${q(propertyName)} of ${q(itemType)}`);
+      throw forbidden(
+        `this plugin may declare only properties it writes; it did not declare that it writes ${q(propertyName)} of ${q(itemType)}`,
+      );
   }
 
   /** Throws 403 unless the request is within the grant, for what the store does not check as it applies. */
@@ -226,13 +250,15 @@ export class Grant implements Principal {
         // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
         const sha256 = (payload as { sha256: string }).sha256.toLowerCase();
         this.checkReadType('File');
-        if (!store.anyVisible({ type: 'File', sha256 }, this)) throw notFound(`no file with sha256 ${sha256} is stored`);
+        if (!store.anyVisible({ type: 'File', sha256 }, this))
+          throw notFound(`no file with sha256 ${sha256} is stored`);
         return;
       }
       case 'upload':
         return void this.writeRules('File');
       case 'send_email':
-        if (!this.rules.every((set) => set.email)) throw forbidden('this plugin did not declare that it sends email ("email": true)');
+        if (!this.rules.every((set) => set.email))
+          throw forbidden('this plugin did not declare that it sends email ("email": true)');
         return;
       case 'changes':
         throw forbidden('the change feed is for clients; plugins search');

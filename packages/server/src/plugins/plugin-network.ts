@@ -72,7 +72,10 @@ export class PluginNetwork {
   podAddress(): string {
     if (!this.#network || !this.#pod) {
       void this.ready().catch(() => {});
-      throw new LaunchError('failed', `the plugin network ${this.name} is not ready${this.#failure ? `: ${this.#failure}` : ''}; it is retried at the next run`);
+      throw new LaunchError(
+        'failed',
+        `the plugin network ${this.name} is not ready${this.#failure ? `: ${this.#failure}` : ''}; it is retried at the next run`,
+      );
     }
     return `${this.#pod.scheme}://${this.#network.gateway}:${this.#pod.port}`;
   }
@@ -91,7 +94,9 @@ export class PluginNetwork {
       this.#listeningOn = opened.gateway;
     }
     await this.#confine(opened, pod.port);
-    this.#log.info(`plugins run on the docker network ${this.name} and reach the Pod at ${pod.scheme}://${opened.gateway}:${pod.port}`);
+    this.#log.info(
+      `plugins run on the docker network ${this.name} and reach the Pod at ${pod.scheme}://${opened.gateway}:${pod.port}`,
+    );
     return opened;
   }
 
@@ -101,7 +106,8 @@ export class PluginNetwork {
     try {
       info = await this.#docker.getNetwork(this.name).inspect();
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw engineFailure(error, `cannot look up the docker network ${this.name}`);
+      if ((error as { statusCode?: number }).statusCode !== 404)
+        throw engineFailure(error, `cannot look up the docker network ${this.name}`);
       await this.#docker
         .createNetwork({
           Name: this.name,
@@ -116,13 +122,22 @@ export class PluginNetwork {
           },
         })
         .catch((creating: { statusCode?: number }) => {
-          if (creating.statusCode !== 409) throw engineFailure(creating, `cannot create the docker network ${this.name}`);
+          if (creating.statusCode !== 409)
+            throw engineFailure(creating, `cannot create the docker network ${this.name}`);
         });
       info = await this.#docker.getNetwork(this.name).inspect();
     }
-    if (info.Driver !== 'bridge') throw new LaunchError('failed', `the docker network ${this.name} is a ${info.Driver} network; plugins need a bridge (or --plugin-network host)`);
+    if (info.Driver !== 'bridge')
+      throw new LaunchError(
+        'failed',
+        `the docker network ${this.name} is a ${info.Driver} network; plugins need a bridge (or --plugin-network host)`,
+      );
     // the firewall below is IPv4 only
-    if (info.EnableIPv6) throw new LaunchError('failed', `the docker network ${this.name} has IPv6 enabled, which the plugin firewall does not cover; use a network without it`);
+    if (info.EnableIPv6)
+      throw new LaunchError(
+        'failed',
+        `the docker network ${this.name} has IPv6 enabled, which the plugin firewall does not cover; use a network without it`,
+      );
     const gateway = info.IPAM?.Config?.find((config) => config.Gateway && !config.Gateway.includes(':'))?.Gateway;
     if (!gateway) throw new LaunchError('failed', `the docker network ${this.name} has no IPv4 gateway`);
     const bridge = info.Options?.['com.docker.network.bridge.name'] ?? `br-${info.Id.slice(0, 12)}`;

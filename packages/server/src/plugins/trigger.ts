@@ -10,7 +10,14 @@ import { PodError, notFound } from '../errors.js';
 import type { Owner } from '../storage/owners.js';
 import type { Commit } from '../storage/store.js';
 import type { PluginCredentials } from './credentials.js';
-import { FINAL_RUN_STATUSES, RunStatus, parsePermissions, type Item, type LaunchStatus, type ParsedPermissions } from '@pod/protocol';
+import {
+  FINAL_RUN_STATUSES,
+  RunStatus,
+  parsePermissions,
+  type Item,
+  type LaunchStatus,
+  type ParsedPermissions,
+} from '@pod/protocol';
 import { parsePluginSettings, runSettings, type PluginImage, type PluginSettings } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
 import { FinishedLogs } from './finished-logs.js';
@@ -65,7 +72,10 @@ export class PluginRuns {
     if (!run || !TRIGGER_TYPES.has(run.type)) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
     const running = this.running.get(runKey(owner, runId));
     if (!running && FINAL_RUN_STATUSES.has(String(run.status)))
-      throw new PodError('conflict', `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`);
+      throw new PodError(
+        'conflict',
+        `plugin run ${JSON.stringify(runId)} has already ended (status ${JSON.stringify(run.status)})`,
+      );
     owner.store.write(() => owner.store.updateItem({ id: runId, status: RunStatus.enum.aborted }));
     await running?.plugin.stop();
   }
@@ -89,7 +99,8 @@ export class PluginRuns {
     const running = this.running.get(runKey(owner, runId));
     if (running) return running.plugin.logs();
     const kept = this.finishedLogs.get(owner.hash, runId);
-    if (kept === undefined) throw notFound(`no logs for plugin run ${JSON.stringify(runId)} (never started here, or forgotten since)`);
+    if (kept === undefined)
+      throw notFound(`no logs for plugin run ${JSON.stringify(runId)} (never started here, or forgotten since)`);
     return kept;
   }
 
@@ -110,14 +121,30 @@ export class PluginRuns {
         if (!run) return;
         const image = imageOf(run);
         if (CLIENT_RUN_IMAGES.has(image))
-          return record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself` }, log);
+          return record(
+            owner,
+            runId,
+            {
+              podLaunchStatus: 'notLaunched',
+              podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself`,
+            },
+            log,
+          );
         // a run no Plugin grants, or with settings its Plugin does not declare, is refused now, not after its turn
         grantOf(owner, run, image);
         checkSettings(owner, run, image);
         const entered = this.queue.enter(owner.hash, runKey(owner, runId));
         if (entered instanceof Promise) {
           const { maxRuns, maxRunsPerOwner } = this.queue.limits;
-          record(owner, runId, { podLaunchStatus: 'queued', podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going` }, log);
+          record(
+            owner,
+            runId,
+            {
+              podLaunchStatus: 'queued',
+              podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going`,
+            },
+            log,
+          );
           this.options.keepOpen(owner, entered);
         }
         return { entered };
@@ -129,13 +156,27 @@ export class PluginRuns {
         const launching = await store.withMain(() => {
           const current = store.item(runId);
           if (slot && wanted(current)) return { started: this.start(owner, current) };
-          if (current && !current.deleted) record(owner, runId, { podLaunchStatus: 'notLaunched', podLaunchMessage: 'aborted while it waited; it never started' }, log);
+          if (current && !current.deleted)
+            record(
+              owner,
+              runId,
+              { podLaunchStatus: 'notLaunched', podLaunchMessage: 'aborted while it waited; it never started' },
+              log,
+            );
         });
         if (!launching) return;
         const launched = await launching.started;
         log.info({ owner: owner.hash, runId, runner: runner.name }, 'plugin run started');
         await store.withMain(() =>
-          record(owner, runId, { podLaunchStatus: 'started', podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}` }, log),
+          record(
+            owner,
+            runId,
+            {
+              podLaunchStatus: 'started',
+              podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}`,
+            },
+            log,
+          ),
         );
         await this.finish(owner, runId, launched, await launched.plugin.exited);
       } finally {
@@ -143,7 +184,10 @@ export class PluginRuns {
       }
     } catch (error) {
       const reason = error instanceof LaunchError ? error.reason : 'failed';
-      const message = error instanceof LaunchError || error instanceof PodError ? error.message : 'the launch failed; see the Pod log';
+      const message =
+        error instanceof LaunchError || error instanceof PodError
+          ? error.message
+          : 'the launch failed; see the Pod log';
       if (!(error instanceof LaunchError)) log.error({ owner: owner.hash, runId, err: error }, 'plugin launch failed');
       await store.withMain(() => record(owner, runId, { podLaunchStatus: reason, podLaunchMessage: message }, log));
     }
@@ -193,15 +237,26 @@ export class PluginRuns {
       const status = owner.store.item(runId)?.status;
       const unfinished = !FINAL_RUN_STATUSES.has(String(status));
       const ended =
-        outcome === 'timedOut' ? 'the run hit the time limit and was stopped' : outcome === 'stopped' ? 'stopped on request' : `exited with code ${exit.exitCode}`;
+        outcome === 'timedOut'
+          ? 'the run hit the time limit and was stopped'
+          : outcome === 'stopped'
+            ? 'stopped on request'
+            : `exited with code ${exit.exitCode}`;
       // A plugin that ended without saying how it went failed, as far as its owner can tell: say why.
       const failed = unfinished && !exit.stopped;
-      record(owner, runId, {
-        podLaunchStatus: outcome,
-        podLaunchMessage: failed ? `${ended} without setting a final status (done, error or aborted) on its PluginRun, so the Pod set status "error"` : ended,
-        ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
-        ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
-      }, this.options.log);
+      record(
+        owner,
+        runId,
+        {
+          podLaunchStatus: outcome,
+          podLaunchMessage: failed
+            ? `${ended} without setting a final status (done, error or aborted) on its PluginRun, so the Pod set status "error"`
+            : ended,
+          ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
+          ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
+        },
+        this.options.log,
+      );
     });
   }
 }
@@ -268,7 +323,9 @@ function grantOf(owner: Owner, run: Item, image: string, depth = 0): Grant {
       return item !== undefined && parent.visible(item) === 'all';
     };
     if (targetId !== runId && !visibleToCreator(targetId))
-      throw refuse(`its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read in full`);
+      throw refuse(
+        `its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read in full`,
+      );
     accountIds = accountIds.filter((id) => {
       if (!visibleToCreator(id)) return false;
       try {
@@ -304,13 +361,19 @@ function pluginOf(owner: Owner, runId: string, image: string): Item | undefined 
     return stored?.type === 'Plugin' && stored.deleted === 0 && stored.creator === null ? store.item(id) : undefined;
   };
   const linked = [...new Set(store.edgeTargets(runId, 'plugin'))];
-  if (linked.length > 1) throw refuse(`the run has "plugin" edges to ${linked.length} items; it needs exactly one Plugin`);
+  if (linked.length > 1)
+    throw refuse(`the run has "plugin" edges to ${linked.length} items; it needs exactly one Plugin`);
   if (linked.length === 1) {
     const id = linked[0]!;
     const plugin = ownersPlugin(id);
-    if (!plugin) throw refuse(`its "plugin" edge points to ${JSON.stringify(id)}, which is not a Plugin item created by the owner and not deleted`);
+    if (!plugin)
+      throw refuse(
+        `its "plugin" edge points to ${JSON.stringify(id)}, which is not a Plugin item created by the owner and not deleted`,
+      );
     if (plugin.containerImage !== image)
-      throw refuse(`its Plugin ${JSON.stringify(id)} is for image ${JSON.stringify(plugin.containerImage ?? null)}, not ${JSON.stringify(image)}`);
+      throw refuse(
+        `its Plugin ${JSON.stringify(id)} is for image ${JSON.stringify(plugin.containerImage ?? null)}, not ${JSON.stringify(image)}`,
+      );
     return plugin;
   }
   if (!image) return undefined;

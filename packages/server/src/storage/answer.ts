@@ -35,7 +35,11 @@ export type AnswerChunks = string[];
 const CHUNK_CHARS = 64 * 1024;
 
 /** A JSON array of the items as chunks, taken in time slices; throws the budget's 400 as soon as it is spent. */
-export async function collectArray(items: Iterable<string>, budget: AnswerBudget, slice = new TimeSlice()): Promise<AnswerChunks> {
+export async function collectArray(
+  items: Iterable<string>,
+  budget: AnswerBudget,
+  slice = new TimeSlice(),
+): Promise<AnswerChunks> {
   const chunks: AnswerChunks = [];
   let chunk = '[';
   for (const item of items) {

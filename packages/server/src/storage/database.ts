@@ -166,7 +166,10 @@ export const LAYOUT_VERSION = migrations.length;
 function migrate(db: Db) {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length)
-    throw new PodError('internal', `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`);
+    throw new PodError(
+      'internal',
+      `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`,
+    );
   for (let version = current; version < migrations.length; version++) {
     db.transaction(() => {
       migrations[version]!(db);

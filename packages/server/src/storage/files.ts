@@ -33,7 +33,9 @@ const LEGACY_READ_BYTES = 64 * 1024;
 export async function receiveFile(owner: Owner, sha256: string, body: Readable, limit: number): Promise<void> {
   const { store } = owner;
   if (!store.hasFileItem(sha256))
-    throw notFound(`no item has sha256 ${sha256}; create the File item ({"type": "File", "sha256": ...}) before uploading`);
+    throw notFound(
+      `no item has sha256 ${sha256}; create the File item ({"type": "File", "sha256": ...}) before uploading`,
+    );
   if (store.storedFile(sha256)) throw new PodError('conflict', `file ${sha256} is already stored`);
 
   const key = randomBytes(32);
@@ -45,7 +47,8 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > limit) return done(new PodError('tooLarge', `upload is larger than the limit of ${limit} bytes (see --upload-limit)`));
+      if (size > limit)
+        return done(new PodError('tooLarge', `upload is larger than the limit of ${limit} bytes (see --upload-limit)`));
       hash.update(chunk);
       done(null, chunk);
     },
@@ -58,14 +61,15 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
       createWriteStream(partial, { flags: 'wx', mode: FILE_MODE, highWaterMark: 1 << 20 }),
     );
     const actual = hash.digest('hex');
-    if (actual !== sha256)
-      throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
+    if (actual !== sha256) throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
     await syncPath(partial);
     const path = join(owner.filesDir, blob);
     await rename(partial, path);
     await syncPath(owner.filesDir);
     try {
-      await store.withMain(() => store.recordFile({ sha256, blob, key, nonce, tag: null, size, format: BlobFormat.Segmented }));
+      await store.withMain(() =>
+        store.recordFile({ sha256, blob, key, nonce, tag: null, size, format: BlobFormat.Segmented }),
+      );
     } catch (error) {
       await rm(path, { force: true });
       throw error;
@@ -84,11 +88,18 @@ export function readFile(owner: Owner, sha256: string): { size: number; stream: 
   const file = owner.store.storedFile(sha256);
   if (!file) throw notFound(`no file with sha256 ${sha256} is stored`);
   const damaged = () =>
-    new PodError('internal', `stored file ${sha256} of owner ${owner.hash} fails its integrity check: its blob was changed or damaged on disk`);
+    new PodError(
+      'internal',
+      `stored file ${sha256} of owner ${owner.hash} fails its integrity check: its blob was changed or damaged on disk`,
+    );
   const segments = file.format === BlobFormat.Segmented;
-  const source = createReadStream(join(owner.filesDir, file.blob), { highWaterMark: segments ? 1 << 20 : LEGACY_READ_BYTES });
+  const source = createReadStream(join(owner.filesDir, file.blob), {
+    highWaterMark: segments ? 1 << 20 : LEGACY_READ_BYTES,
+  });
   const opener = segments
-    ? segmented(SEGMENT_BYTES + TAG_BYTES, (sealed, index, last) => openSegment(file.key, file.nonce, sealed, index, last, damaged))
+    ? segmented(SEGMENT_BYTES + TAG_BYTES, (sealed, index, last) =>
+        openSegment(file.key, file.nonce, sealed, index, last, damaged),
+      )
     : openLegacy(file, damaged);
   // pipeline, not pipe: an aborted download closes the blob too, and a read error reaches the reply.
   return { size: file.size, stream: pipeline(source, opener, () => {}) };
@@ -162,10 +173,19 @@ function sealSegment(key: Buffer, prefix: Buffer, segment: Buffer[], index: numb
 }
 
 /** A segment's plaintext, returned only once its tag (its last TAG_BYTES) verifies. */
-function openSegment(key: Buffer, prefix: Buffer, sealed: Buffer[], index: number, last: boolean, damaged: () => Error): Buffer[] {
+function openSegment(
+  key: Buffer,
+  prefix: Buffer,
+  sealed: Buffer[],
+  index: number,
+  last: boolean,
+  damaged: () => Error,
+): Buffer[] {
   const tagStart = sealed.reduce((length, piece) => length + piece.length, 0) - TAG_BYTES;
   if (tagStart < 0) throw damaged();
-  const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(prefix, index, last), { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', key, segmentNonce(prefix, index, last), {
+    authTagLength: TAG_BYTES,
+  });
   const plaintext: Buffer[] = [];
   const tag: Buffer[] = [];
   let offset = 0;

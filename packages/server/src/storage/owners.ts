@@ -43,7 +43,9 @@ export class OwnerPool {
   private readonly commitListeners: CommitListener[] = [];
 
   constructor(
-    private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & { limits: Pick<PodConfig['limits'], 'maxOpenOwners'> },
+    private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & {
+      limits: Pick<PodConfig['limits'], 'maxOpenOwners'>;
+    },
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(config.idleCloseMs, 60_000)).unref();
@@ -59,7 +61,8 @@ export class OwnerPool {
    * A new owner's database is created, unless `mustExist` (then 403 and nothing is created).
    */
   authenticate(ownerKey: string, databaseKey: string, { mustExist = false } = {}): Owner {
-    if (!HEX_KEY.test(ownerKey)) throw new PodError('invalid', 'the owner key in the path must be 64 hexadecimal characters');
+    if (!HEX_KEY.test(ownerKey))
+      throw new PodError('invalid', 'the owner key in the path must be 64 hexadecimal characters');
     const hash = ownerHash(ownerKey);
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
       throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
@@ -67,7 +70,8 @@ export class OwnerPool {
     const digest = createHmac('sha256', this.digestSecret).update(key).digest();
     const known = this.open.get(hash);
     if (known) {
-      if (!timingSafeEqual(known.keyDigest, digest)) throw new PodError('unauthorized', 'wrong database key for this owner');
+      if (!timingSafeEqual(known.keyDigest, digest))
+        throw new PodError('unauthorized', 'wrong database key for this owner');
       known.lastUsed = Date.now();
       this.open.delete(hash);
       this.open.set(hash, known);
@@ -81,7 +85,8 @@ export class OwnerPool {
     const dir = join(this.config.dataDir, hash);
     const path = join(dir, 'pod.db');
     const create = !existsSync(path);
-    if (create && mustExist) throw new PodError('forbidden', 'this owner has no database yet; this call needs one (create an item first)');
+    if (create && mustExist)
+      throw new PodError('forbidden', 'this owner has no database yet; this call needs one (create an item first)');
     const filesDir = join(dir, 'files');
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = openEncrypted(path, key, create);
@@ -177,5 +182,6 @@ function restrictModes(dir: string, dbPath: string) {
 /** An upload cut off by a crash leaves only a temporary file: the blob is renamed into place last. */
 function removeUnfinishedUploads(filesDir: string) {
   if (!existsSync(filesDir)) return mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
-  for (const name of readdirSync(filesDir)) if (name.endsWith('.partial')) rmSync(join(filesDir, name), { force: true });
+  for (const name of readdirSync(filesDir))
+    if (name.endsWith('.partial')) rmSync(join(filesDir, name), { force: true });
 }

@@ -59,7 +59,11 @@ export class Schema {
    * with the old property, whose stored values no longer fit. `declaredBy` is null for the owner.
    * Returns true when the schema changed.
    */
-  declare(declaration: Record<string, unknown>, declaredBy: string | null = null, replace: (old: Property) => void = () => {}): boolean {
+  declare(
+    declaration: Record<string, unknown>,
+    declaredBy: string | null = null,
+    replace: (old: Property) => void = () => {},
+  ): boolean {
     const { propertyName, valueType, itemType } = declaration;
     if (typeof itemType !== 'string') throw badRequest('an ItemPropertySchema item needs an "itemType" string');
     if (typeof propertyName !== 'string' || !PROPERTY_NAME.test(propertyName))
@@ -76,15 +80,26 @@ export class Schema {
       return true;
     }
     if (existing && !ownerTakesOver)
-      throw badRequest(`schema conflict: "${propertyName}" is already declared as ${existing}, not ${String(valueType)}`);
+      throw badRequest(
+        `schema conflict: "${propertyName}" is already declared as ${existing}, not ${String(valueType)}`,
+      );
     if (property && ownerTakesOver) {
       replace(property);
-      this.db.prepare('UPDATE properties SET valueType = ?, declaredBy = NULL WHERE prop = ?').run(valueType, property.prop);
+      this.db
+        .prepare('UPDATE properties SET valueType = ?, declaredBy = NULL WHERE prop = ?')
+        .run(valueType, property.prop);
       this.byName.set(propertyName, { ...property, valueType: valueType as ValueType, declaredBy: null });
       return true;
     }
-    const info = this.db.prepare('INSERT INTO properties (name, valueType, declaredBy) VALUES (?, ?, ?)').run(propertyName, valueType, declaredBy);
-    this.byName.set(propertyName, { prop: Number(info.lastInsertRowid), name: propertyName, valueType: valueType as ValueType, declaredBy });
+    const info = this.db
+      .prepare('INSERT INTO properties (name, valueType, declaredBy) VALUES (?, ?, ?)')
+      .run(propertyName, valueType, declaredBy);
+    this.byName.set(propertyName, {
+      prop: Number(info.lastInsertRowid),
+      name: propertyName,
+      valueType: valueType as ValueType,
+      declaredBy,
+    });
     return true;
   }
 }
@@ -117,8 +132,12 @@ const realJson = (value: number) => {
 
 /** A value as an error message may quote it: never stringified whole (it may be deeply nested or huge). */
 export const describe = (value: unknown): string =>
-  Array.isArray(value) ? 'an array'
-  : value === null ? 'null'
-  : typeof value === 'object' ? 'an object'
-  : typeof value === 'string' && value.length > 100 ? `a string of ${value.length} characters`
-  : (JSON.stringify(value) ?? String(value));
+  Array.isArray(value)
+    ? 'an array'
+    : value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? 'an object'
+        : typeof value === 'string' && value.length > 100
+          ? `a string of ${value.length} characters`
+          : (JSON.stringify(value) ?? String(value));

@@ -8,7 +8,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText } from '@pod/protocol';
 import type { BulkResult, EdgeEntry, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
-import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
+import { type AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
 
@@ -90,7 +90,9 @@ const SEARCH_PAGE_ROWS = 128;
 
 const ITEM_COLUMNS = 'row, id, type, dateCreated, dateModified, dateServerModified, deleted, props, creator';
 const columnsOf = (alias: string, prefix = '') =>
-  ITEM_COLUMNS.split(', ').map((column) => `${alias}.${column} AS ${prefix}${column}`).join(', ');
+  ITEM_COLUMNS.split(', ')
+    .map((column) => `${alias}.${column} AS ${prefix}${column}`)
+    .join(', ');
 
 /** `[[edges]]` (outgoing: the item is the edge's source) and `~[[edges]]`: the edge item `s` and the other end `o`. */
 const EDGE_LIST_SQL = Object.fromEntries(
@@ -131,7 +133,8 @@ const newId = () => randomBytes(16).toString('hex');
 function optionalInteger(fields: Fields, name: string, fallback: number): number {
   const value = fields[name];
   if (value === undefined || value === null) return fallback;
-  if (!Number.isSafeInteger(value)) throw badRequest(`"${name}" must be an integer (ms since 1970); got ${describe(value)}`);
+  if (!Number.isSafeInteger(value))
+    throw badRequest(`"${name}" must be an integer (ms since 1970); got ${describe(value)}`);
   return value as number;
 }
 
@@ -188,7 +191,10 @@ export class OwnerStore {
    * begins it right at its commit, so its searches see exactly its writes and nothing later).
    * Heavy reads of one owner take turns; other owners never wait for them.
    */
-  private inSnapshot<T>(work: (db: Db) => Promise<T>, before?: (beginSnapshot: () => void) => Promise<void>): Promise<T> {
+  private inSnapshot<T>(
+    work: (db: Db) => Promise<T>,
+    before?: (beginSnapshot: () => void) => Promise<void>,
+  ): Promise<T> {
     const turn = this.readQueue.then(async () => {
       const db = this.reader;
       const separate = db !== this.db;
@@ -276,7 +282,14 @@ export class OwnerStore {
    * in slices (`writeInSlices`), in a turn of the main connection.
    */
   writeLong<T>(work: () => T): Promise<T> {
-    return this.withMain(() => this.writeInSlices((function* () { return work(); })(), () => {}));
+    return this.withMain(() =>
+      this.writeInSlices(
+        (function* () {
+          return work();
+        })(),
+        () => {},
+      ),
+    );
   }
 
   /**
@@ -393,7 +406,8 @@ export class OwnerStore {
   }
 
   createItem(fields: Fields, principal?: Principal): string {
-    if (typeof fields.type !== 'string' || fields.type === '') throw badRequest('an item needs a non-empty "type" string');
+    if (typeof fields.type !== 'string' || fields.type === '')
+      throw badRequest('an item needs a non-empty "type" string');
     principal?.checkCreate(fields.type, fields);
     return this.insertItem(fields, principal);
   }
@@ -411,7 +425,8 @@ export class OwnerStore {
       if (this.laterSteps) this.laterSteps.push(this.eraseProperty(old));
       else for (const _ of this.eraseProperty(old));
     };
-    if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, erase)) this.schemaChangedInTransaction = true;
+    if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, erase))
+      this.schemaChangedInTransaction = true;
 
     const values = new Map<string, { prop: number; index: string | number; json: string }>();
     for (const [name, value] of Object.entries(fields)) {
@@ -471,7 +486,8 @@ export class OwnerStore {
       const property = this.schema.require(name);
       if (row.type === 'ItemPropertySchema' && ['itemType', 'propertyName', 'valueType'].includes(name))
         throw badRequest('a schema declaration cannot be changed; declare a new property instead');
-      if (stored.has(name)) drop.run(property.prop, encodeValue(name, property.valueType, stored.get(name)).index, row.row);
+      if (stored.has(name))
+        drop.run(property.prop, encodeValue(name, property.valueType, stored.get(name)).index, row.row);
       if (value === null) {
         stored.delete(name);
         continue;
@@ -480,11 +496,8 @@ export class OwnerStore {
       stored.set(name, value);
     }
     const values = new Map<string, { json: string }>();
-    for (const [name, value] of stored)
-      values.set(name, encodeValue(name, this.schema.require(name).valueType, value));
-    this.sql(
-      'UPDATE items SET dateModified = ?, dateServerModified = ?, deleted = ?, props = ? WHERE row = ?',
-    ).run(
+    for (const [name, value] of stored) values.set(name, encodeValue(name, this.schema.require(name).valueType, value));
+    this.sql('UPDATE items SET dateModified = ?, dateServerModified = ?, deleted = ?, props = ? WHERE row = ?').run(
       optionalInteger(patch, 'dateModified', Date.now()),
       this.now,
       typeof deleted === 'boolean' ? Number(deleted) : row.deleted,
@@ -517,7 +530,12 @@ export class OwnerStore {
       throw badRequest('an edge with "_self" takes its properties from that item; update it instead');
     principal?.checkEdge(source, target, given, properties);
     const self = given ?? this.rowById(this.insertItem({ ...properties, type: 'Edge' }, principal));
-    this.sql('INSERT INTO edges (self, source, target, name) VALUES (?, ?, ?, ?)').run(self.row, source.row, target.row, _name);
+    this.sql('INSERT INTO edges (self, source, target, name) VALUES (?, ?, ?, ?)').run(
+      self.row,
+      source.row,
+      target.row,
+      _name,
+    );
     this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
     this.pending!.updated.push({ id: source.id, type: source.type });
     return self.id;
@@ -537,17 +555,31 @@ export class OwnerStore {
     for (const row of rows) {
       const other = this.render(row, view);
       if (other === null) continue;
-      entries.push(`{"name":${JSON.stringify(row.edgeName)},"item":${query.expandItems ? other : `{"id":${JSON.stringify(row.id)}}`}}`);
+      entries.push(
+        `{"name":${JSON.stringify(row.edgeName)},"item":${query.expandItems ? other : `{"id":${JSON.stringify(row.id)}}`}}`,
+      );
     }
     return jsonText(`[${entries.join(',')}]`);
   }
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
   private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined, db: Db): string {
-    const rows = this.sql(EDGE_LIST_SQL[direction], db).all(row) as (ItemRow & { edgeName: string } & Record<string, unknown>)[];
+    const rows = this.sql(EDGE_LIST_SQL[direction], db).all(row) as (ItemRow & { edgeName: string } & Record<
+        string,
+        unknown
+      >)[];
     const entries: string[] = [];
     for (const r of rows) {
-      const otherRow = { row: r.o_row, id: r.o_id, type: r.o_type, dateCreated: r.o_dateCreated, dateModified: r.o_dateModified, dateServerModified: r.o_dateServerModified, deleted: r.o_deleted, props: r.o_props };
+      const otherRow = {
+        row: r.o_row,
+        id: r.o_id,
+        type: r.o_type,
+        dateCreated: r.o_dateCreated,
+        dateModified: r.o_dateModified,
+        dateServerModified: r.o_dateServerModified,
+        deleted: r.o_deleted,
+        props: r.o_props,
+      };
       const other = this.render(otherRow as ItemRow, view);
       if (other === null) continue;
       // An edge shows when its other end does; a reader not granted Edge items sees its base fields only.
@@ -578,7 +610,10 @@ export class OwnerStore {
   changesSince(cursor: number, pageSize: number): { itemsJson: string; nextCursor: number } | undefined {
     const rows = [...this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize }, this.db)];
     if (rows.length === 0) return undefined;
-    return { itemsJson: `[${rows.map((row) => itemJson(row)).join(',')}]`, nextCursor: rows[rows.length - 1]!.dateServerModified + 1 };
+    return {
+      itemsJson: `[${rows.map((row) => itemJson(row)).join(',')}]`,
+      nextCursor: rows[rows.length - 1]!.dateServerModified + 1,
+    };
   }
 
   /** The wire form of each item a search answers, `[[edges]]` expanded, as `view` lets its reader see them. */
@@ -680,12 +715,12 @@ export class OwnerStore {
    */
   bulkJson(
     bulk: {
-    batchId?: string;
-    createItems?: Fields[];
-    updateItems?: Fields[];
-    deleteItems?: string[];
-    createEdges?: Fields[];
-    search?: Fields[];
+      batchId?: string;
+      createItems?: Fields[];
+      updateItems?: Fields[];
+      deleteItems?: string[];
+      createEdges?: Fields[];
+      search?: Fields[];
     },
     principal: Principal | undefined,
     budget: AnswerBudget,
@@ -708,7 +743,9 @@ export class OwnerStore {
       const count = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
       // Only a batch that wrote needs replaying; searches alone are as safe to run again.
       if (bulk.batchId !== undefined && count > 0) {
-        store.sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)').run(sender, bulk.batchId, answer, store.now);
+        store
+          .sql('INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)')
+          .run(sender, bulk.batchId, answer, store.now);
         recorded = true;
       }
       return answer;
@@ -719,7 +756,9 @@ export class OwnerStore {
         const applied =
           bulk.batchId === undefined
             ? undefined
-            : (this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?').pluck().get(sender, bulk.batchId) as string | undefined);
+            : (this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?')
+                .pluck()
+                .get(sender, bulk.batchId) as string | undefined);
         if (applied !== undefined) return void ((writesJson = applied), (replayed = true), beginSnapshot());
         writesJson = await this.writeInSlices(writes(), beginSnapshot);
       });
@@ -731,16 +770,27 @@ export class OwnerStore {
       const answer: AnswerChunks = [`${writesJson},"search":[`];
       try {
         for (const [index, query] of searches.entries())
-          answer.push(...(index ? [','] : []), ...(await collectArray(this.searchItems(query, principal, db), budget, slice)));
+          answer.push(
+            ...(index ? [','] : []),
+            ...(await collectArray(this.searchItems(query, principal, db), budget, slice)),
+          );
       } catch (error) {
-        if (error instanceof PodError && error.kind === 'invalid' && (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length))
+        if (
+          error instanceof PodError &&
+          error.kind === 'invalid' &&
+          (bulk.createItems?.length || bulk.updateItems?.length || bulk.deleteItems?.length || bulk.createEdges?.length)
+        )
           throw new PodError('invalid', `the writes of this bulk were applied; its searches failed: ${error.message}`);
         throw error;
       }
       answer.push(']}');
       if (recorded)
         await this.withMain(() =>
-          this.sql('UPDATE applied_batches SET answer = ? WHERE principal = ? AND batchId = ?').run(answer.join(''), sender, bulk.batchId),
+          this.sql('UPDATE applied_batches SET answer = ? WHERE principal = ? AND batchId = ?').run(
+            answer.join(''),
+            sender,
+            bulk.batchId,
+          ),
         );
       return jsonChunks(merged(answer));
     }, applyWrites);
@@ -757,7 +807,10 @@ export class OwnerStore {
       "UPDATE items SET deleted = 1, dateServerModified = ? WHERE type = 'ItemPropertySchema' AND creator IS NOT NULL " +
         'AND row IN (SELECT item FROM property_values WHERE prop = ? AND value = ?)',
     ).run(this.now, propertyName.prop, property.name);
-    const values = this.sql('SELECT value, item FROM property_values WHERE prop = ?').raw().all(property.prop) as [unknown, number][];
+    const values = this.sql('SELECT value, item FROM property_values WHERE prop = ?').raw().all(property.prop) as [
+      unknown,
+      number,
+    ][];
     const erase = this.sql('UPDATE items SET props = json_remove(props, ?), dateServerModified = ? WHERE row = ?');
     const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
     for (const [value, row] of values) {
@@ -771,7 +824,10 @@ export class OwnerStore {
 
   hasFileItem(sha256: string): boolean {
     const property = this.schema.require('sha256');
-    return this.sql('SELECT 1 FROM property_values WHERE prop = ? AND value = ? LIMIT 1').get(property.prop, sha256) !== undefined;
+    return (
+      this.sql('SELECT 1 FROM property_values WHERE prop = ? AND value = ? LIMIT 1').get(property.prop, sha256) !==
+      undefined
+    );
   }
 
   storedFile(sha256: string): StoredFile | undefined {
@@ -794,7 +850,9 @@ export class OwnerStore {
         file.format,
       );
       const sha = this.schema.require('sha256');
-      const ids = this.sql('SELECT i.id FROM property_values f JOIN items i ON i.row = f.item WHERE f.prop = ? AND f.value = ?')
+      const ids = this.sql(
+        'SELECT i.id FROM property_values f JOIN items i ON i.row = f.item WHERE f.prop = ? AND f.value = ?',
+      )
         .pluck()
         .all(sha.prop, file.sha256) as string[];
       for (const id of ids) this.updateItem({ id, key: file.key.toString('hex'), nonce: file.nonce.toString('hex') });
@@ -809,4 +867,6 @@ function propsJson(values: Map<string, { json: string }>): string {
 }
 
 const mainInUse = () =>
-  new Error("the owner's main connection was used while a sliced write transaction is open; go through OwnerStore.withMain");
+  new Error(
+    "the owner's main connection was used while a sliced write transaction is open; go through OwnerStore.withMain",
+  );

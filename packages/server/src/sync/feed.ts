@@ -25,9 +25,15 @@ export class ChangeFeed {
   checkRoom(owner: Owner) {
     const { maxFeedsPerOwner, maxFeeds } = this.limits;
     if ((this.subscribers.get(owner.hash)?.size ?? 0) >= maxFeedsPerOwner)
-      throw new PodError('tooMany', `this owner already has ${maxFeedsPerOwner} live feeds open (see --max-feeds-per-owner); close one, or poll with search`);
+      throw new PodError(
+        'tooMany',
+        `this owner already has ${maxFeedsPerOwner} live feeds open (see --max-feeds-per-owner); close one, or poll with search`,
+      );
     if (this.total >= maxFeeds)
-      throw new PodError('tooMany', `the Pod already has ${maxFeeds} live feeds open (see --max-feeds); try again later, or poll with search`);
+      throw new PodError(
+        'tooMany',
+        `the Pod already has ${maxFeeds} live feeds open (see --max-feeds); try again later, or poll with search`,
+      );
   }
 
   /** Sends everything from the subscriber's cursor, then each change as it commits, until `send` says stop or `close` is called. */

@@ -10,7 +10,10 @@ const MiB = 1024 * 1024;
 const allowed = randomKey();
 
 describe('M7: bodies before authorization', () => {
-  const pod = usePod({ owners: new Set([ownerHash(allowed)]), limits: { ...defaultConfig().limits, bodyTimeoutMs: 1_500 } });
+  const pod = usePod({
+    owners: new Set([ownerHash(allowed)]),
+    limits: { ...defaultConfig().limits, bodyTimeoutMs: 1_500 },
+  });
 
   test('a 15 MiB body for an owner not on the allow-list is answered 403 before it is sent', async () => {
     const socket = await openSlowSocket(pod().url);
@@ -53,7 +56,12 @@ describe('M7: bodies before authorization', () => {
     const sha = sha256hex(bytes);
     await o.create({ type: 'File', sha256: sha });
     const socket = await openSlowSocket(pod().url);
-    socket.send(postHead(`/v4/${allowed}/upload_file/${o.key}/${sha}`, bytes.length).replace('Content-Type: application/json\r\n', ''));
+    socket.send(
+      postHead(`/v4/${allowed}/upload_file/${o.key}/${sha}`, bytes.length).replace(
+        'Content-Type: application/json\r\n',
+        '',
+      ),
+    );
     for (let part = 0; part < 8; part++) {
       socket.send(bytes.subarray(part * 8192, (part + 1) * 8192));
       await sleep(300); // 2.4 s in all: beyond the 1.5 s body deadline
@@ -71,9 +79,13 @@ describe('M7: the default JSON body limit', () => {
     assert.equal(defaultConfig().jsonBodyLimit, 16 * MiB);
     const o = new Owner(pod().url);
     const body = (size: number) => JSON.stringify({ auth: o.auth, payload: { type: 'x'.repeat(size) } });
-    const served = await rawPost(`${o.url}/v4/${o.owner}/search`, body(9 * MiB), { 'content-type': 'application/json' });
+    const served = await rawPost(`${o.url}/v4/${o.owner}/search`, body(9 * MiB), {
+      'content-type': 'application/json',
+    });
     assert.equal(served.status, 200, served.text.slice(0, 200));
-    const refused = await rawPost(`${o.url}/v4/${o.owner}/search`, body(17 * MiB), { 'content-type': 'application/json' });
+    const refused = await rawPost(`${o.url}/v4/${o.owner}/search`, body(17 * MiB), {
+      'content-type': 'application/json',
+    });
     assert.equal(refused.status, 413);
     assert.match(refused.body.message, /16777216 bytes/);
   });

@@ -55,7 +55,8 @@ describe('data folder modes', () => {
       await reopened.create({ type: 'Note' });
       assert.equal(octal(mode(dir)), '0700');
       assert.equal(octal(mode(join(dir, 'files'))), '0700');
-      for (const name of readdirSync(dir).filter((n) => n.startsWith('pod.db'))) assert.equal(octal(mode(join(dir, name))), '0600', name);
+      for (const name of readdirSync(dir).filter((n) => n.startsWith('pod.db')))
+        assert.equal(octal(mode(join(dir, name))), '0600', name);
     } finally {
       await pod.stop();
     }
@@ -90,7 +91,10 @@ describe('data folder modes', () => {
       await stopCli(pod);
     }
     const files = walkFiles(dataDir);
-    assert.ok(files.some((path) => path.includes('files')), 'the upload left a blob');
+    assert.ok(
+      files.some((path) => path.includes('files')),
+      'the upload left a blob',
+    );
     for (const path of files) assert.equal(octal(mode(path)), '0600', path);
   });
 });

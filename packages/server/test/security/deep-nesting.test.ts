@@ -43,8 +43,14 @@ describe('L11: deeply nested values', () => {
     for (const [endpoint, payload] of payloads) {
       const body = `{"auth":${JSON.stringify(o.auth)},"payload":${payload}}`;
       for (const version of ['v4', 'v3']) {
-        const r = await rawPost(`${o.url}/${version}/${o.owner}/${endpoint}`, body, { 'content-type': 'application/json' });
-        assert.equal(r.status, 400, `${version}/${endpoint} ${payload.slice(0, 60)}…: ${r.status} ${r.text.slice(0, 200)}`);
+        const r = await rawPost(`${o.url}/${version}/${o.owner}/${endpoint}`, body, {
+          'content-type': 'application/json',
+        });
+        assert.equal(
+          r.status,
+          400,
+          `${version}/${endpoint} ${payload.slice(0, 60)}…: ${r.status} ${r.text.slice(0, 200)}`,
+        );
         assert.ok(r.text.length < 2_000, 'the message describes the value, it does not quote it');
       }
     }
@@ -54,7 +60,9 @@ describe('L11: deeply nested values', () => {
   test('in the auth of a request: 400', async () => {
     const o = new Owner(pod().url);
     for (const auth of [`{"type":"ClientAuth","databaseKey":${DEEP}}`, `{"type":"PluginAuth","data":${DEEP}}`, DEEP]) {
-      const r = await rawPost(`${o.url}/v4/${o.owner}/search`, `{"auth":${auth},"payload":{}}`, { 'content-type': 'application/json' });
+      const r = await rawPost(`${o.url}/v4/${o.owner}/search`, `{"auth":${auth},"payload":{}}`, {
+        'content-type': 'application/json',
+      });
       assert.equal(r.status, 400, r.text.slice(0, 200));
     }
   });

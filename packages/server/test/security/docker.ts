@@ -16,14 +16,26 @@ export const docker = new Docker({ socketPath: DOCKER_SOCKET });
 export const noEngine = await dockerTestSkip(DOCKER_SOCKET);
 
 /** Builds `tag` from `base` with `script` as /app/<name> and CMD running it with `interpreter`, plus `extra` Dockerfile lines. */
-export async function buildProbe(tag: string, base: string, name: string, script: string, interpreter: string, extra = ''): Promise<void> {
+export async function buildProbe(
+  tag: string,
+  base: string,
+  name: string,
+  script: string,
+  interpreter: string,
+  extra = '',
+): Promise<void> {
   const context = mkdtempSync(join(tmpdir(), 'pod-probe-image-'));
   try {
     writeFileSync(join(context, name), script);
-    writeFileSync(join(context, 'Dockerfile'), `FROM ${base}\nCOPY ${name} /app/${name}\n${extra}CMD ${JSON.stringify([interpreter, `/app/${name}`])}\n`);
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      `FROM ${base}\nCOPY ${name} /app/${name}\n${extra}CMD ${JSON.stringify([interpreter, `/app/${name}`])}\n`,
+    );
     const stream = await docker.buildImage({ context, src: ['Dockerfile', name] }, { t: tag, rm: true, forcerm: true });
     const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) => (error ? reject(error) : resolve(result))),
+      docker.modem.followProgress(stream, (error: Error | null, result: { error?: string }[]) =>
+        error ? reject(error) : resolve(result),
+      ),
     );
     const failed = output.find((line) => line.error);
     if (failed) throw new Error(`building ${tag} failed: ${failed.error}`);

@@ -29,7 +29,6 @@ async function relayingPod(sink: SmtpSink, smtp: Partial<SmtpConfig> = {}, owner
   return { pod, owner: listed };
 }
 
-
 describe('send_email is not an open relay', () => {
   let sink: SmtpSink;
   const pods: RunningPod[] = [];
@@ -47,10 +46,14 @@ describe('send_email is not an open relay', () => {
   test('the CLI refuses to start with --smtp-host and --owners ANY, and names the flag that allows it', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pod-relay-'));
     try {
-      const run = spawnSync(process.execPath, [cliPath(), '--port', '0', '--data-dir', dataDir, '--smtp-host', '127.0.0.1', '--smtp-from', 'pod@example.com'], {
-        encoding: 'utf8',
-        timeout: 15_000,
-      });
+      const run = spawnSync(
+        process.execPath,
+        [cliPath(), '--port', '0', '--data-dir', dataDir, '--smtp-host', '127.0.0.1', '--smtp-from', 'pod@example.com'],
+        {
+          encoding: 'utf8',
+          timeout: 15_000,
+        },
+      );
       assert.equal(run.status, 2, run.stderr);
       assert.match(run.stderr, /--smtp-allow-any-owner/);
     } finally {
@@ -69,13 +72,22 @@ describe('send_email is not an open relay', () => {
     const { pod } = await started(sink, { allowAnyOwner: true }, 'ANY');
     const stranger = new Owner(pod.url);
     await stranger.fails('send_email', mail(), 403);
-    assert.equal(existsSync(join(pod.dataDir, ownerHash(stranger.owner))), false, 'no database was created for the stranger');
+    assert.equal(
+      existsSync(join(pod.dataDir, ownerHash(stranger.owner))),
+      false,
+      'no database was created for the stranger',
+    );
     assert.equal(sink.mails.length, 0);
   });
 
   test('one recipient per call: lists, semicolons and groups are counted after parsing', async () => {
     const { owner } = await started(sink);
-    for (const to of ['r1@example.org, r2@example.org', 'r1@example.org; r2@example.org', 'friends: r1@example.org, r2@example.org;', '"a, b" <r1@example.org>, r2@example.org']) {
+    for (const to of [
+      'r1@example.org, r2@example.org',
+      'r1@example.org; r2@example.org',
+      'friends: r1@example.org, r2@example.org;',
+      '"a, b" <r1@example.org>, r2@example.org',
+    ]) {
       const r = await owner.fails('send_email', mail(to), 400);
       assert.match(r.body.message, /--smtp-max-recipients/, to);
     }
@@ -98,7 +110,10 @@ describe('send_email is not an open relay', () => {
     await owner.ok('send_email', mail());
     const r = await owner.fails('send_email', mail(), 429);
     const retryAfter = Number(r.headers.get('retry-after'));
-    assert.ok(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 1800, `Retry-After: ${r.headers.get('retry-after')}`);
+    assert.ok(
+      Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 1800,
+      `Retry-After: ${r.headers.get('retry-after')}`,
+    );
     assert.match(r.body.message, /--smtp-rate/);
   });
 });
@@ -124,7 +139,9 @@ describe('the SMTP password travels only over TLS, except to a relay on loopback
   const address = Object.values(networkInterfaces())
     .flat()
     .find((entry) => entry && entry.family === 'IPv4' && !entry.internal)?.address;
-  test('a relay off loopback without TLS never receives AUTH', { skip: address ? false : 'no non-loopback IPv4 address on this machine' }, async () => {
+  test('a relay off loopback without TLS never receives AUTH', {
+    skip: address ? false : 'no non-loopback IPv4 address on this machine',
+  }, async () => {
     const sink = await smtpSink({ host: address!, auth: true });
     const { pod, owner } = await relayingPod(sink, credentials);
     try {
@@ -132,7 +149,11 @@ describe('the SMTP password travels only over TLS, except to a relay on loopback
       assert.match(r.body.message, /TLS/);
       assert.match(r.body.message, /--smtp-secure/);
       assert.equal(r.text.includes(credentials.password), false);
-      assert.deepEqual(sink.commands.filter((line) => /^AUTH/i.test(line)), [], 'no AUTH command reached the relay');
+      assert.deepEqual(
+        sink.commands.filter((line) => /^AUTH/i.test(line)),
+        [],
+        'no AUTH command reached the relay',
+      );
       assert.equal(sink.mails.length, 0);
     } finally {
       await pod.close();

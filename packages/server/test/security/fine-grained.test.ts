@@ -23,19 +23,26 @@ describe('fine-grained grants: the Twitter importer and the WhatsApp messages', 
   });
   after(async () => lab?.close());
 
-  test('today\'s declaration (four Message properties): create, and change only what it created', async () => {
+  test("today's declaration (four Message properties): create, and change only what it created", async () => {
     const permissions = { write: { Message: FOUR_PROPERTIES } };
     const importer = await lab.runAs(owner, 'importer-image', permissions, 'plugin-twitter');
     assert.deepEqual(await importer.search({ type: 'Message' }), [], "it reads none of the owner's messages");
     assert.deepEqual(await importer.ok('get_item', 'whatsapp-1'), []);
     await importer.fails('update_item', { id: 'whatsapp-1', text: 'overwritten' }, 404);
     await importer.fails('delete_item', 'whatsapp-1', 404);
-    await importer.fails('bulk', { search: [{ type: 'Message', service: 'whatsapp' }], deleteItems: ['whatsapp-1'] }, 404);
+    await importer.fails(
+      'bulk',
+      { search: [{ type: 'Message', service: 'whatsapp' }], deleteItems: ['whatsapp-1'] },
+      404,
+    );
     const tweet = await importer.create({ type: 'Message', service: 'twitter', text: 'hello', externalId: 't1' });
 
     // the next run of the same Plugin updates and deletes what the last one imported
     const next = await lab.runAs(owner, 'importer-image', permissions, 'plugin-twitter');
-    assert.deepEqual((await next.search({ type: 'Message' })).map((m) => m.id), [tweet]);
+    assert.deepEqual(
+      (await next.search({ type: 'Message' })).map((m) => m.id),
+      [tweet],
+    );
     await next.ok('update_item', { id: tweet, text: 'edited' });
     await next.ok('delete_item', tweet);
 
@@ -51,9 +58,19 @@ describe('fine-grained grants: the Twitter importer and the WhatsApp messages', 
       write: { Message: { properties: FOUR_PROPERTIES, ...twitterOnly, items: 'all' } },
     });
     const seen = await importer.search({ type: 'Message', deleted: false });
-    assert.deepEqual(seen.map((m) => m.id), ['twitter-old']);
-    assert.deepEqual((await importer.search({ type: 'Message', service: 'twitter', deleted: false })).map((m) => m.id), ['twitter-old']);
-    assert.deepEqual(await importer.search({ type: 'Message', service: 'whatsapp' }), [], 'filtering on its where property reveals nothing');
+    assert.deepEqual(
+      seen.map((m) => m.id),
+      ['twitter-old'],
+    );
+    assert.deepEqual(
+      (await importer.search({ type: 'Message', service: 'twitter', deleted: false })).map((m) => m.id),
+      ['twitter-old'],
+    );
+    assert.deepEqual(
+      await importer.search({ type: 'Message', service: 'whatsapp' }),
+      [],
+      'filtering on its where property reveals nothing',
+    );
     assert.deepEqual(await importer.ok('get_item', 'whatsapp-1'), []);
     await importer.ok('update_item', { id: 'twitter-old', text: 'fixed by the importer' });
     assert.equal((await owner.get('twitter-old')).text, 'fixed by the importer');
@@ -79,7 +96,9 @@ describe('fine-grained grants: the Twitter importer and the WhatsApp messages', 
   });
 
   test('changing others\' items takes its own declaration ("items": "all")', async () => {
-    const cleaner = await lab.runAs(owner, 'other-image', { write: { Message: { properties: ['text'], items: 'all' } } });
+    const cleaner = await lab.runAs(owner, 'other-image', {
+      write: { Message: { properties: ['text'], items: 'all' } },
+    });
     await cleaner.ok('update_item', { id: 'whatsapp-1', text: 'changed, as declared' });
     assert.equal((await owner.get('whatsapp-1')).text, 'changed, as declared');
   });

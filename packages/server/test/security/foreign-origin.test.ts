@@ -19,19 +19,29 @@ async function browserPost(url: string, body: string, origin: string | undefined
 }
 
 /** A raw request with a chosen Host header (fetch cannot set one). */
-function withHost(url: string, host: string, origin: string, body: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+function withHost(
+  url: string,
+  host: string,
+  origin: string,
+  body: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', headers: { host, origin, 'content-type': 'text/plain' } }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, text }));
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { host, origin, 'content-type': 'text/plain' } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, text }));
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
 }
 
-const envelope = (payload: unknown, databaseKey = randomKey()) => JSON.stringify({ auth: { type: 'ClientAuth', databaseKey }, payload });
+const envelope = (payload: unknown, databaseKey = randomKey()) =>
+  JSON.stringify({ auth: { type: 'ClientAuth', databaseKey }, payload });
 
 /** Every way a page could reach an owner: JSON calls, the live feed, both upload routes. */
 function attacks(base: string) {
@@ -40,7 +50,10 @@ function attacks(base: string) {
   const auth = encodeURIComponent(JSON.stringify({ type: 'ClientAuth', databaseKey: key }));
   return {
     search: [`${base}/v4/${owner}/search`, envelope({}, key)],
-    send_email: [`${base}/v4/${owner}/send_email`, envelope({ to: 'victim@example.org', subject: 's', body: 'b' }, key)],
+    send_email: [
+      `${base}/v4/${owner}/send_email`,
+      envelope({ to: 'victim@example.org', subject: 's', body: 'b' }, key),
+    ],
     'bulk create': [`${base}/v4/${owner}/bulk`, envelope({ createItems: [{ type: 'Note' }] }, key)],
     'v3 create_item': [`${base}/v3/${owner}/create_item`, envelope({ type: 'Note' }, key)],
     changes: [`${base}/v4/${owner}/changes`, envelope({}, key)],
@@ -58,7 +71,11 @@ describe('a page of another origin cannot use the Pod', () => {
         const r = await browserPost(url, body, origin);
         assert.equal(r.status, 403, `${name} from ${origin}: ${r.text}`);
         assert.match(r.body.message, /--cors-origins/, `${name}: says which flag allows a page`);
-        assert.equal(r.headers.get('access-control-allow-origin'), null, `${name}: no CORS header for a refused origin`);
+        assert.equal(
+          r.headers.get('access-control-allow-origin'),
+          null,
+          `${name}: no CORS header for a refused origin`,
+        );
       }
     }
     assert.deepEqual(readdirSync(pod().dataDir), [], 'no owner folder was created');
@@ -67,7 +84,11 @@ describe('a page of another origin cannot use the Pod', () => {
   test('a preflight from a foreign origin gets no CORS headers', async () => {
     const res = await fetch(`${pod().url}/v4/${randomKey()}/search`, {
       method: 'OPTIONS',
-      headers: { origin: EVIL, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: EVIL,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     await res.arrayBuffer();
     assert.equal(res.status, 403);
@@ -76,14 +97,24 @@ describe('a page of another origin cannot use the Pod', () => {
   });
 
   test('loopback pages and clients without Origin keep working', async () => {
-    for (const origin of ['http://localhost:5173', 'http://127.0.0.1:8080', 'https://127.1.2.3', 'http://[::1]:3000', undefined]) {
+    for (const origin of [
+      'http://localhost:5173',
+      'http://127.0.0.1:8080',
+      'https://127.1.2.3',
+      'http://[::1]:3000',
+      undefined,
+    ]) {
       const r = await browserPost(`${pod().url}/v4/${randomKey()}/search`, envelope({}), origin);
       assert.equal(r.status, 200, `${origin}: ${r.text}`);
       assert.equal(r.headers.get('access-control-allow-origin'), origin ?? null);
     }
     const preflight = await fetch(`${pod().url}/v4/${randomKey()}/search`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'http://localhost:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     await preflight.arrayBuffer();
     assert.equal(preflight.status, 204);
@@ -92,11 +123,26 @@ describe('a page of another origin cannot use the Pod', () => {
 
   test('the own origin counts for an address, not for a name that may be DNS rebinding', async () => {
     const { port } = new URL(pod().url);
-    const own = await withHost(`${pod().url}/v4/${randomKey()}/search`, `192.0.2.2:${port}`, `http://192.0.2.2:${port}`, envelope({}));
+    const own = await withHost(
+      `${pod().url}/v4/${randomKey()}/search`,
+      `192.0.2.2:${port}`,
+      `http://192.0.2.2:${port}`,
+      envelope({}),
+    );
     assert.equal(own.status, 200, own.text);
-    const rebound = await withHost(`${pod().url}/v4/${randomKey()}/search`, `evil.example:${port}`, `http://evil.example:${port}`, envelope({}));
+    const rebound = await withHost(
+      `${pod().url}/v4/${randomKey()}/search`,
+      `evil.example:${port}`,
+      `http://evil.example:${port}`,
+      envelope({}),
+    );
     assert.equal(rebound.status, 403, rebound.text);
-    const otherPort = await withHost(`${pod().url}/v4/${randomKey()}/search`, `192.0.2.2:${port}`, `http://192.0.2.2:1`, envelope({}));
+    const otherPort = await withHost(
+      `${pod().url}/v4/${randomKey()}/search`,
+      `192.0.2.2:${port}`,
+      `http://192.0.2.2:1`,
+      envelope({}),
+    );
     assert.equal(otherPort.status, 403, otherPort.text);
   });
 });

@@ -15,7 +15,12 @@ describe('M9: answer budget', () => {
     const o = new Owner(pod().url);
     await o.declare(['title', 'Text']);
     for (let batch = 0; batch < 10; batch++)
-      await o.ok('bulk', { createItems: Array.from({ length: 100 }, (_, i) => ({ type: 'Note', title: `${batch}-${i} ${'x'.repeat(150)}` })) });
+      await o.ok('bulk', {
+        createItems: Array.from({ length: 100 }, (_, i) => ({
+          type: 'Note',
+          title: `${batch}-${i} ${'x'.repeat(150)}`,
+        })),
+      });
     const refused = await o.fails('search', { type: 'Note' }, 400);
     assert.match(refused.body.message, /100000 bytes/);
     assert.match(refused.body.message, /--max-answer-size/);
@@ -34,17 +39,24 @@ describe('M9: answer budget', () => {
 
   test('a bulk with more searches than allowed is refused before it applies anything', async () => {
     const o = new Owner(pod().url);
-    const r = await o.fails('bulk', { createItems: [{ type: 'Note', id: 'not-applied' }], search: Array.from({ length: 11 }, () => ({})) }, 400);
+    const r = await o.fails(
+      'bulk',
+      { createItems: [{ type: 'Note', id: 'not-applied' }], search: Array.from({ length: 11 }, () => ({})) },
+      400,
+    );
     assert.match(r.body.message, /--max-bulk-searches/);
     assert.deepEqual(await o.ok('get_item', 'not-applied'), []);
   });
 
-  test("a bulk whose searches outgrow the budget says its writes were kept, and the writes are there", async () => {
+  test('a bulk whose searches outgrow the budget says its writes were kept, and the writes are there', async () => {
     const o = new Owner(pod().url);
     await o.declare(['title', 'Text']);
     const r = await o.fails(
       'bulk',
-      { createItems: Array.from({ length: 400 }, (_, i) => ({ type: 'Note', id: `kept-${i}`, title: 'y'.repeat(300) })), search: [{ type: 'Note' }] },
+      {
+        createItems: Array.from({ length: 400 }, (_, i) => ({ type: 'Note', id: `kept-${i}`, title: 'y'.repeat(300) })),
+        search: [{ type: 'Note' }],
+      },
       400,
     );
     assert.match(r.body.message, /writes of this bulk were applied/);
@@ -59,9 +71,15 @@ describe('M9: paging inside the Pod keeps the tie rule', () => {
     const o = new Owner(pod().url);
     const ids = await o.ok('bulk', { createItems: Array.from({ length: 300 }, () => ({ type: 'Tie' })) });
     const asc = await o.search({ type: 'Tie', _limit: 1 });
-    assert.deepEqual(asc.map((item: { id: string }) => item.id), ids.createItems);
+    assert.deepEqual(
+      asc.map((item: { id: string }) => item.id),
+      ids.createItems,
+    );
     const desc = await o.search({ type: 'Tie', _limit: 1, _sortOrder: 'Desc' });
-    assert.deepEqual(desc.map((item: { id: string }) => item.id), [...ids.createItems].reverse());
+    assert.deepEqual(
+      desc.map((item: { id: string }) => item.id),
+      [...ids.createItems].reverse(),
+    );
     assert.deepEqual(await o.search({ type: 'Tie', _limit: 0 }), []);
     assert.equal((await o.search({ type: 'Tie' })).length, 300);
   });
@@ -75,26 +93,37 @@ describe('M9: one owner reading a lot does not stall another', () => {
     const a = new Owner(cli().url);
     const b = new Owner(cli().url);
     await a.declare(['title', 'Text']);
-    const created = await a.ok('bulk', { createItems: Array.from({ length: 1_000 }, (_, i) => ({ type: 'Note', title: `${i} ${'z'.repeat(100)}` })) });
+    const created = await a.ok('bulk', {
+      createItems: Array.from({ length: 1_000 }, (_, i) => ({ type: 'Note', title: `${i} ${'z'.repeat(100)}` })),
+    });
     const ids: string[] = created.createItems;
-    await a.ok('bulk', { createEdges: ids.slice(0, 500).map((id, i) => ({ _source: id, _target: ids[i + 500], _name: 'next' })) });
+    await a.ok('bulk', {
+      createEdges: ids.slice(0, 500).map((id, i) => ({ _source: id, _target: ids[i + 500], _name: 'next' })),
+    });
     const canary = await b.create({ type: 'Canary' });
 
     // Read A's answer as bytes, so parsing 30 MB here does not stall the measurement.
     const heavy = fetch(`${a.url}/v4/${a.owner}/bulk`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: a.auth, payload: { search: Array.from({ length: 100 }, () => ({ type: 'Note', '[[edges]]': {} })) } }),
-    })
-      .then(async (res) => ({ status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }));
+      body: JSON.stringify({
+        auth: a.auth,
+        payload: { search: Array.from({ length: 100 }, () => ({ type: 'Note', '[[edges]]': {} })) },
+      }),
+    }).then(async (res) => ({ status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }));
     const { sorted: latencies, answer } = await latenciesWhile(heavy, () => b.get(canary));
     assert.equal(answer.status, 200, answer.bytes.subarray(0, 300).toString());
     assert.equal(JSON.parse(answer.bytes.toString()).search.length, 100);
     const worst = latencies.at(-1)!;
-    t.diagnostic(`B's get_item during A's bulk: ${latencies.length} calls, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms`);
+    t.diagnostic(
+      `B's get_item during A's bulk: ${latencies.length} calls, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms`,
+    );
     assert.ok(latencies.length >= 20, `only ${latencies.length} get_item calls fitted in A's bulk: it held the Pod`);
     // Loose bound: CI machines are shared (bench: p99 beside an idle reference). Before the fix, A's
     // bulk was one synchronous block of seconds, and B waited all of it.
-    assert.ok(worst < 1_000, `owner B waited up to ${worst.toFixed(0)} ms (p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms)`);
+    assert.ok(
+      worst < 1_000,
+      `owner B waited up to ${worst.toFixed(0)} ms (p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms)`,
+    );
   });
 });

@@ -55,16 +55,23 @@ describe('M9: one owner writing a lot does not stall another, and its bulk stays
     await a.declare(['title', 'Text']);
     const canary = await b.create({ type: 'Canary' });
 
-    const bulk = postBulk(a, { createItems: Array.from({ length: 100_000 }, (_, i) => ({ type: 'Note', title: `n${i}` })) });
+    const bulk = postBulk(a, {
+      createItems: Array.from({ length: 100_000 }, (_, i) => ({ type: 'Note', title: `n${i}` })),
+    });
     const { sorted: latencies, answer } = await latenciesWhile(bulk, () => b.get(canary));
     assert.equal(answer.status, 200, answer.text.slice(0, 300));
     assert.equal(JSON.parse(answer.text).createItems.length, 100_000);
     const worst = latencies.at(-1)!;
-    t.diagnostic(`B's get_item during A's 100k bulk: ${latencies.length} calls, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms`);
+    t.diagnostic(
+      `B's get_item during A's 100k bulk: ${latencies.length} calls, p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms, max ${worst.toFixed(1)} ms`,
+    );
     // Before the fix the bulk was one synchronous block of seconds: B got one or two calls in, each waiting all of it.
     assert.ok(latencies.length >= 50, `only ${latencies.length} get_item calls fitted in A's bulk: it held the Pod`);
     // Loose bound for a shared 2-core CI (the bench reports the p99 beside an idle Pod).
-    assert.ok(worst < 500, `owner B waited up to ${worst.toFixed(0)} ms (p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms)`);
+    assert.ok(
+      worst < 500,
+      `owner B waited up to ${worst.toFixed(0)} ms (p50 ${latencies[latencies.length >> 1]!.toFixed(1)} ms)`,
+    );
   });
 
   test('a bulk failing at its last item: its own owner, its feed and later readers never see any of it', async () => {
@@ -91,7 +98,11 @@ describe('M9: one owner writing a lot does not stall another, and its bulk stays
         a.ok('get_item', `doomed-${count - 1}`),
         a.ok('search', { type: 'Doomed' }),
       ]);
-      assert.deepEqual([first, last, found], [[], [], []], 'a read of the same owner saw an item of a bulk not yet committed');
+      assert.deepEqual(
+        [first, last, found],
+        [[], [], []],
+        'a read of the same owner saw an item of a bulk not yet committed',
+      );
       reads++;
     }
     const answer = await doomed;
@@ -107,7 +118,10 @@ describe('M9: one owner writing a lot does not stall another, and its bulk stays
     // The cursor goes on from where it was: a poller and the feed get the next write, and only it.
     const next = await a.create({ type: 'After' });
     const changed = await a.search({ 'dateServerModified>=': cursor + 1 });
-    assert.deepEqual(changed.map((item) => item.id), [next]);
+    assert.deepEqual(
+      changed.map((item) => item.id),
+      [next],
+    );
     const deadline = Date.now() + 10_000;
     while (!feed.text.includes(next) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     feed.close();
@@ -157,9 +171,23 @@ describe('M9: the main connection cannot be used around a paused sliced write', 
         checkDelete() {},
         checkEdge() {},
       };
-      store.write(() => store.createItem({ type: 'ItemPropertySchema', itemType: 'Note', propertyName: 'rating', valueType: 'Text' }, plugin));
-      store.write(() => Array.from({ length: 40_000 }, (_, i) => store.createItem({ type: 'Note', id: `note-${i}`, rating: `r${i}` }, plugin)));
-      const declaration = { type: 'ItemPropertySchema', itemType: 'Note', propertyName: 'rating', valueType: 'Integer' };
+      store.write(() =>
+        store.createItem(
+          { type: 'ItemPropertySchema', itemType: 'Note', propertyName: 'rating', valueType: 'Text' },
+          plugin,
+        ),
+      );
+      store.write(() =>
+        Array.from({ length: 40_000 }, (_, i) =>
+          store.createItem({ type: 'Note', id: `note-${i}`, rating: `r${i}` }, plugin),
+        ),
+      );
+      const declaration = {
+        type: 'ItemPropertySchema',
+        itemType: 'Note',
+        propertyName: 'rating',
+        valueType: 'Integer',
+      };
       // create_item's path (a bulk's writes take the same sliced one): it pauses while the old values are erased.
       const turns = await turnsDuring(store.writeLong(() => store.createItem(declaration)));
       assert.ok(turns >= 2, `the erasure gave the event loop ${turns} turns: it was not sliced`);
@@ -170,7 +198,11 @@ describe('M9: the main connection cannot be used around a paused sliced write', 
 
   test('a store call that skips withMain while a bulk is paused between slices throws instead of reading uncommitted rows', async () => {
     await withStore(async (store) => {
-      const bulk = store.bulkJson({ createItems: Array.from({ length: 50_000 }, (_, i) => ({ type: 'Note', id: `note-${i}` })) }, undefined, new AnswerBudget(1 << 30));
+      const bulk = store.bulkJson(
+        { createItems: Array.from({ length: 50_000 }, (_, i) => ({ type: 'Note', id: `note-${i}` })) },
+        undefined,
+        new AnswerBudget(1 << 30),
+      );
       let paused = 0;
       let settled = false;
       void bulk.finally(() => (settled = true));

@@ -37,12 +37,19 @@ describe('L5: hidden items', () => {
     const hidden = await probe('plugin-priv');
     assert.deepEqual(hidden, await probe('no-such-item'));
     assert.ok(hidden[0]!.startsWith('200 []'));
-    assert.ok(hidden.slice(1).every((answer) => answer.startsWith('404 ')), hidden.join('\n'));
+    assert.ok(
+      hidden.slice(1).every((answer) => answer.startsWith('404 ')),
+      hidden.join('\n'),
+    );
     assert.ok(!hidden.join('').includes('Plugin'), 'the type is not named');
   });
 
   test("an edge's _self needs write access, even to an item the plugin can read", async () => {
-    const refused = await plugin.fails('create_edge', { _source: plugin.runId, _target: 'person-alice', _name: 'peek', _self: 'person-alice' }, 403);
+    const refused = await plugin.fails(
+      'create_edge',
+      { _source: plugin.runId, _target: 'person-alice', _name: 'peek', _self: 'person-alice' },
+      403,
+    );
     assert.match(refused.body.message, /writes items of type "Person"/);
     const [self] = await plugin.search({ id: plugin.runId, '[[edges]]': {} });
     assert.ok(!self['[[edges]]'].some((edge: { _edge: string }) => edge._edge === 'peek'));

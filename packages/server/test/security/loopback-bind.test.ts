@@ -12,7 +12,9 @@ import { describe, test } from 'node:test';
 import { cliPath, freePort, startCli, startPod, stopCli } from '../helpers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 
-const hasIpv6Loopback = Object.values(networkInterfaces()).some((addresses) => addresses?.some((address) => address.address === '::1'));
+const hasIpv6Loopback = Object.values(networkInterfaces()).some((addresses) =>
+  addresses?.some((address) => address.address === '::1'),
+);
 
 /** Tries to listen on host:port: the error code, or 'listening'. */
 const tryListen = (host: string, port: number) =>
@@ -57,7 +59,11 @@ describe('the Pod on loopback', { skip: !hasIpv6Loopback && 'this machine has no
     const dataDir = mkdtempSync(join(tmpdir(), 'pod-loopback-'));
     let child: ChildProcess | undefined;
     try {
-      child = spawn(process.execPath, [cliPath(), '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(
+        process.execPath,
+        [cliPath(), '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let output = '';
       child.stdout!.on('data', (chunk) => (output += chunk));
       child.stderr!.on('data', (chunk) => (output += chunk));

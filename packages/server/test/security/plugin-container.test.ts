@@ -47,7 +47,14 @@ const launchOf = (containerImage: string): PluginLaunch => ({
 });
 
 describe('a plugin container', { skip: noEngine }, () => {
-  const runner = new DockerRunner({ network: 'none', memoryMiB: 256, tmpMiB: TMP_MIB, cpus: 1, timeoutSeconds: 60, stopGraceSeconds: 1 });
+  const runner = new DockerRunner({
+    network: 'none',
+    memoryMiB: 256,
+    tmpMiB: TMP_MIB,
+    cpus: 1,
+    timeoutSeconds: 60,
+    stopGraceSeconds: 1,
+  });
   const probe = async (image: string) => {
     const plugin = await runner.start(launchOf(image));
     await plugin.exited;
@@ -62,14 +69,26 @@ describe('a plugin container', { skip: noEngine }, () => {
   });
   after(async () => {
     await runner.close();
-    for (const image of [IMAGE, ROOT_IMAGE, USER_IMAGE]) await docker.getImage(image).remove({ force: true }).catch(() => {});
+    for (const image of [IMAGE, ROOT_IMAGE, USER_IMAGE])
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => {});
   });
 
   test('runs as nobody, writes only a size-capped /tmp, and has ulimits', async () => {
     const report = await probe(IMAGE);
     assert.deepEqual([report.uid, report.gid], [65534, 65534], 'not root');
-    for (const place of ['root', 'app', 'etc']) assert.equal(report[place].mib, 0, `wrote to /${place === 'root' ? '' : place}: ${JSON.stringify(report[place])}`);
-    assert.ok(report.tmp.mib >= 1 && report.tmp.mib <= TMP_MIB, `/tmp takes ${report.tmp.mib} MiB of the 64 tried, at most ${TMP_MIB}`);
+    for (const place of ['root', 'app', 'etc'])
+      assert.equal(
+        report[place].mib,
+        0,
+        `wrote to /${place === 'root' ? '' : place}: ${JSON.stringify(report[place])}`,
+      );
+    assert.ok(
+      report.tmp.mib >= 1 && report.tmp.mib <= TMP_MIB,
+      `/tmp takes ${report.tmp.mib} MiB of the 64 tried, at most ${TMP_MIB}`,
+    );
     assert.equal(report.tmp.error, 'No space left on device');
     assert.equal(report.nofile, 1024);
     assert.ok(report.nproc > 0 && report.nproc <= 8 * 512, `nproc ${report.nproc}`);
@@ -102,7 +121,11 @@ describe('a plugin container', { skip: noEngine }, () => {
         return true;
       });
     // names of the engine's grammar pass the pattern (and are then looked up)
-    for (const image of ['no-such-plugin', 'localhost:5000/team/no_such-plugin:1.0.2', `no-such@sha256:${'a'.repeat(64)}`])
+    for (const image of [
+      'no-such-plugin',
+      'localhost:5000/team/no_such-plugin:1.0.2',
+      `no-such@sha256:${'a'.repeat(64)}`,
+    ])
       await assert.rejects(runner.start(launchOf(image)), /is not on this machine/, image);
   });
 });

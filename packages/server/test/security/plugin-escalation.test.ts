@@ -21,7 +21,11 @@ describe('H1: plugin escalation through the runs it creates', () => {
           type: 'Plugin',
           id: 'plugin-priv',
           containerImage: 'priv-image',
-          permissions: JSON.stringify({ read: { Person: '*', Note: '*' }, write: { Plugin: { items: 'all' }, Message: ['text'] }, email: true }),
+          permissions: JSON.stringify({
+            read: { Person: '*', Note: '*' },
+            write: { Plugin: { items: 'all' }, Message: ['text'] },
+            email: true,
+          }),
         },
       ],
     });
@@ -33,7 +37,12 @@ describe('H1: plugin escalation through the runs it creates', () => {
   after(async () => lab?.close());
 
   /** The plugin creates a run of `image` linked to `pluginId`; answers the run's launch record. */
-  async function runStartedBy(plugin: PluginCaller, image: string, pluginId: string | undefined, extra: Record<string, unknown> = {}) {
+  async function runStartedBy(
+    plugin: PluginCaller,
+    image: string,
+    pluginId: string | undefined,
+    extra: Record<string, unknown> = {},
+  ) {
     const runId = `run-${randomTag()}`;
     await plugin.ok('bulk', {
       createItems: [{ type: 'PluginRun', id: runId, containerImage: image, ...extra }],
@@ -45,12 +54,24 @@ describe('H1: plugin escalation through the runs it creates', () => {
   test('a schema item cannot carry permissions, and a run linked to a non-Plugin item launches nothing', async () => {
     const forged = await evil.fails(
       'create_item',
-      { type: 'ItemPropertySchema', id: 'fake-plugin-ips', itemType: 'X', propertyName: 'permissions', valueType: 'Text', permissions: JSON.stringify({ read: { Person: '*' } }) },
+      {
+        type: 'ItemPropertySchema',
+        id: 'fake-plugin-ips',
+        itemType: 'X',
+        propertyName: 'permissions',
+        valueType: 'Text',
+        permissions: JSON.stringify({ read: { Person: '*' } }),
+      },
       403,
     );
     assert.match(forged.body.message, /exactly type, itemType, propertyName, valueType/);
     // an item of the owner's it can read that is not a Plugin, even one holding a `permissions` value
-    await owner.ok('create_item', { type: 'Person', id: 'person-fake-plugin', containerImage: 'evil-image', permissions: JSON.stringify({ read: { Person: '*' } }) });
+    await owner.ok('create_item', {
+      type: 'Person',
+      id: 'person-fake-plugin',
+      containerImage: 'evil-image',
+      permissions: JSON.stringify({ read: { Person: '*' } }),
+    });
     const { run } = await runStartedBy(evil, 'evil-image', 'person-fake-plugin');
     assert.equal(run.podLaunchStatus, 'refused');
     assert.match(run.podLaunchMessage, /not a Plugin item/);
@@ -60,7 +81,13 @@ describe('H1: plugin escalation through the runs it creates', () => {
     const { run } = await runStartedBy(evil, 'evil-image', 'plugin-priv');
     assert.equal(run.podLaunchStatus, 'refused');
     assert.match(run.podLaunchMessage, /is for image "priv-image", not "evil-image"/);
-    await owner.ok('create_item', { type: 'Plugin', id: 'plugin-gone', containerImage: 'evil-image', permissions: '{"read":{"Person":"*"}}', deleted: true });
+    await owner.ok('create_item', {
+      type: 'Plugin',
+      id: 'plugin-gone',
+      containerImage: 'evil-image',
+      permissions: '{"read":{"Person":"*"}}',
+      deleted: true,
+    });
     const deleted = await runStartedBy(evil, 'evil-image', 'plugin-gone');
     assert.equal(deleted.run.podLaunchStatus, 'refused');
   });
@@ -93,7 +120,7 @@ describe('H1: plugin escalation through the runs it creates', () => {
     assert.equal((await owner.get(message)).text, 'by plugin-priv');
   });
 
-  test("a run a plugin starts cannot target an item its creator cannot read", async () => {
+  test('a run a plugin starts cannot target an item its creator cannot read', async () => {
     const { runId, run } = await runStartedBy(evil, 'priv-image', 'plugin-priv', { targetItemId: 'note-secret1' });
     assert.equal(run.podLaunchStatus, 'refused');
     assert.match(run.podLaunchMessage, /target "note-secret1" is not an item the run that created it/);
@@ -106,7 +133,12 @@ describe('H1: plugin escalation through the runs it creates', () => {
 
   test("without a plugin edge a run gets the owner's Plugin of its image, never one a plugin created", async () => {
     const planter = await lab.runAs(owner, 'other-image', { write: { Plugin: '*', PluginRun: ['containerImage'] } });
-    await planter.ok('create_item', { type: 'Plugin', id: 'plugin-planted', containerImage: 'importer-image', permissions: '{"read":{"Person":"*"}}' });
+    await planter.ok('create_item', {
+      type: 'Plugin',
+      id: 'plugin-planted',
+      containerImage: 'importer-image',
+      permissions: '{"read":{"Person":"*"}}',
+    });
     const runId = await owner.create({ type: 'PluginRun', containerImage: 'importer-image' });
     const env = await lab.environmentOf('importer-image', runId);
     const run = new PluginCaller(owner, runId, env);

@@ -17,7 +17,6 @@ const PLUGIN = fileURLToPath(new URL('../../../test/fixtures/capture-plugin.mjs'
 export const IMAGES = ['evil-image', 'priv-image', 'other-image', 'importer-image'] as const;
 export type Image = (typeof IMAGES)[number];
 
-
 /** A plugin's credential, used as the plugin itself would: `ok`, `fails`, `search`… with PluginAuth. */
 export class PluginCaller extends Owner {
   constructor(
@@ -41,7 +40,9 @@ export class PluginPod {
 
   static async start(): Promise<PluginPod> {
     const scratch = mkdtempSync(join(tmpdir(), 'pod-attack-'));
-    const commands = Object.fromEntries(IMAGES.map((image) => [image, [process.execPath, PLUGIN, join(scratch, `${image}.json`), 'wait']]));
+    const commands = Object.fromEntries(
+      IMAGES.map((image) => [image, [process.execPath, PLUGIN, join(scratch, `${image}.json`), 'wait']]),
+    );
     // Runs here wait to be stopped; the run caps (security/run-flood.test.ts) would queue them.
     const limits = { ...defaultConfig().plugins, maxRuns: 64, maxRunsPerOwner: 64 };
     const pod = await startPod({ plugins: limits }, { runner: new ProcessRunner({ commands, timeoutSeconds: 60 }) });
@@ -60,15 +61,19 @@ export class PluginPod {
   /** The environment the plugin of `image` was started with for `runId`, once it has started. */
   environmentOf(image: Image, runId: string, ms = 15_000): Promise<Record<string, string>> {
     const file = join(this.scratch, `${image}.json`);
-    return until(`run ${runId} to start`, () => {
-      if (!existsSync(file)) return undefined;
-      try {
-        const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-        return env.POD_PLUGINRUN_ID === runId ? env : undefined;
-      } catch {
-        return undefined; // caught while the next run of the image rewrites it
-      }
-    }, ms);
+    return until(
+      `run ${runId} to start`,
+      () => {
+        if (!existsSync(file)) return undefined;
+        try {
+          const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+          return env.POD_PLUGINRUN_ID === runId ? env : undefined;
+        } catch {
+          return undefined; // caught while the next run of the image rewrites it
+        }
+      },
+      ms,
+    );
   }
 
   /** The run as the Pod left it once it decided about the launch (podLaunchStatus set). */
@@ -83,12 +88,19 @@ export class PluginPod {
    * The owner installs a Plugin item for `image` with these permissions (or reuses `pluginId`) and
    * starts a run of it; answers the run's credential as a caller.
    */
-  async runAs(owner: Owner, image: Image, permissions: unknown, pluginId = `plugin-${randomTag()}`): Promise<PluginCaller> {
+  async runAs(
+    owner: Owner,
+    image: Image,
+    permissions: unknown,
+    pluginId = `plugin-${randomTag()}`,
+  ): Promise<PluginCaller> {
     const runId = `run-${randomTag()}`;
     const existing = (await owner.ok('get_item', pluginId)) as unknown[];
     await owner.ok('bulk', {
       createItems: [
-        ...(existing.length ? [] : [{ type: 'Plugin', id: pluginId, containerImage: image, permissions: JSON.stringify(permissions) }]),
+        ...(existing.length
+          ? []
+          : [{ type: 'Plugin', id: pluginId, containerImage: image, permissions: JSON.stringify(permissions) }]),
         { type: 'PluginRun', id: runId, containerImage: image, status: 'created' },
       ],
       createEdges: [{ _source: runId, _target: pluginId, _name: 'plugin' }],
@@ -105,6 +117,9 @@ export const randomTag = () => Math.random().toString(36).slice(2, 10);
 /** A fresh owner with `status` and the given properties declared (all Text unless said). */
 export async function ownerWith(url: string, ...properties: (string | [string, string])[]): Promise<Owner> {
   const owner = new Owner(url);
-  await owner.declare(['status', 'Text'], ...properties.map((p): [string, string] => (typeof p === 'string' ? [p, 'Text'] : p)));
+  await owner.declare(
+    ['status', 'Text'],
+    ...properties.map((p): [string, string] => (typeof p === 'string' ? [p, 'Text'] : p)),
+  );
   return owner;
 }

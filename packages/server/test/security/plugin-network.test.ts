@@ -69,7 +69,8 @@ time.sleep(4)
 function hostAddress(): string {
   for (const [name, addresses] of Object.entries(networkInterfaces()))
     for (const address of addresses ?? [])
-      if (address.family === 'IPv4' && !address.internal && !/^(docker|br-|pod-|veth)/.test(name)) return address.address;
+      if (address.family === 'IPv4' && !address.internal && !/^(docker|br-|pod-|veth)/.test(name))
+        return address.address;
   return '127.0.0.1';
 }
 
@@ -82,11 +83,15 @@ const listen = (host: string) =>
 /** What answers `GET /` on host:port from this machine: the Pod says `{"pod":"Pod",…}`. */
 async function whoAnswers(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port }, () => socket.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const socket = connect({ host, port }, () =>
+      socket.write(`GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
     let text = '';
     socket.setTimeout(3000, () => socket.destroy());
     socket.on('data', (chunk) => (text += chunk));
-    socket.on('close', () => resolve(text.includes('"pod":"Pod"') ? 'the Pod' : `something else: ${JSON.stringify(text.slice(0, 80))}`));
+    socket.on('close', () =>
+      resolve(text.includes('"pod":"Pod"') ? 'the Pod' : `something else: ${JSON.stringify(text.slice(0, 80))}`),
+    );
     socket.on('error', (error) => resolve(`nothing (${error.message})`));
   });
 }
@@ -105,13 +110,18 @@ describe('a Docker plugin on the default network', { skip: noEngine }, () => {
     await pod?.close();
     loopbackService?.close();
     wildcardService?.close();
-    await docker.getImage(IMAGE).remove({ force: true }).catch(() => {});
+    await docker
+      .getImage(IMAGE)
+      .remove({ force: true })
+      .catch(() => {});
   });
 
   test('reaches the Pod through POD_FULL_ADDRESS and nothing else of the host; cannot listen beside the Pod', async () => {
     assert.equal(defaultConfig().plugins.network, PLUGIN_NETWORK, 'plugins get a network of their own by default');
     const owner = new Owner(pod.url);
-    await owner.ok('bulk', { createItems: [declare('probe', 'Text', 'PluginRun'), declare('status', 'Text', 'PluginRun')] });
+    await owner.ok('bulk', {
+      createItems: [declare('probe', 'Text', 'PluginRun'), declare('status', 'Text', 'PluginRun')],
+    });
     const podPort = Number(new URL(pod.url).port);
     const params = {
       loopbackPort: (loopbackService.address() as AddressInfo).port,
@@ -124,17 +134,29 @@ describe('a Docker plugin on the default network', { skip: noEngine }, () => {
     let line: string | undefined;
     for (const deadline = Date.now() + 60_000; !line && Date.now() < deadline; await sleep(200)) {
       const run = await owner.get(runId);
-      assert.ok(!['failed', 'imageMissing', 'exited'].includes(run.podLaunchStatus), `the probe ran: ${run.podLaunchStatus} ${run.podLaunchMessage}`);
+      assert.ok(
+        !['failed', 'imageMissing', 'exited'].includes(run.podLaunchStatus),
+        `the probe ran: ${run.podLaunchStatus} ${run.podLaunchMessage}`,
+      );
       const logs = await owner.call('plugin_run_logs', runId);
       line = logs.status === 200 ? /PROBE (.*)/.exec(String(logs.body))?.[1] : undefined;
     }
     assert.ok(line, 'the probe reported');
     const result = JSON.parse(line) as { reached: Record<string, string>; api: unknown };
-    for (const [target, outcome] of Object.entries(result.reached)) assert.notEqual(outcome, 'connected', `the plugin reached the ${target}`);
-    assert.equal(result.api, 200, `the plugin reaches the Pod's API at POD_FULL_ADDRESS (${JSON.stringify(result.api)})`);
+    for (const [target, outcome] of Object.entries(result.reached))
+      assert.notEqual(outcome, 'connected', `the plugin reached the ${target}`);
+    assert.equal(
+      result.api,
+      200,
+      `the plugin reaches the Pod's API at POD_FULL_ADDRESS (${JSON.stringify(result.api)})`,
+    );
     // while the probe still holds whatever it could bind, this machine's clients still reach the Pod
     assert.equal(await whoAnswers('127.0.0.1', podPort), 'the Pod');
-    assert.equal(await whoAnswers('::1', podPort), 'the Pod', '[::1]:<Pod port> is the Pod, not a plugin listening beside it');
+    assert.equal(
+      await whoAnswers('::1', podPort),
+      'the Pod',
+      '[::1]:<Pod port> is the Pod, not a plugin listening beside it',
+    );
   });
 });
 
@@ -142,10 +164,15 @@ test('--plugin-network host is an explicit opt-in, warned about at start-up', ()
   const defaults = defaultConfig();
   const dockerPod = { ...defaults, plugins: { ...defaults.plugins, runner: 'docker' as const } };
   assert.deepEqual(configWarnings(dockerPod), []);
-  assert.match(configWarnings({ ...dockerPod, plugins: { ...dockerPod.plugins, network: 'host' } }).join('\n'), /--plugin-network host: plugins share the host's network/);
+  assert.match(
+    configWarnings({ ...dockerPod, plugins: { ...dockerPod.plugins, network: 'host' } }).join('\n'),
+    /--plugin-network host: plugins share the host's network/,
+  );
 });
 
-test('where the Pod cannot firewall the network, no plugin starts on it, and the run says why', { skip: noEngine }, async () => {
+test('where the Pod cannot firewall the network, no plugin starts on it, and the run says why', {
+  skip: noEngine,
+}, async () => {
   const network = `pod-nofw-${process.pid}`;
   const emptyPath = mkdtempSync(join(tmpdir(), 'pod-no-iptables-'));
   const path = process.env.PATH;
@@ -156,23 +183,38 @@ test('where the Pod cannot firewall the network, no plugin starts on it, and the
     const owner = new Owner(pod.url);
     const runId = await owner.create({ type: 'PluginRun', containerImage: 'pod-plugin-python:base' });
     let run: any;
-    for (const deadline = Date.now() + 30_000; !run?.podLaunchStatus && Date.now() < deadline; await sleep(100)) run = await owner.get(runId);
+    for (const deadline = Date.now() + 30_000; !run?.podLaunchStatus && Date.now() < deadline; await sleep(100))
+      run = await owner.get(runId);
     assert.equal(run.podLaunchStatus, 'failed');
     assert.match(run.podLaunchMessage, /cannot firewall the plugin network .*needs iptables/);
-    assert.equal((await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length, 0, 'no container was created');
+    assert.equal(
+      (await docker.listContainers({ all: true, filters: { label: [`pod.run=${runId}`] } })).length,
+      0,
+      'no container was created',
+    );
 
     process.env.PATH = path; // iptables is back: the next run sets the firewall up and starts
     const nextId = await owner.create({ type: 'PluginRun', containerImage: 'pod-plugin-python:base' });
     let next: any;
-    for (const deadline = Date.now() + 30_000; !['exited', 'failed'].includes(next?.podLaunchStatus) && Date.now() < deadline; await sleep(100)) next = await owner.get(nextId);
+    for (
+      const deadline = Date.now() + 30_000;
+      !['exited', 'failed'].includes(next?.podLaunchStatus) && Date.now() < deadline;
+      await sleep(100)
+    )
+      next = await owner.get(nextId);
     assert.equal(next.podLaunchStatus, 'exited', next.podLaunchMessage);
   } finally {
     process.env.PATH = path;
     await pod?.close();
     rmSync(emptyPath, { recursive: true, force: true });
-    await docker.getNetwork(network).remove().catch(() => {});
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => {});
     // the rules of the bridge that is gone
-    const rules = execFileSync('iptables', ['-S'], { encoding: 'utf8' }).split('\n').filter((rule) => rule.includes(` ${network} `) || rule.endsWith(` ${network}`));
+    const rules = execFileSync('iptables', ['-S'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((rule) => rule.includes(` ${network} `) || rule.endsWith(` ${network}`));
     for (const rule of rules) execFileSync('iptables', ['-w', '-D', ...rule.replace(/^-A /, '').split(' ')]);
   }
 });

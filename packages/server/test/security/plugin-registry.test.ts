@@ -29,7 +29,12 @@ describe('the watched plugin folder', () => {
   const folder = join(scratch, 'config/pod/plugins');
   let pod: RunningPod;
   let owner: Owner;
-  const commandOf = (image: string, mode = 'exit') => [process.execPath, PLUGIN, join(scratch, `${image}.out.json`), mode];
+  const commandOf = (image: string, mode = 'exit') => [
+    process.execPath,
+    PLUGIN,
+    join(scratch, `${image}.out.json`),
+    mode,
+  ];
   const register = (image: string, command: unknown, mode = 0o600) => {
     const file = join(folder, `${image}.json`);
     writeFileSync(file, JSON.stringify({ command }), { mode });
@@ -37,7 +42,8 @@ describe('the watched plugin folder', () => {
     return file;
   };
   const images = async (): Promise<{ image: string; runner: string }[]> => owner.ok('plugin_images', {});
-  const listed = (image: string) => until(`${image} listed`, async () => ((await images()).some((entry) => entry.image === image) ? true : undefined));
+  const listed = (image: string) =>
+    until(`${image} listed`, async () => ((await images()).some((entry) => entry.image === image) ? true : undefined));
   const startRun = async (image: string, plugin: Record<string, unknown> = {}, run: Record<string, unknown> = {}) => {
     const runId = `run-${Math.random().toString(36).slice(2, 10)}`;
     const pluginId = `plugin-${runId}`;
@@ -50,22 +56,35 @@ describe('the watched plugin folder', () => {
     });
     return until(`the launch of ${runId}`, async () => {
       const [item] = await owner.ok('get_item', runId);
-      return ['started', 'exited', 'refused', 'imageMissing', 'failed'].includes(item?.podLaunchStatus) ? item : undefined;
+      return ['started', 'exited', 'refused', 'imageMissing', 'failed'].includes(item?.podLaunchStatus)
+        ? item
+        : undefined;
     });
   };
 
   before(async () => {
-    const plugins = { ...defaultConfig().plugins, runner: 'process' as const, dir: folder, commands: { pinned: commandOf('pinned') } };
+    const plugins = {
+      ...defaultConfig().plugins,
+      runner: 'process' as const,
+      dir: folder,
+      commands: { pinned: commandOf('pinned') },
+    };
     pod = await startPod({ plugins });
     owner = new Owner(pod.url);
-    await owner.declare(['containerImage', 'Text'], ['status', 'Text'], ['permissions', 'Text'], ['configJson', 'Text'], ['config', 'Text']);
+    await owner.declare(
+      ['containerImage', 'Text'],
+      ['status', 'Text'],
+      ['permissions', 'Text'],
+      ['configJson', 'Text'],
+      ['config', 'Text'],
+    );
   });
   after(async () => {
     await pod.close();
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  test('is created readable by the Pod\'s user only', () => {
+  test("is created readable by the Pod's user only", () => {
     assert.equal(statSync(folder).mode & 0o777, 0o700);
   });
 
@@ -86,8 +105,10 @@ describe('the watched plugin folder', () => {
   test('--plugin-commands wins over a file of the same name', async () => {
     register('pinned', commandOf('impostor'));
     await startRun('pinned');
-    await until('the pinned plugin to have run', () => (existsSync(join(scratch, 'pinned.out.json')) ? true : undefined));
-    assert.ok(!existsSync(join(scratch, 'impostor.out.json')), 'the file\'s command never ran');
+    await until('the pinned plugin to have run', () =>
+      existsSync(join(scratch, 'pinned.out.json')) ? true : undefined,
+    );
+    assert.ok(!existsSync(join(scratch, 'impostor.out.json')), "the file's command never ran");
   });
 
   test('a file others may write is not launched', async () => {
@@ -97,14 +118,14 @@ describe('the watched plugin folder', () => {
     assert.ok(!(await images()).some((entry) => entry.image === 'writable'));
   });
 
-  test('a plugin\'s own credential cannot list what the Pod launches (403)', async () => {
+  test("a plugin's own credential cannot list what the Pod launches (403)", async () => {
     const run = await startRun('waiting', {}, {});
     register('waiting', commandOf('waiting', 'wait'));
     await listed('waiting');
     assert.equal(run.podLaunchStatus, 'imageMissing');
     const started = await startRun('waiting');
     assert.equal(started.podLaunchStatus, 'started', started.podLaunchMessage);
-    const env = await until('the waiting plugin\'s environment', () => {
+    const env = await until("the waiting plugin's environment", () => {
       const file = join(scratch, 'waiting.out.json');
       return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : undefined;
     });
@@ -114,20 +135,28 @@ describe('the watched plugin folder', () => {
     await owner.ok('abort_plugin_run', started.id);
   });
 
-  describe('a run\'s settings', () => {
+  describe("a run's settings", () => {
     const declared = JSON.stringify({ max: { type: 'Integer', default: 10 }, label: { type: 'Text', required: true } });
     before(() => void register('configured', commandOf('configured')));
 
     test('a setting the Plugin does not declare: refused, never started', async () => {
       await listed('configured');
-      const run = await startRun('configured', { configJson: declared }, { config: JSON.stringify({ label: 'x', rogue: 1 }) });
+      const run = await startRun(
+        'configured',
+        { configJson: declared },
+        { config: JSON.stringify({ label: 'x', rogue: 1 }) },
+      );
       assert.equal(run.podLaunchStatus, 'refused');
       assert.match(run.podLaunchMessage, /setting "rogue" is not declared by the plugin/);
       assert.ok(!existsSync(join(scratch, 'configured.out.json')), 'the plugin never started');
     });
 
     test('a setting of the wrong type, a missing required one, or any setting for a Plugin declaring none: refused', async () => {
-      const wrongType = await startRun('configured', { configJson: declared }, { config: JSON.stringify({ label: 'x', max: 'ten' }) });
+      const wrongType = await startRun(
+        'configured',
+        { configJson: declared },
+        { config: JSON.stringify({ label: 'x', max: 'ten' }) },
+      );
       assert.equal(wrongType.podLaunchStatus, 'refused');
       assert.match(wrongType.podLaunchMessage, /setting "max" must be Integer, not "ten"/);
       const missing = await startRun('configured', { configJson: declared }, { config: '{}' });
@@ -138,9 +167,15 @@ describe('the watched plugin folder', () => {
     });
 
     test('settings that fit start the run', async () => {
-      const run = await startRun('configured', { configJson: declared }, { config: JSON.stringify({ label: 'ok', max: 3 }) });
+      const run = await startRun(
+        'configured',
+        { configJson: declared },
+        { config: JSON.stringify({ label: 'ok', max: 3 }) },
+      );
       assert.notEqual(run.podLaunchStatus, 'refused', run.podLaunchMessage);
-      await until('the configured plugin to have run', () => (existsSync(join(scratch, 'configured.out.json')) ? true : undefined));
+      await until('the configured plugin to have run', () =>
+        existsSync(join(scratch, 'configured.out.json')) ? true : undefined,
+      );
     });
   });
 });

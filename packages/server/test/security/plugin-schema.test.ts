@@ -20,8 +20,15 @@ describe('M4: schema declarations from plugins', () => {
 
   test('a declaration with an id, or anything beyond the four fields, is refused', async () => {
     await squatter.fails('create_item', { ...declare('email', 'Text', 'Person'), id: 'chosen-schema-id' }, 403);
-    const extra = await squatter.fails('create_item', { ...declare('email', 'Text', 'Person'), name: 'a hidden note' }, 403);
-    assert.match(extra.body.message, /exactly type, itemType, propertyName, valueType \(no id, nothing else\); remove "name"/);
+    const extra = await squatter.fails(
+      'create_item',
+      { ...declare('email', 'Text', 'Person'), name: 'a hidden note' },
+      403,
+    );
+    assert.match(
+      extra.body.message,
+      /exactly type, itemType, propertyName, valueType \(no id, nothing else\); remove "name"/,
+    );
   });
 
   test('a plugin declares only properties it may write', async () => {
@@ -42,11 +49,18 @@ describe('M4: schema declarations from plugins', () => {
     assert.equal('email' in after, false, 'the Integer value is gone');
     assert.ok(after.dateServerModified > before, 'syncing clients see the change');
     await owner.ok('update_item', { id: person, email: 'p@example.org' });
-    assert.deepEqual((await owner.search({ email: 'p@example.org' })).map((p) => p.id), [person]);
+    assert.deepEqual(
+      (await owner.search({ email: 'p@example.org' })).map((p) => p.id),
+      [person],
+    );
     // now the owner's: a plugin cannot take it back
     await squatter.fails('create_item', declare('email', 'Integer', 'Person'), 400);
     const schemaItems = await owner.search({ type: 'ItemPropertySchema', propertyName: 'email', deleted: false });
-    assert.deepEqual(schemaItems.map((item) => item.valueType), ['Text'], "the plugin's declaration item is marked deleted");
+    assert.deepEqual(
+      schemaItems.map((item) => item.valueType),
+      ['Text'],
+      "the plugin's declaration item is marked deleted",
+    );
   });
 
   test("a plugin's declaration matching the owner's later one just becomes the owner's", async () => {

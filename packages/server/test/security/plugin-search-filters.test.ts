@@ -38,8 +38,15 @@ describe('M1: plugin search filters on hidden properties', () => {
   });
 
   test('filters on what it reads, and on base fields, still work', async () => {
-    assert.deepEqual((await plugin.search({ type: 'Person', name: 'Bob' })).map((p) => p.id), ['person-bob']);
-    assert.deepEqual((await plugin.search({ name: 'Alice' })).map((p) => p.id), ['person-alice'], 'readable in every type it reads');
+    assert.deepEqual(
+      (await plugin.search({ type: 'Person', name: 'Bob' })).map((p) => p.id),
+      ['person-bob'],
+    );
+    assert.deepEqual(
+      (await plugin.search({ name: 'Alice' })).map((p) => p.id),
+      ['person-alice'],
+      'readable in every type it reads',
+    );
     const [answer] = (await plugin.ok('bulk', { search: [{ type: 'Person', deleted: false }] })).search;
     assert.equal(answer.length, 2);
     assert.ok(answer.every((person: Record<string, unknown>) => !('ssn' in person)));

@@ -15,7 +15,14 @@ import { cliPath, freePort, randomKey, startCli, stopCli } from '../helpers.js';
 const exposed = (extra: Partial<ReturnType<typeof defaultConfig>> = {}) => {
   const defaults = defaultConfig();
   // an otherwise acceptable exposed Pod: listed owners and TLS
-  return { ...defaults, host: '0.0.0.0', owners: new Set([ownerHash(randomKey())]), tls: { cert: 'c.pem', key: 'k.pem' }, ...extra, plugins: { ...defaults.plugins, runner: 'process' as const } };
+  return {
+    ...defaults,
+    host: '0.0.0.0',
+    owners: new Set([ownerHash(randomKey())]),
+    tls: { cert: 'c.pem', key: 'k.pem' },
+    ...extra,
+    plugins: { ...defaults.plugins, runner: 'process' as const },
+  };
 };
 
 test('the process runner on a non-loopback address is refused, saying what to do; --insecure allows it', () => {
@@ -27,11 +34,33 @@ test('the process runner on a non-loopback address is refused, saying what to do
   assert.match(configWarnings(exposed()).join('\n'), /process runner does not isolate plugins/);
 });
 
-test('the pod command refuses --plugin-runner process on 0.0.0.0 without --insecure (exit 2)', { timeout: 20_000 }, async () => {
+test('the pod command refuses --plugin-runner process on 0.0.0.0 without --insecure (exit 2)', {
+  timeout: 20_000,
+}, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'pod-exposure-'));
-  const child = spawn(process.execPath, [cliPath(), '--host', '0.0.0.0', '--port', String(await freePort()), '--data-dir', dataDir, '--plugin-runner', 'process', '--owners', ownerHash(randomKey()), '--tls-cert', 'c.pem', '--tls-key', 'k.pem'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      cliPath(),
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(await freePort()),
+      '--data-dir',
+      dataDir,
+      '--plugin-runner',
+      'process',
+      '--owners',
+      ownerHash(randomKey()),
+      '--tls-cert',
+      'c.pem',
+      '--tls-key',
+      'k.pem',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stderr.on('data', (chunk) => (output += chunk));
   child.stdout.on('data', (chunk) => (output += chunk));

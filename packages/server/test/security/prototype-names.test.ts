@@ -32,7 +32,10 @@ describe('M2: Object.prototype names as types and properties', () => {
       const id = `proto-type-${i}`;
       await owner.ok('create_item', { type, id });
       assert.equal((await owner.get(id)).type, type);
-      assert.deepEqual((await owner.search({ type })).map((item) => item.id), [id]);
+      assert.deepEqual(
+        (await owner.search({ type })).map((item) => item.id),
+        [id],
+      );
       const refused = await none.fails('create_item', { type, id: `plugin-type-${i}` }, 403);
       assert.match(refused.body.message, /did not declare that it writes items of type/);
       await none.fails('search', { type }, 403);
@@ -42,20 +45,29 @@ describe('M2: Object.prototype names as types and properties', () => {
     }
     for (const plugin of [none, writer, reader]) {
       const everything = await plugin.search({ 'dateServerModified>=': 0, _limit: 1000 });
-      assert.ok(!everything.some((item) => item.id.startsWith('proto-type-')), 'the owner\'s items stay hidden');
+      assert.ok(!everything.some((item) => item.id.startsWith('proto-type-')), "the owner's items stay hidden");
     }
   });
 
   test('as a type a plugin declared: it creates and reads back its own items of it', async () => {
     for (const [i, type] of NAMES.entries()) {
       const id = await writer.create({ type, id: `writer-type-${i}` });
-      assert.deepEqual((await writer.search({ type })).map((item) => item.id), [id], `${type}: only its own item`);
+      assert.deepEqual(
+        (await writer.search({ type })).map((item) => item.id),
+        [id],
+        `${type}: only its own item`,
+      );
     }
   });
 
   test('as a property: declared, written and read by the owner and by a plugin that declared it; hidden from others', async () => {
     for (const name of NAMES) {
-      const declared = await owner.call('create_item', { type: 'ItemPropertySchema', itemType: 'Thing', propertyName: name, valueType: 'Text' });
+      const declared = await owner.call('create_item', {
+        type: 'ItemPropertySchema',
+        itemType: 'Thing',
+        propertyName: name,
+        valueType: 'Text',
+      });
       if (!PROPERTY_NAMES.includes(name)) {
         assert.equal(declared.status, 400, `${name}: ${declared.text}`);
         await owner.fails('create_item', { type: 'Thing', [name]: 'x' }, 400);
@@ -64,7 +76,10 @@ describe('M2: Object.prototype names as types and properties', () => {
       assert.equal(declared.status, 200, declared.text);
       const mine = await owner.create({ type: 'Thing', [name]: 'by owner', other: 'o' });
       assert.equal((await owner.get(mine))[name], 'by owner');
-      assert.deepEqual((await owner.search({ type: 'Thing', [name]: 'by owner' })).map((item) => item.id), [mine]);
+      assert.deepEqual(
+        (await owner.search({ type: 'Thing', [name]: 'by owner' })).map((item) => item.id),
+        [mine],
+      );
       const theirs = await writer.create({ type: 'Thing', [name]: 'by plugin' });
       assert.equal((await writer.get(theirs))[name], 'by plugin');
       assert.deepEqual(await writer.ok('get_item', mine), [], "the owner's Thing is not the writer's");

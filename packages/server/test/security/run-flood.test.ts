@@ -21,7 +21,11 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 /** A Pod whose process runner starts the slow plugin (`slow`, taking `ms`), noting into `log`. */
 async function podWithSlowPlugin(ms: number, limits: Partial<PodConfig['plugins']> = {}) {
   const log = join(scratch, `runs-${Math.random().toString(16).slice(2)}.log`);
-  const runner = new ProcessRunner({ commands: { slow: [process.execPath, PLUGIN, log, String(ms)] }, timeoutSeconds: 60, stopGraceSeconds: 1 });
+  const runner = new ProcessRunner({
+    commands: { slow: [process.execPath, PLUGIN, log, String(ms)] },
+    timeoutSeconds: 60,
+    stopGraceSeconds: 1,
+  });
   const pod = await startPod({ plugins: { ...defaultConfig().plugins, ...limits } }, { runner });
   return { pod, log };
 }
@@ -45,10 +49,19 @@ function concurrency(log: string) {
   return { most, mostOfOne, started };
 }
 
-const runs = (count: number, prefix: string) => Array.from({ length: count }, (_, index) => ({ type: 'PluginRun', id: `${prefix}-${String(index).padStart(3, '0')}`, containerImage: 'slow' }));
+const runs = (count: number, prefix: string) =>
+  Array.from({ length: count }, (_, index) => ({
+    type: 'PluginRun',
+    id: `${prefix}-${String(index).padStart(3, '0')}`,
+    containerImage: 'slow',
+  }));
 
 async function statuses(owner: Owner, ids: string[]): Promise<string[]> {
-  return Promise.all(ids.map(async (id) => ((await owner.ok('get_item', id)) as { podLaunchStatus?: string }[])[0]?.podLaunchStatus ?? 'none'));
+  return Promise.all(
+    ids.map(
+      async (id) => ((await owner.ok('get_item', id)) as { podLaunchStatus?: string }[])[0]?.podLaunchStatus ?? 'none',
+    ),
+  );
 }
 
 /** Polls until every run has one of `final`; asserts `check` on every poll. */
@@ -86,11 +99,13 @@ test('runs of several owners share the global cap', async () => {
   const { pod, log } = await podWithSlowPlugin(300, { maxRuns: 3, maxRunsPerOwner: 2 });
   try {
     const owners = [new Owner(pod.url), new Owner(pod.url), new Owner(pod.url)];
-    const created = await Promise.all(owners.map(async (owner, index) => {
-      const batch = runs(3, `owner${index}`);
-      await owner.ok('bulk', { createItems: batch });
-      return batch.map((run) => run.id);
-    }));
+    const created = await Promise.all(
+      owners.map(async (owner, index) => {
+        const batch = runs(3, `owner${index}`);
+        await owner.ok('bulk', { createItems: batch });
+        return batch.map((run) => run.id);
+      }),
+    );
     await Promise.all(owners.map((owner, index) => untilAll(owner, created[index]!, ['exited'])));
     const { most, mostOfOne, started } = concurrency(log);
     assert.equal(started.length, 9);
@@ -121,14 +136,21 @@ test('a waiting run that is aborted or deleted never starts', async () => {
   }
 });
 
-test('an owner\'s queue is bounded: runs beyond it are refused, saying why', async () => {
+test("an owner's queue is bounded: runs beyond it are refused, saying why", async () => {
   const { pod, log } = await podWithSlowPlugin(500, { maxRunsPerOwner: 2, maxQueuedPerOwner: 3 });
   try {
     const owner = new Owner(pod.url);
     const batch = runs(8, 'bound');
     await owner.ok('bulk', { createItems: batch });
-    const seen = await untilAll(owner, batch.map((run) => run.id), ['exited', 'refused']);
-    assert.deepEqual([seen.filter((status) => status === 'exited').length, seen.filter((status) => status === 'refused').length], [5, 3]);
+    const seen = await untilAll(
+      owner,
+      batch.map((run) => run.id),
+      ['exited', 'refused'],
+    );
+    assert.deepEqual(
+      [seen.filter((status) => status === 'exited').length, seen.filter((status) => status === 'refused').length],
+      [5, 3],
+    );
     const refused = await owner.ok('get_item', batch[7]!.id);
     assert.match(refused[0].podLaunchMessage, /--plugin-max-queued-per-owner/);
     assert.equal(concurrency(log).started.length, 5);

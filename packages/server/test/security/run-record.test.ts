@@ -18,7 +18,12 @@ describe("L4: the Pod's record of a run", () => {
 
   test('its own run: status yes; pod*, containerImage and targetItemId no', async () => {
     await plugin.ok('update_item', { id: plugin.runId, status: 'running' });
-    for (const patch of [{ podLaunchStatus: 'exited', podExitCode: 0 }, { podLaunchMessage: 'forged' }, { containerImage: 'priv-image' }, { targetItemId: plugin.runId }]) {
+    for (const patch of [
+      { podLaunchStatus: 'exited', podExitCode: 0 },
+      { podLaunchMessage: 'forged' },
+      { containerImage: 'priv-image' },
+      { targetItemId: plugin.runId },
+    ]) {
       const refused = await plugin.fails('update_item', { id: plugin.runId, ...patch }, 403);
       assert.match(refused.body.message, /Pod's own record|set when it is created/);
     }

@@ -21,15 +21,27 @@ const PLUGIN = fileURLToPath(new URL('../../../test/fixtures/url-shapes-plugin.m
 const SMTP_PASSWORD = 'smtp-password-never-logged';
 
 /** Sends `path` exactly as written (no URL normalization), as a hostile client would. */
-function raw(base: string, method: string, path: string, body = '', headers: Record<string, string> = {}): Promise<string> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  body = '',
+  headers: Record<string, string> = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = http.request(base, { method, path, headers: { 'content-type': 'application/json', ...headers } }, (response) => {
-      let text = '';
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve(`${response.statusCode} ${JSON.stringify(response.headers)} ${text}`));
-    });
+    const request = http.request(
+      base,
+      { method, path, headers: { 'content-type': 'application/json', ...headers } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve(`${response.statusCode} ${JSON.stringify(response.headers)} ${text}`));
+      },
+    );
     // A request Node's HTTP parser refuses outright ends with the connection closed: no answer to keep.
-    request.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(`closed ${error.message}`) : reject(error)));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' ? resolve(`closed ${error.message}`) : reject(error),
+    );
     request.end(body);
   });
 }
@@ -46,12 +58,22 @@ describe('no secret reaches a log line or an answer', () => {
   before(async () => {
     sink = await smtpSink({ auth: true });
     owner = new Owner('');
-    const runner = new ProcessRunner({ commands: { 'shapes-plugin': [process.execPath, PLUGIN, credentialFile] }, timeoutSeconds: 30 });
+    const runner = new ProcessRunner({
+      commands: { 'shapes-plugin': [process.execPath, PLUGIN, credentialFile] },
+      timeoutSeconds: 30,
+    });
     pod = await startPod(
       {
         logLevel: 'trace',
         owners: new Set([ownerHash(owner.owner)]),
-        smtp: { host: '127.0.0.1', port: sink.port, secure: false, from: 'pod@example.com', user: 'pod', password: SMTP_PASSWORD },
+        smtp: {
+          host: '127.0.0.1',
+          port: sink.port,
+          secure: false,
+          from: 'pod@example.com',
+          user: 'pod',
+          password: SMTP_PASSWORD,
+        },
       },
       {
         runner,
@@ -74,7 +96,8 @@ describe('no secret reaches a log line or an answer', () => {
   test('normal traffic, a plugin run and every malformed URL shape', async () => {
     const { owner: O, key: K, url } = owner;
     const keep = async (answer: Promise<string>) => answers.push(await answer);
-    const json = (payload: unknown, databaseKey = K) => JSON.stringify({ auth: { type: 'ClientAuth', databaseKey }, payload });
+    const json = (payload: unknown, databaseKey = K) =>
+      JSON.stringify({ auth: { type: 'ClientAuth', databaseKey }, payload });
 
     // Normal traffic, including a plugin run that works with its credential.
     await owner.ok('bulk', { createItems: [declare('text', 'Text', 'Note'), declare('status', 'Text', 'PluginRun')] });
@@ -82,7 +105,13 @@ describe('no secret reaches a log line or an answer', () => {
     await owner.ok('bulk', {
       createItems: [
         { type: 'Plugin', id: 'shapes-plugin-item', containerImage: 'shapes-plugin', permissions },
-        { type: 'PluginRun', id: 'shapes-run', containerImage: 'shapes-plugin', targetItemId: 'shapes-run', status: 'created' },
+        {
+          type: 'PluginRun',
+          id: 'shapes-run',
+          containerImage: 'shapes-plugin',
+          targetItemId: 'shapes-run',
+          status: 'created',
+        },
       ],
       createEdges: [{ _source: 'shapes-run', _target: 'shapes-plugin-item', _name: 'plugin' }],
     });
@@ -91,7 +120,9 @@ describe('no secret reaches a log line or an answer', () => {
     await keep(raw(url, 'POST', `/v4/${O}/search`, json({ type: 'Note' })));
     await keep(raw(url, 'POST', `/v3/${O}/send_email`, json({ to: 'alice@example.org', subject: 's', body: 'b' })));
     const sha = sha256hex('file body');
-    await keep(raw(url, 'POST', `/v4/${O}/upload_file/${K}/${sha}`, 'file body', { 'content-type': 'application/octet-stream' }));
+    await keep(
+      raw(url, 'POST', `/v4/${O}/upload_file/${K}/${sha}`, 'file body', { 'content-type': 'application/octet-stream' }),
+    );
     await keep(raw(url, 'POST', `/v4/${O}/get_file`, json({ sha256: sha })));
 
     // Every URL shape that might carry a key somewhere else than the well-formed routes expect it.
@@ -120,7 +151,9 @@ describe('no secret reaches a log line or an answer', () => {
     for (const path of shapes) {
       await keep(raw(url, 'POST', path, 'x'));
       await keep(raw(url, 'GET', path));
-      await keep(raw(url, 'OPTIONS', path, '', { origin: 'https://evil.example', 'access-control-request-method': 'POST' }));
+      await keep(
+        raw(url, 'OPTIONS', path, '', { origin: 'https://evil.example', 'access-control-request-method': 'POST' }),
+      );
       await keep(raw(url, 'POST', path, 'x', { origin: 'https://evil.example' }));
     }
     // Bodies that hold a key where it does not belong: malformed JSON, a key of the wrong shape.
@@ -143,9 +176,18 @@ describe('no secret reaches a log line or an answer', () => {
     assert.ok(existsSync(credentialFile), 'the plugin ran and handed over its credential');
     const credential = JSON.parse(readFileSync(credentialFile, 'utf8'));
     const token = credential.data.token ?? JSON.stringify(credential.data);
-    const secrets = { 'database key': owner.key, 'owner key': owner.owner, 'plugin credential': token, 'SMTP password': SMTP_PASSWORD };
+    const secrets = {
+      'database key': owner.key,
+      'owner key': owner.owner,
+      'plugin credential': token,
+      'SMTP password': SMTP_PASSWORD,
+    };
     assert.ok(log.split('\n').length > 150, `the log was captured at trace level (${log.split('\n').length} lines)`);
-    assert.match(log, new RegExp(`<owner:${ownerHash(owner.owner).slice(0, 16)}>`), 'request lines name the owner by its hash');
+    assert.match(
+      log,
+      new RegExp(`<owner:${ownerHash(owner.owner).slice(0, 16)}>`),
+      'request lines name the owner by its hash',
+    );
     for (const [name, secret] of Object.entries(secrets)) {
       for (const variant of [secret, secret.toUpperCase(), encodeURIComponent(secret)]) {
         const logLine = log.split('\n').find((line) => line.includes(variant));

@@ -80,7 +80,12 @@ const attacks: Record<string, (blob: Buffer) => Buffer> = {
   'the blob cut at a segment boundary (last segment dropped)': (blob) => blob.subarray(0, 12 * SEALED),
   'the last tag cut off': (blob) => blob.subarray(0, blob.length - TAG),
   'two segments swapped': (blob) =>
-    Buffer.concat([blob.subarray(0, 5 * SEALED), blob.subarray(6 * SEALED, 7 * SEALED), blob.subarray(5 * SEALED, 6 * SEALED), blob.subarray(7 * SEALED)]),
+    Buffer.concat([
+      blob.subarray(0, 5 * SEALED),
+      blob.subarray(6 * SEALED, 7 * SEALED),
+      blob.subarray(5 * SEALED, 6 * SEALED),
+      blob.subarray(7 * SEALED),
+    ]),
   'a middle segment dropped': (blob) => Buffer.concat([blob.subarray(0, 5 * SEALED), blob.subarray(6 * SEALED)]),
   'a segment appended': (blob) => Buffer.concat([blob, blob.subarray(0, SEALED)]),
 };
@@ -123,7 +128,8 @@ describe('tampered files (M5)', () => {
       writeFileSync(blob, alter(readFileSync(blob)));
       const got = await download(owner.url, owner.owner, owner.auth, sha256);
       assertIncomplete(got, bytes);
-      if (got.status === 200) assert.ok(bytes.subarray(0, got.bytes.length).equals(got.bytes), 'what went out is authentic');
+      if (got.status === 200)
+        assert.ok(bytes.subarray(0, got.bytes.length).equals(got.bytes), 'what went out is authentic');
     });
   }
 
@@ -143,7 +149,10 @@ describe('tampered files (M5)', () => {
     writeFileSync(blob, flip(() => 5)(readFileSync(blob)));
     const got = await download(owner.url, owner.owner, owner.auth, sha256);
     assert.equal(got.status, 500);
-    assert.match(JSON.parse(got.bytes.toString()).message, new RegExp(`stored file ${sha256} .* fails its integrity check`));
+    assert.match(
+      JSON.parse(got.bytes.toString()).message,
+      new RegExp(`stored file ${sha256} .* fails its integrity check`),
+    );
   });
 });
 
@@ -175,8 +184,13 @@ describe('files stored before segmented blobs', () => {
       await owner.create({ type: 'File', sha256: sha256hex(fresh) });
       assert.equal((await owner.upload(fresh)).status, 200);
       assert.ok((await download(owner.url, owner.owner, owner.auth, sha256hex(fresh))).bytes.equals(fresh));
-      const sizes = walkFiles(join(running.dataDir, ownerHash(owner.owner), 'files')).map((path) => statSync(path).size);
-      assert.deepEqual(sizes.sort((a, b) => a - b), [bytes.length, 3 * SEGMENT + 3 * TAG]);
+      const sizes = walkFiles(join(running.dataDir, ownerHash(owner.owner), 'files')).map(
+        (path) => statSync(path).size,
+      );
+      assert.deepEqual(
+        sizes.sort((a, b) => a - b),
+        [bytes.length, 3 * SEGMENT + 3 * TAG],
+      );
     } finally {
       await running.close();
     }
@@ -213,12 +227,19 @@ test('the Pod logs a failed integrity check with the owner hash and sha256, and 
     writeFileSync(blob, flip(() => 10 * SEALED)(readFileSync(blob)));
     assertIncomplete(await download(owner.url, owner.owner, owner.auth, sha256), bytes);
     const deadline = Date.now() + 5_000;
-    while (!cli.output().includes('fails its integrity check') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    const line = cli.output().split('\n').find((entry) => entry.includes('fails its integrity check'));
+    while (!cli.output().includes('fails its integrity check') && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const line = cli
+      .output()
+      .split('\n')
+      .find((entry) => entry.includes('fails its integrity check'));
     assert.ok(line, cli.output());
     assert.equal(JSON.parse(line).level, 40, 'a warning');
     assert.ok(line.includes(ownerHash(owner.owner)) && line.includes(sha256));
-    assert.ok(!cli.output().includes(owner.key) && !cli.output().includes(owner.owner), 'no database key or owner key in the log');
+    assert.ok(
+      !cli.output().includes(owner.key) && !cli.output().includes(owner.owner),
+      'no database key or owner key in the log',
+    );
   } finally {
     await stopCli(cli);
     rmSync(dataDir, { recursive: true, force: true });
