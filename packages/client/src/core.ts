@@ -300,7 +300,7 @@ export class PodCore implements Policy {
       }
       if (page.length < pageSize) return;
       const last = page.at(-1)?.dateServerModified;
-      if (last === undefined) throw new Error('the Pod answered an item without dateServerModified: iterate cannot go on');
+      if (last === undefined) throw new Error('the Pod sent an item without dateServerModified: iterate cannot go on');
       cursor = last + 1;
     }
   }
