@@ -185,6 +185,9 @@ export class DockerRunner implements PluginRunner {
 
   /** A container left behind: said in one line, with what removes it. */
   #removalFailed(name: string, error: Error): void {
+    // 404 gone already, 409 being removed (by `removeLeftovers`, or by hand): nothing is left behind
+    const status = (error as EngineError).statusCode;
+    if (status === 404 || status === 409) return;
     const message = `cannot remove container ${name} (${error.message}); \`docker rm -f ${name}\` removes it`;
     if (this.options.log) this.options.log.warn(message);
     else process.emitWarning(message);
