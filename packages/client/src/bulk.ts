@@ -39,6 +39,9 @@ export function splitBulk(entries: Entry[], limit: number, batchId: () => string
 /** Entries grouped by section, and the batchId that makes a repeated request apply once. */
 function bulkPayload(entries: Entry[], batchId: string): Payload<'bulk'> {
   const payload: Record<string, unknown[]> = {};
-  for (const { section, value } of entries) (payload[section] ??= []).push(value);
+  for (const { section, value } of entries) {
+    payload[section] ??= [];
+    payload[section].push(value);
+  }
   return { batchId, ...payload };
 }

@@ -1,5 +1,5 @@
 /**
- * `PodClient`: the whole Pod v4 API as methods over `fetch`, for Node 20+ and browsers: the item
+ * `PodClient`: the whole Pod v4 API as methods over `fetch`, for Node 22+ and browsers: the item
  * calls of `PodCore`, the live change feed, and files and photos.
  */
 import { changeFeed, type ChangePage, type ChangesOptions } from './changes.js';

@@ -1,6 +1,6 @@
 /**
  * `PodCore`: the Pod v4 API's item calls as methods over `fetch` (schema, items, edges, search,
- * bulk, email), for Node 20+ and browsers. Payload and answer types come from `@pod/protocol`'s
+ * bulk, email), for Node 22+ and browsers. Payload and answer types come from `@pod/protocol`'s
  * endpoint table; items travel as the classes of `items.ts`. The change feed (`changes.ts`) and
  * files and photos (`photos.ts`) build on it in `PodClient`.
  */
@@ -299,7 +299,9 @@ export class PodCore implements Policy {
         yield item;
       }
       if (page.length < pageSize) return;
-      cursor = page[page.length - 1]!.dateServerModified! + 1;
+      const last = page.at(-1)?.dateServerModified;
+      if (last === undefined) throw new Error('the Pod sent an item without dateServerModified: iterate cannot go on');
+      cursor = last + 1;
     }
   }
 

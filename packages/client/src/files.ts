@@ -57,7 +57,7 @@ export function imageInfo(bytes: Uint8Array): ImageInfo | undefined {
   if (bytes.length < 4 || view.getUint16(0) !== 0xffd8) return undefined;
   for (let offset = 2; offset + 9 <= bytes.length; ) {
     if (bytes[offset] !== 0xff) return undefined;
-    const marker = bytes[offset + 1]!;
+    const marker = view.getUint8(offset + 1);
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
       return { mimeType: 'image/jpeg', height: view.getUint16(offset + 5), width: view.getUint16(offset + 7) };
     offset += 2 + view.getUint16(offset + 2);

@@ -112,11 +112,12 @@ function decode(received: ItemJSON, cls: ItemClass | undefined, classes?: ItemCl
   const fields = item as unknown as Record<string, unknown>;
   for (const { _edge: name, _item: target } of received['[[edges]]'] ?? []) {
     if (!cls) {
-      const list = (fields[name] ??= []);
+      fields[name] ??= [];
+      const list = fields[name];
       if (Array.isArray(list)) list.push(classes ? classes.decode(target) : decode(target, undefined));
       continue;
     }
-    const targetClass = Object.hasOwn(cls.edges, name) ? cls.edges[name]!() : undefined;
+    const targetClass = Object.hasOwn(cls.edges, name) ? cls.edges[name]?.() : undefined;
     const list = fields[name];
     // The field holds instances of the declared class: a target of another type is left out.
     if (targetClass?.itemType === target.type && Array.isArray(list)) list.push(decode(target, targetClass));
@@ -189,9 +190,13 @@ export class Item {
  * absent ones: base fields and the declared properties, or for a plain `Item` every scalar.
  */
 function copyFields<T extends object>(cls: typeof Item, from: Readonly<Record<string, unknown>>, into: T): T {
-  const generic = cls.properties === undefined;
+  const { properties } = cls;
+  const generic = properties === undefined;
   let names = generic ? Object.keys(from) : namesByClass.get(cls);
-  if (!names) namesByClass.set(cls, (names = [...BASE_FIELDS, ...Object.keys(cls.properties!)]));
+  if (!names) {
+    names = [...BASE_FIELDS, ...Object.keys(properties ?? {})];
+    namesByClass.set(cls, names);
+  }
   const fields = into as Record<string, unknown>;
   for (const name of names) {
     const value = from[name];
@@ -248,7 +253,7 @@ export function changes(item: Item): { patch: { id: string; [field: string]: Val
   const before: Partial<WireForm> = saved.get(item) ?? {};
   const now = item.toJSON();
   const patch: Record<string, Value> = {};
-  for (const name of Object.keys(now)) if (now[name] !== before[name]) patch[name] = now[name]!;
+  for (const [name, value] of Object.entries(now)) if (value !== before[name]) patch[name] = value;
   for (const name of Object.keys(before)) if (!(name in now)) patch[name] = null;
   if (Object.keys(patch).length === 0) return undefined;
   return { patch: { ...patch, id: item.id }, commit: () => saved.set(item, now) };

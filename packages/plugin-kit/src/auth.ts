@@ -202,7 +202,7 @@ export async function logInWithOAuth(
             run.authResponse?.trim()
               ? { response: run.authResponse.trim() }
               : account?.accessToken && account.accessToken !== refused
-                ? { tokens: tokensOf(account) }
+                ? { tokens: tokensOf(account.accessToken, account) }
                 : undefined,
           options,
         );
@@ -297,7 +297,7 @@ async function recordingFailure(context: RunContext, logIn: () => Promise<Tokens
     errorMessage: null,
   });
   await context.client.update(account);
-  return tokensOf(account);
+  return tokensOf(tokens.accessToken, account);
 }
 
 function requireAccount(context: RunContext): Account {
@@ -309,11 +309,11 @@ function requireAccount(context: RunContext): Account {
 }
 
 function storedTokens(account: Account, options: LogInOptions): Tokens | undefined {
-  return account.accessToken && !options.fresh ? tokensOf(account) : undefined;
+  return account.accessToken && !options.fresh ? tokensOf(account.accessToken, account) : undefined;
 }
 
-const tokensOf = (account: Account): Tokens => ({
-  accessToken: account.accessToken!,
+const tokensOf = (accessToken: string, account: Account): Tokens => ({
+  accessToken,
   refreshToken: account.refreshToken ?? undefined,
 });
 

@@ -40,10 +40,11 @@ export async function findExisting<C extends ItemClass>(
   // No batchId: a read-only bulk need not be remembered for replay.
   const search: Payload<'search'>[] = wanted.map((value) => ({ ...where, type: cls.itemType, [property]: value }));
   const answer = await client.call('bulk', { search });
-  answer.search.forEach((items, index) => {
-    const [item] = items;
-    if (item) found.set(wanted[index]!, Item.fromJSON(item, cls));
-  });
+  // One search per wanted value, answered in the same order.
+  for (const [index, value] of wanted.entries()) {
+    const [item] = answer.search[index] ?? [];
+    if (item) found.set(value, Item.fromJSON(item, cls));
+  }
   return found;
 }
 

@@ -19,8 +19,8 @@ export const isAsking = (run: PluginRunItem): boolean => run.status === 'userAct
 
 /** The request a run makes of its owner, in lines for a terminal, or undefined when it asks nothing. */
 export function describeRequest(run: PluginRunItem): string[] | undefined {
-  if (!isAsking(run)) return undefined;
-  const request = run.authRequest!;
+  const request = run.authRequest;
+  if (!isAsking(run) || !request) return undefined;
   const answer = `pod-plugin answer ${run.id} ${request === 'credentials' ? 'USERNAME   (the password on stdin)' : 'VALUE'}`;
   return [
     `the plugin asks for ${ASKS[request] ?? `"${request}"`}`,

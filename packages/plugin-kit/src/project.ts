@@ -104,7 +104,7 @@ function packageJson(name: string, link: (pkg: string) => string) {
       '@pod/plugin-kit': link('plugin-kit'),
       '@pod/protocol': link('protocol'),
     },
-    devDependencies: { '@pod/server': link('server'), '@types/node': '^20.19.43', typescript: '^7.0.2' },
+    devDependencies: { '@pod/server': link('server'), '@types/node': '^22.20.7', typescript: '^7.0.2' },
   };
 }
 

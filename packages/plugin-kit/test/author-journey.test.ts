@@ -90,6 +90,7 @@ test(JOURNEY, async (t) => {
     0,
     "    const code = await this.askOwner({ authRequest: '2fa', authMessage: 'Enter the code we texted you' },",
     '      (run) => run.authResponse ?? undefined, { pollMs: 50 });',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a line of the plugin's source, its template literal intended
     '    console.log(`logged in with code ${code}`);',
   );
   writeFileSync(source, code.join('\n'));

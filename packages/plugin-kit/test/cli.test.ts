@@ -224,7 +224,9 @@ describe('a project made by pod-plugin new', () => {
       writeFileSync(manifestFile, JSON.stringify({ ...JSON.parse(original), config }));
       const stale = await podPlugin(['run', '--pod', configured.url], project);
       assert.match(stale.output, /no Plugin for .* run `pod-plugin install` first/);
-      await withRunStartingWith(['    console.log(`settings seen: ${JSON.stringify(this.config)}`);'], async () => {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a line of the plugin's source, its template literal intended
+      const line = '    console.log(`settings seen: ${JSON.stringify(this.config)}`);';
+      await withRunStartingWith([line], async () => {
         await ok(podPlugin(['install', '--pod', configured.url, '--plugin-dir', folder], project));
         const ran = await ok(podPlugin(['run', '--pod', configured.url, '--config', 'max=3'], project));
         assert.match(ran, /^settings: max=3, label="demo" \(default\)\nrun [0-9a-f]{32} created/m);
@@ -341,6 +343,7 @@ describe('a project made by pod-plugin new', () => {
     const ask = [
       "    const code = await this.askOwner({ authRequest: '2fa', authMessage: 'Enter the code of the simulated run' },",
       '      (run) => run.authResponse ?? undefined, { pollMs: 50 });',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a line of the plugin's source, its template literal intended
       '    console.log(`the owner answered ${code}`);',
       '    return;',
     ];

@@ -11,7 +11,9 @@ import { after, describe, it } from 'node:test';
 import { environmentFromEnv, readManifest } from '../src/index.js';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A project directory holding this `plugin.json`. */
 function project(manifest: unknown): string {

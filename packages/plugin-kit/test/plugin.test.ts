@@ -172,7 +172,10 @@ describe('logInWithOAuth with fresh', () => {
       override async run() {
         const login = {
           authorizationUrl: (state: string) => `https://auth.example.com/authorize?state=${state}`,
-          exchangeCode: async (code: string) => (exchanged.push(code), { accessToken: `new-token-${code}` }),
+          exchangeCode: async (code: string) => {
+            exchanged.push(code);
+            return { accessToken: `new-token-${code}` };
+          },
         };
         await this.logInWithOAuth(login, { fresh: true, pollMs: 20, timeoutMs: 10_000 });
       }

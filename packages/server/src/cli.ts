@@ -34,7 +34,7 @@ const bytes = (name: string) =>
       .string()
       .trim()
       .regex(/^\d+\s*([kmg]i?b?)?$/i, `${name} must be a size such as 8MiB or 1GiB`)
-      .transform((text) => Number(/^\d+/.exec(text)![0]) * UNITS[(/[kmg]/i.exec(text)?.[0] ?? '').toLowerCase()]!),
+      .transform((text) => Number.parseInt(text, 10) * (UNITS[(/[kmg]/i.exec(text)?.[0] ?? '').toLowerCase()] ?? 1)),
   );
 const cpus = parsed(
   z.coerce

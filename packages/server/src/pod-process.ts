@@ -40,8 +40,11 @@ export async function startPodProcess(dataDir: string, extraArgs: string[] = [])
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  const status = (field: string) =>
-    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  const status = (field: string) => {
+    const found = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+    if (!found) throw new Error(`no ${field} in /proc/${child.pid}/status`);
+    return Number(found[1]) / 1024;
+  };
   return {
     url,
     child,

@@ -67,7 +67,11 @@ export function seededRandom(seed: number) {
   return {
     next,
     int,
-    pick: <T>(items: readonly T[]): T => items[int(items.length)]!,
+    pick: <T>(items: readonly T[]): T => {
+      const item = items[int(items.length)];
+      if (item === undefined) throw new RangeError('pick needs at least one item');
+      return item;
+    },
     chance: (p: number) => next() < p,
   };
 }

@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, buildEnvPluginImage } from '../bench/plugin-start.js';
@@ -248,6 +251,54 @@ test('DockerRunner removes the containers an earlier Pod of the same instance le
   );
   assert.equal(await new DockerRunner(options).removeLeftovers(), 1);
   assert.equal((await docker.listContainers({ all: true, filters: { label: [`pod.run=${launch.runId}`] } })).length, 0);
+});
+
+test('DockerRunner says in one line when it cannot remove a container, and what removes it', {
+  skip: noEngine,
+}, async () => {
+  await buildEnvPluginImage(docker);
+  // The runner reaches the engine through a socket that goes away mid-run, as an engine restarting would.
+  const socketDir = mkdtempSync(path.join(tmpdir(), 'pod-engine-'));
+  const socketPath = path.join(socketDir, 'docker.sock');
+  const connections = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const engine = net.connect(DOCKER_SOCKET);
+    for (const socket of [client, engine]) {
+      connections.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => connections.delete(socket));
+    }
+    client.pipe(engine).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(socketPath, resolve));
+  const warnings: string[] = [];
+  const runner = new DockerRunner({
+    dockerSocket: socketPath,
+    network: 'host',
+    memoryMiB: 128,
+    cpus: 1,
+    timeoutSeconds: 60,
+    stopGraceSeconds: 1,
+    log: { warn: (message: string) => warnings.push(message) },
+  });
+  const running = await runner.start(launchOf(TEST_IMAGE, 'sleep'));
+  try {
+    await new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      for (const socket of connections) socket.destroy();
+    });
+    await running.exited;
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    const [warning = ''] = warnings;
+    assert.match(
+      warning,
+      new RegExp(`^cannot remove container ${running.name} \\(.+\\); \`docker rm -f ${running.name}\``),
+    );
+    assert.doesNotMatch(warning, /\n/);
+  } finally {
+    await docker.getContainer(running.name).remove({ force: true });
+    rmSync(socketDir, { recursive: true, force: true });
+  }
 });
 
 test('DockerRunner without an engine: LaunchError failed, naming the socket', async () => {

@@ -95,7 +95,8 @@ export class SyncEngine {
   private async load(): Promise<void> {
     this.schemaSync.learn(await this.store.itemsOfType('ItemPropertySchema'));
     this.replica.cursor = await this.store.cursor();
-    const outbox = (this.replica.outbox = await this.store.outbox());
+    const outbox = await this.store.outbox();
+    this.replica.outbox = outbox;
     const last = (await this.store.pendingChanges()).at(-1);
     this.seq = Math.max(last?.seq ?? 0, ...(outbox?.changes ?? []).map((change) => change.seq));
   }
@@ -137,7 +138,8 @@ export class SyncEngine {
       for (const change of [...(replica.outbox?.changes ?? []), ...(await store.pendingChanges())])
         local.set(change.id, [...(local.get(change.id) ?? []), change]);
       const ids = new Set([...remote.keys(), ...local.keys()]);
-      return [...ids].map((id) => compose(remote.get(id), ...(local.get(id) ?? []))!);
+      // Every id is known to one side at least, so each composes to a view.
+      return [...ids].flatMap((id) => compose(remote.get(id), ...(local.get(id) ?? [])) ?? []);
     });
   }
 
@@ -212,12 +214,14 @@ export class SyncEngine {
       const held = remote ?? pending ?? inFlight;
       if (how.create && held) throw new Error(`an item with id ${JSON.stringify(id)} exists already`);
       if (!how.create && !held) throw new Error(`no item ${JSON.stringify(id)} in this replica`);
+      const itemType = type ?? held?.type;
+      if (itemType === undefined) throw new Error(`a new item ${JSON.stringify(id)} needs a type`);
       const dateModified = Date.now();
       const change: PendingChange = pending
         ? { ...pending, patch: { ...pending.patch, ...patch }, dateModified }
         : {
             id,
-            type: type ?? held!.type,
+            type: itemType,
             patch,
             // Behind a change in flight, a change is based on what that one makes: it is rebased when it is answered.
             base: inFlight ? inFlight.base : (remote?.dateServerModified ?? null),

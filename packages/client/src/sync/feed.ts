@@ -83,7 +83,10 @@ export class LiveFeed {
       onStatus?.('waiting', error);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
-        this.wake = () => (clearTimeout(timer), resolve());
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
     onStatus?.('stopped');

@@ -39,7 +39,8 @@ export class Pull {
     for (let received = 0; ; ) {
       const page = await next;
       const more = page.length >= size;
-      const cursor = page.length > 0 ? page[page.length - 1]!.dateServerModified + 1 : from;
+      const last = page.at(-1);
+      const cursor = last ? last.dateServerModified + 1 : from;
       if (more) {
         next = fetchPage(cursor);
         next.catch(() => {}); // handled when awaited; storing this page may fail first

@@ -60,7 +60,8 @@ export class Push {
         } else if (outbox.changes.length > 1) {
           alone = outbox.changes.length;
         } else {
-          await this.reject(outbox.changes[0]!.id, error);
+          // A batch of one was refused: its change is the culprit.
+          for (const change of outbox.changes) await this.reject(change.id, error);
         }
         continue;
       }
@@ -77,7 +78,8 @@ export class Push {
       if (changes.length === 0) return undefined;
       const outbox = { batchId: randomHex(16), changes };
       await replica.store.write({ settled: changes.map((change) => change.id), outbox });
-      return (replica.outbox = outbox);
+      replica.outbox = outbox;
+      return outbox;
     });
   }
 
@@ -130,7 +132,8 @@ export class Push {
     const change = await replica.exclusive(async () => {
       const refused = await replica.store.pending(id);
       await replica.store.write({ settled: [id] });
-      return refused!;
+      if (!refused) throw new Error(`change ${id} was refused by the Pod but is no longer pending`);
+      return refused;
     });
     replica.emit('rejected', { change, error });
     replica.emit('change', { ids: [id], origin: 'remote' });

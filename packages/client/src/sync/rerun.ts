@@ -6,13 +6,19 @@ export class Rerun<A, T> {
   constructor(private readonly task: (argument?: A) => Promise<T>) {}
 
   run(argument?: A): Promise<T> {
-    if (!this.running) return (this.running = this.task(argument).finally(() => (this.running = undefined)));
-    return (this.next ??= this.running
+    if (!this.running) {
+      this.running = this.task(argument).finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.next ??= this.running
       .catch(() => {})
       .then(() => {
         this.next = undefined;
         return this.run(argument);
-      }));
+      });
+    return this.next;
   }
 
   idle(): Promise<unknown> {

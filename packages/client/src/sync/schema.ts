@@ -24,10 +24,11 @@ export class SchemaSync {
 
   /** Declares the classes to the Pod if they changed since the store last did; once per engine unless it fails. */
   ensure(): Promise<void> {
-    return (this.sent ??= this.send().catch((error: unknown) => {
+    this.sent ??= this.send().catch((error: unknown) => {
       this.sent = undefined;
       throw error;
-    }));
+    });
+    return this.sent;
   }
 
   private async send(): Promise<void> {

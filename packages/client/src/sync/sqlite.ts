@@ -76,7 +76,10 @@ export class SqliteStore implements LocalStore {
 
   private sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
-    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
     return statement;
   }
 

@@ -25,17 +25,11 @@ export default class Importer extends PluginBase {
     for (let start = 0; start < posts.length; start += BATCH_SIZE) {
       const page = posts.slice(start, start + BATCH_SIZE);
       const where = { service: SERVICE };
+      const postIds = page.map((post) => post.id);
+      const authorIds = page.map((post) => post.author.id);
       const [known, authors] = await Promise.all([
-        this.findExisting(
-          Message,
-          page.map((post) => post.id),
-          { where },
-        ),
-        this.findExisting(
-          Account,
-          page.map((post) => post.author.id),
-          { where },
-        ),
+        this.findExisting(Message, postIds, { where }),
+        this.findExisting(Account, authorIds, { where }),
       ]);
       const batch = new ImportBatch();
       for (const post of page) {

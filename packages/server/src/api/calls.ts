@@ -25,6 +25,16 @@ type Handler<E extends Endpoint> = (
 ) => Answered<E> | Promise<Answered<E>>;
 
 const empty = toJson<Empty>({});
+/** The answer `{}` of a call that only says it is done, once `work` has run. */
+function done(work: () => void): Json<Empty> {
+  work();
+  return empty;
+}
+/** The same, once the promise of `work` has settled. */
+async function doneAsync(work: () => Promise<void>): Promise<Json<Empty>> {
+  await work();
+  return empty;
+}
 
 /**
  * One line per endpoint: the store call, and the JSON text it answers with, typed as the endpoint's
@@ -34,8 +44,8 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   get_item: ({ owner: { store }, grant }, id) => store.getItemJson(id, grant),
   create_item: async ({ owner: { store }, grant }, item) =>
     toJson(await store.writeLong(() => store.createItem(item, grant))),
-  update_item: ({ owner: { store }, grant }, patch) => (store.write(() => store.updateItem(patch, grant)), empty),
-  delete_item: ({ owner: { store }, grant }, id) => (store.write(() => store.deleteItem(id, grant)), empty),
+  update_item: ({ owner: { store }, grant }, patch) => done(() => store.write(() => store.updateItem(patch, grant))),
+  delete_item: ({ owner: { store }, grant }, id) => done(() => store.write(() => store.deleteItem(id, grant))),
   create_edge: ({ owner: { store }, grant }, edge) => toJson(store.write(() => store.createEdge(edge, grant))),
   get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
   search: ({ owner: { store }, grant }, query, { limits }) =>
@@ -48,9 +58,9 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
       );
     return store.bulkJson(bulk, grant, new AnswerBudget(limits.maxAnswerBytes));
   },
-  send_email: async ({ owner }, email, { mailer }) => (await mailer.send(owner, email), empty),
+  send_email: ({ owner }, email, { mailer }) => doneAsync(() => mailer.send(owner, email)),
   get_file: ({ owner }, { sha256 }) => readFile(owner, sha256.toLowerCase()),
-  abort_plugin_run: async ({ owner }, id, { runs }) => (await runs.abort(owner, id), empty),
+  abort_plugin_run: ({ owner }, id, { runs }) => doneAsync(() => runs.abort(owner, id)),
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
   plugin_images: async (_caller, _payload, { runs }) => toJson(await runs.images()),
 };

@@ -32,7 +32,7 @@ export const changes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       // a feed's socket is never reused: ending the stream ends the connection, so shutdown is prompt
       connection: 'close',
     });
-    response.write(': changes since ' + query['dateServerModified>='] + '\n\n');
+    response.write(`: changes since ${query['dateServerModified>=']}\n\n`);
     const subscription = deps.feed.subscribe({
       owner,
       cursor: query['dateServerModified>='],

@@ -19,7 +19,8 @@ export const ownerLabel = (ownerKey: string) => `<owner:${ownerHash(ownerKey).sl
 
 /** The path with every segment that is not a known word replaced (the owner's by its label), no query. */
 export function loggableUrl(url: string): string {
-  const segments = url.split('?')[0]!.split('/');
+  const [path = ''] = url.split('?');
+  const segments = path.split('/');
   return segments
     .map((segment, index) => {
       if (segment === '' || KNOWN_WORDS.has(segment)) return segment;

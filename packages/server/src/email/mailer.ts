@@ -82,13 +82,14 @@ export function createMailer(config: Pick<PodConfig, 'smtp' | 'owners'>, log: Fa
  * to a relay on loopback, where it never crosses a network.
  */
 export function transportOptions(smtp: SmtpConfig) {
-  const credentials = smtp.user !== undefined;
+  const { user } = smtp;
+  const credentials = user !== undefined;
   return {
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
     requireTLS: credentials && !smtp.secure && !isLoopback(smtp.host),
-    auth: credentials ? { user: smtp.user!, pass: smtp.password } : undefined,
+    auth: user === undefined ? undefined : { user, pass: smtp.password },
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import Docker from 'dockerode';
 import { PLUGIN_IMAGE_LABEL } from '@pod/protocol';
+import type { FastifyBaseLogger } from 'fastify';
 import type { PodConfig } from '../config.js';
 import {
   LaunchError,
@@ -28,6 +29,8 @@ export type DockerRunnerOptions = Pick<PodConfig['plugins'], 'network' | 'memory
      * remove what a crash left running; their credentials died with the Pod that started them.
      */
     instance?: string;
+    /** Where a container that could not be removed is reported; process warnings when not given. */
+    log?: Pick<FastifyBaseLogger, 'warn'>;
   };
 
 /**
@@ -138,12 +141,13 @@ export class DockerRunner implements PluginRunner {
     try {
       await container.start();
     } catch (error) {
-      await container.remove({ force: true }).catch(() => {});
+      await container.remove({ force: true }).catch((removal: Error) => this.#removalFailed(name, removal));
       throw this.#failure(error, `cannot start container ${name}`);
     }
 
     const grace = this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS;
-    return this.#supervisor.watch(containerRun(container, name, launch.secrets, grace));
+    const onRemovalFailed = (removal: Error) => this.#removalFailed(name, removal);
+    return this.#supervisor.watch(containerRun(container, name, launch.secrets, grace, onRemovalFailed));
   }
 
   close(): Promise<void> {
@@ -179,6 +183,16 @@ export class DockerRunner implements PluginRunner {
     }
   }
 
+  /** A container left behind: said in one line, with what removes it. */
+  #removalFailed(name: string, error: Error): void {
+    // 404 gone already, 409 being removed (by `removeLeftovers`, or by hand): nothing is left behind
+    const status = (error as EngineError).statusCode;
+    if (status === 404 || status === 409) return;
+    const message = `cannot remove container ${name} (${error.message}); \`docker rm -f ${name}\` removes it`;
+    if (this.options.log) this.options.log.warn(message);
+    else process.emitWarning(message);
+  }
+
   #failure(error: unknown, doing: string): LaunchError {
     const engineError = error as EngineError;
     if (engineError.code && ENGINE_UNREACHABLE.has(engineError.code))
@@ -194,7 +208,7 @@ export class DockerRunner implements PluginRunner {
 function runAs(imageUser: string | undefined): string {
   const [user = '', group] = (imageUser ?? '').split(':');
   const root = user === '' || user === 'root' || user === '0' || group === '0' || group === 'root';
-  return root ? NOBODY : imageUser!;
+  return root || imageUser === undefined ? NOBODY : imageUser;
 }
 
 /** `<owner hash prefix>-<image>-<run id>` within Docker's name rules `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
@@ -203,7 +217,13 @@ export function containerName(launch: Pick<PluginLaunch, 'ownerHash' | 'containe
   return `${part(launch.ownerHash.slice(0, 16)) || 'pod'}-${part(launch.containerImage)}-${part(launch.runId)}`;
 }
 
-function containerRun(container: Docker.Container, name: string, secrets: string[], graceSeconds: number): Supervised {
+function containerRun(
+  container: Docker.Container,
+  name: string,
+  secrets: string[],
+  graceSeconds: number,
+  onRemovalFailed: (error: Error) => void,
+): Supervised {
   let finalLogs: string | undefined;
   return {
     name,
@@ -221,7 +241,7 @@ function containerRun(container: Docker.Container, name: string, secrets: string
     async cleanUp() {
       // removed only now, not by AutoRemove, so that the logs can still be read
       finalLogs = await readLogs(container).catch(() => '');
-      await container.remove({ force: true }).catch(() => {});
+      await container.remove({ force: true }).catch(onRemovalFailed);
     },
     async logs() {
       const text = finalLogs ?? (await readLogs(container).catch(() => finalLogs ?? ''));

@@ -24,9 +24,10 @@ export class FinishedLogs {
   add(ownerHash: string, runId: string, text: string) {
     this.remove(key(ownerHash, runId));
     this.logs.set(key(ownerHash, runId), { ownerHash, text });
-    this.perOwner.set(ownerHash, (this.perOwner.get(ownerHash) ?? 0) + 1);
+    const count = (this.perOwner.get(ownerHash) ?? 0) + 1;
+    this.perOwner.set(ownerHash, count);
     this.bytes += text.length;
-    if (this.perOwner.get(ownerHash)! > KEPT_LOGS_PER_OWNER)
+    if (count > KEPT_LOGS_PER_OWNER)
       for (const [oldest, kept] of this.logs) if (kept.ownerHash === ownerHash) return void this.remove(oldest);
     for (const oldest of this.logs.keys()) {
       if (this.bytes <= KEPT_LOG_BYTES) break;
@@ -39,8 +40,8 @@ export class FinishedLogs {
     if (!kept) return;
     this.logs.delete(entry);
     this.bytes -= kept.text.length;
-    const count = this.perOwner.get(kept.ownerHash)! - 1;
-    if (count === 0) this.perOwner.delete(kept.ownerHash);
+    const count = (this.perOwner.get(kept.ownerHash) ?? 0) - 1;
+    if (count <= 0) this.perOwner.delete(kept.ownerHash);
     else this.perOwner.set(kept.ownerHash, count);
   }
 }

@@ -79,8 +79,8 @@ export class LaunchQueue {
         if (released) return;
         released = true;
         this.#running--;
-        const left = this.#runningOf.get(owner)! - 1;
-        if (left) this.#runningOf.set(owner, left);
+        const left = (this.#runningOf.get(owner) ?? 0) - 1;
+        if (left > 0) this.#runningOf.set(owner, left);
         else this.#runningOf.delete(owner);
         this.#admitNext();
       },

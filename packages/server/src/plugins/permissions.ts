@@ -166,7 +166,10 @@ export class Grant implements Principal {
   }
 
   checkCreate(type: string, fields: Fields): void {
-    if (type === 'ItemPropertySchema') return this.checkDeclaration(fields);
+    if (type === 'ItemPropertySchema') {
+      this.checkDeclaration(fields);
+      return;
+    }
     const rules = this.writeRules(type);
     this.checkProperties(type, rules, fields);
     for (const rule of rules)
@@ -243,9 +246,11 @@ export class Grant implements Principal {
   authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
     switch (endpoint) {
       case 'search':
-        return this.checkSearch(payload as Fields);
+        this.checkSearch(payload as Fields);
+        return;
       case 'bulk':
-        return (payload as { search?: Fields[] }).search?.forEach((query) => this.checkSearch(query));
+        for (const query of (payload as { search?: Fields[] }).search ?? []) this.checkSearch(query);
+        return;
       case 'get_file': {
         // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
         const sha256 = (payload as { sha256: string }).sha256.toLowerCase();

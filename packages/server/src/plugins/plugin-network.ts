@@ -88,7 +88,8 @@ export class PluginNetwork {
   async #open(): Promise<Opened> {
     const pod = this.#pod;
     if (!pod) throw new LaunchError('failed', 'the Pod does not listen yet');
-    const opened = (this.#network = await this.#ensureNetwork());
+    const opened = await this.#ensureNetwork();
+    this.#network = opened;
     if (this.#listeningOn !== opened.gateway) {
       await pod.listenOn(opened.gateway);
       this.#listeningOn = opened.gateway;

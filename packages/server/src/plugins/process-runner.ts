@@ -3,8 +3,9 @@
  * each image name maps to a command. The process gets the launch's environment on top of the Pod's
  * PATH and HOME only, so none of the Pod's own settings or secrets reach a plugin.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import type { PodConfig } from '../config.js';
 import type { PluginDir } from './plugin-dir.js';
 import {
@@ -78,8 +79,14 @@ export class ProcessRunner implements PluginRunner {
   }
 }
 
-function processRun(child: ChildProcess, secrets: string[], graceMs: number): Supervised {
-  const pid = child.pid!;
+function processRun(
+  child: ChildProcessByStdio<null, Readable, Readable>,
+  secrets: string[],
+  graceMs: number,
+): Supervised {
+  const { pid } = child;
+  // asked once 'spawn' has fired, when the process exists
+  if (pid === undefined) throw new LaunchError('failed', 'the plugin process started without a process id');
   let ended = false;
 
   // the latest output only: the chunks are trimmed from the front past the limit
@@ -93,8 +100,8 @@ function processRun(child: ChildProcess, secrets: string[], graceMs: number): Su
       chunks.shift();
     }
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
 
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
@@ -114,8 +121,8 @@ function processRun(child: ChildProcess, secrets: string[], graceMs: number): Su
       signalGroup('SIGKILL');
       // a child that left the group (setsid) may hold the pipes open: they are closed after a moment regardless
       setTimeout(() => {
-        child.stdout!.destroy();
-        child.stderr!.destroy();
+        child.stdout.destroy();
+        child.stderr.destroy();
       }, 1000).unref();
       resolve(code ?? (signal ? 128 + constants.signals[signal] : null));
     });

@@ -75,6 +75,7 @@ function runnerFor(
         ...plugins,
         instance: createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16),
         networkReady: network && (() => network.ready()),
+        log,
       });
   }
 }

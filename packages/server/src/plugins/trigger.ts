@@ -327,9 +327,10 @@ function grantOf(owner: Owner, run: Item, image: string, depth = 0): Grant {
         `its target ${JSON.stringify(targetId)} is not an item the run that created it (${JSON.stringify(creatorRun)}) may read in full`,
       );
     accountIds = accountIds.filter((id) => {
-      if (!visibleToCreator(id)) return false;
+      const account = store.storedItem(id);
+      if (!account || !visibleToCreator(id)) return false;
       try {
-        parent.checkUpdate(store.storedItem(id)!, {});
+        parent.checkUpdate(account, {});
         return true;
       } catch {
         return false;
@@ -363,8 +364,8 @@ function pluginOf(owner: Owner, runId: string, image: string): Item | undefined 
   const linked = [...new Set(store.edgeTargets(runId, 'plugin'))];
   if (linked.length > 1)
     throw refuse(`the run has "plugin" edges to ${linked.length} items; it needs exactly one Plugin`);
-  if (linked.length === 1) {
-    const id = linked[0]!;
+  const [id] = linked;
+  if (id !== undefined) {
     const plugin = ownersPlugin(id);
     if (!plugin)
       throw refuse(

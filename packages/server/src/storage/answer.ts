@@ -45,7 +45,10 @@ export async function collectArray(
   for (const item of items) {
     budget.spend(item);
     chunk += chunk === '[' ? item : `,${item}`;
-    if (chunk.length > CHUNK_CHARS) chunks.push(chunk), (chunk = '');
+    if (chunk.length > CHUNK_CHARS) {
+      chunks.push(chunk);
+      chunk = '';
+    }
     await slice.maybeYield();
   }
   chunks.push(`${chunk}]`);
@@ -55,9 +58,12 @@ export async function collectArray(
 /** Adjacent small chunks merged: a small answer is one string, sent with a Content-Length. */
 export function merged(chunks: AnswerChunks): AnswerChunks {
   const out: AnswerChunks = [];
-  for (const chunk of chunks)
-    if (out.length && out[out.length - 1]!.length + chunk.length <= CHUNK_CHARS) out[out.length - 1] += chunk;
+  for (const chunk of chunks) {
+    const last = out.length - 1;
+    const previous = out[last];
+    if (previous !== undefined && previous.length + chunk.length <= CHUNK_CHARS) out[last] = previous + chunk;
     else out.push(chunk);
+  }
   return out;
 }
 

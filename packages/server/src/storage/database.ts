@@ -170,9 +170,10 @@ function migrate(db: Db) {
       'internal',
       `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`,
     );
-  for (let version = current; version < migrations.length; version++) {
+  for (const [version, migrate] of migrations.entries()) {
+    if (version < current) continue;
     db.transaction(() => {
-      migrations[version]!(db);
+      migrate(db);
       db.pragma(`user_version=${version + 1}`);
     })();
   }

@@ -119,13 +119,18 @@ function segmented(size: number, transform: (segment: Buffer[], index: number, l
     pendingBytes -= count;
     const pieces: Buffer[] = [];
     while (count > 0) {
-      const first = pending[0]!;
-      if (first.length <= count) pieces.push(pending.shift()!);
-      else {
+      const first = pending[0];
+      // pendingBytes counts what `pending` holds, so this is a bug, never a client's doing
+      if (first === undefined) throw new Error(`segmented: ${count} bytes asked beyond what arrived`);
+      if (first.length <= count) {
+        pending.shift();
+        pieces.push(first);
+        count -= first.length;
+      } else {
         pieces.push(first.subarray(0, count));
         pending[0] = first.subarray(count);
+        count = 0;
       }
-      count -= pieces.at(-1)!.length;
     }
     return pieces;
   };
@@ -209,7 +214,9 @@ function openSegment(
  * chunk read is held back until it verifies and a tampered blob never completes its download.
  */
 function openLegacy(file: StoredFile, damaged: () => Error): Transform {
-  const decipher = createDecipheriv('aes-256-gcm', file.key, file.nonce).setAuthTag(file.tag!);
+  // a legacy blob's record always holds its tag
+  if (!file.tag) throw damaged();
+  const decipher = createDecipheriv('aes-256-gcm', file.key, file.nonce).setAuthTag(file.tag);
   let held: Buffer | undefined;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {

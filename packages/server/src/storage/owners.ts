@@ -109,7 +109,13 @@ export class OwnerPool {
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
-      store: new OwnerStore(db, (commit) => this.commitListeners.forEach((listen) => listen(owner, commit)), reader),
+      store: new OwnerStore(
+        db,
+        (commit) => {
+          for (const listen of this.commitListeners) listen(owner, commit);
+        },
+        reader,
+      ),
     };
     this.open.set(hash, owner);
     return owner;

@@ -180,9 +180,15 @@ export class OwnerStore {
   private sql(text: string, db = this.db): Statement {
     if (this.writePaused && db === this.db) throw mainInUse();
     let cache = this.statements.get(db);
-    if (!cache) this.statements.set(db, (cache = new Map()));
+    if (!cache) {
+      cache = new Map();
+      this.statements.set(db, cache);
+    }
     let statement = cache.get(text);
-    if (!statement) cache.set(text, (statement = db.prepare(text)));
+    if (!statement) {
+      statement = db.prepare(text);
+      cache.set(text, statement);
+    }
     return statement;
   }
 
@@ -248,12 +254,14 @@ export class OwnerStore {
 
   private beginCommit(): Commit {
     if (this.writePaused) throw mainInUse();
-    return (this.pending = {
+    const commit: Commit = {
       dateServerModified: Math.max(Date.now(), this.lastDateServerModified + 1),
       created: [],
       updated: [],
       deleted: [],
-    });
+    };
+    this.pending = commit;
+    return commit;
   }
 
   /**
@@ -284,6 +292,7 @@ export class OwnerStore {
   writeLong<T>(work: () => T): Promise<T> {
     return this.withMain(() =>
       this.writeInSlices(
+        // biome-ignore lint/correctness/useYield: one step without a pause, so that a long write takes the same path
         (function* () {
           return work();
         })(),
@@ -302,7 +311,8 @@ export class OwnerStore {
   private async writeInSlices<T>(steps: Generator<void, T>, afterCommit: () => void): Promise<T> {
     const commit = this.beginCommit();
     const slice = new TimeSlice();
-    const later: Generator<void>[] = (this.laterSteps = []);
+    const later: Generator<void>[] = [];
+    this.laterSteps = later;
     const pause = async () => {
       this.writePaused = true;
       try {
@@ -336,9 +346,14 @@ export class OwnerStore {
   }
 
   private get now(): number {
-    if (!this.pending) throw new Error('a write outside OwnerStore.write');
     if (this.writePaused) throw mainInUse();
-    return this.pending.dateServerModified;
+    return this.openCommit.dateServerModified;
+  }
+
+  /** The commit the current write records its changes in. */
+  private get openCommit(): Commit {
+    if (!this.pending) throw new Error('a write outside OwnerStore.write');
+    return this.pending;
   }
 
   /** The item `id`; with a view, one it hides is not found either (same answer, nothing revealed). */
@@ -458,7 +473,7 @@ export class OwnerStore {
     }
     const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
     for (const value of values.values()) index.run(value.prop, value.index, row);
-    this.pending!.created.push({ id, type });
+    this.openCommit.created.push({ id, type });
     return id;
   }
 
@@ -504,7 +519,7 @@ export class OwnerStore {
       propsJson(values),
       row.row,
     );
-    this.pending!.updated.push({ id: row.id, type: row.type });
+    this.openCommit.updated.push({ id: row.id, type: row.type });
   }
 
   deleteItem(id: unknown, principal?: Principal): void {
@@ -515,7 +530,7 @@ export class OwnerStore {
       this.now,
       row.row,
     );
-    this.pending!.deleted.push({ id: row.id, type: row.type });
+    this.openCommit.deleted.push({ id: row.id, type: row.type });
   }
 
   // ---- edges ----------------------------------------------------------------------------
@@ -537,7 +552,7 @@ export class OwnerStore {
       _name,
     );
     this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
-    this.pending!.updated.push({ id: source.id, type: source.type });
+    this.openCommit.updated.push({ id: source.id, type: source.type });
     return self.id;
   }
 
@@ -609,10 +624,11 @@ export class OwnerStore {
   /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
   changesSince(cursor: number, pageSize: number): { itemsJson: string; nextCursor: number } | undefined {
     const rows = [...this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize }, this.db)];
-    if (rows.length === 0) return undefined;
+    const last = rows.at(-1);
+    if (!last) return undefined;
     return {
       itemsJson: `[${rows.map((row) => itemJson(row)).join(',')}]`,
-      nextCursor: rows[rows.length - 1]!.dateServerModified + 1,
+      nextCursor: last.dateServerModified + 1,
     };
   }
 
@@ -625,7 +641,8 @@ export class OwnerStore {
       const edges =
         (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db)}` : '') +
         (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view, db)}` : '');
-      yield this.render(row, view, edges)!;
+      const json = this.render(row, view, edges);
+      if (json !== null) yield json;
     }
   }
 
@@ -642,8 +659,9 @@ export class OwnerStore {
     const selected = this.sql(select + condition + ordering + (limit ? ' LIMIT ?' : ''), db)
       .raw()
       .all(...params, ...(limit ? [limit] : [])) as [number, number][];
-    if (limit && selected.length === limit) {
-      const [lastRow, lastDsm] = selected[limit - 1]!;
+    const last = selected.at(-1);
+    if (limit && selected.length === limit && last) {
+      const [lastRow, lastDsm] = last;
       const ties = `i.dateServerModified = ? AND i.row ${descending ? '<' : '>'} ?`;
       const more = this.sql(select + (condition ? `${condition} AND ${ties}` : ` WHERE ${ties}`) + ordering, db)
         .raw()
@@ -654,7 +672,11 @@ export class OwnerStore {
     for (let start = 0; start < selected.length; start += SEARCH_PAGE_ROWS) {
       const rows = selected.slice(start, start + SEARCH_PAGE_ROWS).map(([row]) => row);
       const byRow = new Map((page.all(JSON.stringify(rows)) as ItemRow[]).map((item) => [item.row, item]));
-      for (const row of rows) yield byRow.get(row)!;
+      for (const row of rows) {
+        // read in the same snapshot as its row number, so it is there
+        const item = byRow.get(row);
+        if (item) yield item;
+      }
     }
   }
 
@@ -667,8 +689,9 @@ export class OwnerStore {
     for (const [name, value] of Object.entries(query)) {
       if (SEARCH_KEYS.has(name) || value === undefined) continue;
       if (value === null) throw badRequest(`search filter "${name}" is null; filter on a value, or leave it out`);
-      if (isBaseField(name)) {
-        encodeValue(name, BASE_FIELDS[name]!, value);
+      const baseType = isBaseField(name) ? BASE_FIELDS[name] : undefined;
+      if (baseType !== undefined) {
+        encodeValue(name, baseType, value);
         where.push(`i.${name} = ?`);
         params.push(value);
         continue;
@@ -686,13 +709,26 @@ export class OwnerStore {
         params.push(property.prop, index);
       }
     }
-    if (typeof query.id === 'string') where.push('i.id = ?'), params.push(query.id);
-    if (typeof query.type === 'string') where.push('i.type = ?'), params.push(query.type);
-    if (typeof query.deleted === 'boolean') where.push('i.deleted = ?'), params.push(Number(query.deleted));
-    if (typeof query['dateServerModified>='] === 'number')
-      where.push('i.dateServerModified >= ?'), params.push(query['dateServerModified>=']);
-    if (typeof query['dateServerModified<'] === 'number')
-      where.push('i.dateServerModified < ?'), params.push(query['dateServerModified<']);
+    if (typeof query.id === 'string') {
+      where.push('i.id = ?');
+      params.push(query.id);
+    }
+    if (typeof query.type === 'string') {
+      where.push('i.type = ?');
+      params.push(query.type);
+    }
+    if (typeof query.deleted === 'boolean') {
+      where.push('i.deleted = ?');
+      params.push(Number(query.deleted));
+    }
+    if (typeof query['dateServerModified>='] === 'number') {
+      where.push('i.dateServerModified >= ?');
+      params.push(query['dateServerModified>=']);
+    }
+    if (typeof query['dateServerModified<'] === 'number') {
+      where.push('i.dateServerModified < ?');
+      params.push(query['dateServerModified<']);
+    }
     return {
       from,
       condition: where.length ? ` WHERE ${where.join(' AND ')}` : '',
@@ -759,7 +795,12 @@ export class OwnerStore {
             : (this.sql('SELECT answer FROM applied_batches WHERE principal = ? AND batchId = ?')
                 .pluck()
                 .get(sender, bulk.batchId) as string | undefined);
-        if (applied !== undefined) return void ((writesJson = applied), (replayed = true), beginSnapshot());
+        if (applied !== undefined) {
+          writesJson = applied;
+          replayed = true;
+          beginSnapshot();
+          return;
+        }
         writesJson = await this.writeInSlices(writes(), beginSnapshot);
       });
     return this.inSnapshot(async (db) => {

@@ -38,15 +38,14 @@ export class ChangeFeed {
 
   /** Sends everything from the subscriber's cursor, then each change as it commits, until `send` says stop or `close` is called. */
   subscribe(subscriber: Subscriber): { closed: Promise<void>; close(): void } {
-    const running = new Running(subscriber);
     const owners = this.subscribers.get(subscriber.owner.hash) ?? new Set();
-    this.subscribers.set(subscriber.owner.hash, owners.add(running));
-    this.total++;
-    running.closed.finally(() => {
+    const running = new Running(subscriber, () => {
       this.total--;
       owners.delete(running);
       if (owners.size === 0) this.subscribers.delete(subscriber.owner.hash);
     });
+    this.subscribers.set(subscriber.owner.hash, owners.add(running));
+    this.total++;
     running.wake();
     return { closed: running.closed, close: () => running.stop() };
   }
@@ -69,11 +68,17 @@ class Running {
   private resolveClosed!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
 
-  constructor(private readonly subscriber: Subscriber) {}
+  constructor(
+    private readonly subscriber: Subscriber,
+    /** Forgets the subscriber, once, as it stops. */
+    private readonly onStop: () => void,
+  ) {}
 
   stop() {
+    if (this.stopped) return;
     this.stopped = true;
     this.resolveClosed();
+    this.onStop();
   }
 
   /** Drains from the cursor; a commit during a drain makes it go round once more. */

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Owner, rawPost, usePod } from '../helpers.js';
 
 /** `[[[…0…]]]` nested `depth` levels, as JSON text (too deep to build as an object and stringify). */
-const nested = (depth: number) => '['.repeat(depth) + '0' + ']'.repeat(depth);
+const nested = (depth: number) => `${'['.repeat(depth)}0${']'.repeat(depth)}`;
 const DEEP = nested(10_000);
 
 describe('L11: deeply nested values', () => {

@@ -17,7 +17,7 @@ const USER_IMAGE = `${IMAGE}-user`;
 const TMP_MIB = 8;
 
 /** Prints one JSON line: its ids, what it could write where, its limits. */
-const PROBE = String.raw`
+const PROBE = `
 import json, os, resource
 def write(path, mib):
     written = 0

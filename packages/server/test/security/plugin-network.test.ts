@@ -19,7 +19,7 @@ import { buildProbe, docker, noEngine } from './docker.js';
 const IMAGE = `pod-test-network-probe-${process.pid}`;
 
 /** Tries each target, then listens on the Pod's port, calls the Pod, prints one JSON line, holds the port a while. */
-const PROBE = String.raw`
+const PROBE = `
 import json, os, socket, time, urllib.error, urllib.parse, urllib.request
 params = json.loads(json.loads(os.environ["POD_TARGET_ITEM"])["probe"])
 pod = urllib.parse.urlsplit(os.environ["POD_FULL_ADDRESS"])
