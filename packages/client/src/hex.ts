@@ -5,5 +5,5 @@ export function toHex(bytes: Uint8Array): string {
   return hex;
 }
 
-/** Hex from a CSPRNG: WebCrypto's getRandomValues, present in Node 20+ and every browser. */
+/** Hex from a CSPRNG: WebCrypto's getRandomValues, present in Node 22+ and every browser. */
 export const randomHex = (bytes: number) => toHex(globalThis.crypto.getRandomValues(new Uint8Array(bytes)));

@@ -1,5 +1,5 @@
 /**
- * `@pod/client`: the Pod v4 API for TypeScript, on `fetch`, for Node 20+ and browsers, and a sync
+ * `@pod/client`: the Pod v4 API for TypeScript, on `fetch`, for Node 22+ and browsers, and a sync
  * engine keeping a local replica. Node-only helpers (files from disk, a plugin's environment, the
  * SQLite replica store) are in `@pod/client/node`.
  */

@@ -149,7 +149,7 @@ const inputsFile = (outfile: string) => `${outfile}.inputs.json`;
 
 /**
  * Bundles one entry point (TypeScript or JavaScript) and everything it imports into one ES module
- * for Node 20, all a container from `pod-plugin-node:base` needs besides node itself, with a
+ * for Node 22, all a container from `pod-plugin-node:base` needs besides node itself, with a
  * source map next to it (`<outfile>.map`): with `node --enable-source-maps`, traces name the
  * TypeScript files and lines.
  */
@@ -161,7 +161,7 @@ export async function bundleEntry(entry: string, outfile: string): Promise<strin
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     sourcemap: true,
     metafile: true,
     absWorkingDir: workingDir,
