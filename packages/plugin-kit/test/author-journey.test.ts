@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '@pod/server/testing';
 import { canClone, freshClone } from './clone.js';
 import { NO_REGISTRY, ok, run } from './commands.js';
 
@@ -31,14 +31,6 @@ function follow(command: string, args: string[], cwd: string, env: NodeJS.Proces
     }
   };
   return { child, state, closed, printed };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const JOURNEY = 'a new author: fresh clone → new → tests → install into a running Pod → a run asking a 2FA code → done';

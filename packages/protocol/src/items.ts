@@ -5,25 +5,20 @@ import type { Value } from './values.js';
 /** An item id in a payload. */
 export const ItemId = z.string({ error: 'an item id must be a string' }).min(1, 'an item id must not be empty');
 
-/** An item as it travels: base fields plus declared properties. */
-export type Item = {
+/** The fields every item carries. */
+interface BaseFields {
   id: string;
   type: string;
   dateCreated: number;
   dateModified: number;
   dateServerModified: number;
   deleted: boolean;
-  [property: string]: Value;
-};
+}
+/** An item as it travels: base fields plus declared properties. */
+export type Item = BaseFields & { [property: string]: Value };
 
 /** An item as the Pod answers a search: with `[[edges]]` / `~[[edges]]` when asked for. */
-export interface ReceivedItem {
-  id: string;
-  type: string;
-  dateCreated: number;
-  dateModified: number;
-  dateServerModified: number;
-  deleted: boolean;
+export interface ReceivedItem extends BaseFields {
   '[[edges]]'?: ReceivedEdge[];
   '~[[edges]]'?: ReceivedEdge[];
   [field: string]: unknown;

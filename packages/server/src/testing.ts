@@ -12,7 +12,7 @@ import { createPod, type PodParts } from './app.js';
 import { defaultConfig, type PodConfig } from './config.js';
 import { listenPod } from './listen.js';
 
-export { startPodProcess, type PodProcess } from './pod-process.js';
+export { freePort, startPodProcess, type PodProcess } from './pod-process.js';
 export { benchProgress, quiet, type Progress } from './bench-progress.js';
 
 export interface TestPod {

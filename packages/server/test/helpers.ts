@@ -7,12 +7,12 @@ import { after, before } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import { startTestPod, type TestPod } from '../src/testing.js';
+import { freePort, startTestPod, type TestPod } from '../src/testing.js';
+
+export { freePort };
 import type { PodConfig } from '../src/config.js';
 
 /** A Pod on an ephemeral loopback port with a fresh temporary data directory. */
@@ -275,19 +275,6 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
-}
-
-/** A free TCP port on loopback (racy in principle, fine for tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The compiled CLI next to the compiled tests: dist/src/cli.js. */
