@@ -48,7 +48,7 @@ test(JOURNEY, async (t) => {
   const project = path.join(tmp, 'my-importer');
   const projectEnv = { XDG_CONFIG_HOME: env.XDG_CONFIG_HOME };
   await ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], project, projectEnv));
-  assert.match(await ok(run('npm', ['test'], project)), /# pass 2\n# fail 0/);
+  assert.match(await ok(run('npm', ['test'], project)), /ℹ pass 2\nℹ fail 0/);
 
   // a Pod already running, with the process runner and nothing else configured
   const port = await freePort();
