@@ -118,7 +118,7 @@ describe('a project made by pod-plugin new', () => {
     );
     assert.equal(realpathSync(path.join(project, 'node_modules/@pod/plugin-kit')), realpathSync(KIT_DIR));
     const output = await ok(run('npm', ['test'], project));
-      assert.match(output, /ℹ pass 2\nℹ fail 0/);
+    assert.match(output, /ℹ pass 2\nℹ fail 0/);
   });
 
   test('keys: an owner and a database key, readable by their owner only, kept on a second call', async () => {
