@@ -14,7 +14,7 @@ export type { ApiDeps } from './caller.js';
 export const api: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   for (const version of API_VERSIONS) {
     const prefix = `/${version}`;
-    // `changes` before `calls`: its static route and their `/:owner/:endpoint` share a parser each.
+    // `changes` before `calls`: its static route and their `/:owner/*` share a parser each.
     await app.register(changes, { ...deps, prefix });
     await app.register(calls, { ...deps, prefix });
     await app.register(uploads, { ...deps, prefix });

@@ -88,8 +88,9 @@ async function run<E extends Endpoint>(
 
 export const calls: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   parseJsonBodies(app, deps.jsonBodyLimit);
-  app.post<{ Params: { owner: string; endpoint: string } }>('/:owner/:endpoint', async (request, reply) => {
-    const { owner, endpoint } = request.params;
+  // Endpoint names may hold a `/` (2023 API: `plugin/status`, `oauth2/access_token`).
+  app.post<{ Params: { owner: string; '*': string } }>('/:owner/*', async (request, reply) => {
+    const { owner, '*': endpoint } = request.params;
     if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
     if (endpoint === 'get_file') {
       const file = await run(deps, endpoint, owner, request.body);

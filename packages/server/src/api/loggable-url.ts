@@ -8,7 +8,7 @@ import { ownerHash } from '../config.js';
 
 const KNOWN_WORDS: ReadonlySet<string> = new Set([
   ...API_VERSIONS,
-  ...Object.keys(endpoints),
+  ...Object.keys(endpoints).flatMap((name) => name.split('/')),
   ...Object.keys(uploads),
   'changes',
   'version',
