@@ -110,6 +110,8 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   update_item: 'refused',
   delete_item: 'refused',
   create_edge: 'refused',
+  delete_edge_by_source_target: 'refused',
+  delete_file: 'refused',
   bulk: 'refused',
   send_email: 'refused',
   abort_plugin_run: 'refused',
