@@ -100,6 +100,11 @@ export const SearchQuery = z.looseObject({
   _limit: z.number().int().min(0).optional(),
   /** 2023 (§3.1): skip this many matches; with it, `_limit` is strict (no tie rule). */
   _offset: z.number({ error: OFFSET_RULE }).int(OFFSET_RULE).min(0, OFFSET_RULE).optional(),
+  /**
+   * Ours: deleted items (and edges to them) included as in legacy mode, also on a database in
+   * account mode (2023 §1.2), in one snapshot: how a syncing client learns of deletions.
+   */
+  _includeDeleted: z.boolean().optional(),
   '[[edges]]': z.object({}).optional(),
   '~[[edges]]': z.object({}).optional(),
 });

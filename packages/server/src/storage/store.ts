@@ -388,6 +388,11 @@ export class OwnerStore {
     return this.hasAccount();
   }
 
+  /** Whether a search leaves deleted items out: in account mode, unless it asks for them (`_includeDeleted`). */
+  private hidesDeletedFor(query: Fields): boolean {
+    return this.hidesDeleted && query._includeDeleted !== true;
+  }
+
   /**
    * Registers the owner's account, outside the item space (no item is created); false when one was
    * registered already. From then on the database is in account mode, for good.
@@ -647,12 +652,16 @@ export class OwnerStore {
   }
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
-  private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined, db: Db): string {
-    const mode = this.hidesDeleted ? 'account' : 'legacy';
-    const rows = this.sql(EDGE_LIST_SQL[mode][direction], db).all(row) as (ItemRow & { edgeName: string } & Record<
-        string,
-        unknown
-      >)[];
+  private edgeListJson(
+    row: number,
+    direction: 'source' | 'target',
+    view: ReadView | undefined,
+    db: Db,
+    hidesDeleted: boolean,
+  ): string {
+    const rows = this.sql(EDGE_LIST_SQL[hidesDeleted ? 'account' : 'legacy'][direction], db).all(row) as (ItemRow & {
+      edgeName: string;
+    } & Record<string, unknown>)[];
     const entries: string[] = [];
     for (const r of rows) {
       const otherRow = {
@@ -696,7 +705,8 @@ export class OwnerStore {
    * starts. Deletions included in both modes: the feed is how a syncing client learns of them.
    */
   changesSince(cursor: number, pageSize: number): { itemsJson: string; nextCursor: number } | undefined {
-    const rows = [...this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize }, this.db, false)];
+    const query = { 'dateServerModified>=': cursor, _limit: pageSize, _includeDeleted: true };
+    const rows = [...this.searchRows(query, this.db)];
     const last = rows.at(-1);
     if (!last) return undefined;
     return {
@@ -709,11 +719,12 @@ export class OwnerStore {
   private *searchItems(query: Fields, view: ReadView | undefined, db: Db): Generator<string> {
     const outgoing = query['[[edges]]'] !== undefined;
     const incoming = query['~[[edges]]'] !== undefined;
+    const hidesDeleted = this.hidesDeletedFor(query);
     for (const row of this.searchRows(query, db)) {
       if (view && view.visible(row) === null) continue;
       const edges =
-        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db)}` : '') +
-        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view, db)}` : '');
+        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db, hidesDeleted)}` : '') +
+        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view, db, hidesDeleted)}` : '');
       const json = this.render(row, view, edges);
       if (json !== null) yield json;
     }
@@ -723,8 +734,8 @@ export class OwnerStore {
    * The matching rows in order. The selection is read first as row numbers only (index work, no
    * property text), then the rows themselves page by page, so a caller can stop or pause between pages.
    */
-  private *searchRows(query: Fields, db: Db, hidesDeleted = this.hidesDeleted): Generator<ItemRow> {
-    const { from, condition, params, descending, limit, offset } = this.searchPlan(query, hidesDeleted);
+  private *searchRows(query: Fields, db: Db): Generator<ItemRow> {
+    const { from, condition, params, descending, limit, offset } = this.searchPlan(query);
     if (limit === 0) return;
     const order = descending ? 'DESC' : 'ASC';
     const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
@@ -758,9 +769,10 @@ export class OwnerStore {
 
   /**
    * The SQL of a search's filters, checked against the schema (400 for an unknown property or a
-   * wrong value type). `hidesDeleted`: without a `deleted` filter, deleted items are left out.
+   * wrong value type). In account mode, deleted items are left out unless the query names `deleted`
+   * or `_includeDeleted`.
    */
-  private searchPlan(query: Fields, hidesDeleted = this.hidesDeleted) {
+  private searchPlan(query: Fields) {
     const where: string[] = [];
     const params: unknown[] = [];
     let from = 'items i';
@@ -799,7 +811,7 @@ export class OwnerStore {
     if (typeof query.deleted === 'boolean') {
       where.push('i.deleted = ?');
       params.push(Number(query.deleted));
-    } else if (hidesDeleted) where.push('i.deleted = 0');
+    } else if (this.hidesDeletedFor(query)) where.push('i.deleted = 0');
     if (typeof query['dateServerModified>='] === 'number') {
       where.push('i.dateServerModified >= ?');
       params.push(query['dateServerModified>=']);
