@@ -612,8 +612,8 @@ export class OwnerStore {
     const name = ends._name ?? null;
     const selves = this.sql(
       `SELECT ${columnsOf('s')} FROM edges e JOIN items s ON s.row = e.self ` +
-        'WHERE e.source = ? AND e.target = ? AND (?3 IS NULL OR e.name = ?3) AND s.deleted = 0 ORDER BY e.edge',
-    ).all(source.row, target.row, name) as ItemRow[];
+        'WHERE e.source = ? AND e.target = ? AND (? IS NULL OR e.name = ?) AND s.deleted = 0 ORDER BY e.edge',
+    ).all(source.row, target.row, name, name) as ItemRow[];
     if (selves.length === 0)
       throw notFound(
         `no edge${name === null ? '' : ` named ${JSON.stringify(name)}`} from item ${JSON.stringify(source.id)} ` +
