@@ -23,7 +23,7 @@ describe('plugin deletes of edges and files', () => {
 
   const friends = async () => ((await owner.ok('get_edges', { item: 'person-alice' })) as unknown[]).length;
 
-  test('a reader cannot delete an edge; a writer of its own items cannot delete the owner\'s', async () => {
+  test("a reader cannot delete an edge; a writer of its own items cannot delete the owner's", async () => {
     const reader = await lab.runAs(owner, 'evil-image', { read: { Person: '*', Edge: '*' } });
     const asReader = await reader.fails(
       'delete_edge_by_source_target',
@@ -44,7 +44,10 @@ describe('plugin deletes of edges and files', () => {
     assert.match(refused.body.message, /"Edge"/);
     assert.equal(((await owner.ok('get_edges', { item: mine })) as unknown[]).length, 1);
 
-    const withEdges = await lab.runAs(owner, 'evil-image', { read: { Person: '*' }, write: { Person: '*', Edge: '*' } });
+    const withEdges = await lab.runAs(owner, 'evil-image', {
+      read: { Person: '*' },
+      write: { Person: '*', Edge: '*' },
+    });
     const own = await withEdges.create({ type: 'Person', name: 'own' });
     await withEdges.ok('create_edge', { _source: own, _target: 'person-bob', _name: 'knows' });
     assert.deepEqual(await withEdges.ok('delete_edge_by_source_target', { _source: own, _target: 'person-bob' }), {});
@@ -54,14 +57,17 @@ describe('plugin deletes of edges and files', () => {
   test('an item the plugin cannot see answers like a missing one', async () => {
     const blind = await lab.runAs(owner, 'evil-image', { write: { Note: '*', Edge: '*' } });
     const hidden = await blind.call('delete_edge_by_source_target', { _source: 'person-alice', _target: 'person-bob' });
-    const missing = await blind.call('delete_edge_by_source_target', { _source: 'no-such-item', _target: 'person-bob' });
+    const missing = await blind.call('delete_edge_by_source_target', {
+      _source: 'no-such-item',
+      _target: 'person-bob',
+    });
     assert.equal(hidden.status, 404);
     assert.equal(hidden.text.replace('person-alice', '<id>'), missing.text.replace('no-such-item', '<id>'));
     assert.equal(await friends(), 1);
   });
 
   test("delete_file: a reader gets 403, a writer of its own Files cannot delete the owner's, by id or by hash", async () => {
-    const bytes = Buffer.from('the owner\'s private scan');
+    const bytes = Buffer.from("the owner's private scan");
     const sha = sha256hex(bytes);
     const ownersFile = await owner.create({ type: 'File', sha256: sha, service: 'scanner' });
     assert.equal((await owner.upload(bytes)).status, 200);
