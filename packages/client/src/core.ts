@@ -16,6 +16,7 @@ import {
   changes,
   idOf,
   linkLocally,
+  unlinkLocally,
   markDeleted,
   toSave,
   type ItemClass,
@@ -250,7 +251,8 @@ export class PodCore implements Policy {
 
   /**
    * Deletes the edges `name` (or, without a name, every edge) from source to target: their edge
-   * items become deleted. A PodError 404 when there is none.
+   * items become deleted, and a source item's edge fields no longer hold the target. A PodError
+   * 404 when there is none.
    */
   async deleteEdge(
     source: Item | string,
@@ -260,6 +262,7 @@ export class PodCore implements Policy {
   ): Promise<void> {
     const ends = { _source: idOf(source), _target: idOf(target), ...(name === undefined ? {} : { _name: name }) };
     await this.call('delete_edge_by_source_target', ends, options);
+    unlinkLocally(source, name, target);
   }
 
   /**

@@ -5,6 +5,7 @@ import { File, MemoryStore, PodClient, PodError, SyncEngine, defineItem } from '
 import { startPod, type TestPod } from './pod.js';
 
 class Note extends defineItem('Note', { title: 'Text' }) {}
+class Chain extends defineItem('Chain', { title: 'Text' }, { next: () => Note, also: () => Note }) {}
 
 let pod: TestPod;
 before(async () => (pod = await startPod()));
@@ -53,7 +54,8 @@ describe('registerAccount', () => {
 describe('deleteEdge and deleteFile', () => {
   it('deleteEdge by name or every name; 404 when there is none', async () => {
     const client = await registered();
-    const [a, b] = [new Note({ title: 'a' }), new Note({ title: 'b' })];
+    await client.addToSchema(Chain);
+    const [a, b] = [new Chain({ title: 'a' }), new Note({ title: 'b' })];
     await client.bulk({ createItems: [a, b] });
     await client.createEdge(a, 'next', b);
     await client.createEdge(a, 'also', b);
@@ -62,8 +64,10 @@ describe('deleteEdge and deleteFile', () => {
       (await client.call('get_edges', { item: a.id })).map((edge) => edge.name),
       ['also'],
     );
-    await client.deleteEdge(a.id, undefined, b.id);
+    assert.deepEqual([a.next, a.also], [[], [b]], 'the edge field no longer holds it');
+    await client.deleteEdge(a, undefined, b.id);
     assert.deepEqual(await client.call('get_edges', { item: a.id }), []);
+    assert.deepEqual(a.also, []);
     assert.equal((await rejection(client.deleteEdge(a, 'next', b))).status, 404);
   });
 
