@@ -11,11 +11,12 @@ import { PodError } from './errors.js';
 import { randomHex } from './hex.js';
 import type { Policy, RequestOptions, Retry } from './http.js';
 import {
-  type Item,
+  Item,
   ItemClasses,
   changes,
   idOf,
   linkLocally,
+  unlinkLocally,
   markDeleted,
   toSave,
   type ItemClass,
@@ -63,7 +64,7 @@ export type PodClientOptions = {
 /** Search keys besides property filters, as the protocol declares them. */
 export type QueryKeys = Pick<
   Payload<'search'>,
-  'id' | 'deleted' | 'dateServerModified>=' | 'dateServerModified<' | '_sortOrder' | '_limit'
+  'id' | 'deleted' | 'dateServerModified>=' | 'dateServerModified<' | '_sortOrder' | '_limit' | '_offset'
 >;
 /** A typed search: values of the class's properties, and the protocol's query keys. */
 export type Filter<C extends ItemClass> = PropertyFilter<C['properties']> & QueryKeys;
@@ -110,6 +111,8 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   update_item: 'refused',
   delete_item: 'refused',
   create_edge: 'refused',
+  delete_edge_by_source_target: 'refused',
+  delete_file: 'refused',
   bulk: 'refused',
   send_email: 'refused',
   abort_plugin_run: 'refused',
@@ -162,6 +165,22 @@ export class PodCore implements Policy {
   /** The Pod's version; a cheap way to see that it is up. */
   version(options?: RequestOptions): Promise<PodVersion> {
     return this.transport.version(options);
+  }
+
+  /**
+   * Registers an account for this owner (2023 API), creating its database when there is none.
+   * From then on the Pod hides deleted items from reads (`get` of one is a 404; a search leaves
+   * them out unless it filters on `deleted`). True when registered now, false when it already was.
+   */
+  async registerAccount(options?: RequestOptions): Promise<boolean> {
+    if (this.databaseKey === undefined) throw new TypeError('a plugin cannot register an account; its owner does');
+    try {
+      await this.transport.account({ ownerKey: this.ownerKey, databaseKey: this.databaseKey }, options);
+      return true;
+    } catch (error) {
+      if (error instanceof PodError && error.status === 409) return false;
+      throw error;
+    }
   }
 
   // ---- schema and items ---------------------------------------------------------------------
@@ -228,6 +247,33 @@ export class PodCore implements Policy {
     const id = await this.call('create_edge', edgePayload({ source, name, target }), options);
     linkLocally(source, name, target);
     return id;
+  }
+
+  /**
+   * Deletes the edges `name` (or, without a name, every edge) from source to target: their edge
+   * items become deleted, and a source item's edge fields no longer hold the target. A PodError
+   * 404 when there is none.
+   */
+  async deleteEdge(
+    source: Item | string,
+    name: string | undefined,
+    target: Item | string,
+    options?: RequestOptions,
+  ): Promise<void> {
+    const ends = { _source: idOf(source), _target: idOf(target), ...(name === undefined ? {} : { _name: name }) };
+    await this.call('delete_edge_by_source_target', ends, options);
+    unlinkLocally(source, name, target);
+  }
+
+  /**
+   * Deletes a File item (or, given `{ sha256 }`, every File item holding that hash); the stored
+   * bytes are erased once no live item names them. A PodError 404 when there is no such live item.
+   */
+  async deleteFile(file: Item | string | { sha256: string }, options?: RequestOptions): Promise<void> {
+    const payload =
+      typeof file === 'string' ? { id: file } : file instanceof Item ? { id: file.id } : { sha256: file.sha256 };
+    await this.call('delete_file', payload, options);
+    if (file instanceof Item) markDeleted(file);
   }
 
   // ---- search -------------------------------------------------------------------------------

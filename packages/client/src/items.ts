@@ -265,4 +265,17 @@ export function linkLocally(source: Item | string, name: string, target: Item | 
   if (Array.isArray(list) && typeof target !== 'string') list.push(target);
 }
 
+/** Takes the target out of the source's edge field `name` (each of its edge fields, without a name). */
+export function unlinkLocally(source: Item | string, name: string | undefined, target: Item | string): void {
+  if (typeof source === 'string') return;
+  const fields = source as unknown as Record<string, unknown>;
+  const targetId = idOf(target);
+  for (const field of name === undefined ? Object.keys((source.constructor as typeof Item).edges) : [name]) {
+    const list = fields[field];
+    if (!Array.isArray(list)) continue;
+    for (let index = list.length - 1; index >= 0; index--)
+      if (list[index] instanceof Item && list[index].id === targetId) list.splice(index, 1);
+  }
+}
+
 export const idOf = (item: Item | string) => (typeof item === 'string' ? item : item.id);

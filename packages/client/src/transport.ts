@@ -2,7 +2,7 @@
  * Requests to one owner's data on one Pod: the envelope every call carries (`{"auth", "payload"}`),
  * the URLs below `https://host/v4/<ownerKey>`, and the reading of their answers.
  */
-import type { Answer, Auth, JsonEndpoint, PodVersion } from '@pod/protocol';
+import type { AccountRegistration, Answer, Auth, Empty, JsonEndpoint, PodVersion } from '@pod/protocol';
 import { exchange, type Policy, type RequestOptions, type Retry } from './http.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -54,6 +54,14 @@ export class Transport {
     options?: RequestOptions,
   ): Promise<T> {
     const request = { url: `${this.base}/${path}`, init: { method: 'POST', ...init }, endpoint, retry, read };
+    return exchange(request, this.policy, options);
+  }
+
+  /** `POST /v4/account` (2023 API): its body is bare, no envelope; the owner key rides in it. */
+  account(registration: AccountRegistration, options?: RequestOptions): Promise<Empty> {
+    const read = (response: Response): Promise<Empty> => response.json();
+    const init = { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(registration) };
+    const request = { url: `${this.url}/v4/account`, init, endpoint: 'account', retry: 'safe' as const, read };
     return exchange(request, this.policy, options);
   }
 

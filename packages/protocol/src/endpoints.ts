@@ -4,7 +4,7 @@
  * requests against these schemas; the client derives its calls and their answer types from them.
  */
 import { z } from 'zod';
-import { Bulk, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQuery } from './items.js';
+import { Bulk, EdgeEnds, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQuery } from './items.js';
 import type { BulkResult, EdgeEntry, Item, ReceivedItem } from './items.js';
 import { HEX_KEY } from './values.js';
 import type { PluginImage } from './plugin-dir.js';
@@ -36,6 +36,12 @@ export const Envelope = z.object({ auth: Auth, payload: z.unknown() });
 export const Email = z.object({ to: z.string().min(1), subject: z.string(), body: z.string() });
 export const Sha256 = z.string().regex(HEX_KEY, 'sha256 must be 64 hexadecimal characters');
 export const FileQuery = z.object({ sha256: Sha256 });
+/** 2023 (§5.2): one File item by id, or every live File item holding the hash. */
+export const FileToDelete = z
+  .object({ id: ItemId.optional(), sha256: Sha256.optional() })
+  .refine((file) => (file.id === undefined) !== (file.sha256 === undefined), {
+    error: 'give either the File item\'s "id" or the file\'s "sha256", not both',
+  });
 
 /**
  * The JSON calls, `POST /<v>/<owner>/<endpoint>` with an `Envelope`: payload shape and answer type.
@@ -52,6 +58,10 @@ export const endpoints = {
   bulk: { payload: Bulk, answer: answer<BulkResult>() },
   send_email: { payload: Email, answer: answer<Empty>() },
   get_file: { payload: FileQuery, answer: answer<Uint8Array>() },
+  /** 2023: deletes the live edges between two items (answers 404 when there is none). */
+  delete_edge_by_source_target: { payload: EdgeEnds, answer: answer<Empty>() },
+  /** 2023: deletes File items and, once no live item names its hash, the stored bytes. */
+  delete_file: { payload: FileToDelete, answer: answer<Empty>() },
   /** Ours: sets a PluginRun to `aborted` and stops its container or process. */
   abort_plugin_run: { payload: ItemId, answer: answer<Empty>() },
   /** Ours: what a run's plugin printed (the last MiB), credentials masked. */
@@ -96,6 +106,24 @@ export const uploads = {
   upload_file_b: { params: z.object({ auth: z.string(), sha256: z.string() }), answer: answer<Empty>() },
 } as const;
 export type Upload = keyof typeof uploads;
+
+/**
+ * 2023 (§1.1): `POST /<v>/account` registers an account for an owner, creating its database if
+ * needed. The body is bare (no `Envelope`); the owner key is in it, not in the path.
+ */
+export const account = {
+  payload: z.object({
+    ownerKey: z
+      .string({ error: 'ownerKey must be a string' })
+      .regex(HEX_KEY, 'ownerKey must be 64 hexadecimal characters'),
+    databaseKey: z
+      .string({ error: 'databaseKey must be a string' })
+      .regex(HEX_KEY, 'databaseKey must be 64 hexadecimal characters'),
+  }),
+  answer: answer<Empty>(),
+} as const;
+export const AccountRegistration = account.payload;
+export type AccountRegistration = z.input<typeof AccountRegistration>;
 
 /** `GET /version`: the original Pod's answer shape. */
 export const PodVersion = z.object({ cargo: z.string(), git_describe: z.string().nullable() });

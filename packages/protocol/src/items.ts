@@ -71,9 +71,24 @@ export const EdgeQuery = z.object({
   direction: z.enum(['Outgoing', 'Incoming']).default('Outgoing'),
   expandItems: z.boolean().default(false),
 });
+const EdgeNameFilter = z.string().min(1, 'an edge name must not be empty');
+/**
+ * 2023 (§5.1): the live edges from `_source` to `_target` (named `_name`, or any name) to delete.
+ * The July–August 2023 spelling `source`, `target`, `name` is accepted too.
+ */
+export const EdgeEnds = z.union(
+  [
+    z.object({ _source: ItemId, _target: ItemId, _name: EdgeNameFilter.optional() }),
+    z
+      .object({ source: ItemId, target: ItemId, name: EdgeNameFilter.optional() })
+      .transform(({ source, target, name }) => ({ _source: source, _target: target, _name: name })),
+  ],
+  { error: 'give the edge\'s "_source" and "_target" item ids (strings), and optionally its "_name"' },
+);
 /** An entry of a `get_edges` answer: the edge's name and the item at its other end (or its id). */
 export type EdgeEntry = { name: string; item: Item | { id: string } };
 
+const OFFSET_RULE = '"_offset" must be an integer >= 0 (how many matches to skip)';
 /** Search: the special keys below; every other key is an equality filter on a declared property. */
 export const SearchQuery = z.looseObject({
   id: ItemId.optional(),
@@ -83,6 +98,13 @@ export const SearchQuery = z.looseObject({
   'dateServerModified<': z.number().int().optional(),
   _sortOrder: z.enum(['Asc', 'Desc']).optional(),
   _limit: z.number().int().min(0).optional(),
+  /** 2023 (§3.1): skip this many matches; with it, `_limit` is strict (no tie rule). */
+  _offset: z.number({ error: OFFSET_RULE }).int(OFFSET_RULE).min(0, OFFSET_RULE).optional(),
+  /**
+   * Ours: deleted items (and edges to them) included as in legacy mode, also on a database in
+   * account mode (2023 §1.2), in one snapshot: how a syncing client learns of deletions.
+   */
+  _includeDeleted: z.boolean().optional(),
   '[[edges]]': z.object({}).optional(),
   '~[[edges]]': z.object({}).optional(),
 });

@@ -38,7 +38,8 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     // A socket silent this long is closed (a live feed's heartbeat keeps it busy); bodies have
     // their own deadline (request-guard.ts), not Node's requestTimeout, which would cut long uploads.
     connectionTimeout: 60_000,
-    keepAliveTimeout: 10_000,
+    // Idle between requests, only this applies (not connectionTimeout): at least 65 s (2023 §8).
+    keepAliveTimeout: config.limits.keepAliveMs,
     // Closing ends every connection: a keep-alive socket that served an upload and then a
     // download was otherwise not seen as idle, and close() waited out the keep-alive timeout.
     forceCloseConnections: true,

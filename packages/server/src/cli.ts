@@ -165,6 +165,15 @@ const program = new Command('pod')
       .argParser(integer('--body-timeout')),
   )
   .addOption(
+    option(
+      '--keep-alive-timeout <seconds>',
+      'an idle keep-alive connection stays open this long (2023 clients need at least 65)',
+      'POD_KEEP_ALIVE_TIMEOUT',
+    )
+      .default(defaults.limits.keepAliveMs / 1000)
+      .argParser(integer('--keep-alive-timeout')),
+  )
+  .addOption(
     option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'),
   )
   .addOption(
@@ -306,6 +315,7 @@ interface Flags {
   maxAnswerSize: number;
   maxBulkSearches: number;
   bodyTimeout: number;
+  keepAliveTimeout: number;
   smtpHost?: string;
   smtpPort: number;
   smtpSecure: boolean;
@@ -360,6 +370,7 @@ const config: PodConfig = {
     maxAnswerBytes: flags.maxAnswerSize,
     maxBulkSearches: flags.maxBulkSearches,
     bodyTimeoutMs: flags.bodyTimeout * 1000,
+    keepAliveMs: flags.keepAliveTimeout * 1000,
   },
   smtp: flags.smtpHost
     ? {

@@ -54,6 +54,11 @@ export interface PodConfig {
     maxBulkSearches: number;
     /** A JSON body must have arrived within this long (uploads are exempt; they are cut when idle). */
     bodyTimeoutMs: number;
+    /**
+     * An idle keep-alive connection stays open this long. 2023 clients keep connections in a session
+     * and poll every 5 s without retrying a failed POST: Node's 5 s default raced them (spec 2023 §8).
+     */
+    keepAliveMs: number;
   };
   smtp?: SmtpConfig;
   plugins: {
@@ -105,6 +110,7 @@ export const defaultConfig = (): PodConfig => ({
     maxAnswerBytes: 64 * 1024 * 1024,
     maxBulkSearches: 100,
     bodyTimeoutMs: 120_000,
+    keepAliveMs: 75_000,
   },
   plugins: {
     runner: 'none',

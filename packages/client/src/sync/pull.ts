@@ -33,7 +33,13 @@ export class Pull {
     const size = this.pageSize;
     const { client } = this.replica;
     const fetchPage = (from: number) =>
-      client.call('search', { 'dateServerModified>=': from, _limit: size, '[[edges]]': {} }) as Promise<ReceivedItem[]>;
+      // `_includeDeleted`: on an owner in account mode (2023 API) a search leaves deletions out otherwise.
+      client.call('search', {
+        'dateServerModified>=': from,
+        _limit: size,
+        '[[edges]]': {},
+        _includeDeleted: true,
+      }) as Promise<ReceivedItem[]>;
     let from = this.replica.cursor;
     let next = fetchPage(from);
     for (let received = 0; ; ) {

@@ -160,5 +160,7 @@ function bulkPayload({ batchId, changes }: Outbox): Payload<'bulk'> {
       });
     else createItems.push({ ...fields, type: change.type });
   }
-  return { batchId, createItems, updateItems, createEdges, search: [{ _sortOrder: 'Desc', _limit: 1 }] };
+  // What the transaction wrote, deletions included (on an owner in account mode too).
+  const written = { _sortOrder: 'Desc', _limit: 1, _includeDeleted: true } as const;
+  return { batchId, createItems, updateItems, createEdges, search: [written] };
 }

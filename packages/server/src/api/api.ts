@@ -1,9 +1,10 @@
 /**
  * The HTTP API of spec §1–5 under each version prefix (/v4, /v3), one Fastify plugin per seam:
- * the JSON calls, the change feed, the uploads.
+ * the JSON calls, the change feed, the uploads, and the 2023 account registration.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { API_VERSIONS } from '@pod/protocol';
+import { account } from './account.js';
 import { calls } from './calls.js';
 import { changes } from './changes.js';
 import { uploads } from './uploads.js';
@@ -18,5 +19,6 @@ export const api: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     await app.register(changes, { ...deps, prefix });
     await app.register(calls, { ...deps, prefix });
     await app.register(uploads, { ...deps, prefix });
+    await app.register(account, { ...deps, prefix });
   }
 };

@@ -10,7 +10,7 @@ import type { Answer, Empty, Endpoint, Json, JsonChunks, ParsedPayload, Payload 
 import type { z } from 'zod';
 import { badRequest, notFound } from '../errors.js';
 import { ROUTES_HELP } from './loggable-url.js';
-import { readFile } from '../storage/files.js';
+import { eraseBlobs, readFile } from '../storage/files.js';
 import { AnswerBudget } from '../storage/answer.js';
 import { authorize, parse, parseJsonBodies, type ApiDeps, type Caller } from './caller.js';
 
@@ -48,6 +48,13 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   delete_item: ({ owner: { store }, grant }, id) => done(() => store.write(() => store.deleteItem(id, grant))),
   create_edge: ({ owner: { store }, grant }, edge) => toJson(store.write(() => store.createEdge(edge, grant))),
   get_edges: ({ owner: { store }, grant }, query) => store.getEdgesJson(query, grant),
+  delete_edge_by_source_target: ({ owner: { store }, grant }, ends) =>
+    done(() => store.write(() => store.deleteEdges(ends, grant))),
+  // The blobs go once the deletion is committed: a rolled-back one leaves every byte in place.
+  delete_file: ({ owner, grant }, file) => {
+    const erased = owner.store.write(() => owner.store.deleteFiles(file, grant));
+    return doneAsync(() => eraseBlobs(owner, erased));
+  },
   search: ({ owner: { store }, grant }, query, { limits }) =>
     store.searchAnswer(query, grant, new AnswerBudget(limits.maxAnswerBytes)),
   bulk: ({ owner: { store }, grant }, bulk, { limits }) => {

@@ -12,6 +12,7 @@ const KNOWN_WORDS: ReadonlySet<string> = new Set([
   ...Object.keys(uploads),
   'changes',
   'version',
+  'account',
 ]);
 
 /** `<owner:…>` with the first 16 hex digits of the owner hash, which names the owner's data folder. */
@@ -33,4 +34,4 @@ export function loggableUrl(url: string): string {
 }
 
 /** What a 404 says instead of echoing the URL. */
-export const ROUTES_HELP = `the API is POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), and GET / and /version`;
+export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), and GET / and /version`;

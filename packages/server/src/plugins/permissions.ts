@@ -273,6 +273,9 @@ export class Grant implements Principal {
       case 'plugin_run_logs':
         if (payload !== this.own.runId) throw forbidden('a plugin may stop or read the logs of its own run only');
         return;
+      case 'delete_edge_by_source_target':
+      case 'delete_file':
+        return; // the store asks checkDelete of each edge or File item it deletes (and checkUpdate of an edge's source)
       default:
         return; // items, edges and searches are checked by the store as it applies them, through this grant
     }

@@ -81,6 +81,14 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
 }
 
 /**
+ * Removes blobs whose file records a committed transaction deleted (`OwnerStore.deleteFiles`). A
+ * download already reading one keeps its open file to the end.
+ */
+export async function eraseBlobs(owner: Owner, files: readonly StoredFile[]): Promise<void> {
+  await Promise.all(files.map((file) => rm(join(owner.filesDir, file.blob), { force: true })));
+}
+
+/**
  * The decrypted bytes of a stored file. A blob that fails authentication errors the stream before
  * the bytes concerned go out: a 500 if nothing was sent yet, else a response cut short.
  */

@@ -94,15 +94,21 @@ const columnsOf = (alias: string, prefix = '') =>
     .map((column) => `${alias}.${column} AS ${prefix}${column}`)
     .join(', ');
 
-/** `[[edges]]` (outgoing: the item is the edge's source) and `~[[edges]]`: the edge item `s` and the other end `o`. */
-const EDGE_LIST_SQL = Object.fromEntries(
-  (['source', 'target'] as const).map((near) => [
-    near,
-    `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
-      `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${near === 'source' ? 'target' : 'source'} ` +
-      `WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
-  ]),
-) as Record<'source' | 'target', string>;
+/** The condition on an edge's other end `o`: in account mode (2023 §1.2) a deleted one hides the edge. */
+const otherEnd = (hidesDeleted: boolean) => (hidesDeleted ? ' AND o.deleted = 0' : '');
+
+/**
+ * `[[edges]]` (outgoing: the item is the edge's source) and `~[[edges]]`: the edge item `s` and the
+ * other end `o`; an edge whose edge item is deleted is left out in both modes.
+ */
+const edgeListSql = (near: 'source' | 'target', hidesDeleted: boolean) =>
+  `SELECT e.name AS edgeName, ${columnsOf('s')}, ${columnsOf('o', 'o_')} FROM edges e ` +
+  `JOIN items s ON s.row = e.self JOIN items o ON o.row = e.${near === 'source' ? 'target' : 'source'} ` +
+  `WHERE e.${near} = ? AND s.deleted = 0${otherEnd(hidesDeleted)} ORDER BY e.edge`;
+const EDGE_LIST_SQL = {
+  legacy: { source: edgeListSql('source', false), target: edgeListSql('target', false) },
+  account: { source: edgeListSql('source', true), target: edgeListSql('target', true) },
+} as const;
 
 /** An item as the Pod's own code reads it: the wire form's fields, properties parsed. */
 const itemOf = (row: ItemRow): Item => ({
@@ -161,6 +167,8 @@ export class OwnerStore {
   private writePaused = false;
   /** In a sliced write: long work a step asked for, done (in slices) before the next step. */
   private laterSteps: Generator<void>[] | null = null;
+  /** Whether the owner registered an account (2023 §1.1), read once: it only ever goes from false to true. */
+  private accountRegistered: boolean;
 
   /**
    * `reader`: a second connection to the same file, used only for reads that span several event
@@ -174,6 +182,7 @@ export class OwnerStore {
     this.schema = new Schema(db);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
     this.lastDateServerModified = last ?? 0;
+    this.accountRegistered = db.prepare("SELECT 1 FROM meta WHERE key = 'account'").get() !== undefined;
     db.prepare('DELETE FROM applied_batches WHERE dateServerModified < ?').run(Date.now() - BATCH_MEMORY_MS);
   }
 
@@ -364,11 +373,43 @@ export class OwnerStore {
     return row;
   }
 
+  // ---- account and read mode (2023 §1) ---------------------------------------------------
+
+  /** Whether an account is registered for this owner: the row meta('account', registration time in ms). */
+  hasAccount(): boolean {
+    return this.accountRegistered;
+  }
+
+  /**
+   * Account mode (2023 §1.2): reads leave soft-deleted items, and edges to or from them, out, unless
+   * a search asks for `deleted` itself. Legacy mode (no account) reads them as 2021 clients expect.
+   */
+  get hidesDeleted(): boolean {
+    return this.hasAccount();
+  }
+
+  /** Whether a search leaves deleted items out: in account mode, unless it asks for them (`_includeDeleted`). */
+  private hidesDeletedFor(query: Fields): boolean {
+    return this.hidesDeleted && query._includeDeleted !== true;
+  }
+
+  /**
+   * Registers the owner's account, outside the item space (no item is created); false when one was
+   * registered already. From then on the database is in account mode, for good.
+   */
+  registerAccount(): boolean {
+    const added = this.sql("INSERT INTO meta (key, value) VALUES ('account', ?) ON CONFLICT (key) DO NOTHING").run(
+      Date.now(),
+    ).changes;
+    this.accountRegistered = true;
+    return added > 0;
+  }
+
   // ---- items ----------------------------------------------------------------------------
 
   getItemJson(id: string, view?: ReadView): Json<Item[]> {
     const row = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE id = ?`).get(id) as ItemRow | undefined;
-    const json = row ? this.render(row, view) : null;
+    const json = row && !(row.deleted && this.hidesDeleted) ? this.render(row, view) : null;
     return jsonText(json === null ? '[]' : `[${json}]`);
   }
 
@@ -525,6 +566,10 @@ export class OwnerStore {
   deleteItem(id: unknown, principal?: Principal): void {
     const row = this.rowById(id, principal);
     principal?.checkDelete(row);
+    this.softDelete(row);
+  }
+
+  private softDelete(row: ItemRow): void {
     this.sql('UPDATE items SET deleted = 1, dateModified = ?, dateServerModified = ? WHERE row = ?').run(
       Date.now(),
       this.now,
@@ -556,15 +601,44 @@ export class OwnerStore {
     return self.id;
   }
 
+  /**
+   * 2023 §5.1: soft-deletes every live edge from `_source` to `_target` (named `_name`, or any
+   * name) and bumps the source, as `create_edge` does; 404 when there is none. A principal must
+   * be allowed to change the source and to delete each edge item.
+   */
+  deleteEdges(ends: { _source: string; _target: string; _name?: string | undefined }, principal?: Principal): void {
+    const source = this.rowById(ends._source, principal);
+    const target = this.rowById(ends._target, principal);
+    const name = ends._name ?? null;
+    const selves = this.sql(
+      `SELECT ${columnsOf('s')} FROM edges e JOIN items s ON s.row = e.self ` +
+        'WHERE e.source = ? AND e.target = ? AND (? IS NULL OR e.name = ?) AND s.deleted = 0 ORDER BY e.edge',
+    ).all(source.row, target.row, name, name) as ItemRow[];
+    if (selves.length === 0)
+      throw notFound(
+        `no edge${name === null ? '' : ` named ${JSON.stringify(name)}`} from item ${JSON.stringify(source.id)} ` +
+          `to item ${JSON.stringify(target.id)}`,
+      );
+    principal?.checkUpdate(source, {});
+    for (const self of selves) {
+      principal?.checkDelete(self);
+      this.softDelete(self);
+    }
+    this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
+    this.openCommit.updated.push({ id: source.id, type: source.type });
+  }
+
   getEdgesJson(
     query: { item: string; direction: 'Outgoing' | 'Incoming'; expandItems: boolean },
     view?: ReadView,
   ): Json<EdgeEntry[]> {
     const item = this.rowById(query.item, view);
+    const { hidesDeleted } = this;
+    if (item.deleted && hidesDeleted) throw notFound(`item ${JSON.stringify(query.item)} not found`);
     const [near, far] = query.direction === 'Outgoing' ? ['source', 'target'] : ['target', 'source'];
     const rows = this.sql(
       `SELECT e.name AS edgeName, ${columnsOf('o')} FROM edges e JOIN items s ON s.row = e.self ` +
-        `JOIN items o ON o.row = e.${far} WHERE e.${near} = ? AND s.deleted = 0 ORDER BY e.edge`,
+        `JOIN items o ON o.row = e.${far} WHERE e.${near} = ? AND s.deleted = 0${otherEnd(hidesDeleted)} ORDER BY e.edge`,
     ).all(item.row) as (ItemRow & { edgeName: string })[];
     const entries: string[] = [];
     for (const row of rows) {
@@ -578,11 +652,16 @@ export class OwnerStore {
   }
 
   /** `[[edges]]` entries: the edge item plus `_edge` (its name) and `_item` (the other end). */
-  private edgeListJson(row: number, direction: 'source' | 'target', view: ReadView | undefined, db: Db): string {
-    const rows = this.sql(EDGE_LIST_SQL[direction], db).all(row) as (ItemRow & { edgeName: string } & Record<
-        string,
-        unknown
-      >)[];
+  private edgeListJson(
+    row: number,
+    direction: 'source' | 'target',
+    view: ReadView | undefined,
+    db: Db,
+    hidesDeleted: boolean,
+  ): string {
+    const rows = this.sql(EDGE_LIST_SQL[hidesDeleted ? 'account' : 'legacy'][direction], db).all(row) as (ItemRow & {
+      edgeName: string;
+    } & Record<string, unknown>)[];
     const entries: string[] = [];
     for (const r of rows) {
       const otherRow = {
@@ -609,8 +688,8 @@ export class OwnerStore {
   /**
    * Items matching every filter, ordered by (dateServerModified, insertion); with `_limit` N the
    * first N plus every further match sharing the N-th's dateServerModified (spec §3), so a client
-   * paging with `dateServerModified>=` never skips an item. Synchronous: for the Pod's own small
-   * lookups; requests go through `searchAnswer`.
+   * paging with `dateServerModified>=` never skips an item; with `_offset` (2023 §3.1) a strict
+   * skip and limit instead. Synchronous: for the Pod's own small lookups; requests go through `searchAnswer`.
    */
   searchJson(query: Fields, view?: ReadView): string {
     return `[${[...this.searchItems(query, view, this.db)].join(',')}]`;
@@ -621,9 +700,13 @@ export class OwnerStore {
     return this.inSnapshot(async (db) => jsonChunks(await collectArray(this.searchItems(query, view, db), budget)));
   }
 
-  /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
+  /**
+   * A page of everything changed from `cursor` on (tie rule included), and where the next page
+   * starts. Deletions included in both modes: the feed is how a syncing client learns of them.
+   */
   changesSince(cursor: number, pageSize: number): { itemsJson: string; nextCursor: number } | undefined {
-    const rows = [...this.searchRows({ 'dateServerModified>=': cursor, _limit: pageSize }, this.db)];
+    const query = { 'dateServerModified>=': cursor, _limit: pageSize, _includeDeleted: true };
+    const rows = [...this.searchRows(query, this.db)];
     const last = rows.at(-1);
     if (!last) return undefined;
     return {
@@ -636,11 +719,12 @@ export class OwnerStore {
   private *searchItems(query: Fields, view: ReadView | undefined, db: Db): Generator<string> {
     const outgoing = query['[[edges]]'] !== undefined;
     const incoming = query['~[[edges]]'] !== undefined;
+    const hidesDeleted = this.hidesDeletedFor(query);
     for (const row of this.searchRows(query, db)) {
       if (view && view.visible(row) === null) continue;
       const edges =
-        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db)}` : '') +
-        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view, db)}` : '');
+        (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db, hidesDeleted)}` : '') +
+        (incoming ? `,"~[[edges]]":${this.edgeListJson(row.row, 'target', view, db, hidesDeleted)}` : '');
       const json = this.render(row, view, edges);
       if (json !== null) yield json;
     }
@@ -651,16 +735,19 @@ export class OwnerStore {
    * property text), then the rows themselves page by page, so a caller can stop or pause between pages.
    */
   private *searchRows(query: Fields, db: Db): Generator<ItemRow> {
-    const { from, condition, params, descending, limit } = this.searchPlan(query);
+    const { from, condition, params, descending, limit, offset } = this.searchPlan(query);
     if (limit === 0) return;
     const order = descending ? 'DESC' : 'ASC';
     const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
     const select = `SELECT i.row AS row, i.dateServerModified AS dsm FROM ${from}`;
-    const selected = this.sql(select + condition + ordering + (limit ? ' LIMIT ?' : ''), db)
+    // With `_offset`, a strict window (LIMIT -1: no limit); without it, `_limit` and the tie rule below.
+    const window = offset !== undefined ? ' LIMIT ? OFFSET ?' : limit ? ' LIMIT ?' : '';
+    const windowParams = offset !== undefined ? [limit ?? -1, offset] : limit ? [limit] : [];
+    const selected = this.sql(select + condition + ordering + window, db)
       .raw()
-      .all(...params, ...(limit ? [limit] : [])) as [number, number][];
+      .all(...params, ...windowParams) as [number, number][];
     const last = selected.at(-1);
-    if (limit && selected.length === limit && last) {
+    if (offset === undefined && limit && selected.length === limit && last) {
       const [lastRow, lastDsm] = last;
       const ties = `i.dateServerModified = ? AND i.row ${descending ? '<' : '>'} ?`;
       const more = this.sql(select + (condition ? `${condition} AND ${ties}` : ` WHERE ${ties}`) + ordering, db)
@@ -680,7 +767,11 @@ export class OwnerStore {
     }
   }
 
-  /** The SQL of a search's filters, checked against the schema (400 for an unknown property or a wrong value type). */
+  /**
+   * The SQL of a search's filters, checked against the schema (400 for an unknown property or a
+   * wrong value type). In account mode, deleted items are left out unless the query names `deleted`
+   * or `_includeDeleted`.
+   */
   private searchPlan(query: Fields) {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -720,7 +811,7 @@ export class OwnerStore {
     if (typeof query.deleted === 'boolean') {
       where.push('i.deleted = ?');
       params.push(Number(query.deleted));
-    }
+    } else if (this.hidesDeletedFor(query)) where.push('i.deleted = 0');
     if (typeof query['dateServerModified>='] === 'number') {
       where.push('i.dateServerModified >= ?');
       params.push(query['dateServerModified>=']);
@@ -735,6 +826,7 @@ export class OwnerStore {
       params,
       descending: query._sortOrder === 'Desc',
       limit: typeof query._limit === 'number' ? query._limit : undefined,
+      offset: typeof query._offset === 'number' ? query._offset : undefined,
     };
   }
 
@@ -863,12 +955,59 @@ export class OwnerStore {
 
   // ---- files ----------------------------------------------------------------------------
 
+  /** Whether an item announces the file; in account mode a deleted one does not (it is gone to every read). */
   hasFileItem(sha256: string): boolean {
+    return this.namesFile(sha256, this.hidesDeleted);
+  }
+
+  /** Whether an item (only a live one, when `live`) holds `sha256`. */
+  private namesFile(sha256: string, live: boolean): boolean {
     const property = this.schema.require('sha256');
     return (
-      this.sql('SELECT 1 FROM property_values WHERE prop = ? AND value = ? LIMIT 1').get(property.prop, sha256) !==
-      undefined
+      this.sql(
+        'SELECT 1 FROM property_values f JOIN items i ON i.row = f.item ' +
+          `WHERE f.prop = ? AND f.value = ?${live ? ' AND i.deleted = 0' : ''} LIMIT 1`,
+      ).get(property.prop, sha256) !== undefined
     );
+  }
+
+  /**
+   * 2023 §5.2: soft-deletes the File item `id`, or every live File item holding `sha256` that the
+   * principal sees (each must be one it may delete). Once no live item names the hash, its file
+   * record goes too; the answer is that record, whose blob the caller removes after the commit.
+   */
+  deleteFiles(file: { id?: string | undefined; sha256?: string | undefined }, principal?: Principal): StoredFile[] {
+    let rows: ItemRow[];
+    let sha256: string;
+    if (file.id !== undefined) {
+      const row = this.rowById(file.id, principal);
+      const quoted = JSON.stringify(row.id);
+      if (row.deleted) throw notFound(`File item ${quoted} is already deleted`);
+      if (row.type !== 'File')
+        throw badRequest(`item ${quoted} is of type ${JSON.stringify(row.type)}, not File; delete it with delete_item`);
+      const held = (JSON.parse(row.props) as Fields).sha256;
+      if (typeof held !== 'string') throw badRequest(`File item ${quoted} has no sha256, so no file to delete`);
+      rows = [row];
+      sha256 = held.toLowerCase();
+    } else if (file.sha256 !== undefined) {
+      sha256 = file.sha256.toLowerCase();
+      const property = this.schema.require('sha256');
+      rows = (
+        this.sql(
+          `SELECT ${columnsOf('i')} FROM property_values f JOIN items i ON i.row = f.item ` +
+            "WHERE f.prop = ? AND f.value = ? AND i.type = 'File' AND i.deleted = 0 ORDER BY i.row",
+        ).all(property.prop, sha256) as ItemRow[]
+      ).filter((row) => !principal || principal.visible(row) !== null);
+      if (rows.length === 0) throw notFound(`no live File item has sha256 ${sha256}`);
+    } else throw badRequest('give the File item\'s "id" or the file\'s "sha256"');
+    for (const row of rows) {
+      principal?.checkDelete(row);
+      this.softDelete(row);
+    }
+    const stored = this.storedFile(sha256);
+    if (!stored || this.namesFile(sha256, true)) return [];
+    this.sql('DELETE FROM files WHERE sha256 = ?').run(sha256);
+    return [stored];
   }
 
   storedFile(sha256: string): StoredFile | undefined {
