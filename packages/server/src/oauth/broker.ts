@@ -4,13 +4,14 @@
  * secret stays here. OAuth 2 tokens are kept in the owner's encrypted database (`oauth2_tokens`).
  */
 import type { OAuth1Token, OAuth2AccessToken, ParsedPayload } from '@pod/protocol';
-import { badRequest, notFound } from '../errors.js';
+import { PodError, badRequest, notFound } from '../errors.js';
 import type { Grant } from '../plugins/permissions.js';
 import type { Owner } from '../storage/owners.js';
 import type { StoredOAuth2Tokens } from '../storage/store.js';
 import { PendingOAuth1Tokens, accessToken, requestToken } from './oauth1.js';
 import { authUrl, exchangeCode, refresh } from './oauth2.js';
 import type { OAuthProvider, OAuthProviders } from './providers.js';
+import { scrub } from './provider-error.js';
 
 /** A stored token that expires sooner than this is refreshed first, so the caller gets one it can use. */
 export const EXPIRY_MARGIN_MS = 60_000;
@@ -23,7 +24,22 @@ export class OAuthBroker {
   /** One refresh at a time per owner and platform: a provider that rotates refresh tokens takes each once. */
   private readonly refreshing = new Map<string, Promise<StoredOAuth2Tokens>>();
 
-  constructor(private readonly providers: OAuthProviders) {}
+  /** Every configured secret: a provider's message loses any of them, not only its own platform's. */
+  private readonly secrets: string[];
+
+  constructor(private readonly providers: OAuthProviders) {
+    this.secrets = [...providers.values()].map((p) => (p.type === 'oauth1' ? p.consumerSecret : p.clientSecret));
+  }
+
+  private async scrubbed<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (error instanceof PodError && error.kind === 'badGateway')
+        throw new PodError('badGateway', scrub(error.message, this.secrets));
+      throw error;
+    }
+  }
 
   private provider<T extends OAuthProvider['type']>(platform: string, type: T): Extract<OAuthProvider, { type: T }> {
     const provider = this.providers.get(platform);
@@ -40,7 +56,7 @@ export class OAuthBroker {
   }
 
   async requestToken(owner: Owner, { service, callbackUrl }: ParsedPayload<'oauth1_request_token'>) {
-    const token = await requestToken(service, this.provider(service, 'oauth1'), callbackUrl);
+    const token = await this.scrubbed(requestToken(service, this.provider(service, 'oauth1'), callbackUrl));
     this.pending.remember(owner.hash, service, token);
     return token;
   }
@@ -51,7 +67,8 @@ export class OAuthBroker {
     const platform = this.pending.platformOf(owner.hash, oauthToken, oauthTokenSecret);
     grant?.checkOAuth(platform);
     const temporary = { key: oauthToken, secret: oauthTokenSecret };
-    const token: OAuth1Token = await accessToken(platform, this.provider(platform, 'oauth1'), temporary, oauthVerifier);
+    const provider = this.provider(platform, 'oauth1');
+    const token: OAuth1Token = await this.scrubbed(accessToken(platform, provider, temporary, oauthVerifier));
     this.pending.forget(owner.hash, oauthToken);
     return token;
   }
@@ -63,7 +80,7 @@ export class OAuthBroker {
   async authorize(owner: Owner, payload: ParsedPayload<'oauth2/authorize'>) {
     const { platform, authCode, redirectUri, pkceVerifier } = payload;
     const provider = this.provider(platform, 'oauth2');
-    const tokens = await exchangeCode(platform, provider, authCode, redirectUri, pkceVerifier);
+    const tokens = await this.scrubbed(exchangeCode(platform, provider, authCode, redirectUri, pkceVerifier));
     await owner.store.withMain(() => owner.store.saveOAuth2Tokens(platform, tokens));
     return answerOf(tokens);
   }
@@ -84,7 +101,7 @@ export class OAuthBroker {
     const key = `${owner.hash}\0${platform}`;
     let turn = this.refreshing.get(key);
     if (!turn) {
-      turn = refresh(platform, provider, refreshToken)
+      turn = this.scrubbed(refresh(platform, provider, refreshToken))
         .then(async (fresh) => {
           await owner.store.withMain(() => owner.store.saveOAuth2Tokens(platform, fresh));
           return fresh;

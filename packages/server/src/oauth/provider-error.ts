@@ -18,7 +18,8 @@ function forms(secrets: readonly string[]): string[] {
 }
 
 export function scrub(text: string, secrets: readonly string[]): string {
-  let result = text;
+  // An echoed Authorization header: its credential in whatever encoding the client library chose.
+  let result = text.replace(/\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/gi, '$1 [secret]');
   for (const form of forms(secrets)) result = result.split(form).join('[secret]');
   return result;
 }
