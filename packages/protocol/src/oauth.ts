@@ -41,7 +41,10 @@ export interface OAuth2AuthUrl {
   pkceVerifier: string;
   state: string;
 }
-/** `accessToken` [pinned]; `expiresAt` (ms since the epoch) when the provider said, else null. The Pod keeps the refresh token. */
+/**
+ * `accessToken` [pinned]; `expiresAt` (ms since the epoch) when the provider said, else null.
+ * The refresh token stays in the Pod, which refreshes for its callers.
+ */
 export interface OAuth2AccessToken {
   accessToken: string;
   expiresAt: number | null;

@@ -48,10 +48,10 @@ export class OAuthBroker {
         `unknown platform ${q(platform)}: this Pod has no OAuth provider configured under that name` +
           (this.providers.size > 0 ? ` (it has ${[...this.providers.keys()].map(q).join(', ')})` : ' (none at all)'),
       );
-    if (provider.type !== type)
-      throw badRequest(
-        `platform ${q(platform)} is configured for ${provider.type === 'oauth1' ? 'OAuth 1.0a: use oauth1_request_token' : 'OAuth 2: use oauth2/auth_url'}`,
-      );
+    if (provider.type !== type) {
+      const use = provider.type === 'oauth1' ? 'OAuth 1.0a: use oauth1_request_token' : 'OAuth 2: use oauth2/auth_url';
+      throw badRequest(`platform ${q(platform)} is configured for ${use}`);
+    }
     return provider as Extract<OAuthProvider, { type: T }>;
   }
 

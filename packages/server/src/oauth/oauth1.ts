@@ -16,7 +16,7 @@ export const OAUTH1_TOKEN_TTL_MS = 15 * 60_000;
 /** Temporary tokens remembered per owner; the oldest is forgotten first. */
 const MAX_PENDING_PER_OWNER = 100;
 
-/** A POST to `url` signed per RFC 5849 §3.4.2; `extra` (oauth_callback, oauth_verifier) is signed and sent in the header. */
+/** A POST signed per RFC 5849 §3.4.2; `extra` (oauth_callback, oauth_verifier) goes signed in the header. */
 async function signedPost(
   platform: string,
   provider: OAuth1Provider,

@@ -35,5 +35,6 @@ export function unreachable(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError')
     return `no answer within ${PROVIDER_TIMEOUT_MS / 1000} s`;
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  return `cannot be reached (${cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error))})`;
+  const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return `cannot be reached (${reason})`;
 }

@@ -12,7 +12,7 @@ import { isLoopback } from '../config.js';
 const Secret = z.union([z.string().min(1), z.strictObject({ env: z.string().min(1) })], {
   error: 'a secret is a non-empty string or {"env": "VARIABLE_NAME"}',
 });
-/** HTTPS, or HTTP to a provider on this machine (a local or test provider): a secret never crosses a network in clear. */
+/** HTTPS, or HTTP to a provider on this machine (a local or test one): a secret never crosses a network in clear. */
 const ProviderUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((text) => {
   const url = new URL(text);
   return url.protocol === 'https:' || isLoopback(url.hostname.replace(/^\[(.*)\]$/, '$1'));
@@ -50,7 +50,7 @@ export type OAuthProvider = OAuth1Provider | OAuth2Provider;
 /** By platform name; a Map, so no name resolves through a prototype. */
 export type OAuthProviders = ReadonlyMap<string, OAuthProvider>;
 
-/** Checks the providers' JSON and reads the secrets it names from `env`; throws a message naming what to fix (never a secret). */
+/** Checks the providers' JSON and reads the secrets it names from `env`; throws what to fix (never a secret). */
 export function parseProviders(json: unknown, env: NodeJS.ProcessEnv): OAuthProviders {
   const checked = ProvidersFile.safeParse(json);
   if (!checked.success) throw new Error(describeIssues(checked.error, 'providers'));

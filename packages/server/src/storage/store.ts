@@ -41,7 +41,7 @@ export interface StoredFile {
   format: BlobFormat;
 }
 
-/** An owner's OAuth 2 tokens for one platform; `expiresAt` in ms since the epoch, null when the provider did not say. */
+/** An owner's OAuth 2 tokens for one platform; `expiresAt` in ms since the epoch, null if the provider did not say. */
 export interface StoredOAuth2Tokens {
   accessToken: string;
   refreshToken: string | null;

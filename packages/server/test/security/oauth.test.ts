@@ -193,7 +193,7 @@ describe('the payload cannot point the authorize URL at another host', () => {
     await provider.close();
   });
 
-  test('scopes and redirectUri stay values of their own parameters; host, path and client_id are the configured ones', async () => {
+  test('scopes and redirectUri stay values of their own parameters; host, path, client_id are configured', async () => {
     const owner = new Owner(pod.url);
     const configured = new URL(provider.config('twitter', 'gitlab').gitlab?.authorizeUrl ?? '');
     const tricks = [
