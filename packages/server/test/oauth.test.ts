@@ -120,6 +120,24 @@ describe('OAuth through the Pod', () => {
     }
   });
 
+  test('callers asking at once for an expired token share one refresh', async () => {
+    const busy = new Owner(pod.url);
+    provider.expiresIn = 5;
+    try {
+      await logIn2('gitlab', busy);
+      provider.expiresIn = 3600;
+      const from = provider.seen.length;
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => busy.ok('oauth2/access_token', { platform: 'gitlab' })),
+      );
+      assert.equal(new Set(answers.map((a) => a.accessToken)).size, 1, 'all got the same fresh token');
+      const refreshes = provider.seen.slice(from).filter((r) => r.form.grant_type === 'refresh_token');
+      assert.equal(refreshes.length, 1, 'a rotated refresh token is used once');
+    } finally {
+      provider.expiresIn = 3600;
+    }
+  });
+
   test('an expired token without a refresh token answers 404 saying to log in again', async () => {
     const someone = new Owner(pod.url);
     provider.expiresIn = 1;
