@@ -107,6 +107,7 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   get_file: 'safe',
   plugin_run_logs: 'safe',
   plugin_images: 'safe',
+  'oauth2/auth_url': 'safe',
   create_item: 'refused',
   update_item: 'refused',
   delete_item: 'refused',
@@ -116,6 +117,12 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   bulk: 'refused',
   send_email: 'refused',
   abort_plugin_run: 'refused',
+  // A provider takes a temporary token, a code or a rotated refresh token once.
+  oauth: 'refused',
+  oauth1_request_token: 'refused',
+  oauth1_access_token: 'refused',
+  'oauth2/authorize': 'refused',
+  'oauth2/access_token': 'refused',
 };
 
 export class PodCore implements Policy {
@@ -413,6 +420,33 @@ export class PodCore implements Policy {
   /** Sends an email through the Pod's SMTP relay (or its log, when it has none). Never repeated. */
   async sendEmail(email: Payload<'send_email'>, options?: RequestOptions): Promise<void> {
     await this.call('send_email', email, options);
+  }
+
+  // ---- OAuth: the Pod talks to the provider and keeps the app's secret (spec §7) ---------------
+
+  /** OAuth 1.0a, step 1: a temporary token; send the owner to the provider's authorize URL with it. */
+  oauth1RequestToken(query: Payload<'oauth1_request_token'>, options?: RequestOptions) {
+    return this.call('oauth1_request_token', query, options);
+  }
+
+  /** OAuth 1.0a, step 2: the token credentials for an authorized temporary token and its verifier. */
+  oauth1AccessToken(query: Payload<'oauth1_access_token'>, options?: RequestOptions) {
+    return this.call('oauth1_access_token', query, options);
+  }
+
+  /** OAuth 2: where to send the owner, and the PKCE verifier to hand to `oauth2Authorize` (check `state` on return). */
+  oauth2AuthUrl(query: Payload<'oauth2/auth_url'>, options?: RequestOptions) {
+    return this.call('oauth2/auth_url', query, options);
+  }
+
+  /** OAuth 2: exchanges the code; the Pod keeps the tokens for `oauth2AccessToken`. */
+  oauth2Authorize(query: Payload<'oauth2/authorize'>, options?: RequestOptions) {
+    return this.call('oauth2/authorize', query, options);
+  }
+
+  /** OAuth 2: the stored access token of a platform, refreshed by the Pod when it has expired. */
+  oauth2AccessToken(platform: string, options?: RequestOptions) {
+    return this.call('oauth2/access_token', { platform }, options);
   }
 }
 

@@ -32,7 +32,8 @@ export class PluginRunItem extends PluginRun {
 
 /**
  * A Plugin item with its grant and its settings: `permissions` is JSON
- * `{"read": {"Type": "*" | ["prop", …]}, "write": {…}, "email": bool}`, `configJson` the settings
+ * `{"read": {"Type": "*" | ["prop", …]}, "write": {…}, "email": bool, "oauth": ["platform", …]}`,
+ * `configJson` the settings
  * its runs may be given, JSON `{"name": {"type", "default"?, "description"?, "required"?}}` (both
  * from plugin.json).
  */

@@ -8,6 +8,14 @@ import { Bulk, EdgeEnds, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQ
 import type { BulkResult, EdgeEntry, Item, ReceivedItem } from './items.js';
 import { HEX_KEY } from './values.js';
 import type { PluginImage } from './plugin-dir.js';
+import {
+  OAuth1AccessTokenQuery,
+  OAuth1RequestTokenQuery,
+  OAuth2AccessTokenQuery,
+  OAuth2AuthUrlQuery,
+  OAuth2AuthorizeQuery,
+} from './oauth.js';
+import type { OAuth1Token, OAuth2AccessToken, OAuth2AuthUrl } from './oauth.js';
 
 /** An answer's type, carried by the table and never checked at run time (the Pod builds it). */
 export interface AnswerOf<T> {
@@ -68,6 +76,13 @@ export const endpoints = {
   plugin_run_logs: { payload: ItemId, answer: answer<string>() },
   /** Ours, the owner's only: the images this Pod can launch now (docker: local images labelled `pod.plugin`). */
   plugin_images: { payload: z.object({}), answer: answer<PluginImage[]>() },
+  /** 2023 (spec §7): OAuth exchanges the Pod performs with a configured provider; `oauth` is the Aug 2022 name. */
+  oauth: { payload: OAuth1RequestTokenQuery, answer: answer<OAuth1Token>() },
+  oauth1_request_token: { payload: OAuth1RequestTokenQuery, answer: answer<OAuth1Token>() },
+  oauth1_access_token: { payload: OAuth1AccessTokenQuery, answer: answer<OAuth1Token>() },
+  'oauth2/auth_url': { payload: OAuth2AuthUrlQuery, answer: answer<OAuth2AuthUrl>() },
+  'oauth2/authorize': { payload: OAuth2AuthorizeQuery, answer: answer<OAuth2AccessToken>() },
+  'oauth2/access_token': { payload: OAuth2AccessTokenQuery, answer: answer<OAuth2AccessToken>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
 /** Endpoints answering JSON; `get_file` answers bytes. */

@@ -33,6 +33,8 @@ export const Permissions = z.strictObject({
   write: Access.optional(),
   /** May call `send_email`. */
   email: z.boolean().optional(),
+  /** Platforms whose OAuth exchanges it may ask the Pod for (`["gitlab"]`); the Pod keeps the app's secret. */
+  oauth: z.array(z.string().min(1, 'an "oauth" platform name must not be empty')).optional(),
 });
 export type Permissions = z.input<typeof Permissions>;
 
@@ -47,6 +49,7 @@ export interface ParsedPermissions {
   read: ReadonlyMap<string, TypeRule>;
   write: ReadonlyMap<string, TypeRule>;
   email: boolean;
+  oauth: ReadonlySet<string>;
 }
 
 /** Checks permissions (the parsed JSON of `Plugin.permissions`) and brings them to normal form; throws a message on bad input. */
@@ -71,5 +74,10 @@ export function parsePermissions(json: unknown): ParsedPermissions {
         ] as const;
       }),
     );
-  return { read: rules(raw.read, 'all'), write: rules(raw.write, 'own'), email: checked.data.email ?? false };
+  return {
+    read: rules(raw.read, 'all'),
+    write: rules(raw.write, 'own'),
+    email: checked.data.email ?? false,
+    oauth: new Set(checked.data.oauth ?? []),
+  };
 }

@@ -16,6 +16,7 @@ import { createPluginParts, type PluginParts } from './plugins/setup.js';
 import { PluginCredentials } from './plugins/credentials.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
+import { OAuthBroker } from './oauth/broker.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -107,6 +108,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     runs: context.plugins.runs,
     feed: context.feed,
     mailer: context.mailer,
+    oauth: context.oauth,
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
     limits: config.limits,
@@ -121,6 +123,7 @@ export interface PodContext {
   feed: ChangeFeed;
   plugins: PluginParts;
   mailer: Mailer;
+  oauth: OAuthBroker;
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
@@ -139,7 +142,8 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     plugins.runs.onCommit(owner, commit);
     feed.notify(owner);
   });
-  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log) };
+  const oauth = new OAuthBroker(config.oauth);
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth };
 }
 
 /** The one place a domain error becomes an HTTP status. */
@@ -154,6 +158,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   tooMany: 429,
   internal: 500,
   unavailable: 503,
+  badGateway: 502,
 };
 
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */

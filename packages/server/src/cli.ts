@@ -7,6 +7,7 @@ import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback,
 import { POD_VERSION, createPod } from './app.js';
 import { normalizeOrigin } from './api/origin.js';
 import { listenPod } from './listen.js';
+import { loadProviders, type OAuthProviders } from './oauth/providers.js';
 
 const defaults = defaultConfig();
 
@@ -72,6 +73,13 @@ const corsOrigins = (value: string): PodConfig['corsOrigins'] => {
         );
       return origin;
     });
+};
+const oauthProviders = (file: string): OAuthProviders => {
+  try {
+    return loadProviders(file, process.env);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 };
 const option = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
 
@@ -208,6 +216,20 @@ const program = new Command('pod')
   )
   .addOption(
     option(
+      '--oauth-providers <file>',
+      'JSON file of OAuth providers by platform, e.g. {"gitlab": {"type": "oauth2", "clientId": "…", ' +
+        '"clientSecret": {"env": "GITLAB_SECRET"}, "authorizeUrl": "…", "tokenUrl": "…", "scopes": "read_user"}, ' +
+        '"twitter": {"type": "oauth1", "consumerKey": "…", "consumerSecret": {"env": "TWITTER_SECRET"}, ' +
+        '"requestTokenUrl": "…", "accessTokenUrl": "…", "authorizeUrl": "…"}}; a secret is a string or ' +
+        '{"env": "VARIABLE"} (read at start-up); URLs are https (http only on loopback); "tokenAuth": "post" ' +
+        'sends the client secret as a form field instead of HTTP Basic',
+      'POD_OAUTH_PROVIDERS',
+    )
+      .default(new Map(), 'none')
+      .argParser(oauthProviders),
+  )
+  .addOption(
+    option(
       '--plugin-runner <kind>',
       'how plugins are started: none, process (local commands), docker',
       'POD_PLUGIN_RUNNER',
@@ -325,6 +347,7 @@ interface Flags {
   smtpAllowAnyOwner: boolean;
   smtpMaxRecipients: number;
   smtpRate: number;
+  oauthProviders: OAuthProviders;
   pluginRunner: PodConfig['plugins']['runner'];
   pluginCommands: PodConfig['plugins']['commands'];
   pluginDir: string;
@@ -385,6 +408,7 @@ const config: PodConfig = {
         perHour: flags.smtpRate,
       }
     : undefined,
+  oauth: flags.oauthProviders,
   plugins: {
     runner: flags.pluginRunner,
     commands: flags.pluginCommands,

@@ -1,5 +1,6 @@
 /** The Pod's settings: one typed object, filled from flags and environment variables by `cli.ts`. */
 import { createHash } from 'node:crypto';
+import type { OAuthProviders } from './oauth/providers.js';
 
 export const PLUGIN_RUNNERS = ['none', 'process', 'docker'] as const;
 export type PluginRunnerKind = (typeof PLUGIN_RUNNERS)[number];
@@ -61,6 +62,8 @@ export interface PodConfig {
     keepAliveMs: number;
   };
   smtp?: SmtpConfig;
+  /** OAuth providers by platform (`--oauth-providers`): the Pod performs the exchanges, secrets stay here. */
+  oauth: OAuthProviders;
   plugins: {
     runner: PluginRunnerKind;
     /** POD_FULL_ADDRESS handed to plugins; derived from host and port when not given. */
@@ -112,6 +115,7 @@ export const defaultConfig = (): PodConfig => ({
     bodyTimeoutMs: 120_000,
     keepAliveMs: 75_000,
   },
+  oauth: new Map(),
   plugins: {
     runner: 'none',
     commands: {},

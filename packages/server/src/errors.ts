@@ -12,7 +12,9 @@ export type ErrorKind =
   | 'tooLarge'
   | 'tooMany'
   | 'internal'
-  | 'unavailable';
+  | 'unavailable'
+  /** An outside service the Pod called for the request (an OAuth provider) failed or answered an error. */
+  | 'badGateway';
 
 export class PodError extends Error {
   constructor(

@@ -14,6 +14,8 @@ import { listenPod } from './listen.js';
 
 export { freePort, startPodProcess, type PodProcess } from './pod-process.js';
 export { benchProgress, quiet, type Progress } from './bench-progress.js';
+export { startFakeOAuthProvider, type FakeOAuthProvider } from './fake-oauth-provider.js';
+export { parseProviders } from './oauth/providers.js';
 
 export interface TestPod {
   app: FastifyInstance;

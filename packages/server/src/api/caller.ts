@@ -14,6 +14,7 @@ import type { PluginCredentials } from '../plugins/credentials.js';
 import type { Grant } from '../plugins/permissions.js';
 import type { PodConfig } from '../config.js';
 import type { PluginRuns } from '../plugins/trigger.js';
+import type { OAuthBroker } from '../oauth/broker.js';
 
 export interface ApiDeps {
   owners: OwnerPool;
@@ -21,6 +22,7 @@ export interface ApiDeps {
   runs: PluginRuns;
   feed: ChangeFeed;
   mailer: Mailer;
+  oauth: OAuthBroker;
   jsonBodyLimit: number;
   uploadLimit: number;
   limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;

@@ -70,6 +70,13 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   abort_plugin_run: ({ owner }, id, { runs }) => doneAsync(() => runs.abort(owner, id)),
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
   plugin_images: async (_caller, _payload, { runs }) => toJson(await runs.images()),
+  oauth: async ({ owner }, query, { oauth }) => toJson(await oauth.requestToken(owner, query)),
+  oauth1_request_token: async ({ owner }, query, { oauth }) => toJson(await oauth.requestToken(owner, query)),
+  oauth1_access_token: async ({ owner, grant }, query, { oauth }) =>
+    toJson(await oauth.accessToken(owner, grant, query)),
+  'oauth2/auth_url': async (_caller, query, { oauth }) => toJson(await oauth.authUrl(query)),
+  'oauth2/authorize': async ({ owner }, query, { oauth }) => toJson(await oauth.authorize(owner, query)),
+  'oauth2/access_token': async ({ owner }, query, { oauth }) => toJson(await oauth.currentToken(owner, query)),
 };
 
 /** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */

@@ -242,6 +242,12 @@ export class Grant implements Principal {
       );
   }
 
+  /** OAuth through the Pod: only for a platform every set of rules names in its `oauth`. */
+  checkOAuth(platform: string) {
+    if (!this.rules.every((set) => set.oauth.has(platform)))
+      throw forbidden(`this plugin did not declare that it uses OAuth of ${q(platform)} ("oauth": [${q(platform)}])`);
+  }
+
   /** Throws 403 unless the request is within the grant, for what the store does not check as it applies. */
   authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
     switch (endpoint) {
@@ -269,6 +275,15 @@ export class Grant implements Principal {
         throw forbidden('the change feed is for clients; plugins search');
       case 'plugin_images':
         throw forbidden('what the Pod can launch is for its owner; plugins do not list it');
+      case 'oauth':
+      case 'oauth1_request_token':
+        return void this.checkOAuth((payload as { service: string }).service);
+      case 'oauth2/auth_url':
+      case 'oauth2/authorize':
+      case 'oauth2/access_token':
+        return void this.checkOAuth((payload as { platform: string }).platform);
+      case 'oauth1_access_token':
+        return; // its platform is the one its token was issued for: the broker asks checkOAuth once it knows
       case 'abort_plugin_run':
       case 'plugin_run_logs':
         if (payload !== this.own.runId) throw forbidden('a plugin may stop or read the logs of its own run only');

@@ -159,6 +159,17 @@ const migrations: ((db: Db) => void)[] = [
       -- The Pod's record, on a PluginRun, of the run whose credential created it.
       INSERT OR IGNORE INTO properties (name, valueType) VALUES ('podCreatedByRun', 'Text');
     `),
+  (db) =>
+    db.exec(`
+      -- OAuth 2 tokens the Pod obtained for the owner, per platform (spec §7; oauth/): never an item,
+      -- so never searched, synced or shown to a plugin's read; expiresAt in ms, NULL when unknown.
+      CREATE TABLE IF NOT EXISTS oauth2_tokens (
+        platform TEXT PRIMARY KEY,
+        accessToken TEXT NOT NULL,
+        refreshToken TEXT,
+        expiresAt INTEGER
+      ) WITHOUT ROWID;
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

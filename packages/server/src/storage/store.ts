@@ -41,6 +41,13 @@ export interface StoredFile {
   format: BlobFormat;
 }
 
+/** An owner's OAuth 2 tokens for one platform; `expiresAt` in ms since the epoch, null if the provider did not say. */
+export interface StoredOAuth2Tokens {
+  accessToken: string;
+  refreshToken: string | null;
+  expiresAt: number | null;
+}
+
 /** What one committed transaction changed; feeds plugin triggers and the change feed. */
 export interface Commit {
   dateServerModified: number;
@@ -1014,6 +1021,19 @@ export class OwnerStore {
     return this.sql('SELECT sha256, blob, key, nonce, tag, size, format FROM files WHERE sha256 = ?').get(sha256) as
       | StoredFile
       | undefined;
+  }
+
+  /** The OAuth 2 tokens kept for a platform (oauth/): a table of their own, never an item. */
+  oauth2Tokens(platform: string): StoredOAuth2Tokens | undefined {
+    return this.sql('SELECT accessToken, refreshToken, expiresAt FROM oauth2_tokens WHERE platform = ?').get(
+      platform,
+    ) as StoredOAuth2Tokens | undefined;
+  }
+
+  saveOAuth2Tokens(platform: string, tokens: StoredOAuth2Tokens): void {
+    this.sql(
+      'INSERT OR REPLACE INTO oauth2_tokens (platform, accessToken, refreshToken, expiresAt) VALUES (?, ?, ?, ?)',
+    ).run(platform, tokens.accessToken, tokens.refreshToken, tokens.expiresAt);
   }
 
   /** Records a stored blob and writes its key and nonce onto the File items announcing it. */

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultConfig } from '../../src/config.js';
+import { defaultConfig, type PodConfig } from '../../src/config.js';
 import { ProcessRunner } from '../../src/plugins/process-runner.js';
 import { Owner, startPod, type RunningPod, until } from '../helpers.js';
 
@@ -38,14 +38,17 @@ export class PluginPod {
     private readonly scratch: string,
   ) {}
 
-  static async start(): Promise<PluginPod> {
+  static async start(overrides: Partial<PodConfig> = {}): Promise<PluginPod> {
     const scratch = mkdtempSync(join(tmpdir(), 'pod-attack-'));
     const commands = Object.fromEntries(
       IMAGES.map((image) => [image, [process.execPath, PLUGIN, join(scratch, `${image}.json`), 'wait']]),
     );
     // Runs here wait to be stopped; the run caps (security/run-flood.test.ts) would queue them.
     const limits = { ...defaultConfig().plugins, maxRuns: 64, maxRunsPerOwner: 64 };
-    const pod = await startPod({ plugins: limits }, { runner: new ProcessRunner({ commands, timeoutSeconds: 60 }) });
+    const pod = await startPod(
+      { plugins: limits, ...overrides },
+      { runner: new ProcessRunner({ commands, timeoutSeconds: 60 }) },
+    );
     return new PluginPod(pod, scratch);
   }
 
