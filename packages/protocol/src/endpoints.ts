@@ -8,6 +8,8 @@ import { Bulk, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQuery } fro
 import type { BulkResult, EdgeEntry, Item, ReceivedItem } from './items.js';
 import { HEX_KEY } from './values.js';
 import type { PluginImage } from './plugin-dir.js';
+import { PluginApiCall, PluginApiQuery, PluginStatusQuery, TriggerStatus } from './plugin-web.js';
+import type { PluginApi, PluginStatuses } from './plugin-web.js';
 
 /** An answer's type, carried by the table and never checked at run time (the Pod builds it). */
 export interface AnswerOf<T> {
@@ -58,6 +60,14 @@ export const endpoints = {
   plugin_run_logs: { payload: ItemId, answer: answer<string>() },
   /** Ours, the owner's only: the images this Pod can launch now (docker: local images labelled `pod.plugin`). */
   plugin_images: { payload: z.object({}), answer: answer<PluginImage[]>() },
+  /** 2023 §6.1: each run's own `GET /v1/health`, or `unreachable`. */
+  'plugin/status': { payload: PluginStatusQuery, answer: answer<PluginStatuses>() },
+  /** 2023 §6.2: the endpoints a run's web server exposes (its `GET /v1/api`). */
+  'plugin/api': { payload: PluginApiQuery, answer: answer<PluginApi>() },
+  /** 2023 §6.2: one request relayed to a run's web server; the answer is the plugin's JSON. */
+  'plugin/api/call': { payload: PluginApiCall, answer: answer<unknown>() },
+  /** 2023 §6.3: a trigger plugin reports how its work on the items went. */
+  'trigger/status': { payload: TriggerStatus, answer: answer<Empty>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
 /** Endpoints answering JSON; `get_file` answers bytes. */

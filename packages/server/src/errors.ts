@@ -12,7 +12,11 @@ export type ErrorKind =
   | 'tooLarge'
   | 'tooMany'
   | 'internal'
-  | 'unavailable';
+  | 'unavailable'
+  /** A plugin credential from an earlier Pod process (2023 §1.4): its plugin should stop. */
+  | 'misdirected'
+  /** A plugin's own web server did not answer usably (2023 §6.2). */
+  | 'badGateway';
 
 export class PodError extends Error {
   constructor(

@@ -63,6 +63,10 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   abort_plugin_run: ({ owner }, id, { runs }) => doneAsync(() => runs.abort(owner, id)),
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
   plugin_images: async (_caller, _payload, { runs }) => toJson(await runs.images()),
+  'plugin/status': async ({ owner }, { plugins }, { runs }) => toJson(await runs.statuses(owner, plugins)),
+  'plugin/api': ({ owner }, { id }, { runs }) => runs.api(owner, id),
+  'plugin/api/call': ({ owner }, { id, ...call }, { runs }) => runs.callApi(owner, id, call),
+  'trigger/status': ({ owner, grant }, report, { runs }) => done(() => runs.reportTrigger(owner, report, grant)),
 };
 
 /** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */
