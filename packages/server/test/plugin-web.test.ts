@@ -146,12 +146,18 @@ describe('trigger/status (2023 §6.3)', () => {
 
   test('both spellings are accepted, answered {} and the outcome kept on the Trigger', async () => {
     const triggerId = await owner.create({ type: 'Trigger' });
-    assert.deepEqual(await owner.ok('trigger/status', { item_ids: ['a', 'b'], trigger_id: triggerId, status: 'OK' }), {});
+    assert.deepEqual(
+      await owner.ok('trigger/status', { item_ids: ['a', 'b'], trigger_id: triggerId, status: 'OK' }),
+      {},
+    );
     let trigger = await owner.get(triggerId);
     assert.equal(trigger.podTriggerStatus, 'OK');
     assert.equal(trigger.podTriggerItemIds, '["a","b"]');
     const before = trigger.dateModified;
-    assert.deepEqual(await owner.ok('trigger/status', { item_id: 'c', trigger_id: triggerId, status: 'boom: no net' }), {});
+    assert.deepEqual(
+      await owner.ok('trigger/status', { item_id: 'c', trigger_id: triggerId, status: 'boom: no net' }),
+      {},
+    );
     trigger = await owner.get(triggerId);
     assert.equal(trigger.podTriggerStatus, 'boom: no net');
     assert.equal(trigger.podTriggerItemIds, '["c"]');

@@ -57,6 +57,12 @@ export class WebPluginPod {
     rmSync(this.scratch, { recursive: true, force: true });
   }
 
+  /** Stops the Pod and its runs; its data folder stays (for a restart on it). */
+  async stop() {
+    await this.pod.stop();
+    rmSync(this.scratch, { recursive: true, force: true });
+  }
+
   /** A fresh owner who may set webserverPort on runs and pluginRunId on Triggers. */
   async owner(): Promise<Owner> {
     const owner = new Owner(this.url);
