@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Owner, until } from './helpers.js';
+import { type Owner, until } from './helpers.js';
 import { WebPluginPod } from './web-plugin-harness.js';
 
 describe('plugin/status (2023 §6.1)', () => {

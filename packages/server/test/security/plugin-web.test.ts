@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Owner, call } from '../helpers.js';
+import { type Owner, call } from '../helpers.js';
 import { type PluginCaller, WebPluginPod } from '../web-plugin-harness.js';
 
 describe('the plugin routes keep plugins to their own run', () => {
