@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Owner, until } from './helpers.js';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { defaultConfig } from '../src/config.js';
+import { Owner, startPod, until, type RunningPod } from './helpers.js';
+import { buildProbe, docker, noEngine } from './security/docker.js';
 import { WebPluginPod } from './web-plugin-harness.js';
 
 describe('plugin/status (2023 §6.1)', () => {
@@ -250,5 +254,58 @@ describe('webserverPort and daemon (2023 §8)', () => {
     });
     assert.equal(ended.status, 'error');
     assert.match(ended.podLaunchMessage, /without setting a final status/);
+  });
+});
+
+describe('a web plugin in a container (docker runner, firewalled plugin network)', { skip: noEngine }, () => {
+  const image = `pod-test-web-plugin-${process.pid}`;
+  let pod: RunningPod;
+  before(async () => {
+    const script = readFileSync(fileURLToPath(new URL('../../test/fixtures/web-plugin.mjs', import.meta.url)), 'utf8');
+    await buildProbe(image, 'pod-plugin-node:base', 'web-plugin.mjs', script, 'node', 'ENV WEB_PLUGIN_HOST=0.0.0.0\n');
+    pod = await startPod({ plugins: { ...defaultConfig().plugins, runner: 'docker', timeoutSeconds: 120 } });
+  });
+  after(async () => {
+    await pod?.close();
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => {});
+  });
+
+  test("the Pod reaches each container's web server at its webserverPort, default 8080", async () => {
+    const owner = new Owner(pod.url);
+    await owner.declare(['webserverPort', 'Integer']);
+    const runs = [
+      { id: await owner.create({ type: 'PluginRun', containerImage: image, webserverPort: 9090 }), port: 9090 },
+      { id: await owner.create({ type: 'PluginRun', containerImage: image }), port: 8080 },
+    ];
+    for (const run of runs) {
+      await until(
+        `run ${run.id} to answer its health check`,
+        async () => {
+          const launched = await owner.get(run.id);
+          assert.ok(
+            !['failed', 'imageMissing', 'refused', 'exited'].includes(launched.podLaunchStatus),
+            launched.podLaunchMessage,
+          );
+          const { plugins } = await owner.ok('plugin/status', { plugins: [run.id] });
+          return plugins[run.id].status === 'daemon' ? true : undefined;
+        },
+        60_000,
+      );
+      const echo = await owner.ok('plugin/api/call', {
+        id: run.id,
+        method: 'POST',
+        endpoint: '/v1/echo',
+        jsonBody: { a: 1 },
+      });
+      assert.equal(echo.port, run.port);
+      assert.deepEqual(echo.body, { a: 1 });
+    }
+    await owner.ok('abort_plugin_run', runs[0]!.id);
+    assert.deepEqual(await owner.ok('plugin/status', { plugins: [runs[0]!.id] }), {
+      plugins: { [runs[0]!.id]: { status: 'unreachable' } },
+    });
   });
 });
