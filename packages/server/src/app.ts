@@ -13,7 +13,7 @@ import { PodError, type ErrorKind } from './errors.js';
 import { requestGuard } from './api/request-guard.js';
 import type { PluginRunner } from './plugins/runner.js';
 import { createPluginParts, type PluginParts } from './plugins/setup.js';
-import { PluginCredentials, credentialKey } from './plugins/credentials.js';
+import { PluginCredentials } from './plugins/credentials.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
 
@@ -124,7 +124,7 @@ export interface PodContext {
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
   const owners = new OwnerPool(config);
-  const credentials = new PluginCredentials(credentialKey(config.dataDir));
+  const credentials = new PluginCredentials(config.dataDir);
   const feed = new ChangeFeed(config.limits);
   const plugins = createPluginParts(config, {
     owners,

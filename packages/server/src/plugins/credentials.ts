@@ -9,7 +9,7 @@
  * holding it stops (2023 §1.4), while a forged or garbled one gets 401.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PodError } from '../errors.js';
 import { ownerHash } from '../config.js';
@@ -36,13 +36,16 @@ export class PluginCredentials {
   private readonly active = new Map<string, Credential>();
   private readonly process = randomBytes(PROCESS_HEX / 2).toString('hex');
 
-  /** `key`: the data folder's credential key (`credentialKey`). */
-  constructor(private readonly key: Buffer) {}
+  /** The data folder's key, read or made at the first credential: a Pod that runs no plugin writes none. */
+  private key?: Buffer;
+
+  constructor(private readonly dataDir: string) {}
 
   /** A new credential; the answer is the value of POD_AUTH_JSON. */
   issue(owner: Owner, grant: Grant): { authJson: string; token: string } {
+    this.key ??= credentialKey(this.dataDir, { create: true });
     const body = this.process + randomBytes(RANDOM_HEX / 2).toString('hex');
-    const token = body + this.tag(body);
+    const token = body + tag(this.key, body);
     this.active.set(digest(token), { owner, grant });
     return { authJson: JSON.stringify({ data: { token } }), token };
   }
@@ -67,25 +70,27 @@ export class PluginCredentials {
     );
   }
 
-  /** Genuine (its tag checks out) but of another process than this one. */
+  /** Genuine (its tag checks out) but of another process than this one; without a key, no Pod here issued any. */
   private fromEarlierProcess(token: string): boolean {
-    if (!TOKEN.test(token)) return false;
+    if (!TOKEN.test(token) || token.startsWith(this.process)) return false;
+    this.key ??= credentialKey(this.dataDir, { create: false });
+    if (!this.key) return false;
     const body = token.slice(0, PROCESS_HEX + RANDOM_HEX);
-    const genuine = timingSafeEqual(Buffer.from(token.slice(body.length), 'hex'), Buffer.from(this.tag(body), 'hex'));
-    return genuine && !body.startsWith(this.process);
-  }
-
-  private tag(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest('hex');
+    return timingSafeEqual(Buffer.from(token.slice(body.length), 'hex'), Buffer.from(tag(this.key, body), 'hex'));
   }
 }
 
+const tag = (key: Buffer, body: string) => createHmac('sha256', key).update(body).digest('hex');
+
 /**
- * The data folder's credential key: read, or made once (mode 0600) by the first Pod on the folder.
- * It only proves that a token came from a Pod on this folder; it opens nothing.
+ * The data folder's credential key: read, or made (mode 0600) by the first Pod on the folder that
+ * issues a credential. It only proves that a token came from a Pod on this folder; it opens nothing.
  */
-export function credentialKey(dataDir: string): Buffer {
+function credentialKey(dataDir: string, { create }: { create: true }): Buffer;
+function credentialKey(dataDir: string, { create }: { create: false }): Buffer | undefined;
+function credentialKey(dataDir: string, { create }: { create: boolean }): Buffer | undefined {
   const file = join(dataDir, CREDENTIAL_KEY_FILE);
+  if (!create && !existsSync(file)) return undefined;
   try {
     writeFileSync(file, randomBytes(KEY_BYTES), { flag: 'wx', mode: 0o600 });
   } catch (error) {

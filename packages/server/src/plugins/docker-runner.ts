@@ -19,6 +19,7 @@ import {
   type PluginRunner,
   type RunningPlugin,
   type WebServer,
+  WEBSERVER_HOST_VARIABLE,
   WEBSERVER_PORT_VARIABLE,
 } from './runner.js';
 import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
@@ -107,7 +108,11 @@ export class DockerRunner implements PluginRunner {
     const name = containerName(launch);
     const network = this.options.network;
     const port = network === 'host' ? await freePort() : launch.webserverPort;
-    const env = { ...launch.env, [WEBSERVER_PORT_VARIABLE]: String(port) };
+    const env = {
+      ...launch.env,
+      [WEBSERVER_HOST_VARIABLE]: network === 'host' ? '127.0.0.1' : '0.0.0.0',
+      [WEBSERVER_PORT_VARIABLE]: String(port),
+    };
     let container: Docker.Container;
     try {
       container = await this.#docker.createContainer({

@@ -20,6 +20,7 @@ import {
   type PluginLaunch,
   type PluginRunner,
   type RunningPlugin,
+  WEBSERVER_HOST_VARIABLE,
   WEBSERVER_PORT_VARIABLE,
 } from './runner.js';
 import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
@@ -57,7 +58,12 @@ export class ProcessRunner implements PluginRunner {
 
     const port = await freePort();
     const child = spawn(file, args, {
-      env: { ...inherited, ...launch.env, [WEBSERVER_PORT_VARIABLE]: String(port) },
+      env: {
+        ...inherited,
+        ...launch.env,
+        [WEBSERVER_HOST_VARIABLE]: '127.0.0.1',
+        [WEBSERVER_PORT_VARIABLE]: String(port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group, so that stopping it also ends whatever it started
       detached: true,

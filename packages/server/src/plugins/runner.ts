@@ -13,7 +13,7 @@ export interface PluginLaunch {
   containerImage: string;
   /**
    * The plugin's whole environment (spec §7: see `pluginEnvironment`); nothing of the Pod's is
-   * added. The runner adds only `POD_WEBSERVER_PORT`, the port it expects the web server on.
+   * added. The runner adds only `POD_WEBSERVER_HOST` and `POD_WEBSERVER_PORT`: where it expects the web server.
    */
   env: Record<string, string>;
   /** The run's `webserverPort` (2023 §8), DEFAULT_WEBSERVER_PORT when it sets none. */
@@ -43,6 +43,8 @@ export interface WebServer {
  * 2023 plugins that ignore it listen on their run's webserverPort, which the docker runner honours.
  */
 export const WEBSERVER_PORT_VARIABLE = 'POD_WEBSERVER_PORT';
+/** The address to listen on there: 127.0.0.1 where the plugin shares the host's ports, 0.0.0.0 in a container's own network. */
+export const WEBSERVER_HOST_VARIABLE = 'POD_WEBSERVER_HOST';
 
 export interface RunningPlugin {
   /** Container name or process id, for the Pod's log and `podLaunchMessage`. */
