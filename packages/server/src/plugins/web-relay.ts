@@ -54,7 +54,7 @@ export async function relay(server: WebServer, call: RelayedCall): Promise<strin
 }
 
 /** The URL of `endpoint` on the run's server: built from the run's address, and refused if it would leave it. */
-export function urlOn(server: WebServer, endpoint: string, query: RelayedCall['query']): URL {
+function urlOn(server: WebServer, endpoint: string, query: RelayedCall['query']): URL {
   const origin = `http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
   const url = new URL(endpoint, origin);
   // PluginPath (protocol) already refused anything but a path: this is the last word on where it goes
