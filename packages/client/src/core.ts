@@ -108,6 +108,11 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   plugin_run_logs: 'safe',
   plugin_images: 'safe',
   'oauth2/auth_url': 'safe',
+  'plugin/status': 'safe',
+  'plugin/api': 'safe',
+  // a relayed call may change the plugin's state: repeated only if it never reached the Pod
+  'plugin/api/call': 'refused',
+  'trigger/status': 'refused',
   create_item: 'refused',
   update_item: 'refused',
   delete_item: 'refused',

@@ -340,3 +340,18 @@ describe('timeouts and retries', () => {
     }
   });
 });
+
+describe('2023 plugin routes, typed from the protocol', () => {
+  it('plugin/status answers a status per run; plugin/api of a run not running is a 502, trigger/status of no Trigger a 404', async () => {
+    const runId = await client.call('create_item', { type: 'PluginRun', containerImage: '' });
+    const { plugins } = await client.call('plugin/status', { plugins: [runId] });
+    const status: string | undefined = plugins[runId]?.status;
+    assert.equal(status, 'unreachable');
+    await podError(client.call('plugin/api', { id: runId }), 502);
+    await podError(client.call('plugin/api/call', { id: 'no-such-run', method: 'GET', endpoint: '/v1/x' }), 404);
+    await podError(
+      client.call('trigger/status', { item_ids: ['a'], trigger_id: 'no-such-trigger', status: 'OK' }),
+      404,
+    );
+  });
+});

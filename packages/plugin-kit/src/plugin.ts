@@ -26,6 +26,7 @@ import {
 } from './auth.js';
 import { findExisting, parseCursors, type Cursor, type ExistingOptions, type ImportBatch } from './incremental.js';
 import { AccountItem, PluginItem, PluginRunItem } from './items.js';
+import { serveWebServer } from './web-server.js';
 
 /** What a plugin runs with: a client holding its credential, and its run. */
 export interface PluginEnvironment {
@@ -253,7 +254,10 @@ export abstract class PluginBase<Config extends object = RunSettings> implements
     }
   }
 
-  /** The entry point of a plugin the Pod starts: runs it, then exits 0 when it is done, 1 otherwise. */
+  /**
+   * The entry point of a plugin the Pod starts: runs it (answering the Pod's `plugin/status` at its
+   * web server meanwhile), then exits 0 when it is done, 1 otherwise.
+   */
   static async main(cls: PluginClass, env: NodeJS.ProcessEnv = process.env): Promise<never> {
     let environment: PluginEnvironment;
     try {
@@ -262,7 +266,9 @@ export abstract class PluginBase<Config extends object = RunSettings> implements
       console.error(describeError(error));
       process.exit(1);
     }
+    const webServer = await serveWebServer(env);
     const outcome = await PluginBase.execute(cls, environment);
+    webServer?.close();
     console.log(`run ${environment.runId}: ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
     process.exit(outcome.status === 'done' ? 0 : 1);
   }

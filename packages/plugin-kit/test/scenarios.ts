@@ -166,6 +166,11 @@ export function runnerScenarios(setup: RunnerSetup): void {
           );
           assert.equal(asking.status, 'userActionNeeded');
           assert.match(asking.authMessage ?? '', /username .* and password of your demo account/);
+          assert.deepEqual(
+            await owner.call('plugin/status', { plugins: [run.id] }),
+            { plugins: { [run.id]: { status: 'started' } } },
+            "the kit's web server answers the Pod's health check while the run waits",
+          );
           Object.assign(account!, { identifier: 'alice', password: 'hunter2' });
           await owner.update(account!);
 

@@ -16,6 +16,8 @@ import {
   OAuth2AuthorizeQuery,
 } from './oauth.js';
 import type { OAuth1Token, OAuth2AccessToken, OAuth2AuthUrl } from './oauth.js';
+import { PluginApiCall, PluginApiQuery, PluginStatusQuery, TriggerStatus } from './plugin-web.js';
+import type { PluginApi, PluginStatuses } from './plugin-web.js';
 
 /** An answer's type, carried by the table and never checked at run time (the Pod builds it). */
 export interface AnswerOf<T> {
@@ -83,6 +85,14 @@ export const endpoints = {
   'oauth2/auth_url': { payload: OAuth2AuthUrlQuery, answer: answer<OAuth2AuthUrl>() },
   'oauth2/authorize': { payload: OAuth2AuthorizeQuery, answer: answer<OAuth2AccessToken>() },
   'oauth2/access_token': { payload: OAuth2AccessTokenQuery, answer: answer<OAuth2AccessToken>() },
+  /** 2023 §6.1: each run's own `GET /v1/health`, or `unreachable`. */
+  'plugin/status': { payload: PluginStatusQuery, answer: answer<PluginStatuses>() },
+  /** 2023 §6.2: the endpoints a run's web server exposes (its `GET /v1/api`). */
+  'plugin/api': { payload: PluginApiQuery, answer: answer<PluginApi>() },
+  /** 2023 §6.2: one request relayed to a run's web server; the answer is the plugin's JSON. */
+  'plugin/api/call': { payload: PluginApiCall, answer: answer<unknown>() },
+  /** 2023 §6.3: a trigger plugin reports how its work on the items went. */
+  'trigger/status': { payload: TriggerStatus, answer: answer<Empty>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
 /** Endpoints answering JSON; `get_file` answers bytes. */

@@ -14,3 +14,4 @@ export * from './statuses.js';
 export * from './permissions.js';
 export * from './plugin-settings.js';
 export * from './plugin-dir.js';
+export * from './plugin-web.js';

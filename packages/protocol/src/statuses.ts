@@ -36,9 +36,9 @@ export const LAUNCH_ENDED: ReadonlySet<string> = new Set<LaunchStatus>([
  * A PluginRun's `status`, written by its plugin (spec §5 lists more words, e.g. `created`,
  * `ready`: any text is accepted); these are the ones the Pod and the plugin kit act on.
  */
-export const RunStatus = z.enum(['started', 'done', 'error', 'aborted']);
+export const RunStatus = z.enum(['started', 'daemon', 'done', 'error', 'aborted']);
 export type RunStatus = z.infer<typeof RunStatus>;
-/** A run's final status: after it, nothing changes the run. */
-export const FinalRunStatus = RunStatus.exclude(['started']);
+/** A run's final status: after it, nothing changes the run. `daemon` (2023 §8) says it keeps running: not an end. */
+export const FinalRunStatus = RunStatus.exclude(['started', 'daemon']);
 export type FinalRunStatus = z.infer<typeof FinalRunStatus>;
 export const FINAL_RUN_STATUSES: ReadonlySet<string> = new Set<FinalRunStatus>(FinalRunStatus.options);

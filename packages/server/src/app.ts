@@ -128,7 +128,7 @@ export interface PodContext {
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
   const owners = new OwnerPool(config);
-  const credentials = new PluginCredentials();
+  const credentials = new PluginCredentials(config.dataDir);
   const feed = new ChangeFeed(config.limits);
   const plugins = createPluginParts(config, {
     owners,
@@ -155,10 +155,11 @@ const STATUS_OF: Record<ErrorKind, number> = {
   timeout: 408,
   conflict: 409,
   tooLarge: 413,
+  misdirected: 421,
   tooMany: 429,
   internal: 500,
-  unavailable: 503,
   badGateway: 502,
+  unavailable: 503,
 };
 
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */

@@ -13,7 +13,9 @@ export type ErrorKind =
   | 'tooMany'
   | 'internal'
   | 'unavailable'
-  /** An outside service the Pod called for the request (an OAuth provider) failed or answered an error. */
+  /** A plugin credential from an earlier Pod process (2023 §1.4): its plugin should stop. */
+  | 'misdirected'
+  /** An outside service the Pod called for the request (an OAuth provider, a plugin's own web server) failed. */
   | 'badGateway';
 
 export class PodError extends Error {

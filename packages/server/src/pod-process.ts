@@ -1,8 +1,8 @@
 /** The Pod as users run it, for benches of every package: its CLI in a child process on a free loopback port. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 export interface PodProcess {
   url: string;
@@ -13,14 +13,7 @@ export interface PodProcess {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on loopback (racy in principle, fine for tests and benches). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 export async function startPodProcess(dataDir: string, extraArgs: string[] = []): Promise<PodProcess> {
   const port = await freePort();

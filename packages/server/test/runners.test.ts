@@ -5,6 +5,7 @@
  * needs an engine: without one it is skipped saying how to get one (required under CI=true);
  * POD_TEST_DOCKER=0 skips it.
  */
+import { DEFAULT_WEBSERVER_PORT } from '@pod/protocol';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -77,7 +78,15 @@ function launchOf(image: string, mode?: 'exit3' | 'sleep' | 'flood'): PluginLaun
     authJson: JSON.stringify({ data: { token } }),
   });
   if (mode) env.PLUGIN_MODE = mode;
-  return { ownerHash: ownerHash(ownerKey), runId, containerImage: image, env, secrets: [token], token };
+  return {
+    ownerHash: ownerHash(ownerKey),
+    runId,
+    containerImage: image,
+    env,
+    secrets: [token],
+    token,
+    webserverPort: DEFAULT_WEBSERVER_PORT,
+  };
 }
 
 async function until(condition: () => Promise<boolean>, what: string, ms = 15_000) {

@@ -77,6 +77,10 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   'oauth2/auth_url': async (_caller, query, { oauth }) => toJson(await oauth.authUrl(query)),
   'oauth2/authorize': async ({ owner }, query, { oauth }) => toJson(await oauth.authorize(owner, query)),
   'oauth2/access_token': async ({ owner }, query, { oauth }) => toJson(await oauth.currentToken(owner, query)),
+  'plugin/status': async ({ owner }, { plugins }, { runs }) => toJson(await runs.statuses(owner, plugins)),
+  'plugin/api': ({ owner }, { id }, { runs }) => runs.api(owner, id),
+  'plugin/api/call': ({ owner }, { id, ...call }, { runs }) => runs.callApi(owner, id, call),
+  'trigger/status': ({ owner, grant }, report, { runs }) => done(() => runs.reportTrigger(owner, report, grant)),
 };
 
 /** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */

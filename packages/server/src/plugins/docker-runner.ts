@@ -2,12 +2,15 @@
  * Runs each plugin in a container through the Docker Engine API: on the plugins' own network (see
  * plugin-network.ts; `host` only on request), as a non-root user, on a read-only root filesystem
  * with a small tmpfs at /tmp, with limits, labels and a time limit. Images are never pulled (a Pod
- * need not reach a registry): an image that is not on the machine is `imageMissing`.
+ * need not reach a registry): an image that is not on the machine is `imageMissing`. A run's web
+ * server is its container's address on that network at its webserverPort (2023 §8); no port is
+ * published on the host. On the host network (shared ports) it gets a free loopback port instead.
  */
 import Docker from 'dockerode';
 import { PLUGIN_IMAGE_LABEL } from '@pod/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { PodConfig } from '../config.js';
+import { freePort } from '../free-port.js';
 import {
   LaunchError,
   lastBytes,
@@ -15,6 +18,9 @@ import {
   type PluginLaunch,
   type PluginRunner,
   type RunningPlugin,
+  type WebServer,
+  WEBSERVER_HOST_VARIABLE,
+  WEBSERVER_PORT_VARIABLE,
 } from './runner.js';
 import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
 
@@ -100,13 +106,20 @@ export class DockerRunner implements PluginRunner {
     await this.options.networkReady?.();
 
     const name = containerName(launch);
+    const network = this.options.network;
+    const port = network === 'host' ? await freePort() : launch.webserverPort;
+    const env = {
+      ...launch.env,
+      [WEBSERVER_HOST_VARIABLE]: network === 'host' ? '127.0.0.1' : '0.0.0.0',
+      [WEBSERVER_PORT_VARIABLE]: String(port),
+    };
     let container: Docker.Container;
     try {
       container = await this.#docker.createContainer({
         name,
         Image: image,
         User: user,
-        Env: Object.entries(launch.env).map(([key, value]) => `${key}=${value}`),
+        Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
         Labels: {
           'pod.owner': launch.ownerHash,
           'pod.run': launch.runId,
@@ -147,7 +160,9 @@ export class DockerRunner implements PluginRunner {
 
     const grace = this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS;
     const onRemovalFailed = (removal: Error) => this.#removalFailed(name, removal);
-    return this.#supervisor.watch(containerRun(container, name, launch.secrets, grace, onRemovalFailed));
+    const webServer =
+      network === 'host' ? async () => ({ host: '127.0.0.1', port }) : addressOn(container, network, port);
+    return this.#supervisor.watch(containerRun(container, name, launch.secrets, grace, onRemovalFailed, webServer));
   }
 
   close(): Promise<void> {
@@ -223,10 +238,12 @@ function containerRun(
   secrets: string[],
   graceSeconds: number,
   onRemovalFailed: (error: Error) => void,
+  webServer: () => Promise<WebServer | undefined>,
 ): Supervised {
   let finalLogs: string | undefined;
   return {
     name,
+    webServer,
     // 304 (already stopped) and 404 are fine here
     halt: () =>
       container.stop({ t: graceSeconds }).then(
@@ -247,6 +264,23 @@ function containerRun(
       const text = finalLogs ?? (await readLogs(container).catch(() => finalLogs ?? ''));
       return maskSecrets(text, secrets);
     },
+  };
+}
+
+/** The container's address on `network` (asked of the engine once, when first needed) at `port`. */
+function addressOn(container: Docker.Container, network: string, port: number): () => Promise<WebServer | undefined> {
+  let host: Promise<string | undefined> | undefined;
+  const lookUp = async () => {
+    const address = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
+    return address || undefined;
+  };
+  return async () => {
+    host ??= lookUp().catch(() => {
+      host = undefined; // the engine may answer next time
+      return undefined;
+    });
+    const found = await host;
+    return found === undefined ? undefined : { host: found, port };
   };
 }
 

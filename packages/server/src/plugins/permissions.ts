@@ -291,6 +291,17 @@ export class Grant implements Principal {
       case 'delete_edge_by_source_target':
       case 'delete_file':
         return; // the store asks checkDelete of each edge or File item it deletes (and checkUpdate of an edge's source)
+      case 'plugin/status':
+        if ((payload as { plugins: string[] }).plugins.some((id) => id !== this.own.runId))
+          throw forbidden('a plugin may ask the status of its own run only');
+        return;
+      case 'plugin/api':
+      case 'plugin/api/call':
+        if ((payload as { id: string }).id !== this.own.runId)
+          throw forbidden("a plugin may reach its own run's web server only, never another plugin's");
+        return;
+      case 'trigger/status':
+        return; // checked against the Trigger item (trigger-status.ts)
       default:
         return; // items, edges and searches are checked by the store as it applies them, through this grant
     }

@@ -17,6 +17,8 @@ const run = promisify(execFile);
 const CHAIN = 'POD-PLUGINS';
 const REJECT = ['-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited'];
 const LINK_LOCAL = '169.254.0.0/16';
+/** Packets of connections already accepted, such as the Pod's own to a plugin's web server. */
+const ANSWERS = ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED'];
 
 interface Opened {
   gateway: string;
@@ -146,7 +148,8 @@ export class PluginNetwork {
   }
 
   /**
-   * From the bridge: the Pod's port on the gateway, and nothing else of the host (INPUT) nor of
+   * From the bridge: the Pod's port on the gateway and answers to connections the host opened, and
+   * nothing else of the host (INPUT) nor of
    * 169.254.0.0/16 (DOCKER-USER, which docker consults first for forwarded traffic). The Pod's
    * gateway listener answers the bridge only. Each rule is added once however many Pods share it.
    */
@@ -156,6 +159,8 @@ export class PluginNetwork {
       await iptables('-N', CHAIN).catch(() => {}); // exists already
       await ensureRule('-I', 'INPUT', '-i', bridge, '-j', CHAIN);
       await ensureRule('-A', CHAIN, '-i', bridge, ...REJECT);
+      // answers to the Pod's own requests to a plugin's web server (plugin/status, plugin/api)
+      await ensureRule('-I', CHAIN, '-i', bridge, ...ANSWERS, '-j', 'ACCEPT');
       await ensureRule('-I', CHAIN, '-i', bridge, ...pod, '-j', 'ACCEPT');
       await ensureRule('-I', 'INPUT', '!', '-i', bridge, ...pod, ...REJECT);
       await ensureRule('-I', 'DOCKER-USER', '-i', bridge, '-d', LINK_LOCAL, ...REJECT);

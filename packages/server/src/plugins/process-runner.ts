@@ -1,12 +1,16 @@
 /**
  * Runs plugins as local processes, for plugin development on a machine without a container engine:
  * each image name maps to a command. The process gets the launch's environment on top of the Pod's
- * PATH and HOME only, so none of the Pod's own settings or secrets reach a plugin.
+ * PATH and HOME only, so none of the Pod's own settings or secrets reach a plugin. Processes share
+ * the host's ports, so a run's web server gets a free loopback port of its own (POD_WEBSERVER_PORT)
+ * rather than its webserverPort: a fixed 8080 would collide, and a port the run names could point
+ * the Pod's relay (plugin/api/call) at another service of the host.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { PodConfig } from '../config.js';
+import { freePort } from '../free-port.js';
 import type { PluginDir } from './plugin-dir.js';
 import {
   LOG_LIMIT_BYTES,
@@ -16,6 +20,8 @@ import {
   type PluginLaunch,
   type PluginRunner,
   type RunningPlugin,
+  WEBSERVER_HOST_VARIABLE,
+  WEBSERVER_PORT_VARIABLE,
 } from './runner.js';
 import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
 
@@ -50,8 +56,14 @@ export class ProcessRunner implements PluginRunner {
     const inherited: Record<string, string> = {};
     for (const key of ['PATH', 'HOME']) if (process.env[key] !== undefined) inherited[key] = process.env[key];
 
+    const port = await freePort();
     const child = spawn(file, args, {
-      env: { ...inherited, ...launch.env },
+      env: {
+        ...inherited,
+        ...launch.env,
+        [WEBSERVER_HOST_VARIABLE]: '127.0.0.1',
+        [WEBSERVER_PORT_VARIABLE]: String(port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // its own process group, so that stopping it also ends whatever it started
       detached: true,
@@ -61,7 +73,7 @@ export class ProcessRunner implements PluginRunner {
       child.once('error', (error) => reject(new LaunchError('failed', `cannot run ${file}: ${error.message}`)));
     });
     const graceMs = (this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS) * 1000;
-    return this.#supervisor.watch(processRun(child, launch.secrets, graceMs));
+    return this.#supervisor.watch(processRun(child, launch.secrets, graceMs, port));
   }
 
   /** The images it has a command for: their names only, never the commands. Read again, as at a launch. */
@@ -83,6 +95,7 @@ function processRun(
   child: ChildProcessByStdio<null, Readable, Readable>,
   secrets: string[],
   graceMs: number,
+  port: number,
 ): Supervised {
   const { pid } = child;
   // asked once 'spawn' has fired, when the process exists
@@ -140,5 +153,6 @@ function processRun(
     async logs() {
       return maskSecrets(lastBytes(Buffer.concat(chunks)).toString('utf8'), secrets);
     },
+    webServer: async () => ({ host: '127.0.0.1', port }),
   };
 }

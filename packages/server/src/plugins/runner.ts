@@ -11,8 +11,13 @@ export interface PluginLaunch {
   ownerHash: string;
   runId: string;
   containerImage: string;
-  /** The plugin's whole environment (spec §7: see `pluginEnvironment`); nothing of the Pod's is added. */
+  /**
+   * The plugin's whole environment (spec §7: see `pluginEnvironment`); nothing of the Pod's is
+   * added. The runner adds only `POD_WEBSERVER_HOST` and `POD_WEBSERVER_PORT`: where it expects the web server.
+   */
   env: Record<string, string>;
+  /** The run's `webserverPort` (2023 §8), DEFAULT_WEBSERVER_PORT when it sets none. */
+  webserverPort: number;
   /** Values replaced by `***` in `logs()`: the credential and anything else the plugin must not echo. */
   secrets: string[];
 }
@@ -27,6 +32,20 @@ export interface PluginExit {
   stopped: boolean;
 }
 
+/** Where the Pod reaches a run's own web server (2023 §6): always the run's, never a host a caller names. */
+export interface WebServer {
+  host: string;
+  port: number;
+}
+
+/**
+ * Tells the plugin where to listen: the runner's choice of port (see each runner's `webServer`).
+ * 2023 plugins that ignore it listen on their run's webserverPort, which the docker runner honours.
+ */
+export const WEBSERVER_PORT_VARIABLE = 'POD_WEBSERVER_PORT';
+/** The address to listen on there: 127.0.0.1 where the plugin shares the host's ports, 0.0.0.0 in a container's own network. */
+export const WEBSERVER_HOST_VARIABLE = 'POD_WEBSERVER_HOST';
+
 export interface RunningPlugin {
   /** Container name or process id, for the Pod's log and `podLaunchMessage`. */
   readonly name: string;
@@ -36,6 +55,8 @@ export interface RunningPlugin {
   stop(): Promise<void>;
   /** What the plugin printed, stdout and stderr interleaved, the last MiB at most, secrets masked. */
   logs(): Promise<string>;
+  /** Where its web server listens, as the Pod reaches it; undefined once the run has ended or if it cannot be found. */
+  webServer(): Promise<WebServer | undefined>;
 }
 
 /** Why nothing was started: `reason` goes to `podLaunchStatus`, the message to `podLaunchMessage`. */

@@ -3,7 +3,7 @@
  * time limit (`timedOut`) or on request (`stopped`), and stops what is left when the runner closes.
  * A runner supplies only how to halt its kind of run and how its end is observed.
  */
-import type { PluginExit, RunningPlugin } from './runner.js';
+import type { PluginExit, RunningPlugin, WebServer } from './runner.js';
 
 /** Plugins stopped on request get this long between SIGTERM and SIGKILL unless a runner is told otherwise. */
 export const STOP_GRACE_SECONDS = 10;
@@ -19,6 +19,8 @@ export interface Supervised {
   /** After `ended`: what must happen before the run counts as gone (drain output, remove the container). */
   cleanUp(): Promise<void>;
   logs(): Promise<string>;
+  /** Where its web server listens while it runs (see RunningPlugin). */
+  webServer(): Promise<WebServer | undefined>;
 }
 
 export class Supervisor {
@@ -53,6 +55,7 @@ export class Supervisor {
         await exited;
       },
       logs: () => run.logs(),
+      webServer: async () => (ended ? undefined : run.webServer()),
     };
     this.#running.add(plugin);
     void exited.then(() => this.#running.delete(plugin));

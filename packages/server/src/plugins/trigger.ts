@@ -19,10 +19,15 @@ import {
   type ParsedPermissions,
 } from '@pod/protocol';
 import { parsePluginSettings, runSettings, type PluginImage, type PluginSettings } from '@pod/protocol';
+import { DEFAULT_WEBSERVER_PORT, PluginApi, UNREACHABLE, describeIssues, jsonText, toJson } from '@pod/protocol';
+import type { Json, PluginStatuses } from '@pod/protocol';
 import { LaunchQueue, type LaunchLimits } from './launch-queue.js';
 import { FinishedLogs } from './finished-logs.js';
 import { Grant } from './permissions.js';
 import { LaunchError, pluginEnvironment, type PluginExit, type PluginRunner, type RunningPlugin } from './runner.js';
+import type { WebServer } from './runner.js';
+import { healthOf, relay, type RelayedCall } from './web-relay.js';
+import { recordTriggerStatus, type TriggerReport } from './trigger-status.js';
 
 const TRIGGER_TYPES = new Set(['PluginRun', 'StartPlugin']);
 /** Images that name no container: clients that run a plugin in process create runs with them. */
@@ -104,6 +109,58 @@ export class PluginRuns {
     return kept;
   }
 
+  /** `plugin/status`: each run's own word at `GET /v1/health`, asked in parallel, or `unreachable` (2023 §6.1). */
+  async statuses(owner: Owner, ids: string[]): Promise<PluginStatuses> {
+    const asked = [...new Set(ids)].map(async (id): Promise<[string, { status: string }]> => {
+      const server = await this.running.get(runKey(owner, id))?.plugin.webServer();
+      return [id, { status: (server && (await healthOf(server))) ?? UNREACHABLE }];
+    });
+    return { plugins: Object.fromEntries(await Promise.all(asked)) };
+  }
+
+  /** `plugin/api`: what the run's web server serves at `GET /v1/api` (2023 §6.2). */
+  async api(owner: Owner, runId: string): Promise<Json<PluginApi>> {
+    const server = this.webServerOf(owner, runId);
+    const served = PluginApi.safeParse(JSON.parse(await relay(await server, { method: 'GET', endpoint: '/v1/api' })));
+    if (!served.success)
+      throw new PodError(
+        'badGateway',
+        `the plugin's GET /v1/api is not a map of endpoint paths to {"method", "args"}: ${describeIssues(served.error, 'answer')}`,
+      );
+    return toJson(served.data);
+  }
+
+  /** `plugin/api/call`: one request to the run's web server; its JSON answer as text (2023 §6.2). */
+  async callApi(owner: Owner, runId: string, call: RelayedCall): Promise<Json<unknown>> {
+    const server = this.webServerOf(owner, runId);
+    return jsonText(await relay(await server, call));
+  }
+
+  /** `trigger/status` (2023 §6.3); call in a turn of the owner's main connection. */
+  reportTrigger(owner: Owner, report: TriggerReport, grant: Grant | undefined): void {
+    recordTriggerStatus(owner, report, grant, this.options.log);
+  }
+
+  /**
+   * Where a run's web server is: 404 when the id names no run, 502 when this Pod does not run it.
+   * Its item is read at once, in the caller's turn of the main connection.
+   */
+  private webServerOf(owner: Owner, runId: string): Promise<WebServer> {
+    const run = owner.store.item(runId);
+    if (!run || run.deleted || !TRIGGER_TYPES.has(run.type)) throw notFound(`no plugin run ${JSON.stringify(runId)}`);
+    const running = this.running.get(runKey(owner, runId));
+    const notRunning = () =>
+      new PodError(
+        'badGateway',
+        `plugin run ${JSON.stringify(runId)} is not running on this Pod (podLaunchStatus ${JSON.stringify(run.podLaunchStatus ?? null)}), so its web server cannot be reached`,
+      );
+    if (!running) return Promise.reject(notRunning());
+    return running.plugin.webServer().then((server) => {
+      if (!server) throw notRunning();
+      return server;
+    });
+  }
+
   /** Stops every run (the Pod is closing); their credentials end with them. */
   async stopAll() {
     this.queue.close();
@@ -133,6 +190,7 @@ export class PluginRuns {
         // a run no Plugin grants, or with settings its Plugin does not declare, is refused now, not after its turn
         grantOf(owner, run, image);
         checkSettings(owner, run, image);
+        webserverPortOf(run);
         const entered = this.queue.enter(owner.hash, runKey(owner, runId));
         if (entered instanceof Promise) {
           const { maxRuns, maxRunsPerOwner } = this.queue.limits;
@@ -201,6 +259,7 @@ export class PluginRuns {
     if (creatorRun) record(owner, runId, { podCreatedByRun: creatorRun }, this.options.log);
     const grant = grantOf(owner, run, image);
     checkSettings(owner, run, image);
+    const webserverPort = webserverPortOf(run);
     const targetId = grant.own.targetId ?? runId;
     const { authJson, token } = this.options.credentials.issue(owner, grant);
     try {
@@ -217,6 +276,7 @@ export class PluginRuns {
           authJson,
         }),
         secrets: [token],
+        webserverPort,
       });
       const running = { plugin: started, token };
       this.running.set(runKey(owner, runId), running);
@@ -291,6 +351,14 @@ function record(owner: Owner, runId: string, facts: LaunchFacts, log: FastifyBas
 }
 
 const imageOf = (run: Item) => String(run.containerImage ?? run.container ?? '');
+
+/** The port the run's web server listens on in its container (2023 §8): its `webserverPort`, else 8080. */
+function webserverPortOf(run: Item): number {
+  const port = run.webserverPort ?? DEFAULT_WEBSERVER_PORT;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535)
+    throw refuse(`its webserverPort ${JSON.stringify(port)} is not a TCP port (an integer from 1 to 65535)`);
+  return port;
+}
 const refuse = (message: string) => new LaunchError('refused', `${message}; nothing was launched`);
 /** Runs started by runs started by runs…: deeper chains are refused. */
 const MAX_RUN_CHAIN = 8;

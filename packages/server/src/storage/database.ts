@@ -170,6 +170,13 @@ const migrations: ((db: Db) => void)[] = [
         expiresAt INTEGER
       ) WITHOUT ROWID;
     `),
+  (db) =>
+    db.exec(`
+      -- The Pod's record, on a Trigger item, of the last outcome its plugin reported (trigger/status,
+      -- 2023 §6.3): the status text and the JSON list of item ids it was about.
+      INSERT OR IGNORE INTO properties (name, valueType) VALUES
+        ('podTriggerStatus', 'Text'), ('podTriggerItemIds', 'Text');
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -4,6 +4,7 @@
  * an image name went into the engine API path, `..` included. A probe plugin, started by the
  * docker runner, reports whom it runs as and what it can write; hostile image names start nothing.
  */
+import { DEFAULT_WEBSERVER_PORT } from '@pod/protocol';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -42,6 +43,7 @@ const launchOf = (containerImage: string): PluginLaunch => ({
   ownerHash: randomBytes(32).toString('hex'),
   runId: `probe-${randomBytes(4).toString('hex')}`,
   containerImage,
+  webserverPort: DEFAULT_WEBSERVER_PORT,
   env: {},
   secrets: [],
 });
