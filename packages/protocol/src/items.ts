@@ -74,7 +74,10 @@ export const EdgeQuery = z.object({
 /** An entry of a `get_edges` answer: the edge's name and the item at its other end (or its id). */
 export type EdgeEntry = { name: string; item: Item | { id: string } };
 
-/** Search: the special keys below; every other key is an equality filter on a declared property. */
+/**
+ * Search: the special keys below; every other key is a filter on a declared property or base field:
+ * `"name": v` (equal), or the name followed by a comparison, `"age>": 30` (see `searchFilter`).
+ */
 export const SearchQuery = z.looseObject({
   id: ItemId.optional(),
   type: z.string().optional(),
@@ -83,12 +86,27 @@ export const SearchQuery = z.looseObject({
   'dateServerModified<': z.number().int().optional(),
   _sortOrder: z.enum(['Asc', 'Desc']).optional(),
   _limit: z.number().int().min(0).optional(),
+  /** Ours: full-text search over Text properties: every word (`word`, `prefix*`, `"a phrase"`) must be found. */
+  _text: z.string().optional(),
   '[[edges]]': z.object({}).optional(),
   '~[[edges]]': z.object({}).optional(),
 });
 export type SearchQuery = z.infer<typeof SearchQuery>;
-/** The keys of a search that are not property filters. */
-export const SEARCH_KEYS: ReadonlySet<string> = new Set(Object.keys(SearchQuery.shape));
+
+/** The comparisons a search key may end with; the two-character ones are tried first. */
+export const COMPARISONS = ['>=', '<=', '!=', '>', '<'] as const;
+export type Comparison = (typeof COMPARISONS)[number];
+
+/** What a search key filters: `"age>="` → age, `>=`; a key without a comparison tests equality. */
+export function searchFilter(key: string): { name: string; comparison: Comparison | '=' } {
+  const comparison = COMPARISONS.find((suffix) => key.length > suffix.length && key.endsWith(suffix));
+  return comparison ? { name: key.slice(0, -comparison.length), comparison } : { name: key, comparison: '=' };
+}
+
+/** The keys of a search that are not filters (`dateServerModified>=` is one, declared above for its type). */
+export const SEARCH_KEYS: ReadonlySet<string> = new Set(
+  Object.keys(SearchQuery.shape).filter((key) => searchFilter(key).comparison === '='),
+);
 
 export const Bulk = z.object({
   /** Ours: a client-chosen id that makes a retried bulk apply once (its first answer is replayed). */
