@@ -84,7 +84,10 @@ function vocabulary(random: ReturnType<typeof seededRandom>) {
   const list = [...words];
   const cumulative: number[] = [];
   let total = 0;
-  for (let rank = 1; rank <= list.length; rank++) cumulative.push((total += 1 / rank));
+  for (let rank = 1; rank <= list.length; rank++) {
+    total += 1 / rank;
+    cumulative.push(total);
+  }
   const any = () => list[random.int(list.length)]!;
   const frequent = () => {
     const target = random.next() * total;
