@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3-multiple-ciphers';
 import { PodError } from '../errors.js';
-import { CREATE_FULLTEXT_TABLE, PROPERTY_SPAN } from './fulltext.js';
+import { createFullTextIndex } from './fulltext.js';
 
 export type Db = Database.Database;
 
@@ -160,14 +160,8 @@ const migrations: ((db: Db) => void)[] = [
       -- The Pod's record, on a PluginRun, of the run whose credential created it.
       INSERT OR IGNORE INTO properties (name, valueType) VALUES ('podCreatedByRun', 'Text');
     `),
-  (db) => {
-    // Full-text index over every Text value (storage/fulltext.ts), built for the items already stored.
-    db.exec(CREATE_FULLTEXT_TABLE);
-    db.exec(
-      `INSERT INTO fulltext (rowid, text) SELECT f.item * ${PROPERTY_SPAN} + f.prop, f.value FROM property_values f ` +
-        "JOIN properties p ON p.prop = f.prop WHERE p.valueType = 'Text'",
-    );
-  },
+  // Full-text index over every Text value (storage/fulltext.ts), built for the items already stored.
+  createFullTextIndex,
 ];
 
 export const LAYOUT_VERSION = migrations.length;

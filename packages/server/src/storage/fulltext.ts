@@ -6,19 +6,28 @@
  * it in the transaction that writes the item; deleted items stay indexed, reads filter them.
  */
 import { badRequest } from '../errors.js';
+import type { Db } from './database.js';
 import type { Property } from './schema.js';
 
 /** Property numbers stay below this (a schema of 16 million names is not a Pod's); rowids stay below 2^63. */
 export const PROPERTY_SPAN = 2 ** 24;
 
 /**
- * unicode61 folds case and diacritics ("Café" finds "cafe") and splits on anything but letters,
- * digits and private-use characters, in every script; no stemmer, as stemming is per language and
- * a Pod holds many: `word*` finds the forms that share a prefix.
+ * Creates the index, with a row for every Text value already stored (the migration of databases
+ * made before it). unicode61 folds case and diacritics ("Café" finds "cafe") and splits on anything
+ * but letters, digits and private-use characters, in every script; no stemmer, as stemming is per
+ * language and a Pod holds many: `word*` finds the forms that share a prefix.
  */
-export const CREATE_FULLTEXT_TABLE =
-  "CREATE VIRTUAL TABLE fulltext USING fts5(text, content='', contentless_delete=1, " +
-  "tokenize='unicode61 remove_diacritics 2')";
+export function createFullTextIndex(db: Db): void {
+  db.exec(
+    "CREATE VIRTUAL TABLE fulltext USING fts5(text, content='', contentless_delete=1, " +
+      "tokenize='unicode61 remove_diacritics 2')",
+  );
+  db.exec(
+    `INSERT INTO fulltext (rowid, text) SELECT f.item * ${PROPERTY_SPAN} + f.prop, f.value FROM property_values f ` +
+      "JOIN properties p ON p.prop = f.prop WHERE p.valueType = 'Text'",
+  );
+}
 
 /** SQL that keeps the index: one row per Text value, set (insert or replace) and removed by rowid. */
 export const SET_TEXT = `INSERT OR REPLACE INTO fulltext (rowid, text) VALUES (? * ${PROPERTY_SPAN} + ?, ?)`;
@@ -35,7 +44,8 @@ const WORD_CHARACTER = /[\p{L}\p{N}\p{Co}]/u;
  */
 export function textPhrases(text: string): string[] {
   const phrases: string[] = [];
-  for (const [, quoted, quotedStar, word] of text.matchAll(/"([^"]*)"?(\*?)|([^\s"]+)/g)) {
+  // A NUL would end the query string inside FTS5: it separates words, as it does in the tokenizer.
+  for (const [, quoted, quotedStar, word] of text.replaceAll('\0', ' ').matchAll(/"([^"]*)"?(\*?)|([^\s"]+)/g)) {
     const piece = quoted ?? word?.replace(/\*+$/, '') ?? '';
     const prefix = quoted === undefined ? word !== piece : quotedStar === '*';
     if (WORD_CHARACTER.test(piece)) phrases.push(`"${piece.replaceAll('"', '""')}"${prefix ? '*' : ''}`);
