@@ -705,9 +705,12 @@ export class OwnerStore {
       if (SEARCH_KEYS.has(key) || value === undefined) continue;
       const { name, comparison } = searchFilter(key);
       if (value === null) throw badRequest(`search filter "${key}" is null; filter on a value, or leave it out`);
-      const baseType = isBaseField(name) ? BASE_FIELDS[name] : undefined;
-      const property = baseType === undefined ? this.schema.require(name) : undefined;
-      const valueType = baseType ?? (property as Property).valueType;
+      let valueType = isBaseField(name) ? BASE_FIELDS[name] : undefined;
+      let property: Property | undefined;
+      if (valueType === undefined) {
+        property = this.schema.require(name);
+        valueType = property.valueType;
+      }
       const { index } = encodeValue(name, valueType, value);
       if (valueType === 'Bool' && comparison !== '=' && comparison !== '!=')
         throw badRequest(`search filter "${key}": "${name}" is Bool, which compares only with "!=" (or equals)`);
