@@ -20,6 +20,7 @@ import {
   markDeleted,
   toSave,
   type ItemClass,
+  type PropertyComparisons,
   type PropertyFilter,
 } from './items.js';
 import { Transport } from './transport.js';
@@ -61,13 +62,16 @@ export type PodClientOptions = {
     }
 );
 
-/** Search keys besides property filters, as the protocol declares them. */
+/** Search keys besides property filters, as the protocol declares them (`_text`: full-text search). */
 export type QueryKeys = Pick<
   Payload<'search'>,
-  'id' | 'deleted' | 'dateServerModified>=' | 'dateServerModified<' | '_sortOrder' | '_limit' | '_offset'
+  'id' | 'deleted' | 'dateServerModified>=' | 'dateServerModified<' | '_sortOrder' | '_limit' | '_offset' | '_text'
 >;
-/** A typed search: values of the class's properties, and the protocol's query keys. */
-export type Filter<C extends ItemClass> = PropertyFilter<C['properties']> & QueryKeys;
+/** A typed search: values of the class's properties, comparisons on them and on dates, and the protocol's query keys. */
+export type Filter<C extends ItemClass> = PropertyFilter<C['properties']> &
+  PropertyComparisons<C['properties'] & DateFields> &
+  QueryKeys;
+type DateFields = { dateCreated: 'DateTime'; dateModified: 'DateTime'; dateServerModified: 'DateTime' };
 
 export interface SearchOptions extends RequestOptions {
   /** Also read each item's outgoing edges into its edge fields (`"[[edges]]": {}`). */

@@ -35,6 +35,7 @@ export {
   type PropertyTypes,
   type EdgeTargets,
   type Properties,
+  type PropertyComparisons,
   type PropertyFilter,
   type EdgeLists,
   type ItemInit,

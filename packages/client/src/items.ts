@@ -3,7 +3,13 @@
  * with their value types, its edges with their target classes) into a class with typed fields; the
  * same declaration gives the schema to send, the wire form, and the class to read an item back into.
  */
-import { BASE_FIELDS as WIRE_BASE_FIELDS, type ReceivedEdge, type Value, type ValueType } from '@pod/protocol';
+import {
+  BASE_FIELDS as WIRE_BASE_FIELDS,
+  type Comparison,
+  type ReceivedEdge,
+  type Value,
+  type ValueType,
+} from '@pod/protocol';
 import { randomHex } from './hex.js';
 
 /** The TypeScript type of a value type: DateTime is milliseconds since 1970, as on the wire. */
@@ -19,6 +25,10 @@ export type EdgeTargets = Readonly<Record<string, () => ItemClass>>;
 export type Properties<P extends PropertyTypes> = { -readonly [K in keyof P]?: ValueOf<P[K]> | null };
 /** Values to filter on, one per property. */
 export type PropertyFilter<P extends PropertyTypes> = { -readonly [K in keyof P]?: ValueOf<P[K]> };
+/** Comparisons on properties, `{ 'age>': 30 }`: the protocol's operators; a Bool compares only with `!=`. */
+export type PropertyComparisons<P extends PropertyTypes> = {
+  -readonly [K in keyof P & string as `${K}${P[K] extends 'Bool' ? '!=' : Comparison}`]?: ValueOf<P[K]>;
+};
 /** The edge fields: the targets of each edge, filled when the item is read with its edges. */
 export type EdgeLists<E extends EdgeTargets> = { -readonly [K in keyof E]: InstanceType<ReturnType<E[K]>>[] };
 /** What `new Dog({...})` takes. */

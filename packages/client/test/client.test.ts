@@ -112,6 +112,33 @@ describe('search', () => {
     assert.ok(items.every((item) => item instanceof Dog));
   });
 
+  it('full-text search (_text) and comparisons, typed from the class', async () => {
+    const old = await client.create(
+      new Dog({ name: 'Rex the barking hound', age: 12, weight: 30.5, dateCreated: 1_000 }),
+    );
+    const young = await client.create(new Dog({ name: 'Barking Bella', age: 2, weight: 8, dateCreated: 2_000 }));
+    assert.deepEqual(
+      (await client.search(Dog, { _text: 'barking' })).map((dog) => dog.id),
+      [old.id, young.id],
+    );
+    const found = await client.search(Dog, { _text: 'bark*', 'age>=': 10, 'weight<': 31 });
+    assert.deepEqual(
+      found.map((dog) => dog.id),
+      [old.id],
+    );
+    assert.ok(found[0] instanceof Dog);
+    assert.equal(found[0].name, 'Rex the barking hound');
+    assert.deepEqual(
+      (await client.search(Dog, { _text: 'barking', 'dateCreated>=': 2_000, 'name!=': 'x' })).map((d) => d.id),
+      [young.id],
+    );
+    await podError(client.search({ type: 'Dog', _text: '?!' }), 400);
+    // @ts-expect-error a comparison's value has the property's type (compiled, never called)
+    void (() => client.search(Dog, { 'age>': 'ten' }));
+    // @ts-expect-error no comparison on a property the class does not have
+    void (() => client.search(Dog, { 'height<': 3 }));
+  });
+
   it('searchLastAdded gives the newest item of a type, or undefined', async () => {
     class Imported extends defineItem('Imported', { serial: 'Integer' }) {}
     await client.addToSchema(Imported);

@@ -89,7 +89,10 @@ export const EdgeEnds = z.union(
 export type EdgeEntry = { name: string; item: Item | { id: string } };
 
 const OFFSET_RULE = '"_offset" must be an integer >= 0 (how many matches to skip)';
-/** Search: the special keys below; every other key is an equality filter on a declared property. */
+/**
+ * Search: the special keys below; every other key is a filter on a declared property or base field:
+ * `"name": v` (equal), or the name followed by a comparison, `"age>": 30` (see `searchFilter`).
+ */
 export const SearchQuery = z.looseObject({
   id: ItemId.optional(),
   type: z.string().optional(),
@@ -105,12 +108,27 @@ export const SearchQuery = z.looseObject({
    * account mode (2023 §1.2), in one snapshot: how a syncing client learns of deletions.
    */
   _includeDeleted: z.boolean().optional(),
+  /** Ours: full-text search over Text properties: every word (`word`, `prefix*`, `"a phrase"`) must be found. */
+  _text: z.string().optional(),
   '[[edges]]': z.object({}).optional(),
   '~[[edges]]': z.object({}).optional(),
 });
 export type SearchQuery = z.infer<typeof SearchQuery>;
-/** The keys of a search that are not property filters. */
-export const SEARCH_KEYS: ReadonlySet<string> = new Set(Object.keys(SearchQuery.shape));
+
+/** The comparisons a search key may end with; the two-character ones are tried first. */
+export const COMPARISONS = ['>=', '<=', '!=', '>', '<'] as const;
+export type Comparison = (typeof COMPARISONS)[number];
+
+/** What a search key filters: `"age>="` → age, `>=`; a key without a comparison tests equality. */
+export function searchFilter(key: string): { name: string; comparison: Comparison | '=' } {
+  const comparison = COMPARISONS.find((suffix) => key.length > suffix.length && key.endsWith(suffix));
+  return comparison ? { name: key.slice(0, -comparison.length), comparison } : { name: key, comparison: '=' };
+}
+
+/** The keys of a search that are not filters (`dateServerModified>=` is one, declared above for its type). */
+export const SEARCH_KEYS: ReadonlySet<string> = new Set(
+  Object.keys(SearchQuery.shape).filter((key) => searchFilter(key).comparison === '='),
+);
 
 export const Bulk = z.object({
   /** Ours: a client-chosen id that makes a retried bulk apply once (its first answer is replayed). */

@@ -6,7 +6,14 @@
  * `Principal` hooks); reads go through the grant's view. A run started by another run's
  * credential holds the rules of both (each must allow), so it never exceeds its creator.
  */
-import { SEARCH_KEYS, type Endpoint, type ParsedPermissions, type TypeRule, type ValueType } from '@pod/protocol';
+import {
+  SEARCH_KEYS,
+  searchFilter,
+  type Endpoint,
+  type ParsedPermissions,
+  type TypeRule,
+  type ValueType,
+} from '@pod/protocol';
 import { PodError, notFound } from '../errors.js';
 import { isBaseField } from '../storage/schema.js';
 import type { OwnerStore, Principal, StoredItem } from '../storage/store.js';
@@ -39,6 +46,9 @@ const allows = (properties: TypeRule['properties'], name: string) => properties 
 function propsOf(item: StoredItem): Fields {
   return JSON.parse(item.props) as Fields;
 }
+/** Names both allow ('all' allows every name). */
+const intersect = (a: 'all' | ReadonlySet<string>, b: 'all' | ReadonlySet<string>): 'all' | ReadonlySet<string> =>
+  a === 'all' ? b : b === 'all' ? a : new Set([...a].filter((name) => b.has(name)));
 const matches = (where: TypeRule['where'], values: Fields) =>
   [...where].every(([name, value]) => Object.hasOwn(values, name) && values[name] === value);
 
@@ -101,16 +111,40 @@ export class Grant implements Principal {
   }
 
   /**
-   * Whether every set lets it read `name` on items of `type` (schema items it sees, it sees whole);
+   * The properties every set lets it read on items of `type` (schema items it sees, it sees whole);
    * a rule's `where` property counts: every item the rule shows holds the same value.
    */
+  private readableProperties(type: string): 'all' | ReadonlySet<string> {
+    if (type === 'ItemPropertySchema') return 'all';
+    let result: 'all' | ReadonlySet<string> = 'all';
+    for (const set of this.rules) {
+      const rules = [set.read.get(type), set.write.get(type)].filter((rule) => rule !== undefined);
+      if (rules.some((rule) => rule.properties === '*')) continue;
+      const names = new Set(
+        rules.flatMap((rule) => [...(rule.properties as ReadonlySet<string>), ...rule.where.keys()]),
+      );
+      result = intersect(result, names);
+    }
+    return result;
+  }
+
   private readsProperty(type: string, name: string): boolean {
-    if (type === 'ItemPropertySchema') return true;
-    return this.rules.every((set) =>
-      [set.read.get(type), set.write.get(type)].some(
-        (rule) => rule !== undefined && (allows(rule.properties, name) || rule.where.has(name)),
-      ),
-    );
+    const readable = this.readableProperties(type);
+    return readable === 'all' || readable.has(name);
+  }
+
+  /** Every type some set reads or writes. */
+  private namedTypes(): string[] {
+    return [...new Set(this.rules.flatMap((set) => [...set.read.keys(), ...set.write.keys()]))];
+  }
+
+  /**
+   * What its `_text` may match: the properties it reads in `type`, or without one those it reads in
+   * every type it reads (as for filters: rows of other types are hidden anyway).
+   */
+  textScope(type: string | undefined): 'all' | ReadonlySet<string> {
+    const types = type === undefined ? this.namedTypes() : [type];
+    return types.reduce<'all' | ReadonlySet<string>>((scope, t) => intersect(scope, this.readableProperties(t)), 'all');
   }
 
   private checkReadType(type: string) {
@@ -125,12 +159,20 @@ export class Grant implements Principal {
     const { type, id } = query;
     if (typeof id === 'string' && (this.readWrite.has(id) || this.readOnly.has(id))) return;
     if (typeof type === 'string' && typeof id !== 'string') this.checkReadType(type);
-    const filters = Object.keys(query).filter((name) => !SEARCH_KEYS.has(name) && isProperty(name));
-    for (const name of filters) {
-      const types =
+    const filters = Object.keys(query)
+      .filter((key) => !SEARCH_KEYS.has(key))
+      .map((key) => searchFilter(key).name)
+      .filter(isProperty);
+    const textScope =
+      typeof query._text === 'string' ? this.textScope(typeof type === 'string' ? type : undefined) : 'all';
+    if (textScope !== 'all' && textScope.size === 0)
+      throw forbidden(
         typeof type === 'string'
-          ? [type]
-          : [...new Set(this.rules.flatMap((set) => [...set.read.keys(), ...set.write.keys()]))];
+          ? `this plugin reads no property of ${q(type)}, so it cannot search their text`
+          : 'this plugin reads no property in every type it reads, so "_text" needs a "type" to search its text',
+      );
+    for (const name of filters) {
+      const types = typeof type === 'string' ? [type] : this.namedTypes();
       const hidden = types.find((t) => !this.readsProperty(t, name));
       if (hidden !== undefined)
         throw forbidden(

@@ -4,6 +4,7 @@
  */
 import Database from 'better-sqlite3-multiple-ciphers';
 import { PodError } from '../errors.js';
+import { createFullTextIndex } from './fulltext.js';
 
 export type Db = Database.Database;
 
@@ -177,6 +178,8 @@ const migrations: ((db: Db) => void)[] = [
       INSERT OR IGNORE INTO properties (name, valueType) VALUES
         ('podTriggerStatus', 'Text'), ('podTriggerItemIds', 'Text');
     `),
+  // Full-text index over every Text value (storage/fulltext.ts), built for the items already stored.
+  createFullTextIndex,
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -5,11 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
-import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText } from '@pod/protocol';
+import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText, searchFilter } from '@pod/protocol';
 import type { BulkResult, EdgeEntry, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
 import { type AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
+import { DROP_TEXT, SET_TEXT, fullTextCondition, fullTextRows } from './fulltext.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
 
 interface ItemRow {
@@ -73,6 +74,11 @@ export interface StoredItem {
  */
 export interface ReadView {
   visible(item: StoredItem): 'all' | ReadonlySet<string> | null;
+  /**
+   * The properties a `_text` search may match for this reader, in items of `type` (or of any type it
+   * reads): a match through a property it cannot see would reveal that property's words.
+   */
+  textScope(type: string | undefined): 'all' | ReadonlySet<string>;
 }
 
 /**
@@ -447,7 +453,7 @@ export class OwnerStore {
 
   /** Whether `view` shows any item matching `query` (a search's filters). */
   anyVisible(query: Fields, view: ReadView): boolean {
-    for (const row of this.searchRows(query, this.db)) if (view.visible(row) !== null) return true;
+    for (const row of this.searchRows(query, this.db, view)) if (view.visible(row) !== null) return true;
     return false;
   }
 
@@ -491,11 +497,11 @@ export class OwnerStore {
     if (type === 'ItemPropertySchema' && this.schema.declare(fields, principal?.creator ?? null, erase))
       this.schemaChangedInTransaction = true;
 
-    const values = new Map<string, { prop: number; index: string | number; json: string }>();
+    const values = new Map<string, { property: Property; index: string | number; json: string }>();
     for (const [name, value] of Object.entries(fields)) {
       if (isBaseField(name) || value === null || value === undefined) continue;
       const property = this.schema.require(name);
-      values.set(name, { prop: property.prop, ...encodeValue(name, property.valueType, value) });
+      values.set(name, { property, ...encodeValue(name, property.valueType, value) });
     }
     let row: number;
     try {
@@ -520,7 +526,10 @@ export class OwnerStore {
       throw error;
     }
     const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
-    for (const value of values.values()) index.run(value.prop, value.index, row);
+    for (const { property, index: value } of values.values()) {
+      index.run(property.prop, value, row);
+      if (property.valueType === 'Text') this.sql(SET_TEXT).run(row, property.prop, value);
+    }
     this.openCommit.created.push({ id, type });
     return id;
   }
@@ -552,10 +561,12 @@ export class OwnerStore {
       if (stored.has(name))
         drop.run(property.prop, encodeValue(name, property.valueType, stored.get(name)).index, row.row);
       if (value === null) {
-        stored.delete(name);
+        if (stored.delete(name) && property.valueType === 'Text') this.sql(DROP_TEXT).run(row.row, property.prop);
         continue;
       }
-      add.run(property.prop, encodeValue(name, property.valueType, value).index, row.row);
+      const { index } = encodeValue(name, property.valueType, value);
+      add.run(property.prop, index, row.row);
+      if (property.valueType === 'Text') this.sql(SET_TEXT).run(row.row, property.prop, index);
       stored.set(name, value);
     }
     const values = new Map<string, { json: string }>();
@@ -727,7 +738,7 @@ export class OwnerStore {
     const outgoing = query['[[edges]]'] !== undefined;
     const incoming = query['~[[edges]]'] !== undefined;
     const hidesDeleted = this.hidesDeletedFor(query);
-    for (const row of this.searchRows(query, db)) {
+    for (const row of this.searchRows(query, db, view)) {
       if (view && view.visible(row) === null) continue;
       const edges =
         (outgoing ? `,"[[edges]]":${this.edgeListJson(row.row, 'source', view, db, hidesDeleted)}` : '') +
@@ -741,8 +752,8 @@ export class OwnerStore {
    * The matching rows in order. The selection is read first as row numbers only (index work, no
    * property text), then the rows themselves page by page, so a caller can stop or pause between pages.
    */
-  private *searchRows(query: Fields, db: Db): Generator<ItemRow> {
-    const { from, condition, params, descending, limit, offset } = this.searchPlan(query);
+  private *searchRows(query: Fields, db: Db, view?: ReadView): Generator<ItemRow> {
+    const { from, condition, params, descending, limit, offset } = this.searchPlan(query, view);
     if (limit === 0) return;
     const order = descending ? 'DESC' : 'ASC';
     const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
@@ -776,36 +787,58 @@ export class OwnerStore {
 
   /**
    * The SQL of a search's filters, checked against the schema (400 for an unknown property or a
-   * wrong value type). In account mode, deleted items are left out unless the query names `deleted`
-   * or `_includeDeleted`.
+   * wrong value type). A property filter drives the query from the property_values index (an
+   * equality first, else a range), else `_text` drives it from the full-text index; the rest are
+   * checked per row. A comparison never matches an item without the property. In account mode,
+   * deleted items are left out unless the query names `deleted` or `_includeDeleted`.
    */
-  private searchPlan(query: Fields) {
+  private searchPlan(query: Fields, view?: ReadView) {
     const where: string[] = [];
     const params: unknown[] = [];
+    const indexed: { prop: number; operator: string; index: string | number }[] = [];
+    for (const [key, value] of Object.entries(query)) {
+      if (SEARCH_KEYS.has(key) || value === undefined) continue;
+      const { name, comparison } = searchFilter(key);
+      if (value === null) throw badRequest(`search filter "${key}" is null; filter on a value, or leave it out`);
+      let valueType = isBaseField(name) ? BASE_FIELDS[name] : undefined;
+      let property: Property | undefined;
+      if (valueType === undefined) {
+        property = this.schema.require(name);
+        valueType = property.valueType;
+      }
+      const { index } = encodeValue(name, valueType, value);
+      if (valueType === 'Bool' && comparison !== '=' && comparison !== '!=')
+        throw badRequest(`search filter "${key}": "${name}" is Bool, which compares only with "!=" (or equals)`);
+      if (property) indexed.push({ prop: property.prop, operator: comparison, index });
+      else {
+        where.push(`i.${name} ${comparison} ?`);
+        params.push(index);
+      }
+    }
+    const text = typeof query._text === 'string' ? query._text : undefined;
+    const textScope = text === undefined ? undefined : this.textScope(query.type, view);
+    indexed.sort((a, b) => Number(b.operator === '=') - Number(a.operator === '='));
+    const [driver, ...others] = indexed;
     let from = 'items i';
-    let joined = false;
-    for (const [name, value] of Object.entries(query)) {
-      if (SEARCH_KEYS.has(name) || value === undefined) continue;
-      if (value === null) throw badRequest(`search filter "${name}" is null; filter on a value, or leave it out`);
-      const baseType = isBaseField(name) ? BASE_FIELDS[name] : undefined;
-      if (baseType !== undefined) {
-        encodeValue(name, baseType, value);
-        where.push(`i.${name} = ?`);
-        params.push(value);
-        continue;
-      }
-      const property = this.schema.require(name);
-      const { index } = encodeValue(name, property.valueType, value);
-      if (!joined) {
-        // Drive the query from the equality index, not from a scan of items in date order.
-        from = 'property_values f CROSS JOIN items i';
-        where.unshift('f.prop = ? AND f.value = ? AND i.row = f.item');
-        params.unshift(property.prop, index);
-        joined = true;
-      } else {
-        where.push('EXISTS (SELECT 1 FROM property_values WHERE prop = ? AND value = ? AND item = i.row)');
-        params.push(property.prop, index);
-      }
+    if (driver) {
+      // Drive the query from the index, not from a scan of items in date order.
+      from = 'property_values f CROSS JOIN items i';
+      where.unshift(`f.prop = ? AND f.value ${driver.operator} ? AND i.row = f.item`);
+      params.unshift(driver.prop, driver.index);
+    } else if (text !== undefined) {
+      const rows = fullTextRows(text, textScope);
+      from = `(${rows.sql}) t CROSS JOIN items i`;
+      where.unshift('i.row = t.item');
+      params.unshift(...rows.params);
+    }
+    for (const { prop, operator, index } of others) {
+      where.push(`EXISTS (SELECT 1 FROM property_values WHERE prop = ? AND value ${operator} ? AND item = i.row)`);
+      params.push(prop, index);
+    }
+    if (text !== undefined && driver) {
+      const condition = fullTextCondition(text, textScope);
+      where.push(condition.sql);
+      params.push(...condition.params);
     }
     if (typeof query.id === 'string') {
       where.push('i.id = ?');
@@ -819,14 +852,6 @@ export class OwnerStore {
       where.push('i.deleted = ?');
       params.push(Number(query.deleted));
     } else if (this.hidesDeletedFor(query)) where.push('i.deleted = 0');
-    if (typeof query['dateServerModified>='] === 'number') {
-      where.push('i.dateServerModified >= ?');
-      params.push(query['dateServerModified>=']);
-    }
-    if (typeof query['dateServerModified<'] === 'number') {
-      where.push('i.dateServerModified < ?');
-      params.push(query['dateServerModified<']);
-    }
     return {
       from,
       condition: where.length ? ` WHERE ${where.join(' AND ')}` : '',
@@ -835,6 +860,12 @@ export class OwnerStore {
       limit: typeof query._limit === 'number' ? query._limit : undefined,
       offset: typeof query._offset === 'number' ? query._offset : undefined,
     };
+  }
+
+  /** The properties a search's `_text` may match for `view`'s reader (undefined: every Text property). */
+  private textScope(type: unknown, view: ReadView | undefined): Property[] | undefined {
+    const scope = view?.textScope(typeof type === 'string' ? type : undefined) ?? 'all';
+    return scope === 'all' ? undefined : [...scope].flatMap((name) => this.schema.get(name) ?? []);
   }
 
   // ---- bulk -----------------------------------------------------------------------------
@@ -873,7 +904,7 @@ export class OwnerStore {
       for (const patch of bulk.updateItems ?? []) yield store.updateItem(patch, principal);
       for (const id of bulk.deleteItems ?? []) yield store.deleteItem(id, principal);
       for (const edge of bulk.createEdges ?? []) yield void edges.push(store.createEdge(edge, principal));
-      for (const query of searches) store.searchPlan(query);
+      for (const query of searches) store.searchPlan(query, principal);
       const answer = `{"createItems":${JSON.stringify(created)},"createEdges":${JSON.stringify(edges)}`;
       const count = created.length + edges.length + (bulk.updateItems?.length ?? 0) + (bulk.deleteItems?.length ?? 0);
       // Only a batch that wrote needs replaying; searches alone are as safe to run again.
@@ -956,6 +987,7 @@ export class OwnerStore {
     for (const [value, row] of values) {
       erase.run(`$."${property.name}"`, this.now, row);
       drop.run(property.prop, value, row);
+      if (property.valueType === 'Text') this.sql(DROP_TEXT).run(row, property.prop);
       yield;
     }
   }
