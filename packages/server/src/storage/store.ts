@@ -6,10 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText } from '@pod/protocol';
-import type { BulkResult, EdgeEntry, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
+import type { BulkResult, EdgeEntry, GraphqlAnswer, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
 import { type AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
+import type { GraphqlQuery } from './graphql/query.js';
+import { answerGraphql, type GraphqlOptions } from './graphql/run.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
 
 interface ItemRow {
@@ -619,6 +621,18 @@ export class OwnerStore {
   /** A request's search: read from a snapshot in time slices, within the request's answer budget. */
   searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<JsonChunks<ReceivedItem[]>> {
     return this.inSnapshot(async (db) => jsonChunks(await collectArray(this.searchItems(query, view, db), budget)));
+  }
+
+  /** A GraphQL query (checked by `parseQuery`) read from a snapshot in time slices, within the answer budget. */
+  graphqlAnswer(
+    query: GraphqlQuery,
+    view: ReadView | undefined,
+    budget: AnswerBudget,
+    options: GraphqlOptions,
+  ): Promise<JsonChunks<GraphqlAnswer>> {
+    return this.inSnapshot(async (db) =>
+      jsonChunks(await answerGraphql(db, query, view, budget, { ...options, pausable: db !== this.db })),
+    );
   }
 
   /** A page of everything changed from `cursor` on (tie rule included), and where the next page starts. */
