@@ -15,6 +15,7 @@ import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
 import { benchFairness } from './fairness.js';
+import { benchGraphql } from './graphql.js';
 import { benchProgress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
@@ -373,6 +374,7 @@ async function main() {
     '≤ 50 ms',
     fairness.oneBulk.p99 <= 50,
   );
+  for (const figure of await benchGraphql(benchProgress('  graphql', 3))) report(...figure);
   printTable(rows);
   rmSync(dir, { recursive: true, force: true });
 }

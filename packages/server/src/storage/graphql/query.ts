@@ -49,7 +49,7 @@ export interface Level {
   offset: number;
   limit?: number;
   /** Selected properties (base fields left out: those are always there), in query order. */
-  properties: string[];
+  properties: Field[];
   edges: EdgeLevel[];
 }
 
@@ -217,15 +217,14 @@ class Reader {
           throw badRequest(
             `GraphQL: property ${q(name)} takes no arguments; only edges (fields with a selection) do (at ${this.at(child)})`,
           );
-        if (!isBaseField(name) && this.types(name) === undefined)
-          throw badRequest(`Property ${name} does not exist in schema (at ${this.at(child)})`);
-        if (isBaseField(name) || level.properties.includes(name)) continue;
+        const property = this.field(name, child);
+        if (property.prop === null || level.properties.some((selected) => selected.name === name)) continue;
       }
       if (keys.has(key))
         throw badRequest(`GraphQL: field ${q(key)} is selected twice with different meanings (at ${this.at(child)})`);
       keys.add(key);
       if (child.selectionSet) level.edges.push({ key, name, reverse, ...this.level(child, depth + 1) });
-      else level.properties.push(name);
+      else level.properties.push(this.field(name, child));
     }
     return level;
   }

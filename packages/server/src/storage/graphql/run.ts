@@ -3,12 +3,13 @@
  * query, never one per item. The roots of a type come from a filtered, ordered, limited query of
  * `items`; each edge field then reads the other ends for all its parents at once (`json_each` of
  * the parents' rows, a window function for per-parent offset and limit). Items are rendered as
- * JSON text from their stored wire form: selected properties are cut out by SQLite (`props -> path`
- * keeps the stored text, a Real's `33.0` included), never parsed here.
+ * JSON text from their stored wire form: selected properties are cut out by SQLite (`json_object` of
+ * `props -> path` keeps the stored text, a Real's `33.0` included), never parsed here.
  */
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from '../answer.js';
 import type { Db } from '../database.js';
+import { encodeValue } from '../schema.js';
 import { itemJson, type ReadView } from '../store.js';
 import type { Condition, EdgeLevel, GraphqlQuery, Level } from './query.js';
 
@@ -34,7 +35,7 @@ interface Found {
   edges: Found[][];
 }
 
-/** A row as the statements below read it; `p0`, `p1`… are the selected properties' wire JSON (null: absent). */
+/** A row as the statements below read it: `props` holds the selected properties only (null when absent). */
 interface LevelRow {
   row: number;
   id: string;
@@ -44,10 +45,10 @@ interface LevelRow {
   dateServerModified: number;
   deleted: number;
   creator: string | null;
-  /** Read only for a reader with a view, which decides from the item's properties. */
-  props?: string;
+  props: string;
+  /** All the item's properties, read only for a reader with a view, which decides from them. */
+  stored?: string;
   parent?: number;
-  [column: string]: unknown;
 }
 
 /** SQL text with its parameters, in order. */
@@ -107,9 +108,11 @@ function ordering(level: Level, sql: Sql): Sql {
 function columns(level: Level, view: ReadView | undefined, sql: Sql): Sql {
   sql.add('o.row AS row, o.id AS id, o.type AS type, o.dateCreated AS dateCreated, o.dateModified AS dateModified, ');
   sql.add('o.dateServerModified AS dateServerModified, o.deleted AS deleted, o.creator AS creator');
-  if (view) sql.add(', o.props AS props');
-  for (const [index, name] of level.properties.entries()) sql.add(`, o.props -> ? AS p${index}`, path(name));
-  return sql;
+  if (view) sql.add(', o.props AS stored');
+  // SQLite cuts the selected values out of the stored wire form, as stored (a Real's `33.0` stays).
+  if (level.properties.length === 0) return sql.add(", '{}' AS props");
+  sql.add(`, json_object(${level.properties.map(() => '?, o.props -> ?').join(', ')}) AS props`);
+  return sql.add('', ...level.properties.flatMap(({ name }) => [name, path(name)]));
 }
 
 /** The filters of a list on its items `o`, with the read mode's rule. */
@@ -122,15 +125,18 @@ function conditions(level: Level, context: RunContext, sql: Sql): Sql {
 /** An item's JSON without its closing brace, as the view shows it; null when the view hides it. */
 function head(row: LevelRow, level: Level, view: ReadView | undefined): string | null {
   const visible = view
-    ? view.visible({ id: row.id, type: row.type, creator: row.creator, props: row.props ?? '{}' })
+    ? view.visible({ id: row.id, type: row.type, creator: row.creator, props: row.stored ?? '{}' })
     : 'all';
   if (visible === null) return null;
-  let selected = '';
-  for (const [index, name] of level.properties.entries()) {
-    const value = visible === 'all' || visible.has(name) ? row[`p${index}`] : null;
-    selected += `,${JSON.stringify(name)}:${typeof value === 'string' ? value : 'null'}`;
-  }
-  return itemJson({ ...row, props: '{}' }, selected).slice(0, -1);
+  if (visible === 'all') return itemJson(row).slice(0, -1);
+  // Some properties hidden (rare): those read null, as when the item has none.
+  const values = JSON.parse(row.props) as Record<string, unknown>;
+  const selected = level.properties.map(({ name, valueType }) => {
+    const value = values[name];
+    const shown = visible.has(name) && value !== null && value !== undefined;
+    return `${JSON.stringify(name)}:${shown ? encodeValue(name, valueType, value).json : 'null'}`;
+  });
+  return itemJson({ ...row, props: `{${selected.join(',')}}` }).slice(0, -1);
 }
 
 function render(found: Found, level: Level): string {
