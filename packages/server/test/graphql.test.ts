@@ -315,6 +315,7 @@ describe('graphql', () => {
     await refused('{ Person(limit: -1) }', /limit must be an integer ≥ 0, got -1/);
     await refused('{ Person(offset: 1.5) }', /offset must be an integer ≥ 0, got 1.5/);
     await refused('{ count }', /selects no item type/);
+    await refused('{ Person count(limit: 1) }', /aggregate "count" takes no arguments/);
     await refused('mutation { Person }', /only queries are supported/);
     await refused('{ Person { ...f } } fragment f on Person { id }', /fragments/);
     await refused('{ p: Person }', /aliases are not supported/);
@@ -323,5 +324,13 @@ describe('graphql', () => {
     await refused('{ Person(~limit: 1) }', /unknown argument "~limit"/);
     await refused('{ ~Person { id } }', /top level selects item types/);
     await refused('{ Person { owner { id } owner { displayName } } }', /"owner" is selected twice/);
+    // the parser recurses per nesting level: a deep query is a 400, never a stack overflow
+    for (const deep of [
+      `{ Person ${'{ owner '.repeat(5000)}${'}'.repeat(5001)} }`,
+      `{ Person(filter: {or: ${'['.repeat(5000)}${']'.repeat(5000)}}) }`,
+      `{ Person(filter: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}) }`,
+    ])
+      await refused(deep, /nests more than 128 levels/);
+    await refused(`{ Person(filter: {and: [${'{age: 1}, '.repeat(8000)}]}) }`, /more than 20000 tokens/);
   });
 });

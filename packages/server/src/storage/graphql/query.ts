@@ -74,6 +74,10 @@ export interface GraphqlQuery {
 export const MAX_DEPTH = 16;
 /** Bounds the parser's work on one query; a query far larger than any real one is refused. */
 const MAX_TOKENS = 20_000;
+/** Braces, brackets and parentheses open at once: far more than MAX_DEPTH edges and any real filter need. */
+const MAX_NESTING = 128;
+const OPENING = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSING = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
 const ARGUMENTS = new Set(['filter', 'limit', 'offset', 'order_asc', 'order_desc']);
 
 const q = (text: string) => JSON.stringify(text);
@@ -89,6 +93,7 @@ export function parseQuery(text: string, types: PropertyTypes): GraphqlQuery {
   const original = new Source(text);
   let document: ReturnType<typeof parse>;
   try {
+    checkNesting(source, original);
     document = parse(source, { maxTokens: MAX_TOKENS });
   } catch (error) {
     if (!(error instanceof GraphQLError)) throw error;
@@ -100,6 +105,23 @@ export function parseQuery(text: string, types: PropertyTypes): GraphqlQuery {
   const tokens = tildeTokens(document.loc?.startToken, text, original);
   const reader = new Reader(original, types, tokens);
   return reader.document(document);
+}
+
+/**
+ * The parser recurses once per nested `{`, `[` or `(`: a few thousand would overflow the stack, so
+ * the tokens are counted first (the lexer does not recurse) and a query nesting deeper is refused.
+ */
+function checkNesting(source: Source, original: Source) {
+  const lexer = new Lexer(source);
+  let depth = 0;
+  for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+    if (OPENING.has(token.kind)) depth++;
+    else if (CLOSING.has(token.kind)) depth--;
+    if (depth > MAX_NESTING)
+      throw badRequest(
+        `GraphQL: the query nests more than ${MAX_NESTING} levels of braces, brackets and parentheses (at ${where(original, token.start)})`,
+      );
+  }
 }
 
 /**
@@ -170,7 +192,11 @@ class Reader {
       const name = field.name.value;
       if (this.isReverse(field.name))
         throw badRequest(`GraphQL: a query's top level selects item types, not a reverse edge (at ${this.at(field)})`);
-      if ((name === 'count' || name === 'total') && !field.arguments?.length && !field.selectionSet) {
+      if (name === 'count' || name === 'total') {
+        if (field.arguments?.length || field.selectionSet)
+          throw badRequest(
+            `GraphQL: the aggregate "${name}" takes no arguments and no selection (at ${this.at(field)})`,
+          );
         query[name] = true;
         continue;
       }
