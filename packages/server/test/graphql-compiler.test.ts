@@ -106,11 +106,21 @@ describe('graphql compiler', () => {
           }
         }
       });
+    // Every statement run on the reader, whether just prepared or kept from an earlier query.
     const prepared: string[] = [];
     const prepare = db.prepare.bind(db);
     db.prepare = ((source: string) => {
-      prepared.push(source);
-      return prepare(source);
+      const statement = prepare(source);
+      for (const method of ['iterate', 'all', 'get', 'run'] as const) {
+        const original = statement[method].bind(statement) as (...args: unknown[]) => unknown;
+        Object.assign(statement, {
+          [method]: (...args: unknown[]) => {
+            prepared.push(source);
+            return original(...args);
+          },
+        });
+      }
+      return statement;
     }) as typeof db.prepare;
     const query = '{ Person(order_desc: rank) { name ~owner(limit: 2) { name owner { rank } } } }';
     populate(5);

@@ -11,7 +11,7 @@ import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from
 import type { Db } from '../database.js';
 import { encodeValue } from '../schema.js';
 import { itemJson, type ReadView } from '../store.js';
-import type { Condition, EdgeLevel, GraphqlQuery, Level } from './query.js';
+import type { Condition, EdgeLevel, GraphqlQuery, Level, RootLevel } from './query.js';
 
 export interface GraphqlOptions {
   /** Account mode (spec §1.2): deleted items are left out of every list. */
@@ -51,6 +51,23 @@ interface LevelRow {
   parent?: number;
 }
 
+/** Prepared statements kept per connection, by SQL text (values are parameters: one text per query shape). */
+const STATEMENTS_KEPT = 256;
+const prepared = new WeakMap<Db, Map<string, Statement>>();
+
+/** A statement from the connection's cache, kept in least-recently-used order: query shapes are the callers'. */
+function statement(db: Db, text: string): Statement {
+  const cache = prepared.get(db) ?? new Map<string, Statement>();
+  prepared.set(db, cache);
+  const kept = cache.get(text);
+  cache.delete(text);
+  const ready = kept ?? db.prepare(text);
+  cache.set(text, ready);
+  const oldest = cache.keys().next().value;
+  if (cache.size > STATEMENTS_KEPT && oldest !== undefined) cache.delete(oldest);
+  return ready;
+}
+
 /** SQL text with its parameters, in order. */
 class Sql {
   text = '';
@@ -66,7 +83,7 @@ const COMPARE = { eq: '=', ne: '!=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as
 const path = (name: string) => `$."${name}"`;
 const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
 
-/** A condition on the items `o`: base fields on their columns, properties through the equality index. */
+/** A condition on the items `o`: base fields on their columns, properties in their stored JSON. */
 function condition(c: Condition, sql: Sql): Sql {
   if ('all' in c || 'any' in c) {
     const parts = 'all' in c ? c.all : c.any;
@@ -82,15 +99,37 @@ function condition(c: Condition, sql: Sql): Sql {
       return value.length ? sql.add(`o.${field.name} IN (${placeholders(value.length)})`, ...value) : sql.add('0');
     return sql.add(`o.${field.name} ${COMPARE[op as keyof typeof COMPARE]} ?`, value);
   }
-  const values = 'SELECT item FROM property_values WHERE prop = ?';
-  if (value === null) return sql.add(`o.row ${op === 'eq' ? 'NOT IN' : 'IN'} (${values})`, field.prop);
+  // A property on its row: its value as SQLite reads it from the stored JSON (a Bool as 1/0, absent as NULL).
+  const stored = `(o.props ->> ?)`;
+  const at = path(field.name);
+  if (value === null) return sql.add(`${stored} ${op === 'eq' ? 'IS NULL' : 'IS NOT NULL'}`, at);
   if (Array.isArray(value))
-    return value.length
-      ? sql.add(`o.row IN (${values} AND value IN (${placeholders(value.length)}))`, field.prop, ...value)
-      : sql.add('0');
+    return value.length ? sql.add(`${stored} IN (${placeholders(value.length)})`, at, ...value) : sql.add('0');
   // ne: every item whose value is not this one, items without the property included.
-  if (op === 'ne') return sql.add(`o.row NOT IN (${values} AND value = ?)`, field.prop, value);
-  return sql.add(`o.row IN (${values} AND value ${COMPARE[op as keyof typeof COMPARE]} ?)`, field.prop, value);
+  if (op === 'ne') return sql.add(`${stored} IS NOT ?`, at, value);
+  return sql.add(`${stored} ${COMPARE[op as keyof typeof COMPARE]} ?`, at, value);
+}
+
+/**
+ * A root list's rows come from the equality index when its filter requires a value (or one of a
+ * list) of a property, as search does; else from the items of its type in date order.
+ */
+function rootSource(root: RootLevel): Sql {
+  const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
+  const driven = (values: string, ...params: unknown[]) =>
+    new Sql().add(
+      ` FROM property_values f CROSS JOIN items o WHERE f.prop = ? AND f.value ${values} AND o.row = f.item AND o.type = ?`,
+      ...params,
+      root.type,
+    );
+  for (const part of parts) {
+    if (!('field' in part) || part.field.prop === null) continue;
+    const { field, op, value } = part;
+    if (op === 'eq' && value !== null && !Array.isArray(value)) return driven('= ?', field.prop, value);
+    if (op === 'in' && Array.isArray(value) && value.length > 0)
+      return driven(`IN (${placeholders(value.length)})`, field.prop, ...value);
+  }
+  return new Sql().add(' FROM items o WHERE o.type = ?', root.type);
 }
 
 /** The ordering's leading terms: items without the value last; callers append the default order. */
@@ -176,12 +215,12 @@ class Window {
 
 /** The roots of one type; `total` also counts the matches before offset and limit. */
 async function roots(
-  root: GraphqlQuery['roots'][number],
+  root: RootLevel,
   wantTotal: boolean,
   context: RunContext,
 ): Promise<{ found: Found[]; total: number }> {
   const { db, view } = context;
-  const where = conditions(root, context, new Sql().add(' FROM items o WHERE o.type = ?', root.type));
+  const where = conditions(root, context, rootSource(root));
   const select = columns(root, view, new Sql().add('SELECT '));
   const sql = new Sql().add(select.text + where.text, ...select.params, ...where.params).add(' ORDER BY ');
   ordering(root, sql).add('o.dateServerModified, o.row');
@@ -189,7 +228,7 @@ async function roots(
   if (!view) sql.add(' LIMIT ? OFFSET ?', root.limit ?? -1, root.offset);
   const found: Found[] = [];
   const window = new Window(root);
-  await each(db.prepare(sql.text), sql.params, context, (row) => {
+  await each(statement(db, sql.text), sql.params, context, (row) => {
     const json = head(row, root, view);
     if (json === null) return true;
     if (view && !window.admits()) return wantTotal || !window.full;
@@ -222,15 +261,15 @@ async function edgeLists(edge: EdgeLevel, parents: number[], context: RunContext
     edge.name,
   );
   conditions(edge, context, sql);
-  let statement: Sql;
+  let query: Sql;
   if (windowed) {
-    statement = new Sql().add(`SELECT * FROM (${sql.text}) WHERE n > ?`, ...sql.params, edge.offset);
-    if (edge.limit !== undefined) statement.add(' AND n <= ?', edge.offset + edge.limit);
-    statement.add(' ORDER BY parent, n');
-  } else statement = ordering(edge, sql.add(' ORDER BY ')).add('e.edge');
+    query = new Sql().add(`SELECT * FROM (${sql.text}) WHERE n > ?`, ...sql.params, edge.offset);
+    if (edge.limit !== undefined) query.add(' AND n <= ?', edge.offset + edge.limit);
+    query.add(' ORDER BY parent, n');
+  } else query = ordering(edge, sql.add(' ORDER BY ')).add('e.edge');
   const lists = new Map<number, Found[]>();
   const windows = new Map<number, Window>();
-  await each(db.prepare(statement.text), statement.params, context, (row) => {
+  await each(statement(db, query.text), query.params, context, (row) => {
     const parent = row.parent as number;
     const json = head(row, edge, view);
     if (json === null) return true;
