@@ -94,7 +94,8 @@ export async function benchGraphql(stage: Progress = quiet): Promise<Figure[]> {
     stage(`graphql: filtered reverse-edge query, ${RUNS.reverse} runs each way`);
     const handle = (run: number) => `account-${(run * 7919) % ACCOUNTS}`;
     const reverse = (run: number) =>
-      `{ Account(filter: {handle: {eq: "${handle(run)}"}}) { handle ~sender(filter: {service: {eq: "whatsapp"}}) { subject } } }`;
+      `{ Account(filter: {handle: {eq: "${handle(run)}"}}) ` +
+      '{ handle ~sender(filter: {service: {eq: "whatsapp"}}) { subject } } }';
     const perAccount = Math.floor(MESSAGES / ACCOUNTS / 2);
     const first = JSON.parse((await client.ok('graphql', reverse(0))).toString('utf8'));
     if (first.data.length !== 1 || first.data[0]['~sender'].length < perAccount)

@@ -40,7 +40,7 @@ async function answer(store: OwnerStore, text: string, hideDeleted: boolean, max
 }
 
 describe('graphql compiler', () => {
-  test('hideDeleted: deleted roots and deleted other ends are left out; false lists them with deleted: true', async () => {
+  test('hideDeleted: deleted roots and other ends are left out; false lists them, deleted: true', async () => {
     const { store } = newStore('modes');
     const ids = store.write(() => {
       const alive = store.createItem({ type: 'Person', name: 'alive' });

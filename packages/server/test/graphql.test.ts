@@ -204,7 +204,7 @@ describe('graphql', () => {
     );
   });
 
-  test('edges list in creation order; an edge whose edge item is deleted never appears; the same item under two parents', async () => {
+  test('edges in creation order; a deleted edge item takes its edge away; one item under two parents', async () => {
     const e = new Owner(pod().url);
     await e.declare(['name', 'Text']);
     const hub = await e.create({ type: 'Hub', name: 'hub' });
@@ -259,7 +259,7 @@ describe('graphql', () => {
     assert.match(reply.body.message, /at most 16 levels/);
   });
 
-  test('aggregates: count == 10 and total == 103 over 103 Accounts, limited and filtered (the skipped client test)', async () => {
+  test('aggregates: count == 10, total == 103 over 103 Accounts, filtered, limited (skipped client test)', async () => {
     const a = new Owner(pod().url);
     await a.declare(['service', 'Text']);
     await a.ok('bulk', {

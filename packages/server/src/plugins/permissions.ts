@@ -143,7 +143,7 @@ export class Grant implements Principal {
     }
   }
 
-  /** Filtering or ordering on a property reveals its values: only on properties it reads in `type` (or in every type). */
+  /** Filtering or ordering on a property reveals its values: only on those it reads in `type` (or in every type). */
   private checkFilters(type: string | undefined, names: string[]) {
     for (const name of names.filter(isProperty)) {
       const types =
@@ -153,7 +153,8 @@ export class Grant implements Principal {
       const hidden = types.find((t) => !this.readsProperty(t, name));
       if (hidden !== undefined)
         throw forbidden(
-          `this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it${type !== undefined ? '' : ' (name a "type" to search on properties of that type only)'}`,
+          `this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it` +
+            (type !== undefined ? '' : ' (name a "type" to search on properties of that type only)'),
         );
     }
   }

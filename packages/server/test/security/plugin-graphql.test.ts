@@ -38,7 +38,7 @@ describe('M1: plugin GraphQL queries stay within the grant', () => {
 
   const gql = async (query: string) => (await plugin.ok('graphql', query)) as { data: any[]; total?: number };
 
-  test('hidden items are absent at every level, hidden properties are null, and nothing hidden is counted', async () => {
+  test('hidden items are absent at every level, hidden properties null, nothing hidden counted', async () => {
     const { data } = await gql(
       '{ Person(order_asc: name) { name ssn ~owner { service } ~about { secretNote } wrote { id } } }',
     );
@@ -72,7 +72,7 @@ describe('M1: plugin GraphQL queries stay within the grant', () => {
     assert.equal(accounts.total, 2, 'the whatsapp account is not counted');
   });
 
-  test('a filter or an ordering on a property it cannot read is refused (403), at the root and inside edges', async () => {
+  test('a filter or ordering on a property it cannot read is refused (403), at the root and in edges', async () => {
     for (const query of [
       '{ Person(filter: {ssn: "SSN-1111"}) { name } }',
       '{ Person(filter: {ssn: {gt: "SSN-1"}}) { name } }',

@@ -119,7 +119,8 @@ function checkNesting(source: Source, original: Source) {
     else if (CLOSING.has(token.kind)) depth--;
     if (depth > MAX_NESTING)
       throw badRequest(
-        `GraphQL: the query nests more than ${MAX_NESTING} levels of braces, brackets and parentheses (at ${where(original, token.start)})`,
+        `GraphQL: the query nests more than ${MAX_NESTING} levels of braces, brackets and parentheses ` +
+          `(at ${where(original, token.start)})`,
       );
   }
 }
@@ -143,7 +144,8 @@ function tildeTokens(first: Token | null | undefined, text: string, original: So
       continue;
     }
     throw badRequest(
-      `GraphQL syntax error: "~" may only start a reverse edge's name, as in "~owner { id }" (at ${where(original, token.start + slice.indexOf('~'))})`,
+      'GraphQL syntax error: "~" may only start a reverse edge\'s name, as in "~owner { id }" ' +
+        `(at ${where(original, token.start + slice.indexOf('~'))})`,
     );
   }
   return { reverseNames, strings };
@@ -176,7 +178,8 @@ class Reader {
     const [operation, ...more] = document.definitions;
     if (operation?.kind !== Kind.OPERATION_DEFINITION || more.length > 0)
       throw badRequest(
-        `GraphQL: a query is one "query { … }" (fragments and several operations are not supported) (at ${this.at(more[0] ?? operation ?? document)})`,
+        'GraphQL: a query is one "query { … }" (fragments and several operations are not supported) ' +
+          `(at ${this.at(more[0] ?? operation ?? document)})`,
       );
     if (operation.operation !== 'query')
       throw badRequest(`GraphQL: only queries are supported, not ${operation.operation}s (at ${this.at(operation)})`);
@@ -241,7 +244,8 @@ class Reader {
           );
         if (child.arguments?.length)
           throw badRequest(
-            `GraphQL: property ${q(name)} takes no arguments; only edges (fields with a selection) do (at ${this.at(child)})`,
+            `GraphQL: property ${q(name)} takes no arguments; only edges (fields with a selection) do ` +
+              `(at ${this.at(child)})`,
           );
         const property = this.field(name, child);
         if (property.prop === null || level.properties.some((selected) => selected.name === name)) continue;
@@ -319,7 +323,8 @@ class Reader {
       } else if (isOperator(key)) {
         if (!isObject(inner))
           throw badRequest(
-            `GraphQL: operator-first "${key}" takes an object of properties, as in {${key}: {name: "Alice"}}, got ${describe(inner)} (at ${this.at(node)})`,
+            `GraphQL: operator-first "${key}" takes an object of properties, as in {${key}: {name: "Alice"}}, ` +
+              `got ${describe(inner)} (at ${this.at(node)})`,
           );
         for (const [name, operand] of Object.entries(inner))
           all.push(this.comparison(this.field(name, node), key, operand, node));
@@ -329,7 +334,8 @@ class Reader {
           for (const [op, operand] of Object.entries(inner)) {
             if (!isOperator(op))
               throw badRequest(
-                `GraphQL: unknown filter operator ${q(op)} on ${q(key)}; use ${OPERATORS.join(', ')} (at ${this.at(node)})`,
+                `GraphQL: unknown filter operator ${q(op)} on ${q(key)}; use ${OPERATORS.join(', ')} ` +
+                  `(at ${this.at(node)})`,
               );
             all.push(this.comparison(field, op, operand, node));
           }

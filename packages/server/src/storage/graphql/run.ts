@@ -118,7 +118,8 @@ function rootSource(root: RootLevel): Sql {
   const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
   const driven = (values: string, ...params: unknown[]) =>
     new Sql().add(
-      ` FROM property_values f CROSS JOIN items o WHERE f.prop = ? AND f.value ${values} AND o.row = f.item AND o.type = ?`,
+      ' FROM property_values f CROSS JOIN items o ' +
+        `WHERE f.prop = ? AND f.value ${values} AND o.row = f.item AND o.type = ?`,
       ...params,
       root.type,
     );
