@@ -322,6 +322,11 @@ describe('graphql', () => {
     await refused('{ Person @skip(if: true) }', /directives/);
     await refused('{ Person { ~ owner { id } } }', /"~" may only start a reverse edge's name.*line 1, column 12/);
     await refused('{ Person(~limit: 1) }', /unknown argument "~limit"/);
+    // "~" is read as "_" by the parser (same length): positions and quoted tokens stay those of the query
+    await refused('{ Person(limit: 1~) }', /expected digit but got: "~" \(at line 1, column 18\)/);
+    await refused('{ Account { ~owner { id } ', /Expected Name, found <EOF> \(at line 1, column 27\)/);
+    await refused('{ Person { id } } ~', /Unexpected Name "~" \(at line 1, column 19\)/);
+    assert.equal((await gql('{ Person # a ~ in a comment\n { id } }')).data.length, 3);
     await refused('{ ~Person { id } }', /top level selects item types/);
     await refused('{ Person { owner { id } owner { displayName } } }', /"owner" is selected twice/);
     // the parser recurses per nesting level: a deep query is a 400, never a stack overflow
