@@ -118,6 +118,10 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   abort_plugin_run: 'refused',
 };
 
+const isQueryFirst = (
+  args: [ItemClass, string, RequestOptions?] | [string, RequestOptions?],
+): args is [string, RequestOptions?] => typeof args[0] === 'string';
+
 export class PodCore implements Policy {
   readonly url: string;
   readonly ownerKey: string;
@@ -323,10 +327,7 @@ export class PodCore implements Policy {
   ): Promise<GraphqlResult<InstanceType<C>>>;
   graphql(query: string, options?: RequestOptions): Promise<GraphqlResult>;
   async graphql(...args: [ItemClass, string, RequestOptions?] | [string, RequestOptions?]): Promise<GraphqlResult> {
-    const [cls, query, options]: [ItemClass | undefined, string, RequestOptions?] =
-      typeof args[0] === 'string'
-        ? [undefined, args[0], args[1] as RequestOptions | undefined]
-        : (args as [ItemClass, string, RequestOptions?]);
+    const [cls, query, options] = isQueryFirst(args) ? [undefined, ...args] : args;
     const { data, ...aggregates } = await this.call('graphql', query, options);
     return { items: data.map((item) => this.classes.decodeGraph(item, cls)), ...aggregates };
   }

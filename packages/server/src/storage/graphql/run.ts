@@ -116,21 +116,26 @@ function condition(c: Condition, sql: Sql): Sql {
  */
 function rootSource(root: RootLevel): Sql {
   const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
-  const driven = (values: string, ...params: unknown[]) =>
-    new Sql().add(
+  // The condition the index answers is not checked again on the row.
+  const driven = (driver: Condition, values: string, ...params: unknown[]) => {
+    const sql = new Sql().add(
       ' FROM property_values f CROSS JOIN items o ' +
         `WHERE f.prop = ? AND f.value ${values} AND o.row = f.item AND o.type = ?`,
       ...params,
       root.type,
     );
+    for (const part of parts) if (part !== driver) condition(part, sql.add(' AND '));
+    return sql;
+  };
   for (const part of parts) {
     if (!('field' in part) || part.field.prop === null) continue;
     const { field, op, value } = part;
-    if (op === 'eq' && value !== null && !Array.isArray(value)) return driven('= ?', field.prop, value);
+    if (op === 'eq' && value !== null && !Array.isArray(value)) return driven(part, '= ?', field.prop, value);
     if (op === 'in' && Array.isArray(value) && value.length > 0)
-      return driven(`IN (${placeholders(value.length)})`, field.prop, ...value);
+      return driven(part, `IN (${placeholders(value.length)})`, field.prop, ...value);
   }
-  return new Sql().add(' FROM items o WHERE o.type = ?', root.type);
+  const sql = new Sql().add(' FROM items o WHERE o.type = ?', root.type);
+  return root.filter ? condition(root.filter, sql.add(' AND ')) : sql;
 }
 
 /** The ordering's leading terms: items without the value last; callers append the default order. */
@@ -155,11 +160,9 @@ function columns(level: Level, view: ReadView | undefined, sql: Sql): Sql {
   return sql.add('', ...level.properties.flatMap(({ name }) => [name, path(name)]));
 }
 
-/** The filters of a list on its items `o`, with the read mode's rule. */
-function conditions(level: Level, context: RunContext, sql: Sql): Sql {
-  if (context.hideDeleted) sql.add(' AND o.deleted = 0');
-  if (level.filter) condition(level.filter, sql.add(' AND '));
-  return sql;
+/** Account mode leaves deleted items out. */
+function readMode(context: RunContext, sql: Sql): Sql {
+  return context.hideDeleted ? sql.add(' AND o.deleted = 0') : sql;
 }
 
 /** An item's JSON without its closing brace, as the view shows it; null when the view hides it. */
@@ -221,7 +224,7 @@ async function roots(
   context: RunContext,
 ): Promise<{ found: Found[]; total: number }> {
   const { db, view } = context;
-  const where = conditions(root, context, rootSource(root));
+  const where = readMode(context, rootSource(root));
   const select = columns(root, view, new Sql().add('SELECT '));
   const sql = new Sql().add(select.text + where.text, ...select.params, ...where.params).add(' ORDER BY ');
   ordering(root, sql).add('o.dateServerModified, o.row');
@@ -264,7 +267,8 @@ async function edgeLists(edge: EdgeLevel, parents: number[], context: RunContext
     JSON.stringify(parents),
     edge.name,
   );
-  conditions(edge, context, sql);
+  if (edge.filter) condition(edge.filter, sql.add(' AND '));
+  readMode(context, sql);
   let query: Sql;
   if (windowed) {
     query = new Sql().add(`SELECT * FROM (${sql.text}) WHERE n > ?`, ...sql.params, edge.offset);
