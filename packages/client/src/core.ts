@@ -98,6 +98,8 @@ export interface BulkRequest {
   search?: Payload<'search'>[];
 }
 export type BulkResult = Omit<Answer<'bulk'>, 'search'> & { search: Item[][] };
+/** What `graphql` gives: the root items, and `count`/`total` when the query selects them. */
+export type GraphqlResult<I extends Item = Item> = Omit<Answer<'graphql'>, 'data'> & { items: I[] };
 
 /**
  * Which failed calls may be repeated. Writes only when the connection was refused; a bulk
@@ -108,6 +110,7 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   get_item: 'safe',
   get_edges: 'safe',
   search: 'safe',
+  graphql: 'safe',
   get_file: 'safe',
   plugin_run_logs: 'safe',
   plugin_images: 'safe',
@@ -133,6 +136,10 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   'oauth2/authorize': 'refused',
   'oauth2/access_token': 'refused',
 };
+
+const isQueryFirst = (
+  args: [ItemClass, string, RequestOptions?] | [string, RequestOptions?],
+): args is [string, RequestOptions?] => typeof args[0] === 'string';
 
 export class PodCore implements Policy {
   readonly url: string;
@@ -365,6 +372,26 @@ export class PodCore implements Policy {
       if (last === undefined) throw new Error('the Pod sent an item without dateServerModified: iterate cannot go on');
       cursor = last + 1;
     }
+  }
+
+  // ---- GraphQL ------------------------------------------------------------------------------
+
+  /**
+   * A GraphQL query (the Pod's dialect: filters, `~reverse` edges, limit/offset/order_asc): the
+   * root items as instances of their registered classes, or of `cls` (an item of another type is
+   * a TypeError); each selected edge fills the edge field its class declares, a plain `Item` takes
+   * every edge under its field as written (`sender`, `~owner`). `count`/`total` when the query asks.
+   */
+  graphql<C extends ItemClass>(
+    cls: C,
+    query: string,
+    options?: RequestOptions,
+  ): Promise<GraphqlResult<InstanceType<C>>>;
+  graphql(query: string, options?: RequestOptions): Promise<GraphqlResult>;
+  async graphql(...args: [ItemClass, string, RequestOptions?] | [string, RequestOptions?]): Promise<GraphqlResult> {
+    const [cls, query, options] = isQueryFirst(args) ? [undefined, ...args] : args;
+    const { data, ...aggregates } = await this.call('graphql', query, options);
+    return { items: data.map((item) => this.classes.decodeGraph(item, cls)), ...aggregates };
   }
 
   // ---- bulk ---------------------------------------------------------------------------------

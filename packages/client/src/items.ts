@@ -105,32 +105,55 @@ export class ItemClasses implements Iterable<ItemClass> {
   decode<C extends ItemClass>(received: ItemJSON, cls: C): InstanceType<C>;
   decode(received: ItemJSON, cls?: ItemClass): Item;
   decode(received: ItemJSON, cls?: ItemClass): Item {
-    return decode(received, cls ?? this.get(received.type), this);
+    return decode(received, cls ?? this.get(received.type), this, searchEdges);
+  }
+
+  /** The same for an item of a GraphQL answer (spec §4.1), whose edges are the fields holding lists. */
+  decodeGraph<C extends ItemClass>(received: ItemJSON, cls: C): InstanceType<C>;
+  decodeGraph(received: ItemJSON, cls?: ItemClass): Item;
+  decodeGraph(received: ItemJSON, cls?: ItemClass): Item {
+    return decode(received, cls ?? this.get(received.type), this, graphEdges);
   }
 }
+
+/** An item's edges as (field name, other end) pairs: how one answer form or another carries them. */
+type EdgesOf = (received: ItemJSON) => Iterable<readonly [name: string, target: ItemJSON]>;
+/** A search's `[[edges]]` entries. */
+const searchEdges: EdgesOf = (received) => (received['[[edges]]'] ?? []).map((edge) => [edge._edge, edge._item]);
+/** GraphQL: every field holding a list is an edge, named as the query wrote it (`sender`, `~owner`). */
+const graphEdges: EdgesOf = (received) =>
+  Object.entries(received).flatMap(([name, value]) =>
+    Array.isArray(value) ? value.map((target: ItemJSON) => [name, target] as const) : [],
+  );
 
 /**
  * The item as an instance of `cls`, its declared edges' targets as their classes; without a
  * class, a plain `Item` with every edge, its targets read by `classes` when given.
  */
-function decode(received: ItemJSON, cls: ItemClass | undefined, classes?: ItemClasses): Item {
+function decode(
+  received: ItemJSON,
+  cls: ItemClass | undefined,
+  classes?: ItemClasses,
+  edgesOf: EdgesOf = searchEdges,
+): Item {
   if (cls && cls.itemType !== received.type)
     throw new TypeError(`item ${JSON.stringify(received.id)} is a ${received.type}, not a ${cls.itemType}`);
   // A defined class takes the item's fields as its init (see `defineItem`);
   // `ItemClass` hides that to accept any subclass.
   const item = cls ? new (cls as unknown as new (init: ItemJSON) => Item)(received) : new Item(received.type, received);
   const fields = item as unknown as Record<string, unknown>;
-  for (const { _edge: name, _item: target } of received['[[edges]]'] ?? []) {
+  for (const [name, target] of edgesOf(received)) {
     if (!cls) {
       fields[name] ??= [];
       const list = fields[name];
-      if (Array.isArray(list)) list.push(classes ? classes.decode(target) : decode(target, undefined));
+      if (Array.isArray(list)) list.push(decode(target, classes?.get(target.type), classes, edgesOf));
       continue;
     }
     const targetClass = Object.hasOwn(cls.edges, name) ? cls.edges[name]?.() : undefined;
     const list = fields[name];
     // The field holds instances of the declared class: a target of another type is left out.
-    if (targetClass?.itemType === target.type && Array.isArray(list)) list.push(decode(target, targetClass));
+    if (targetClass?.itemType === target.type && Array.isArray(list))
+      list.push(decode(target, targetClass, classes, edgesOf));
   }
   saved.set(item, item.toJSON());
   return item;

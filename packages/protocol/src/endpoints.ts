@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { Bulk, EdgeEnds, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQuery } from './items.js';
-import type { BulkResult, EdgeEntry, Item, ReceivedItem } from './items.js';
+import type { BulkResult, EdgeEntry, GraphqlAnswer, Item, ReceivedItem } from './items.js';
 import { HEX_KEY } from './values.js';
 import type { PluginImage } from './plugin-dir.js';
 import {
@@ -66,6 +66,11 @@ export const endpoints = {
   get_edges: { payload: EdgeQuery, answer: answer<EdgeEntry[]>() },
   search: { payload: SearchQuery, answer: answer<ReceivedItem[]>() },
   bulk: { payload: Bulk, answer: answer<BulkResult>() },
+  /** 2023 (spec §4): the query text as a JSON string; the Pod never sees variables. */
+  graphql: {
+    payload: z.string({ error: 'the payload of graphql is the query text, as a JSON string' }),
+    answer: answer<GraphqlAnswer>(),
+  },
   send_email: { payload: Email, answer: answer<Empty>() },
   get_file: { payload: FileQuery, answer: answer<Uint8Array>() },
   /** 2023: deletes the live edges between two items (answers 404 when there is none). */

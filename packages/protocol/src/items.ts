@@ -17,6 +17,21 @@ interface BaseFields {
 /** An item as it travels: base fields plus declared properties. */
 export type Item = BaseFields & { [property: string]: Value };
 
+/**
+ * 2023 (spec §4.1): an item of a GraphQL answer: the base fields, each selected property (null when
+ * the item has none) and each selected edge, under the field as written (`sender`, `~owner`), as a list.
+ */
+export interface GraphqlItem extends BaseFields {
+  [field: string]: Value | GraphqlItem[];
+}
+
+/** The answer of `graphql`: the root items, and the aggregates the query asked for. */
+export interface GraphqlAnswer {
+  data: GraphqlItem[];
+  count?: number;
+  total?: number;
+}
+
 /** An item as the Pod answers a search: with `[[edges]]` / `~[[edges]]` when asked for. */
 export interface ReceivedItem extends BaseFields {
   '[[edges]]'?: ReceivedEdge[];

@@ -23,10 +23,10 @@ export interface FairnessFigures {
   oneBulk: { p50: number; p99: number; max: number; samples: number };
 }
 
-const percentile = (sorted: number[], p: number) =>
+export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
-class Client {
+export class Client {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
   readonly owner = randomBytes(32).toString('hex');
   private readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };

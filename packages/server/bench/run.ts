@@ -16,6 +16,7 @@ import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
 import { benchFairness } from './fairness.js';
 import { benchFullText, fullTextRows } from './fulltext.js';
+import { benchGraphql } from './graphql.js';
 import { benchProgress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
@@ -375,6 +376,7 @@ async function main() {
     fairness.oneBulk.p99 <= 50,
   );
   for (const row of fullTextRows(await benchFullText(benchProgress('  full-text', 3)))) report(...row);
+  for (const figure of await benchGraphql(benchProgress('  graphql', 3))) report(...figure);
   printTable(rows);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -12,6 +12,7 @@ import { badRequest, notFound } from '../errors.js';
 import { ROUTES_HELP } from './loggable-url.js';
 import { eraseBlobs, readFile } from '../storage/files.js';
 import { AnswerBudget } from '../storage/answer.js';
+import { parseQuery } from '../storage/graphql/query.js';
 import { authorize, parse, parseJsonBodies, type ApiDeps, type Caller } from './caller.js';
 
 /** What a handler gives back: the answer's JSON text (whole or in pieces), or a file's bytes. */
@@ -65,6 +66,12 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
       );
     return store.bulkJson(bulk, grant, new AnswerBudget(limits.maxAnswerBytes));
   },
+  graphql: ({ owner: { store }, grant }, text, { limits }) =>
+    store.graphqlAnswer(
+      parseQuery(text, (name) => store.schema.get(name)),
+      grant,
+      new AnswerBudget(limits.maxAnswerBytes),
+    ),
   send_email: ({ owner }, email, { mailer }) => doneAsync(() => mailer.send(owner, email)),
   get_file: ({ owner }, { sha256 }) => readFile(owner, sha256.toLowerCase()),
   abort_plugin_run: ({ owner }, id, { runs }) => doneAsync(() => runs.abort(owner, id)),

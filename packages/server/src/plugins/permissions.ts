@@ -16,6 +16,7 @@ import {
 } from '@pod/protocol';
 import { PodError, notFound } from '../errors.js';
 import { isBaseField } from '../storage/schema.js';
+import { filteredNames, parseQuery, type GraphqlQuery } from '../storage/graphql/query.js';
 import type { OwnerStore, Principal, StoredItem } from '../storage/store.js';
 
 export interface OwnItems {
@@ -159,10 +160,6 @@ export class Grant implements Principal {
     const { type, id } = query;
     if (typeof id === 'string' && (this.readWrite.has(id) || this.readOnly.has(id))) return;
     if (typeof type === 'string' && typeof id !== 'string') this.checkReadType(type);
-    const filters = Object.keys(query)
-      .filter((key) => !SEARCH_KEYS.has(key))
-      .map((key) => searchFilter(key).name)
-      .filter(isProperty);
     const textScope =
       typeof query._text === 'string' ? this.textScope(typeof type === 'string' ? type : undefined) : 'all';
     if (textScope !== 'all' && textScope.size === 0)
@@ -171,12 +168,34 @@ export class Grant implements Principal {
           ? `this plugin reads no property of ${q(type)}, so it cannot search their text`
           : 'this plugin reads no property in every type it reads, so "_text" needs a "type" to search its text',
       );
-    for (const name of filters) {
-      const types = typeof type === 'string' ? [type] : this.namedTypes();
+    this.checkFilters(
+      typeof type === 'string' ? type : undefined,
+      Object.keys(query)
+        .filter((key) => !SEARCH_KEYS.has(key))
+        .map((key) => searchFilter(key).name),
+    );
+  }
+
+  /**
+   * GraphQL (spec §4) reads like search, at every level: a root's type must be one it reads, and a
+   * filter or an ordering only on properties it reads (an edge's other ends may be of any type).
+   */
+  checkGraphql(query: GraphqlQuery) {
+    for (const { type, names } of filteredNames(query)) {
+      if (type !== undefined) this.checkReadType(type);
+      this.checkFilters(type, names);
+    }
+  }
+
+  /** Filtering or ordering on a property reveals its values: only on those it reads in `type` (or in every type). */
+  private checkFilters(type: string | undefined, names: string[]) {
+    for (const name of names.filter(isProperty)) {
+      const types = type !== undefined ? [type] : this.namedTypes();
       const hidden = types.find((t) => !this.readsProperty(t, name));
       if (hidden !== undefined)
         throw forbidden(
-          `this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it${typeof type === 'string' ? '' : ' (name a "type" to search on properties of that type only)'}`,
+          `this plugin cannot read property ${q(name)} of ${q(hidden)}, so it cannot search on it` +
+            (type !== undefined ? '' : ' (name a "type" to search on properties of that type only)'),
         );
     }
   }
@@ -295,6 +314,9 @@ export class Grant implements Principal {
     switch (endpoint) {
       case 'search':
         this.checkSearch(payload as Fields);
+        return;
+      case 'graphql':
+        this.checkGraphql(parseQuery(payload as string, (name) => store.schema.get(name)));
         return;
       case 'bulk':
         for (const query of (payload as { search?: Fields[] }).search ?? []) this.checkSearch(query);

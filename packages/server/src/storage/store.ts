@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText, searchFilter } from '@pod/protocol';
-import type { BulkResult, EdgeEntry, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
+import type { BulkResult, EdgeEntry, GraphqlAnswer, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
 import { type AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
 import { DROP_TEXT, SET_TEXT, fullTextCondition, fullTextRows } from './fulltext.js';
+import type { GraphqlQuery } from './graphql/query.js';
+import { answerGraphql } from './graphql/run.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
 
 interface ItemRow {
@@ -716,6 +718,21 @@ export class OwnerStore {
   /** A request's search: read from a snapshot in time slices, within the request's answer budget. */
   searchAnswer(query: Fields, view: ReadView | undefined, budget: AnswerBudget): Promise<JsonChunks<ReceivedItem[]>> {
     return this.inSnapshot(async (db) => jsonChunks(await collectArray(this.searchItems(query, view, db), budget)));
+  }
+
+  /**
+   * A GraphQL query (checked by `parseQuery`) read from a snapshot in time slices, within the answer
+   * budget; in account mode (`hidesDeleted`) deleted items are left out of every list.
+   */
+  graphqlAnswer(
+    query: GraphqlQuery,
+    view: ReadView | undefined,
+    budget: AnswerBudget,
+  ): Promise<JsonChunks<GraphqlAnswer>> {
+    const options = { hideDeleted: this.hidesDeleted };
+    return this.inSnapshot(async (db) =>
+      jsonChunks(await answerGraphql(db, query, view, budget, { ...options, pausable: db !== this.db })),
+    );
   }
 
   /**
