@@ -338,4 +338,21 @@ describe('graphql', () => {
       await refused(deep, /nests more than 128 levels/);
     await refused(`{ Person(filter: {and: [${'{age: 1}, '.repeat(8000)}]}) }`, /more than 20000 tokens/);
   });
+  test('_text (ours): full-text filter at the root and on an edge, in any Text property or in one', async () => {
+    const subjects = (data: any[]) => data.map((m) => m.subject);
+    assert.deepEqual(subjects((await gql('{ Message(filter: {_text: "alice"}) { subject } }')).data), ['Hi Alice']);
+    // with other filters, in or/and, scoped to one property, case and accents folded
+    const hello = '{ Message(filter: {or: [{_text: "héllo"}, {subject: {_text: "LUNCH"}}]}) { subject } }';
+    assert.deepEqual(subjects((await gql(hello)).data), ['Hello', 'Lunch?']);
+    assert.deepEqual((await gql('{ Message(filter: {service: {_text: "alice"}}) { id } }')).data, []);
+    // an edge level: the accounts whose sent messages say "bye"
+    const { data } = await gql('{ Account { handle ~sender(filter: {_text: "bye"}) { subject } } }');
+    assert.deepEqual(
+      data.filter((a) => a['~sender'].length > 0).map((a) => [a.handle, subjects(a['~sender'])]),
+      [['alice-wa', ['Bye']]],
+    );
+    await refused('{ Message(filter: {_text: 5}) { id } }', /"_text" takes a string/);
+    await refused('{ Message(filter: {age: {_text: "x"}}) { id } }', /"_text" searches Text properties/);
+    await refused('{ Message(filter: {_text: "!!!"}) { id } }', /no word to search for/);
+  });
 });

@@ -55,6 +55,9 @@ export function textPhrases(text: string): string[] {
   return phrases;
 }
 
+/** A property to narrow a match to (only Text ones can match). */
+export type TextScope = Pick<Property, 'prop' | 'valueType'>;
+
 const ITEM_OF_ROW = `rowid / ${PROPERTY_SPAN}`;
 const PROPERTY_OF_ROW = `rowid % ${PROPERTY_SPAN}`;
 
@@ -66,7 +69,7 @@ const PROPERTY_OF_ROW = `rowid % ${PROPERTY_SPAN}`;
  */
 export function fullTextCondition(
   text: string,
-  scope?: Property | readonly Property[],
+  scope?: TextScope | readonly TextScope[],
   rowExpr = 'i.row',
 ): { sql: string; params: unknown[] } {
   const rows = fullTextRows(text, scope);
@@ -74,11 +77,14 @@ export function fullTextCondition(
 }
 
 /** A query of the rows (column `item`) of the items matching `text`, as `fullTextCondition` says; in no order. */
-export function fullTextRows(text: string, scope?: Property | readonly Property[]): { sql: string; params: unknown[] } {
+export function fullTextRows(
+  text: string,
+  scope?: TextScope | readonly TextScope[],
+): { sql: string; params: unknown[] } {
   const phrases = textPhrases(text);
   const select = `SELECT ${ITEM_OF_ROW} AS item FROM fulltext WHERE fulltext MATCH ?`;
   if (scope === undefined) return { sql: phrases.map(() => select).join(' INTERSECT '), params: phrases };
-  const props = (Array.isArray(scope) ? scope : [scope as Property])
+  const props = (Array.isArray(scope) ? scope : [scope as TextScope])
     .filter((property) => property.valueType === 'Text')
     .map((property) => property.prop);
   if (props.length === 0) return { sql: 'SELECT NULL AS item WHERE 0', params: [] };

@@ -729,7 +729,7 @@ export class OwnerStore {
     view: ReadView | undefined,
     budget: AnswerBudget,
   ): Promise<JsonChunks<GraphqlAnswer>> {
-    const options = { hideDeleted: this.hidesDeleted };
+    const options = { hideDeleted: this.hidesDeleted, types: (name: string) => this.schema.get(name) };
     return this.inSnapshot(async (db) =>
       jsonChunks(await answerGraphql(db, query, view, budget, { ...options, pausable: db !== this.db })),
     );

@@ -101,4 +101,18 @@ describe('M1: plugin GraphQL queries stay within the grant', () => {
       2,
     );
   });
+  test('_text matches only through properties the grant reads, at the root and on edges', async () => {
+    // Alice's ssn is hidden: full text must not find her by it, nor the hidden note through an edge
+    assert.deepEqual(
+      (await gql('{ Person(filter: {_text: "alice"}) { id } }')).data.map((p) => p.id),
+      ['person-alice'],
+    );
+    assert.deepEqual((await gql('{ Person(filter: {_text: "SSN-1111"}) { id } }')).data, []);
+    const { data } = await gql('{ Person { id ~owner(filter: {_text: "whatsapp"}) { id } } }');
+    assert.deepEqual(
+      data.flatMap((p) => p['~owner']),
+      [],
+    );
+    await plugin.fails('graphql', '{ Person(filter: {ssn: {_text: "1111"}}) { id } }', 403);
+  });
 });

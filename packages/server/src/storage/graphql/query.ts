@@ -36,11 +36,22 @@ export interface Field {
 export const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in'] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-/** A filter: all / any of its parts, or one comparison; values are the equality index's form (Bool as 1/0). */
+/** A Text property a full-text condition is narrowed to. */
+export interface TextField {
+  name: string;
+  prop: number;
+  valueType: 'Text';
+}
+
+/**
+ * A filter: all / any of its parts, one comparison (values in the equality index's form, Bool as
+ * 1/0), or full text (ours, `_text`: every word found, in `field` or in any Text property).
+ */
 export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
-  | { field: Field; op: Operator; value: string | number | null | (string | number)[] };
+  | { field: Field; op: Operator; value: string | number | null | (string | number)[] }
+  | { text: string; field?: TextField };
 
 /** What one list of items (the roots of a type, or an edge's other ends) selects and how it is cut. */
 export interface Level {
@@ -320,6 +331,8 @@ class Reader {
           throw badRequest(`GraphQL: "${key}" takes a list of filters, got ${describe(inner)} (at ${this.at(node)})`);
         const parts = inner.map((part) => this.filter(part, node));
         all.push(key === 'and' ? { all: parts } : { any: parts });
+      } else if (key === TEXT) {
+        all.push({ text: this.text(inner, node) });
       } else if (isOperator(key)) {
         if (!isObject(inner))
           throw badRequest(
@@ -332,6 +345,10 @@ class Reader {
         const field = this.field(key, node);
         if (isObject(inner)) {
           for (const [op, operand] of Object.entries(inner)) {
+            if (op === TEXT) {
+              all.push({ text: this.text(operand, node), field: this.textField(field, node) });
+              continue;
+            }
             if (!isOperator(op))
               throw badRequest(
                 `GraphQL: unknown filter operator ${q(op)} on ${q(key)}; use ${OPERATORS.join(', ')} ` +
@@ -344,6 +361,19 @@ class Reader {
     }
     const [only] = all;
     return only && all.length === 1 ? only : { all };
+  }
+
+  /** A `_text` operand: words to find (the full-text index checks that some are searchable). */
+  private text(operand: Written, node: ArgumentNode | ValueNode): string {
+    if (typeof operand !== 'string')
+      throw badRequest(`GraphQL: "_text" takes a string of words, got ${describe(operand)} (at ${this.at(node)})`);
+    return operand;
+  }
+
+  private textField(field: Field, node: ArgumentNode | ValueNode): TextField {
+    if (field.valueType !== 'Text' || field.prop === null)
+      throw badRequest(`GraphQL: "_text" searches Text properties; ${q(field.name)} is not one (at ${this.at(node)})`);
+    return { name: field.name, prop: field.prop, valueType: field.valueType };
   }
 
   private comparison(field: Field, op: Operator, operand: Written, node: ArgumentNode | ValueNode): Condition {
@@ -413,6 +443,8 @@ class Reader {
 const isObject = (value: Written): value is Record<string, Written> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !isBareName(value);
 const isOperator = (key: string): key is Operator => (OPERATORS as readonly string[]).includes(key);
+/** Ours: full-text search, as search's `_text` key (no property starts with `_`, so it cannot clash). */
+const TEXT = '_text';
 
 /** Per list of the query: the item type when known (roots) and the names its filter and ordering read. */
 export function filteredNames(query: GraphqlQuery): { type?: string; names: string[] }[] {
@@ -424,7 +456,9 @@ export function filteredNames(query: GraphqlQuery): { type?: string; names: stri
         ? condition.all.flatMap(namesOf)
         : 'any' in condition
           ? condition.any.flatMap(namesOf)
-          : [condition.field.name];
+          : condition.field
+            ? [condition.field.name]
+            : [];
   const visit = (level: Level, type?: string) => {
     const names = [...namesOf(level.filter), ...(level.order ? [level.order.field.name] : [])];
     lists.push(type === undefined ? { names } : { type, names });

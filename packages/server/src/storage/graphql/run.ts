@@ -11,11 +11,14 @@ import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from
 import type { Db } from '../database.js';
 import { encodeValue } from '../schema.js';
 import { itemJson, type ReadView } from '../store.js';
-import type { Condition, EdgeLevel, GraphqlQuery, Level, RootLevel } from './query.js';
+import { fullTextCondition } from '../fulltext.js';
+import type { Condition, EdgeLevel, GraphqlQuery, Level, PropertyTypes, RootLevel, TextField } from './query.js';
 
 export interface GraphqlOptions {
   /** Account mode (spec §1.2): deleted items are left out of every list. */
   hideDeleted: boolean;
+  /** The owner's schema: what a reader's readable property names are, for its `_text` filters. */
+  types: PropertyTypes;
 }
 
 interface RunContext extends GraphqlOptions {
@@ -84,13 +87,18 @@ const path = (name: string) => `$."${name}"`;
 const placeholders = (count: number) => Array.from({ length: count }, () => '?').join(', ');
 
 /** A condition on the items `o`: base fields on their columns, properties in their stored JSON. */
-function condition(c: Condition, sql: Sql): Sql {
+function condition(c: Condition, sql: Sql, textScope: readonly TextField[] | undefined): Sql {
   if ('all' in c || 'any' in c) {
     const parts = 'all' in c ? c.all : c.any;
     if (parts.length === 0) return sql.add('all' in c ? '1' : '0');
     sql.add('(');
-    for (const [index, part] of parts.entries()) condition(part, sql.add(index ? ('all' in c ? ' AND ' : ' OR ') : ''));
+    for (const [index, part] of parts.entries())
+      condition(part, sql.add(index ? ('all' in c ? ' AND ' : ' OR ') : ''), textScope);
     return sql.add(')');
+  }
+  if ('text' in c) {
+    const { sql: text, params } = fullTextCondition(c.text, c.field ?? textScope, 'o.row');
+    return sql.add(text, ...params);
   }
   const { field, op, value } = c;
   if (field.prop === null) {
@@ -114,7 +122,7 @@ function condition(c: Condition, sql: Sql): Sql {
  * A root list's rows come from the equality index when its filter requires a value (or one of a
  * list) of a property, as search does; else from the items of its type in date order.
  */
-function rootSource(root: RootLevel): Sql {
+function rootSource(root: RootLevel, textScope: readonly TextField[] | undefined): Sql {
   const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
   // The condition the index answers is not checked again on the row.
   const driven = (driver: Condition, values: string, ...params: unknown[]) => {
@@ -124,18 +132,18 @@ function rootSource(root: RootLevel): Sql {
       ...params,
       root.type,
     );
-    for (const part of parts) if (part !== driver) condition(part, sql.add(' AND '));
+    for (const part of parts) if (part !== driver) condition(part, sql.add(' AND '), textScope);
     return sql;
   };
   for (const part of parts) {
-    if (!('field' in part) || part.field.prop === null) continue;
+    if (!('op' in part) || part.field.prop === null) continue;
     const { field, op, value } = part;
     if (op === 'eq' && value !== null && !Array.isArray(value)) return driven(part, '= ?', field.prop, value);
     if (op === 'in' && Array.isArray(value) && value.length > 0)
       return driven(part, `IN (${placeholders(value.length)})`, field.prop, ...value);
   }
   const sql = new Sql().add(' FROM items o WHERE o.type = ?', root.type);
-  return root.filter ? condition(root.filter, sql.add(' AND ')) : sql;
+  return root.filter ? condition(root.filter, sql.add(' AND '), textScope) : sql;
 }
 
 /** The ordering's leading terms: items without the value last; callers append the default order. */
@@ -160,9 +168,34 @@ function columns(level: Level, view: ReadView | undefined, sql: Sql): Sql {
   return sql.add('', ...level.properties.flatMap(({ name }) => [name, path(name)]));
 }
 
-/** Account mode leaves deleted items out. */
-function readMode(context: RunContext, sql: Sql): Sql {
-  return context.hideDeleted ? sql.add(' AND o.deleted = 0') : sql;
+/**
+ * The properties a `_text` filter without one may match: every Text property for the owner, those
+ * the reader's grant reads in `type` (or, for an edge's other ends, in every type it reads) for a plugin.
+ */
+function textScope(context: RunContext, type: string | undefined): TextField[] | undefined {
+  const names = context.view?.textScope(type) ?? 'all';
+  if (names === 'all') return undefined;
+  return [...names].flatMap((name) => {
+    const property = context.types(name);
+    return property?.valueType === 'Text' ? [{ name, prop: property.prop, valueType: 'Text' as const }] : [];
+  });
+}
+
+/** Whether a filter names the field `name` anywhere in it. */
+const names = (c: Condition | undefined, name: string): boolean =>
+  c !== undefined &&
+  ('all' in c
+    ? c.all.some((part) => names(part, name))
+    : 'any' in c
+      ? c.any.some((part) => names(part, name))
+      : c.field?.name === name);
+
+/**
+ * Account mode leaves deleted items out; a root whose filter names `deleted` decides for itself, as
+ * a search does (spec 2023 §1.2: GraphQL roots follow search's rule; edge ends are always left out).
+ */
+function readMode(context: RunContext, sql: Sql, root?: RootLevel): Sql {
+  return context.hideDeleted && !names(root?.filter, 'deleted') ? sql.add(' AND o.deleted = 0') : sql;
 }
 
 /** An item's JSON without its closing brace, as the view shows it; null when the view hides it. */
@@ -224,7 +257,7 @@ async function roots(
   context: RunContext,
 ): Promise<{ found: Found[]; total: number }> {
   const { db, view } = context;
-  const where = readMode(context, rootSource(root));
+  const where = readMode(context, rootSource(root, textScope(context, root.type)), root);
   const select = columns(root, view, new Sql().add('SELECT '));
   const sql = new Sql().add(select.text + where.text, ...select.params, ...where.params).add(' ORDER BY ');
   ordering(root, sql).add('o.dateServerModified, o.row');
@@ -267,7 +300,7 @@ async function edgeLists(edge: EdgeLevel, parents: number[], context: RunContext
     JSON.stringify(parents),
     edge.name,
   );
-  if (edge.filter) condition(edge.filter, sql.add(' AND '));
+  if (edge.filter) condition(edge.filter, sql.add(' AND '), textScope(context, undefined));
   readMode(context, sql);
   let query: Sql;
   if (windowed) {
