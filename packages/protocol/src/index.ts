@@ -13,3 +13,4 @@ export * from './statuses.js';
 export * from './permissions.js';
 export * from './plugin-settings.js';
 export * from './plugin-dir.js';
+export * from './central-schema.js';

@@ -6,7 +6,8 @@
  * `Principal` hooks); reads go through the grant's view. A run started by another run's
  * credential holds the rules of both (each must allow), so it never exceeds its creator.
  */
-import { SEARCH_KEYS, type Endpoint, type ParsedPermissions, type TypeRule, type ValueType } from '@pod/protocol';
+import { SEARCH_KEYS, type Endpoint, type ParsedPermissions, type TypeRule } from '@pod/protocol';
+import type { V5Endpoint, ValueType } from '@pod/protocol';
 import { PodError, notFound } from '../errors.js';
 import { isBaseField } from '../storage/schema.js';
 import type { OwnerStore, Principal, StoredItem } from '../storage/store.js';
@@ -30,6 +31,9 @@ const RUN_TYPES = new Set(['PluginRun', 'StartPlugin']);
 /** What a run starts and on what: set when it is created, never changed by a plugin. */
 const RUN_LAUNCH_FIELDS = new Set(['containerImage', 'container', 'targetItemId']);
 const SCHEMA_FIELDS = ['type', 'itemType', 'propertyName', 'valueType'];
+const EDGE_SCHEMA_FIELDS = ['type', 'edgeName', 'sourceType', 'targetType'];
+/** Schema items: every plugin reads the owner's and its own. */
+const SCHEMA_TYPES: ReadonlySet<string> = new Set(['ItemPropertySchema', 'ItemEdgeSchema']);
 
 const forbidden = (message: string) => new PodError('forbidden', `plugin permission: ${message}`);
 const q = (text: string) => JSON.stringify(text);
@@ -78,8 +82,7 @@ export class Grant implements Principal {
   /** Writing (a rule of) a type implies reading what that rule covers; schema items show their owner's and its own declarations. */
   visible(item: StoredItem): 'all' | ReadonlySet<string> | null {
     if (this.readWrite.has(item.id) || this.readOnly.has(item.id)) return 'all';
-    if (item.type === 'ItemPropertySchema')
-      return item.creator === null || item.creator === this.creator ? 'all' : null;
+    if (SCHEMA_TYPES.has(item.type)) return item.creator === null || item.creator === this.creator ? 'all' : null;
     let parsed: Fields | undefined;
     const values = () => (parsed ??= propsOf(item));
     let result = 'all' as 'all' | Set<string>;
@@ -97,7 +100,7 @@ export class Grant implements Principal {
 
   /** Whether every set reads or writes the type at all (search by type); the schema is readable to all. */
   private readsType(type: string): boolean {
-    return type === 'ItemPropertySchema' || this.rules.every((set) => set.read.has(type) || set.write.has(type));
+    return SCHEMA_TYPES.has(type) || this.rules.every((set) => set.read.has(type) || set.write.has(type));
   }
 
   /**
@@ -105,7 +108,7 @@ export class Grant implements Principal {
    * a rule's `where` property counts: every item the rule shows holds the same value.
    */
   private readsProperty(type: string, name: string): boolean {
-    if (type === 'ItemPropertySchema') return true;
+    if (SCHEMA_TYPES.has(type)) return true;
     return this.rules.every((set) =>
       [set.read.get(type), set.write.get(type)].some(
         (rule) => rule !== undefined && (allows(rule.properties, name) || rule.where.has(name)),
@@ -168,6 +171,10 @@ export class Grant implements Principal {
   checkCreate(type: string, fields: Fields): void {
     if (type === 'ItemPropertySchema') {
       this.checkDeclaration(fields);
+      return;
+    }
+    if (type === 'ItemEdgeSchema') {
+      this.checkEdgeDeclaration(fields);
       return;
     }
     const rules = this.writeRules(type);
@@ -242,8 +249,27 @@ export class Grant implements Principal {
       );
   }
 
+  /**
+   * From a plugin, an edge declaration (an ItemEdgeSchema item, or an entry of `/v5` `edges`) carries
+   * exactly type, edgeName, sourceType and targetType, and declares an edge of a type it writes, as
+   * an edge it creates writes its source.
+   */
+  private checkEdgeDeclaration(fields: Fields) {
+    const extra = Object.keys(fields).filter((name) => !EDGE_SCHEMA_FIELDS.includes(name));
+    if (extra.length > 0)
+      throw forbidden(
+        `an ItemEdgeSchema item from a plugin carries exactly ${EDGE_SCHEMA_FIELDS.join(', ')} (no id, nothing else); remove ${extra.map(q).join(', ')}`,
+      );
+    const { sourceType } = fields;
+    if (typeof sourceType !== 'string' || this.ownTypes.has(sourceType)) return; // the store says what is wrong (400)
+    if (!this.rules.every((set) => set.write.has(sourceType)))
+      throw forbidden(
+        `this plugin may declare only edges of types it writes; it did not declare that it writes ${q(sourceType)}`,
+      );
+  }
+
   /** Throws 403 unless the request is within the grant, for what the store does not check as it applies. */
-  authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
+  authorize(endpoint: Endpoint | V5Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
     switch (endpoint) {
       case 'search':
         this.checkSearch(payload as Fields);
