@@ -55,7 +55,8 @@ export class Grant implements Principal {
 
   /**
    * `rules`: every set must allow what the run does (its Plugin's, then its creators' up the chain).
-   * `declared`: the schema's current value type of a property, for redeclarations that change nothing.
+   * `declared`: a property's declared value type, for redeclarations that change nothing (a central
+   * default is not declared: confirming one pins it, a change the grant must allow).
    */
   constructor(
     readonly own: OwnItems,

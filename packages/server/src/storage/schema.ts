@@ -49,6 +49,12 @@ export class Schema {
     return this.byName.get(name);
   }
 
+  /** The type a declaration fixed (or a built-in): undefined for a central default, which a declaration still settles. */
+  declaredType(name: string): ValueType | undefined {
+    const property = this.byName.get(name);
+    return property?.explicit ? property.valueType : undefined;
+  }
+
   require(name: string): Property {
     const property = this.byName.get(name);
     if (!property)

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PluginPod, ownerWith, type PluginCaller } from './plugin-harness.js';
 import { registerAccount } from '../account-fixture.js';
-import { type Owner, type Reply, timeout, toReply } from '../helpers.js';
+import { declare, type Owner, type Reply, timeout, toReply } from '../helpers.js';
 
 const v5 = async (caller: Owner, payload: unknown): Promise<Reply> =>
   toReply(
@@ -68,6 +68,14 @@ describe('/v5 schema from a plugin', () => {
     assert.equal(r.status, 403, r.text);
     assert.match(r.body.message, /^edges\.knows\[0\]/);
     await nothingDeclared();
+  });
+
+  test('nor can it pin a central default it does not write (confirming one is a declaration)', async () => {
+    const r = await v5(none, { nodes: { Person: { properties: { email: 'Text' } } }, meta });
+    assert.equal(r.status, 403, r.text);
+    await none.fails('create_item', declare('score', 'Real', 'SuggestedMerge'), 403);
+    // still a default: the owner may override it while no item holds a value
+    await owner.create(declare('email', 'Integer', 'Person'));
   });
 
   test('a property it does not write → 403', async () => {
