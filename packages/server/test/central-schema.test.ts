@@ -1,8 +1,11 @@
 /** Spec 2023 §2.1 and Appendix A: the central schema, its resolution order and the override rule. */
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CENTRAL_PROPERTIES, CENTRAL_TYPES, centralEdgesOf, centralPropertiesOf } from '@pod/protocol';
-import { declare, Owner, usePod } from './helpers.js';
+import { declare, Owner, startPod, usePod } from './helpers.js';
 
 /** Appendix A.1, as the spec prints it: all names are Text except those listed under the other four types. */
 const APPENDIX_A1 = {
@@ -139,5 +142,28 @@ describe('central schema: resolution in a Pod (§2.1)', () => {
     await o.fails('bulk', { createItems: [declare('quantity', 'Integer'), { type: 'X', nope: 1 }] }, 400);
     const id = await o.create({ type: 'CryptoTransaction', quantity: 2.5 });
     assert.equal((await o.get(id)).quantity, 2.5);
+  });
+});
+
+describe('central schema: a database of an older layout migrates', () => {
+  test('its declarations stay explicit, the central names and ItemEdgeSchema fields are added', async () => {
+    // The fixture of layout 3 (test/fixtures/legacy-files/make.mjs): one owner with one File item.
+    const fixtureUrl = new URL('../../test/fixtures/legacy-files/', import.meta.url);
+    const fixture = (await import(new URL('make.mjs', fixtureUrl).href)) as { OWNER: string; DATABASE_KEY: string };
+    const dataDir = mkdtempSync(join(tmpdir(), 'pod-legacy-'));
+    cpSync(new URL('old-pod', fixtureUrl), dataDir, { recursive: true });
+    const running = await startPod({ dataDir });
+    try {
+      const o = new Owner(running.url, fixture.OWNER, fixture.DATABASE_KEY);
+      const [file] = await o.search({ type: 'File' });
+      assert.match(file.sha256, /^[0-9a-f]{64}$/, 'the old item reads as before');
+      assert.deepEqual(await o.search({ type: 'ItemPropertySchema' }), []);
+      await o.create({ type: 'Person', firstName: 'Ann', isMe: true });
+      await o.create({ type: 'ItemEdgeSchema', edgeName: 'owner', sourceType: 'Account', targetType: 'Person' });
+      await o.fails('create_item', declare('sha256', 'Integer'), 400); // declared before: still fixed
+      await o.create(declare('value', 'Integer')); // a central default: still overridable
+    } finally {
+      await running.close();
+    }
   });
 });
