@@ -59,6 +59,8 @@ export {
   ItemPropertySchema,
   builtinItemClasses,
   schemaDeclarations,
+  schemaPayload,
+  type SchemaMeta,
 } from './types.js';
 export {
   SyncEngine,

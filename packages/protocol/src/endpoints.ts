@@ -164,3 +164,6 @@ export const v5Endpoints = {
   schema: { payload: SchemaDeclaration, answer: answer<Empty>() },
 } as const;
 export type V5Endpoint = keyof typeof v5Endpoints;
+/** What a `/v5` caller sends. */
+export type V5Payload<E extends V5Endpoint> = z.input<(typeof v5Endpoints)[E]['payload']>;
+export type V5Answer<E extends V5Endpoint> = (typeof v5Endpoints)[E]['answer'] extends AnswerOf<infer T> ? T : never;

@@ -12,4 +12,4 @@ export {
 } from './plugins/runner.js';
 export { DockerRunner, type DockerRunnerOptions } from './plugins/docker-runner.js';
 export { ProcessRunner, type ProcessRunnerOptions } from './plugins/process-runner.js';
-export { dockerTestSkip, seededRandom, startTestPod, type TestPod } from './testing.js';
+export { dockerTestSkip, registerTestAccount, seededRandom, startTestPod, type TestPod } from './testing.js';

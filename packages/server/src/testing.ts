@@ -2,15 +2,17 @@
  * A real Pod for tests (this package's, the client's, plugins'): in the test's process, on an
  * ephemeral loopback port, with a fresh data folder that closing removes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createPod, type PodParts } from './app.js';
-import { defaultConfig, type PodConfig } from './config.js';
+import { defaultConfig, ownerHash, type PodConfig } from './config.js';
 import { listenPod } from './listen.js';
+import { openEncrypted } from './storage/database.js';
+import { OwnerStore } from './storage/store.js';
 
 export { freePort, startPodProcess, type PodProcess } from './pod-process.js';
 export { benchProgress, quiet, type Progress } from './bench-progress.js';
@@ -51,6 +53,22 @@ export async function startTestPod(overrides: Partial<PodConfig> = {}, parts: Po
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Registers an owner's account (spec 2023 §1.1) for tests of routes that need one, through the
+ * store's own `registerAccount`: the database is opened (created when new) beside the running Pod,
+ * which reads the registration on its next request.
+ */
+export function registerTestAccount(pod: TestPod, ownerKey: string, databaseKey: string): void {
+  const dir = join(pod.dataDir, ownerHash(ownerKey));
+  mkdirSync(join(dir, 'files'), { recursive: true, mode: 0o700 });
+  const db = openEncrypted(join(dir, 'pod.db'), Buffer.from(databaseKey, 'hex'), true);
+  try {
+    new OwnerStore(db).registerAccount();
+  } finally {
+    db.close();
+  }
 }
 
 /** mulberry32: a tiny, well-known seeded PRNG for fuzz tests; the same seed gives the same run. */

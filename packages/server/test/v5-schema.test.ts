@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { OwnerStore } from '../src/storage/store.js';
-import { registerAccount } from './account-fixture.js';
+import { registerTestAccount } from '../src/testing.js';
 import { declare, Owner, timeout, toReply, usePod } from './helpers.js';
 
 const BASE = { id: 'Text', dateCreated: 'DateTime', dateModified: 'DateTime', dateServerModified: 'DateTime' };
@@ -67,7 +67,7 @@ describe('POST /v5/<owner>/schema', () => {
   const pod = usePod();
   const registered = () => {
     const o = new Owner(pod().url);
-    registerAccount(pod(), o);
+    registerTestAccount(pod(), o.owner, o.key);
     return o;
   };
 

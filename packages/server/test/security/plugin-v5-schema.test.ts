@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PluginPod, ownerWith, type PluginCaller } from './plugin-harness.js';
-import { registerAccount } from '../account-fixture.js';
+import { registerTestAccount } from '../../src/testing.js';
 import { declare, type Owner, type Reply, timeout, toReply } from '../helpers.js';
 
 const v5 = async (caller: Owner, payload: unknown): Promise<Reply> =>
@@ -32,7 +32,7 @@ describe('/v5 schema from a plugin', () => {
   before(async () => {
     lab = await PluginPod.start();
     owner = await ownerWith(lab.url);
-    registerAccount(lab.pod, owner);
+    registerTestAccount(lab.pod, owner.owner, owner.key);
     none = await lab.runAs(owner, 'evil-image', {});
     dogWriter = await lab.runAs(owner, 'other-image', { write: { Dog: ['age', 'breed'] } });
   });
