@@ -4,7 +4,7 @@
  * Declared here once; the Pod resolves property types against it, the client checks its classes
  * against it.
  */
-import { BASE_FIELDS, type ValueType } from './values.js';
+import type { ValueType } from './values.js';
 
 /** Central property names by value type (A.1); every name has exactly one type. */
 const CENTRAL_NAMES_BY_TYPE = {
@@ -516,7 +516,3 @@ export function centralEdgesOf(typeName: string): Map<string, readonly string[]>
     for (const [name, targets] of Object.entries(central.edges)) edges.set(name, targets);
   return edges;
 }
-
-/** A base field's type, else the central default; undefined for a name the central schema lacks. */
-export const centralTypeOf = (name: string): ValueType | undefined =>
-  Object.hasOwn(BASE_FIELDS, name) ? BASE_FIELDS[name as keyof typeof BASE_FIELDS] : CENTRAL_PROPERTIES.get(name);
