@@ -83,6 +83,12 @@ describe('POST /v5/<owner>/schema', () => {
     assert.deepEqual(await o.search({ type: 'ItemPropertySchema' }), []);
   });
 
+  test('the route is /v5 only: /v4/<owner>/schema is an unknown endpoint', async () => {
+    const o = registered();
+    const r = await o.fails('schema', dogSchema(), 404);
+    assert.match(r.body.message, /unknown endpoint/);
+  });
+
   test('declares properties and edges: 200 {}, then usable; schema items list them once', async () => {
     const o = registered();
     const r = await v5(o, dogSchema());

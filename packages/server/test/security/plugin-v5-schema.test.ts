@@ -94,6 +94,15 @@ describe('/v5 schema from a plugin', () => {
     await nothingDeclared();
   });
 
+  test("a plugin of an owner without an account gets the owner's 404, and declares nothing", async () => {
+    const legacy = await ownerWith(lab.url);
+    const plugin = await lab.runAs(legacy, 'priv-image', { write: { Dog: '*' } });
+    const r = await v5(plugin, dog());
+    assert.equal(r.status, 404, r.text);
+    assert.match(r.body.message, /no account registered for this owner/);
+    await legacy.fails('create_item', { type: 'Dog', age: 1 }, 400);
+  });
+
   test('within its grant it declares; the owner then uses the schema; the plugin reads its schema items', async () => {
     const r = await v5(dogWriter, dog({ owner: [{ source: 'Dog', target: 'Person' }] }));
     assert.equal(r.status, 200, r.text);
