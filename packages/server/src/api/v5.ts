@@ -20,7 +20,7 @@ export const v5: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     const answer = await authorize(deps, ownerKey, envelope.auth, 'schema', payload, ({ owner, grant }) =>
       deps.owners.using(owner, async () => {
         if (!owner.store.hasAccount()) throw noAccount();
-        await owner.store.writeLong(() => owner.store.declareSchema(payload, grant));
+        await owner.store.writeSteps(owner.store.declareSchema(payload, grant));
         return toJson<Empty>({});
       }),
     );
