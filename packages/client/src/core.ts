@@ -24,7 +24,7 @@ import {
   type PropertyFilter,
 } from './items.js';
 import { Transport } from './transport.js';
-import { builtinItemClasses, schemaDeclarations } from './types.js';
+import { builtinItemClasses, schemaDeclarations, schemaPayload, type SchemaMeta } from './types.js';
 
 export type { JsonEndpoint, PodVersion } from '@pod/protocol';
 
@@ -216,6 +216,17 @@ export class PodCore implements Policy {
   async addToSchema(...classes: ItemClass[]): Promise<void> {
     this.classes.add(...classes);
     await this.call('bulk', { createItems: schemaDeclarations(classes) });
+  }
+
+  /**
+   * Declares these classes the 2023 way, in one call (`POST /v5/<owner>/schema`): their properties,
+   * their edges (each to its target class's type), under `meta` (who declares, at which version).
+   * Adds them to this client's `classes` like `addToSchema`. The Pod applies all of it or nothing,
+   * and accepts it again unchanged; it answers 404 until the owner has registered an account.
+   */
+  async declareSchema(meta: SchemaMeta, classes: ItemClass[], options?: RequestOptions): Promise<void> {
+    this.classes.add(...classes);
+    await this.transport.v5('schema', JSON.stringify(schemaPayload(meta, classes)), 'safe', options);
   }
 
   /** Creates the item with its id (chosen at construction) and its properties; edges are separate. */

@@ -60,6 +60,8 @@ export {
   ItemPropertySchema,
   builtinItemClasses,
   schemaDeclarations,
+  schemaPayload,
+  type SchemaMeta,
 } from './types.js';
 export {
   SyncEngine,

@@ -2,7 +2,16 @@
  * Requests to one owner's data on one Pod: the envelope every call carries (`{"auth", "payload"}`),
  * the URLs below `https://host/v4/<ownerKey>`, and the reading of their answers.
  */
-import type { AccountRegistration, Answer, Auth, Empty, JsonEndpoint, PodVersion } from '@pod/protocol';
+import type {
+  AccountRegistration,
+  Answer,
+  Auth,
+  Empty,
+  JsonEndpoint,
+  PodVersion,
+  V5Answer,
+  V5Endpoint,
+} from '@pod/protocol';
 import { exchange, type Policy, type RequestOptions, type Retry } from './http.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -12,6 +21,8 @@ export class Transport {
   readonly base: string;
   /** The auth as JSON, sent in every envelope (and, for a plugin, in the path of an upload). */
   readonly authJson: string;
+  /** `https://host/v5/<ownerKey>`: the 2023 schema call (spec 2023 §2.2). */
+  private readonly v5Base: string;
 
   constructor(
     readonly url: string,
@@ -20,6 +31,7 @@ export class Transport {
     private readonly policy: Policy,
   ) {
     this.base = `${url}/v4/${ownerKey}`;
+    this.v5Base = `${url}/v5/${ownerKey}`;
     this.authJson = JSON.stringify(auth);
   }
 
@@ -37,6 +49,18 @@ export class Transport {
   ): Promise<Answer<E>> {
     const read = (response: Response): Promise<Answer<E>> => response.json();
     return this.post(endpoint, endpoint, this.envelope(payloadJson), retry, read, options);
+  }
+
+  /** A `/v5` call with its payload already serialized. */
+  v5<E extends V5Endpoint>(
+    endpoint: E,
+    payloadJson: string,
+    retry: Retry,
+    options?: RequestOptions,
+  ): Promise<V5Answer<E>> {
+    const read = (response: Response): Promise<V5Answer<E>> => response.json();
+    const init = { method: 'POST', ...this.envelope(payloadJson) };
+    return exchange({ url: `${this.v5Base}/${endpoint}`, init, endpoint, retry, read }, this.policy, options);
   }
 
   /** A request body carrying this payload. */

@@ -2,7 +2,8 @@
  * Item types that plugins and the tutorial share. Property names keep one value type across all
  * types (the Pod's schema is one map from name to type), and match the Pod's built-in declarations.
  */
-import { defineItem, type ItemClass } from './items.js';
+import type { V5Payload } from '@pod/protocol';
+import { defineItem, type ItemClass, type PropertyTypes } from './items.js';
 
 /** A person; importers create one per Account, linked by the Account's `owner` edge. */
 export class Person extends defineItem('Person', {
@@ -135,4 +136,19 @@ export function schemaDeclarations(classes: Iterable<ItemClass>) {
       valueType,
     })),
   );
+}
+
+/** Who declares a schema through `declareSchema`: a name of letters and digits, a URL, a version. */
+export type SchemaMeta = V5Payload<'schema'>['meta'];
+
+/** The `/v5` schema payload declaring these classes: each one's properties, and each edge to its target's type. */
+export function schemaPayload(meta: SchemaMeta, classes: Iterable<ItemClass>): V5Payload<'schema'> {
+  const nodes = new Map<string, { properties: PropertyTypes }>();
+  const edges = new Map<string, { source: string; target: string }[]>();
+  for (const cls of classes) {
+    nodes.set(cls.itemType, { properties: cls.properties });
+    for (const [name, target] of Object.entries(cls.edges))
+      edges.set(name, [...(edges.get(name) ?? []), { source: cls.itemType, target: target().itemType }]);
+  }
+  return { nodes: Object.fromEntries(nodes), edges: Object.fromEntries(edges), meta };
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { Bulk, EdgeEnds, EdgeQuery, ItemId, ItemPatch, NewEdge, NewItem, SearchQuery } from './items.js';
 import type { BulkResult, EdgeEntry, GraphqlAnswer, Item, ReceivedItem } from './items.js';
-import { HEX_KEY } from './values.js';
+import { HEX_KEY, PROPERTY_NAME, VALUE_TYPES } from './values.js';
 import type { PluginImage } from './plugin-dir.js';
 import {
   OAuth1AccessTokenQuery,
@@ -158,3 +158,70 @@ export type AccountRegistration = z.input<typeof AccountRegistration>;
 /** `GET /version`: the original Pod's answer shape. */
 export const PodVersion = z.object({ cargo: z.string(), git_describe: z.string().nullable() });
 export type PodVersion = z.infer<typeof PodVersion>;
+
+/** A type name in a `/v5` schema (spec 2023 §2.2). */
+export const TYPE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** A schema's `meta.name`: letters and digits starting with a letter must pass; `_` is accepted too. */
+export const META_NAME = /^[A-Za-z][A-Za-z0-9_]{0,254}$/;
+
+/** A record's error for a key that fails its rule, or for a value that is not an object. */
+const recordError =
+  (key: string) =>
+  (issue: { code: string }): string | undefined =>
+    issue.code === 'invalid_key' ? key : issue.code === 'invalid_type' ? 'must be an object' : undefined;
+const TypeName = z
+  .string({ error: 'a type name must be a string' })
+  .regex(TYPE_NAME, `a type name must match ${TYPE_NAME.source}`);
+const valueTypes = VALUE_TYPES.join(', ');
+
+/** `POST /v5/<owner>/schema`'s payload: types with their properties, edge declarations, and who sends them. */
+export const SchemaDeclaration = z.object(
+  {
+    nodes: z.record(
+      z.string().regex(TYPE_NAME),
+      z.object(
+        {
+          properties: z.record(
+            z.string().regex(PROPERTY_NAME),
+            z.enum(VALUE_TYPES, { error: `a value type must be one of ${valueTypes}` }),
+            { error: recordError(`a property name must match ${PROPERTY_NAME.source}`) },
+          ),
+        },
+        { error: 'a node must be {"properties": {name: valueType}}' },
+      ),
+      { error: recordError(`a type name must match ${TYPE_NAME.source}`) },
+    ),
+    edges: z
+      .record(
+        z.string().regex(PROPERTY_NAME),
+        z.array(
+          z.object({ source: TypeName, target: TypeName }, { error: 'an edge is {"source": type, "target": type}' }),
+          { error: 'an edge name maps to a list of {"source", "target"}' },
+        ),
+        { error: recordError(`an edge name must match ${PROPERTY_NAME.source}`) },
+      )
+      .default({}),
+    meta: z.object(
+      {
+        name: z
+          .string({ error: 'meta.name must be a string' })
+          .regex(META_NAME, 'meta.name must be letters and digits, starting with a letter'),
+        url: z.string().optional(),
+        version: z.string().optional(),
+      },
+      { error: 'meta must be {"name", "url", "version"}' },
+    ),
+  },
+  { error: 'the payload must be {"nodes", "edges", "meta"}' },
+);
+export type SchemaDeclaration = z.output<typeof SchemaDeclaration>;
+
+/** The `/v5` calls: `POST /v5/<owner>/<endpoint>` with an `Envelope`. Only `schema` (spec 2023 §2.2). */
+export const v5Endpoints = {
+  /** Declares types, properties and edges at once; never creates a database (404 without an account). */
+  schema: { payload: SchemaDeclaration, answer: answer<Empty>() },
+} as const;
+export type V5Endpoint = keyof typeof v5Endpoints;
+/** What a `/v5` caller sends. */
+export type V5Payload<E extends V5Endpoint> = z.input<(typeof v5Endpoints)[E]['payload']>;
+export type V5Answer<E extends V5Endpoint> = (typeof v5Endpoints)[E]['answer'] extends AnswerOf<infer T> ? T : never;

@@ -15,3 +15,4 @@ export * from './permissions.js';
 export * from './plugin-settings.js';
 export * from './plugin-dir.js';
 export * from './plugin-web.js';
+export * from './central-schema.js';

@@ -145,6 +145,15 @@ export class Owner {
     return call(this.url, this.owner, endpoint, payload, auth, this.version);
   }
 
+  /** Registers this owner's account (2023 §1.1: `POST /v4/account`, a bare body); asserts it is registered now. */
+  async registerAccount(): Promise<void> {
+    const res = await fetch(`${this.url}/${this.version}/account`, {
+      method: 'POST',
+      body: JSON.stringify({ ownerKey: this.owner, databaseKey: this.key }),
+    });
+    assert.ok(res.status === 200 || res.status === 409, `POST /${this.version}/account answered ${res.status}`);
+  }
+
   /** Calls and asserts exactly 200 with a JSON answer; returns the parsed answer. */
   async ok(endpoint: string, payload: unknown): Promise<any> {
     const r = await this.call(endpoint, payload);

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { describeIssues, type Auth, type Endpoint } from '@pod/protocol';
+import { describeIssues, type Auth, type Endpoint, type V5Endpoint } from '@pod/protocol';
 import type { z } from 'zod';
 import { badRequest } from '../errors.js';
 import type { Mailer } from '../email/mailer.js';
@@ -73,7 +73,7 @@ export async function authorize<T>(
   deps: ApiDeps,
   ownerKey: string,
   auth: Auth,
-  endpoint: Endpoint | 'changes' | 'upload',
+  endpoint: Endpoint | V5Endpoint | 'changes' | 'upload',
   payload: unknown,
   then: (caller: Caller) => T,
 ): Promise<T> {

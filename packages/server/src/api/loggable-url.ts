@@ -3,11 +3,15 @@
  * segment of a malformed URL (`/upload_file/<key>`, `//`, other case, a query), so nothing of the
  * URL is kept unless it is a known word: the version, the owner as a hash prefix, the endpoint name.
  */
-import { API_VERSIONS, HEX_KEY, endpoints, uploads } from '@pod/protocol';
+import { API_VERSIONS, HEX_KEY, endpoints, uploads, v5Endpoints } from '@pod/protocol';
 import { ownerHash } from '../config.js';
 
+/** Every version prefix a request may carry: the two of the v4 API, and `/v5`'s schema route. */
+const VERSIONS: readonly string[] = [...API_VERSIONS, 'v5'];
+
 const KNOWN_WORDS: ReadonlySet<string> = new Set([
-  ...API_VERSIONS,
+  ...VERSIONS,
+  ...Object.keys(v5Endpoints),
   ...Object.keys(endpoints).flatMap((name) => name.split('/')),
   ...Object.keys(uploads),
   'changes',
@@ -26,12 +30,11 @@ export function loggableUrl(url: string): string {
     .map((segment, index) => {
       if (segment === '' || KNOWN_WORDS.has(segment)) return segment;
       // `/<version>/<owner>/…`: the owner is named, but only by its hash.
-      if (index === 2 && API_VERSIONS.some((version) => version === segments[1]) && HEX_KEY.test(segment))
-        return ownerLabel(segment);
+      if (index === 2 && VERSIONS.includes(segments[1] ?? '') && HEX_KEY.test(segment)) return ownerLabel(segment);
       return '<redacted>';
     })
     .join('/');
 }
 
 /** What a 404 says instead of echoing the URL. */
-export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), and GET / and /version`;
+export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), POST /v5/<owner key>/schema, and GET / and /version`;

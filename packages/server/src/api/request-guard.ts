@@ -11,7 +11,7 @@ import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
 
-const API_PATH = /^\/v[34]\//;
+const API_PATH = /^\/v[345]\//;
 const UPLOAD_ROUTE = /\/upload_file(_b)?\//;
 
 export function requestGuard(app: FastifyInstance, config: Pick<PodConfig, 'owners' | 'limits'>) {

@@ -12,6 +12,7 @@ import {
   type Endpoint,
   type ParsedPermissions,
   type TypeRule,
+  type V5Endpoint,
   type ValueType,
 } from '@pod/protocol';
 import { PodError, notFound } from '../errors.js';
@@ -38,6 +39,9 @@ const RUN_TYPES = new Set(['PluginRun', 'StartPlugin']);
 /** What a run starts and on what: set when it is created, never changed by a plugin. */
 const RUN_LAUNCH_FIELDS = new Set(['containerImage', 'container', 'targetItemId']);
 const SCHEMA_FIELDS = ['type', 'itemType', 'propertyName', 'valueType'];
+const EDGE_SCHEMA_FIELDS = ['type', 'edgeName', 'sourceType', 'targetType'];
+/** Schema items: every plugin reads the owner's and its own. */
+const SCHEMA_TYPES: ReadonlySet<string> = new Set(['ItemPropertySchema', 'ItemEdgeSchema']);
 
 const forbidden = (message: string) => new PodError('forbidden', `plugin permission: ${message}`);
 const q = (text: string) => JSON.stringify(text);
@@ -62,7 +66,8 @@ export class Grant implements Principal {
 
   /**
    * `rules`: every set must allow what the run does (its Plugin's, then its creators' up the chain).
-   * `declared`: the schema's current value type of a property, for redeclarations that change nothing.
+   * `declared`: a property's declared value type, for redeclarations that change nothing (a central
+   * default is not declared: confirming one pins it, a change the grant must allow).
    */
   constructor(
     readonly own: OwnItems,
@@ -89,8 +94,7 @@ export class Grant implements Principal {
   /** Writing (a rule of) a type implies reading what that rule covers; schema items show their owner's and its own declarations. */
   visible(item: StoredItem): 'all' | ReadonlySet<string> | null {
     if (this.readWrite.has(item.id) || this.readOnly.has(item.id)) return 'all';
-    if (item.type === 'ItemPropertySchema')
-      return item.creator === null || item.creator === this.creator ? 'all' : null;
+    if (SCHEMA_TYPES.has(item.type)) return item.creator === null || item.creator === this.creator ? 'all' : null;
     let parsed: Fields | undefined;
     const values = () => (parsed ??= propsOf(item));
     let result = 'all' as 'all' | Set<string>;
@@ -108,7 +112,7 @@ export class Grant implements Principal {
 
   /** Whether every set reads or writes the type at all (search by type); the schema is readable to all. */
   private readsType(type: string): boolean {
-    return type === 'ItemPropertySchema' || this.rules.every((set) => set.read.has(type) || set.write.has(type));
+    return SCHEMA_TYPES.has(type) || this.rules.every((set) => set.read.has(type) || set.write.has(type));
   }
 
   /**
@@ -116,7 +120,7 @@ export class Grant implements Principal {
    * a rule's `where` property counts: every item the rule shows holds the same value.
    */
   private readableProperties(type: string): 'all' | ReadonlySet<string> {
-    if (type === 'ItemPropertySchema') return 'all';
+    if (SCHEMA_TYPES.has(type)) return 'all';
     let result: 'all' | ReadonlySet<string> = 'all';
     for (const set of this.rules) {
       const rules = [set.read.get(type), set.write.get(type)].filter((rule) => rule !== undefined);
@@ -231,6 +235,10 @@ export class Grant implements Principal {
       this.checkDeclaration(fields);
       return;
     }
+    if (type === 'ItemEdgeSchema') {
+      this.checkEdgeDeclaration(fields);
+      return;
+    }
     const rules = this.writeRules(type);
     this.checkProperties(type, rules, fields);
     for (const rule of rules)
@@ -309,8 +317,27 @@ export class Grant implements Principal {
       throw forbidden(`this plugin did not declare that it uses OAuth of ${q(platform)} ("oauth": [${q(platform)}])`);
   }
 
+  /**
+   * From a plugin, an edge declaration (an ItemEdgeSchema item, or an entry of `/v5` `edges`) carries
+   * exactly type, edgeName, sourceType and targetType, and declares an edge of a type it writes, as
+   * an edge it creates writes its source.
+   */
+  private checkEdgeDeclaration(fields: Fields) {
+    const extra = Object.keys(fields).filter((name) => !EDGE_SCHEMA_FIELDS.includes(name));
+    if (extra.length > 0)
+      throw forbidden(
+        `an ItemEdgeSchema item from a plugin carries exactly ${EDGE_SCHEMA_FIELDS.join(', ')} (no id, nothing else); remove ${extra.map(q).join(', ')}`,
+      );
+    const { sourceType } = fields;
+    if (typeof sourceType !== 'string' || this.ownTypes.has(sourceType)) return; // the store says what is wrong (400)
+    if (!this.rules.every((set) => set.write.has(sourceType)))
+      throw forbidden(
+        `this plugin may declare only edges of types it writes; it did not declare that it writes ${q(sourceType)}`,
+      );
+  }
+
   /** Throws 403 unless the request is within the grant, for what the store does not check as it applies. */
-  authorize(endpoint: Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
+  authorize(endpoint: Endpoint | V5Endpoint | 'changes' | 'upload', payload: unknown, store: OwnerStore): void {
     switch (endpoint) {
       case 'search':
         this.checkSearch(payload as Fields);

@@ -413,7 +413,7 @@ function grantOf(owner: Owner, run: Item, image: string, depth = 0): Grant {
   return new Grant(
     { runId, creator, targetId, pluginId: visibleToCreator(pluginId) ? pluginId : undefined, accountIds, ownTypes },
     rules,
-    (name) => store.schema.get(name)?.valueType,
+    (name) => store.schema.declaredType(name),
   );
 }
 

@@ -3,8 +3,10 @@
  * See docs/storage.md for why the layout looks like this.
  */
 import Database from 'better-sqlite3-multiple-ciphers';
+import { CENTRAL_PROPERTIES } from '@pod/protocol';
 import { PodError } from '../errors.js';
 import { createFullTextIndex } from './fulltext.js';
+import { isBaseField } from './schema.js';
 
 export type Db = Database.Database;
 
@@ -180,6 +182,34 @@ const migrations: ((db: Db) => void)[] = [
     `),
   // Full-text index over every Text value (storage/fulltext.ts), built for the items already stored.
   createFullTextIndex,
+  (db) => {
+    db.exec(`
+      -- The central schema (spec 2023 §2.1). properties.explicit: 1 for a name declared or built in
+      -- (every row so far), 0 for a central default, which a declaration may still confirm or override.
+      ALTER TABLE properties ADD COLUMN explicit INTEGER NOT NULL DEFAULT 1;
+      -- The fields of an ItemEdgeSchema item (§2.3) are built in; OR IGNORE: a client may have declared them.
+      INSERT OR IGNORE INTO properties (name, valueType) VALUES
+        ('edgeName', 'Text'), ('sourceType', 'Text'), ('targetType', 'Text');
+      -- Edge declarations (§2.3, §2.4): advisory, never removed.
+      CREATE TABLE edge_declarations (
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (name, source, target)
+      ) WITHOUT ROWID;
+      -- Who declared schema through /v5 (§2.2): the latest url and version per meta name.
+      CREATE TABLE schema_meta (
+        name TEXT PRIMARY KEY,
+        url TEXT,
+        version TEXT,
+        dateRecorded INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `);
+    // Central names get their numbers (for the equality index) now; a name already declared keeps its row.
+    // A name added to the central schema later is seeded by a migration of its own.
+    const seed = db.prepare('INSERT OR IGNORE INTO properties (name, valueType, explicit) VALUES (?, ?, 0)');
+    for (const [name, valueType] of CENTRAL_PROPERTIES) if (!isBaseField(name)) seed.run(name, valueType);
+  },
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -80,6 +80,12 @@ export class OwnerPool {
     return this.openOwner(ownerKey.toLowerCase(), hash, key, digest, mustExist);
   }
 
+  /** Whether the owner has a database (open, or on disk); creates nothing. */
+  exists(ownerKey: string): boolean {
+    const hash = ownerHash(ownerKey);
+    return this.open.has(hash) || existsSync(join(this.config.dataDir, hash, 'pod.db'));
+  }
+
   private openOwner(ownerKey: string, hash: string, key: Buffer, keyDigest: Buffer, mustExist: boolean): OpenOwner {
     this.makeRoom();
     const dir = join(this.config.dataDir, hash);

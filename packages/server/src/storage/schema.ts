@@ -1,6 +1,8 @@
 /**
  * The owner's schema (spec §4): one value type per property name, kept in memory beside the
- * `properties` table, and the value checks and encodings that follow from it.
+ * `properties` table, and the value checks and encodings that follow from it. A name resolves to
+ * a fixed built-in, else an explicit declaration, else a central default (spec 2023 §2.1): the
+ * central defaults are rows too (`explicit` 0), so every name has its number in the equality index.
  */
 import { BASE_FIELDS as WIRE_BASE_FIELDS, PROPERTY_NAME, VALUE_TYPES, type ValueType } from '@pod/protocol';
 import { badRequest } from '../errors.js';
@@ -16,6 +18,8 @@ export interface Property {
   valueType: ValueType;
   /** null: declared by the owner (or the Pod); else the plugin whose declaration it is (items.creator form). */
   declaredBy: string | null;
+  /** false for a central default (spec 2023 §2.1): a declaration may still confirm it or, while no item holds a value for it, change its type. */
+  explicit: boolean;
 }
 
 /** A checked value: `index` is what the equality index holds, `json` its wire form. */
@@ -34,12 +38,21 @@ export class Schema {
   /** Re-reads the table; used after a rolled-back transaction that declared properties. */
   reload() {
     this.byName.clear();
-    for (const row of this.db.prepare('SELECT prop, name, valueType, declaredBy FROM properties').all() as Property[])
-      this.byName.set(row.name, row);
+    const rows = this.db.prepare('SELECT prop, name, valueType, declaredBy, explicit FROM properties').all() as (Omit<
+      Property,
+      'explicit'
+    > & { explicit: number })[];
+    for (const row of rows) this.byName.set(row.name, { ...row, explicit: row.explicit !== 0 });
   }
 
   get(name: string): Property | undefined {
     return this.byName.get(name);
+  }
+
+  /** The type a declaration fixed (or a built-in): undefined for a central default, which a declaration still settles. */
+  declaredType(name: string): ValueType | undefined {
+    const property = this.byName.get(name);
+    return property?.explicit ? property.valueType : undefined;
   }
 
   require(name: string): Property {
@@ -71,6 +84,7 @@ export class Schema {
     if (!VALUE_TYPES.includes(valueType as ValueType))
       throw badRequest(`"valueType" must be one of ${VALUE_TYPES.join(', ')}; got ${describe(valueType)}`);
     const property = this.byName.get(propertyName);
+    if (property && !property.explicit) return this.settleCentral(property, valueType as ValueType, declaredBy);
     const existing = isBaseField(propertyName) ? BASE_FIELDS[propertyName] : property?.valueType;
     const ownerTakesOver = declaredBy === null && property !== undefined && property.declaredBy !== null;
     if (existing === valueType) {
@@ -99,7 +113,27 @@ export class Schema {
       name: propertyName,
       valueType: valueType as ValueType,
       declaredBy,
+      explicit: true,
     });
+    return true;
+  }
+
+  /**
+   * A declaration of a central default makes it explicit (spec 2023 §2.1): with its own type it
+   * confirms it; with another it replaces it, as long as no item, deleted ones included, holds a
+   * value for the name (its values would no longer fit), else 400.
+   */
+  private settleCentral(property: Property, valueType: ValueType, declaredBy: string | null): true {
+    const { prop, name } = property;
+    if (valueType !== property.valueType && this.db.prepare('SELECT 1 FROM property_values WHERE prop = ?').get(prop))
+      throw badRequest(
+        `schema conflict: "${name}" is ${property.valueType} in the central schema and items (deleted ones ` +
+          `included) hold values for it, so it cannot become ${valueType}; use another property name`,
+      );
+    this.db
+      .prepare('UPDATE properties SET valueType = ?, declaredBy = ?, explicit = 1 WHERE prop = ?')
+      .run(valueType, declaredBy, prop);
+    this.byName.set(name, { ...property, valueType, declaredBy, explicit: true });
     return true;
   }
 }

@@ -124,6 +124,7 @@ describe('no secret reaches a log line or an answer', () => {
       raw(url, 'POST', `/v4/${O}/upload_file/${K}/${sha}`, 'file body', { 'content-type': 'application/octet-stream' }),
     );
     await keep(raw(url, 'POST', `/v4/${O}/get_file`, json({ sha256: sha })));
+    await keep(raw(url, 'POST', `/v5/${O}/schema`, json({ nodes: {}, meta: { name: 'm', url: '', version: '1' } })));
 
     // Every URL shape that might carry a key somewhere else than the well-formed routes expect it.
     const clientAuth = encodeURIComponent(JSON.stringify({ type: 'ClientAuth', databaseKey: K }));
@@ -147,6 +148,9 @@ describe('no secret reaches a log line or an answer', () => {
       `/${K}`,
       `/v4/${O}/search?databaseKey=${K}`,
       `/v4/${O}/search#${K}`,
+      `/v5/${O}/schema/${K}`,
+      `/v5/${K}/schema`,
+      `/v5/${O}/${K}`,
     ];
     for (const path of shapes) {
       await keep(raw(url, 'POST', path, 'x'));
