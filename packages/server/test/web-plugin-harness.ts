@@ -10,23 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { defaultConfig, type PodConfig } from '../src/config.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { Owner, startPod, until, type RunningPod } from './helpers.js';
+import { PluginCaller } from './security/plugin-harness.js';
+
+export { PluginCaller };
 
 const PLUGIN = fileURLToPath(new URL('../../test/fixtures/web-plugin.mjs', import.meta.url));
-
-/** A plugin's credential, used as the plugin would: `call`, `ok`, `fails` with its PluginAuth. */
-export class PluginCaller extends Owner {
-  constructor(
-    owner: Owner,
-    readonly runId: string,
-    readonly env: Record<string, string>,
-  ) {
-    super(owner.url, owner.owner, owner.key);
-  }
-
-  override get auth() {
-    return { type: 'PluginAuth', ...JSON.parse(this.env.POD_AUTH_JSON!) };
-  }
-}
 
 export class WebPluginPod {
   private constructor(

@@ -16,7 +16,8 @@ import type { GraphqlQuery } from './graphql/query.js';
 import { answerGraphql } from './graphql/run.js';
 import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
 
-interface ItemRow {
+/** An item's row as reads select it. */
+export interface ItemRow {
   row: number;
   id: string;
   type: string;

@@ -10,7 +10,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from '../answer.js';
 import type { Db } from '../database.js';
 import { encodeValue } from '../schema.js';
-import { itemJson, type ReadView } from '../store.js';
+import { itemJson, type ItemRow, type ReadView } from '../store.js';
 import { fullTextCondition } from '../fulltext.js';
 import type { Condition, EdgeLevel, GraphqlQuery, Level, PropertyTypes, RootLevel, TextField } from './query.js';
 
@@ -39,16 +39,7 @@ interface Found {
 }
 
 /** A row as the statements below read it: `props` holds the selected properties only (null when absent). */
-interface LevelRow {
-  row: number;
-  id: string;
-  type: string;
-  dateCreated: number;
-  dateModified: number;
-  dateServerModified: number;
-  deleted: number;
-  creator: string | null;
-  props: string;
+interface LevelRow extends ItemRow {
   /** All the item's properties, read only for a reader with a view, which decides from them. */
   stored?: string;
   parent?: number;
