@@ -17,6 +17,8 @@ import { PluginCredentials } from './plugins/credentials.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
 import { OAuthBroker } from './oauth/broker.js';
+import { PodMetrics } from './metrics.js';
+import { operations } from './api/operations.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -68,6 +70,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     context.feed.closeAll();
     await context.plugins.runs.stopAll();
   });
+  app.addHook('onResponse', (request, reply, done) => {
+    context.metrics.observe(request, reply);
+    done();
+  });
   app.addHook('onClose', async () => context.owners.closeAll());
   app.addHook('onClose', async () => context.plugins.network?.close());
 
@@ -102,6 +108,12 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     }),
   );
 
+  await app.register(operations, {
+    metrics: context.metrics,
+    metricsToken: config.metricsToken,
+    dataDir: config.dataDir,
+    runner: context.plugins.runner,
+  });
   await app.register(api, {
     owners: context.owners,
     credentials: context.credentials,
@@ -109,6 +121,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     feed: context.feed,
     mailer: context.mailer,
     oauth: context.oauth,
+    traffic: context.metrics,
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
     limits: config.limits,
@@ -124,6 +137,7 @@ export interface PodContext {
   plugins: PluginParts;
   mailer: Mailer;
   oauth: OAuthBroker;
+  metrics: PodMetrics;
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
@@ -143,7 +157,14 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     feed.notify(owner);
   });
   const oauth = new OAuthBroker(config.oauth);
-  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth };
+  const metrics = new PodMetrics({
+    openOwners: () => owners.openCount,
+    feedSubscribers: () => feed.subscriberCount,
+    queuedRuns: () => plugins.runs.queuedCount,
+    runningRuns: () => plugins.runs.runningCount,
+    launches: () => plugins.runs.launches,
+  });
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics };
 }
 
 /** The one place a domain error becomes an HTTP status. */
