@@ -26,7 +26,7 @@ export function parseMetrics(text: string): Sample[] {
 }
 
 /** The sum of the samples named `name` whose labels include `labels` (0 when there is none). */
-export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function sampleSum(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
     .filter((sample) => sample.name === name && Object.entries(labels).every(([k, v]) => sample.labels[k] === v))
     .reduce((sum, sample) => sum + sample.value, 0);

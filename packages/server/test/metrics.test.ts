@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { configProblems, configWarnings, defaultConfig } from '../src/config.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import { Owner, randomKey, sha256hex, startPod, toReply, until, type RunningPod } from './helpers.js';
-import { scrape, valueOf } from './metrics-text.js';
+import { scrape, sampleSum } from './metrics-text.js';
 import { openFeed } from './security/feed-stream.js';
 
 const REQUESTS = 'pod_http_request_duration_seconds_count';
@@ -19,7 +19,7 @@ const PLUGIN = fileURLToPath(new URL('../../test/fixtures/capture-plugin.mjs', i
 async function gaugeReaches(url: string, name: string, expected: number, token?: string) {
   let last = Number.NaN;
   await until(`${name} = ${expected} (last ${last})`, async () => {
-    last = valueOf((await scrape(url, token)).samples, name);
+    last = sampleSum((await scrape(url, token)).samples, name);
     return last === expected ? true : undefined;
   });
 }
@@ -40,7 +40,7 @@ describe('GET /metrics', () => {
     assert.equal((await fetch(`${pod.url}/no/such/route`)).status, 404);
     const after = (await scrape(pod.url)).samples;
     const moved = (labels: Record<string, string>) =>
-      valueOf(after, REQUESTS, labels) - valueOf(before, REQUESTS, labels);
+      sampleSum(after, REQUESTS, labels) - sampleSum(before, REQUESTS, labels);
     assert.equal(moved({ endpoint: 'create_item', status: '200', version: 'v4' }), 3);
     assert.equal(moved({ endpoint: 'create_item', status: '200', version: 'v3' }), 1);
     assert.equal(moved({ endpoint: 'create_item', status: '400', version: 'v4' }), 1);
@@ -58,7 +58,7 @@ describe('GET /metrics', () => {
       buckets.some((s) => s.labels.le === '0.005'),
       'and finer ones',
     );
-    assert.ok(valueOf(after, 'pod_http_request_duration_seconds_sum', { endpoint: 'create_item' }) > 0);
+    assert.ok(sampleSum(after, 'pod_http_request_duration_seconds_sum', { endpoint: 'create_item' }) > 0);
     for (const name of [
       'nodejs_eventloop_lag_seconds',
       'nodejs_eventloop_lag_p99_seconds',
@@ -74,9 +74,9 @@ describe('GET /metrics', () => {
     await gaugeReaches(pod.url, 'pod_open_owner_databases', 1); // the owner of the test above
     const a = new Owner(pod.url);
     await a.create({ type: 'Note' });
-    assert.equal(valueOf((await scrape(pod.url)).samples, 'pod_open_owner_databases'), 2);
+    assert.equal(sampleSum((await scrape(pod.url)).samples, 'pod_open_owner_databases'), 2);
     await new Owner(pod.url).create({ type: 'Note' });
-    assert.equal(valueOf((await scrape(pod.url)).samples, 'pod_open_owner_databases'), 2, 'the cap is 2');
+    assert.equal(sampleSum((await scrape(pod.url)).samples, 'pod_open_owner_databases'), 2, 'the cap is 2');
 
     const idle = await startPod({ idleCloseMs: 200 });
     try {
@@ -90,11 +90,11 @@ describe('GET /metrics', () => {
   test('live-feed subscribers follow a subscribe and a disconnect', async () => {
     const o = new Owner(pod.url);
     await o.create({ type: 'Note' });
-    assert.equal(valueOf((await scrape(pod.url)).samples, 'pod_feed_subscribers'), 0);
+    assert.equal(sampleSum((await scrape(pod.url)).samples, 'pod_feed_subscribers'), 0);
     const first = await openFeed(o);
     const second = await openFeed(o);
     assert.equal(first.status, 200);
-    assert.equal(valueOf((await scrape(pod.url)).samples, 'pod_feed_subscribers'), 2);
+    assert.equal(sampleSum((await scrape(pod.url)).samples, 'pod_feed_subscribers'), 2);
     first.close();
     await gaugeReaches(pod.url, 'pod_feed_subscribers', 1);
     second.close();
@@ -112,8 +112,8 @@ describe('GET /metrics', () => {
     const file = await o.getFile(sha);
     assert.equal(file.bytes.length, bytes.length);
     const bytesMoved = async (direction: string) =>
-      valueOf((await scrape(pod.url)).samples, 'pod_file_bytes_total', { direction }) -
-      valueOf(before, 'pod_file_bytes_total', { direction });
+      sampleSum((await scrape(pod.url)).samples, 'pod_file_bytes_total', { direction }) -
+      sampleSum(before, 'pod_file_bytes_total', { direction });
     assert.equal(await bytesMoved('uploaded'), bytes.length);
     await until('the download counted', async () => ((await bytesMoved('downloaded')) > 0 ? true : undefined));
     assert.equal(await bytesMoved('downloaded'), bytes.length);
@@ -153,7 +153,7 @@ describe('plugin runs in /metrics (process runner)', () => {
     const missing = await o.create({ type: 'PluginRun', containerImage: 'no-such-plugin', status: 'created' });
     await launched(missing, 'imageMissing');
     let samples = (await scrape(pod.url)).samples;
-    const launches = (status: string) => valueOf(samples, 'pod_plugin_launches_total', { status });
+    const launches = (status: string) => sampleSum(samples, 'pod_plugin_launches_total', { status });
     assert.equal(launches('started'), 1);
     assert.equal(launches('exited'), 1);
     assert.equal(launches('imageMissing'), 1);
@@ -164,8 +164,8 @@ describe('plugin runs in /metrics (process runner)', () => {
     const queued = await o.create({ type: 'PluginRun', containerImage: 'quick-plugin', status: 'created' });
     await launched(queued, 'queued');
     samples = (await scrape(pod.url)).samples;
-    assert.equal(valueOf(samples, 'pod_plugin_runs_running'), 1);
-    assert.equal(valueOf(samples, 'pod_plugin_runs_queued'), 1, 'at most one run goes at once');
+    assert.equal(sampleSum(samples, 'pod_plugin_runs_running'), 1);
+    assert.equal(sampleSum(samples, 'pod_plugin_runs_queued'), 1, 'at most one run goes at once');
     assert.equal(launches('queued'), 1);
     await o.ok('delete_item', waiting);
     await launched(queued, 'exited');
