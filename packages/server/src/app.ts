@@ -59,20 +59,20 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   const app = Fastify(options) as unknown as FastifyInstance;
   app.server.headersTimeout = 20_000;
 
+  for (const warning of configWarnings(config)) app.log.warn(warning);
+  const context = createContext(app, config, parts);
+  // Every request is observed once its response closes: onResponse misses a feed or download the client ends.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.raw.once('close', () => context.metrics.observe(request, reply));
+    done();
+  });
   // Refusal first: CORS headers only hide an answer, and only from origins that passed.
   app.addHook('onRequest', refuseForeignOrigins(config));
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : true });
-
-  for (const warning of configWarnings(config)) app.log.warn(warning);
-  const context = createContext(app, config, parts);
   app.decorate('pluginNetwork', context.plugins.network);
   app.addHook('preClose', async () => {
     context.feed.closeAll();
     await context.plugins.runs.stopAll();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    context.metrics.observe(request, reply);
-    done();
   });
   app.addHook('onClose', async () => context.owners.closeAll());
   app.addHook('onClose', async () => context.plugins.network?.close());

@@ -22,14 +22,19 @@ export interface MetricsSources {
 interface RouteLabels {
   readonly endpoint: string;
   readonly version: string;
+  /** The histogram's child per status: observing one hashes no labels. */
+  readonly byStatus: Map<number, Histogram.Internal<RequestLabel>>;
 }
 
+type RequestLabel = 'endpoint' | 'status' | 'version';
+const routeLabels = (endpoint: string, version: string): RouteLabels => ({ endpoint, version, byStatus: new Map() });
+
 const VERSIONS: ReadonlySet<string> = new Set([...API_VERSIONS, 'v5']);
-const NO_ROUTE: RouteLabels = { endpoint: 'other', version: 'none' };
 
 export class PodMetrics {
   readonly registry = new Registry();
-  readonly #requests: Histogram<'endpoint' | 'status' | 'version'>;
+  readonly #requests: Histogram<RequestLabel>;
+  readonly #noRoute = routeLabels('other', 'none');
   readonly #bytes: Counter<'direction'>;
   /** Labels per route pattern, worked out once: patterns come from the route table, never from a URL. */
   readonly #routes = new Map<string, RouteLabels>();
@@ -52,6 +57,7 @@ export class PodMetrics {
       labelNames: ['direction'],
       registers,
     });
+    for (const direction of ['uploaded', 'downloaded']) this.#bytes.inc({ direction }, 0);
     gauge(
       registers,
       'pod_open_owner_databases',
@@ -78,10 +84,13 @@ export class PodMetrics {
     });
   }
 
-  /** The onResponse hook: one histogram observation per request. */
+  /** One histogram observation per request, once its response has closed (sent, or cut off). */
   observe(request: FastifyRequest, reply: FastifyReply) {
-    const { endpoint, version } = this.#labelsOf(request);
-    this.#requests.observe({ endpoint, version, status: reply.statusCode }, reply.elapsedTime / 1000);
+    const { endpoint, version, byStatus } = this.#labelsOf(request);
+    // 499, as nginx counts it: the client left before any answer
+    const status = reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED;
+    const child = cached(byStatus, status, () => this.#requests.labels({ endpoint, version, status }));
+    child.observe(reply.elapsedTime / 1000);
   }
 
   uploaded(bytes: number) {
@@ -94,24 +103,25 @@ export class PodMetrics {
 
   #labelsOf(request: FastifyRequest): RouteLabels {
     const pattern = request.routeOptions.url;
-    if (pattern === undefined) return NO_ROUTE;
+    if (pattern === undefined) return this.#noRoute;
     const labels = cached(this.#routes, pattern, () => labelsOfPattern(pattern));
     // `/<v>/:owner/*`: the endpoint is the path's rest, counted only when it is one of the protocol's names
     if (labels.endpoint !== WILDCARD) return labels;
     const name = (request.params as { '*'?: string })['*'] ?? '';
     const named = cached(this.#endpoints, pattern, () => new Map<string, RouteLabels>());
     const endpoint = Object.hasOwn(endpoints, name) ? name : 'other';
-    return cached(named, endpoint, () => ({ endpoint, version: labels.version }));
+    return cached(named, endpoint, () => routeLabels(endpoint, labels.version));
   }
 }
 
 const WILDCARD = '*';
+const CLIENT_CLOSED = 499;
 
 /** `/v4/:owner/upload_file/:key/:sha256` → v4, upload_file; `/v4/:owner/*` → v4, *; `/` → none, root. */
 function labelsOfPattern(pattern: string): RouteLabels {
   const words = pattern.split('/').filter((segment) => segment !== '' && !segment.startsWith(':'));
   const version = VERSIONS.has(words[0] ?? '') ? (words.shift() ?? 'none') : 'none';
-  return { version, endpoint: words[0] ?? 'root' };
+  return routeLabels(words[0] ?? 'root', version);
 }
 
 function cached<K, V>(map: Map<K, V>, key: K, make: () => V): V {

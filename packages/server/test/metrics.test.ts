@@ -90,7 +90,8 @@ describe('GET /metrics', () => {
   test('live-feed subscribers follow a subscribe and a disconnect', async () => {
     const o = new Owner(pod.url);
     await o.create({ type: 'Note' });
-    assert.equal(sampleSum((await scrape(pod.url)).samples, 'pod_feed_subscribers'), 0);
+    const before = (await scrape(pod.url)).samples;
+    assert.equal(sampleSum(before, 'pod_feed_subscribers'), 0);
     const first = await openFeed(o);
     const second = await openFeed(o);
     assert.equal(first.status, 200);
@@ -99,6 +100,13 @@ describe('GET /metrics', () => {
     await gaugeReaches(pod.url, 'pod_feed_subscribers', 1);
     second.close();
     await gaugeReaches(pod.url, 'pod_feed_subscribers', 0);
+    const feeds = { endpoint: 'changes', status: '200', version: 'v4' };
+    const after = (await scrape(pod.url)).samples;
+    assert.equal(
+      sampleSum(after, REQUESTS, feeds) - sampleSum(before, REQUESTS, feeds),
+      2,
+      'a feed the client ends counts',
+    );
   });
 
   test('bytes uploaded and downloaded are counted', async () => {
