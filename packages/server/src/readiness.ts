@@ -6,16 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readiness } from '@pod/protocol';
 import type { PluginRunner } from './plugins/runner.js';
 
 /** A runner that takes longer than this to answer its ping is not reachable, as far as a probe can tell. */
 const PING_TIMEOUT_MS = 2_000;
-
-export interface Readiness {
-  ready: boolean;
-  /** `ok`, or what failed and what to do, per check. */
-  checks: { dataDir: string; runner: string };
-}
 
 export async function readiness(dataDir: string, runner: PluginRunner): Promise<Readiness> {
   const [dataDirCheck, runnerCheck] = await Promise.all([probeDataDir(dataDir), pingRunner(runner)]);

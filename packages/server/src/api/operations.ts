@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import { operatorRoutes, type Health, type Readiness } from '@pod/protocol';
 import { PodError } from '../errors.js';
 import type { PodMetrics } from '../metrics.js';
 import type { PluginRunner } from '../plugins/runner.js';
@@ -23,7 +24,7 @@ export const operations: FastifyPluginAsync<OperationsDeps> = async (
   { metrics, metricsToken, dataDir, runner },
 ) => {
   const expected = metricsToken === undefined ? undefined : digest(metricsToken);
-  app.get('/metrics', async (request, reply) => {
+  app.get(operatorRoutes.metrics, async (request, reply) => {
     if (request.headers.origin !== undefined)
       throw new PodError('forbidden', 'metrics are not served to web pages; scrape them without an Origin header');
     if (expected && !bearerMatches(request.headers.authorization, expected))
@@ -35,9 +36,10 @@ export const operations: FastifyPluginAsync<OperationsDeps> = async (
     const text = await metrics.registry.metrics();
     return reply.header('cache-control', 'no-store').type(metrics.registry.contentType).send(text);
   });
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ alive: true }));
-  app.get('/readyz', async (_request, reply) => {
-    const { ready, checks } = await readiness(dataDir, runner);
+  const alive: Health = { alive: true };
+  app.get(operatorRoutes.healthz, async (_request, reply) => reply.header('cache-control', 'no-store').send(alive));
+  app.get(operatorRoutes.readyz, async (_request, reply) => {
+    const { ready, checks }: Readiness = await readiness(dataDir, runner);
     reply.header('cache-control', 'no-store');
     if (ready) return reply.send({ ready, checks });
     const failed = Object.entries(checks)
