@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configProblems, configWarnings, defaultConfig } from '../src/config.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
-import { Owner, randomKey, sha256hex, startPod, toReply, until, type RunningPod } from './helpers.js';
+import { Owner, randomKey, sha256hex, startCli, startPod, toReply, until, type RunningPod } from './helpers.js';
 import { scrape, sampleSum } from './metrics-text.js';
 import { openFeed } from './security/feed-stream.js';
 
@@ -289,5 +289,26 @@ describe('--metrics-token', () => {
     assert.ok(configWarnings(config).some((w) => w.includes('--metrics-token')));
     assert.ok(!configWarnings({ ...config, metricsToken: token }).some((w) => w.includes('--metrics-token')));
     assert.ok(!configWarnings(defaultConfig()).some((w) => w.includes('--metrics-token')), 'loopback: no warning');
+  });
+});
+
+describe('pod --metrics-token', () => {
+  test('POD_METRICS_TOKEN guards /metrics of the CLI; a short token stops it at start-up', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pod-metrics-cli-'));
+    const token = randomKey();
+    process.env.POD_METRICS_TOKEN = token;
+    try {
+      const cli = await startCli(dataDir);
+      try {
+        assert.equal((await fetch(`${cli.url}/metrics`)).status, 401);
+        assert.ok((await scrape(cli.url, token)).samples.length > 0);
+      } finally {
+        cli.child.kill();
+      }
+      await assert.rejects(startCli(dataDir, ['--metrics-token', 'short']), /--metrics-token must be at least 16/);
+    } finally {
+      delete process.env.POD_METRICS_TOKEN;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { operatorRoutes, type Health, type Readiness } from '@pod/protocol';
 import { PodError } from '../errors.js';
+import { errorBody } from './error-body.js';
 import type { PodMetrics } from '../metrics.js';
 import type { PluginRunner } from '../plugins/runner.js';
 import { readiness } from '../readiness.js';
@@ -45,7 +46,7 @@ export const operations: FastifyPluginAsync<OperationsDeps> = async (
     const failed = Object.entries(checks)
       .filter(([, check]) => check !== 'ok')
       .map(([name, check]) => `${name}: ${check}`);
-    return reply.status(503).send({ error: 'Service Unavailable', message: failed.join('; '), ready, checks });
+    return reply.status(503).send({ ...errorBody(503, failed.join('; ')), ready, checks });
   });
 };
 
