@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configProblems, configWarnings, defaultConfig } from '../src/config.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
+import { dockerTestSkip } from '../src/testing.js';
 import { Owner, randomKey, sha256hex, startCli, startPod, toReply, until, type RunningPod } from './helpers.js';
 import { scrape, sampleSum } from './metrics-text.js';
 import { openFeed } from './security/feed-stream.js';
@@ -226,6 +227,18 @@ describe('/healthz and /readyz', () => {
         [],
         'no probe file is left behind',
       );
+    } finally {
+      await pod.close();
+    }
+  });
+
+  test('readyz pings a docker engine that answers', async (t) => {
+    const skip = await dockerTestSkip();
+    if (skip) return t.skip(skip);
+    const pod = await startPod({ plugins: { ...defaultConfig().plugins, runner: 'docker', network: 'host' } });
+    try {
+      const ready = await toReply(await fetch(`${pod.url}/readyz`));
+      assert.equal(ready.status, 200, ready.text);
     } finally {
       await pod.close();
     }
