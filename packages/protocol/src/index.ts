@@ -16,3 +16,4 @@ export * from './plugin-settings.js';
 export * from './plugin-dir.js';
 export * from './plugin-web.js';
 export * from './central-schema.js';
+export * from './operations.js';

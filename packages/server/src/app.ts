@@ -17,6 +17,8 @@ import { PluginCredentials } from './plugins/credentials.js';
 import { OwnerPool } from './storage/owners.js';
 import { ChangeFeed } from './sync/feed.js';
 import { OAuthBroker } from './oauth/broker.js';
+import { PodMetrics } from './metrics.js';
+import { operations } from './api/operations.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -57,12 +59,16 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   const app = Fastify(options) as unknown as FastifyInstance;
   app.server.headersTimeout = 20_000;
 
+  for (const warning of configWarnings(config)) app.log.warn(warning);
+  const context = createContext(app, config, parts);
+  // Every request is observed once its response closes: onResponse misses a feed or download the client ends.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.raw.once('close', () => context.metrics.observe(request, reply));
+    done();
+  });
   // Refusal first: CORS headers only hide an answer, and only from origins that passed.
   app.addHook('onRequest', refuseForeignOrigins(config));
   await app.register(cors, { origin: config.corsOrigins === '*' ? '*' : true });
-
-  for (const warning of configWarnings(config)) app.log.warn(warning);
-  const context = createContext(app, config, parts);
   app.decorate('pluginNetwork', context.plugins.network);
   app.addHook('preClose', async () => {
     context.feed.closeAll();
@@ -102,6 +108,12 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     }),
   );
 
+  await app.register(operations, {
+    metrics: context.metrics,
+    metricsToken: config.metricsToken,
+    dataDir: config.dataDir,
+    runner: context.plugins.runner,
+  });
   await app.register(api, {
     owners: context.owners,
     credentials: context.credentials,
@@ -109,6 +121,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     feed: context.feed,
     mailer: context.mailer,
     oauth: context.oauth,
+    traffic: context.metrics,
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
     limits: config.limits,
@@ -124,6 +137,7 @@ export interface PodContext {
   plugins: PluginParts;
   mailer: Mailer;
   oauth: OAuthBroker;
+  metrics: PodMetrics;
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
@@ -143,7 +157,14 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     feed.notify(owner);
   });
   const oauth = new OAuthBroker(config.oauth);
-  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth };
+  const metrics = new PodMetrics({
+    openOwners: () => owners.openCount,
+    feedSubscribers: () => feed.subscriberCount,
+    queuedRuns: () => plugins.runs.queuedCount,
+    runningRuns: () => plugins.runs.runningCount,
+    launches: () => plugins.runs.launches,
+  });
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics };
 }
 
 /** The one place a domain error becomes an HTTP status. */

@@ -182,6 +182,13 @@ const program = new Command('pod')
       .argParser(integer('--keep-alive-timeout')),
   )
   .addOption(
+    option(
+      '--metrics-token <token>',
+      'GET /metrics needs "Authorization: Bearer <token>" (prefer the environment variable)',
+      'POD_METRICS_TOKEN',
+    ),
+  )
+  .addOption(
     option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'),
   )
   .addOption(
@@ -338,6 +345,7 @@ interface Flags {
   maxBulkSearches: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
+  metricsToken?: string;
   smtpHost?: string;
   smtpPort: number;
   smtpSecure: boolean;
@@ -395,6 +403,7 @@ const config: PodConfig = {
     bodyTimeoutMs: flags.bodyTimeout * 1000,
     keepAliveMs: flags.keepAliveTimeout * 1000,
   },
+  metricsToken: flags.metricsToken,
   smtp: flags.smtpHost
     ? {
         host: flags.smtpHost,

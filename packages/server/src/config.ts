@@ -61,6 +61,8 @@ export interface PodConfig {
      */
     keepAliveMs: number;
   };
+  /** When set, `GET /metrics` needs it as a Bearer token; /healthz and /readyz stay open (they reveal nothing). */
+  metricsToken?: string;
   smtp?: SmtpConfig;
   /** OAuth providers by platform (`--oauth-providers`): the Pod performs the exchanges, secrets stay here. */
   oauth: OAuthProviders;
@@ -151,6 +153,10 @@ export function configProblems(config: PodConfig): string[] {
     problems.push(
       `--plugin-runner process on ${config.host}: plugins would run as the Pod's own user, able to read its data folder, memory and environment; use --plugin-runner docker or pass --insecure`,
     );
+  if (config.metricsToken !== undefined && !METRICS_TOKEN.test(config.metricsToken))
+    problems.push(
+      '--metrics-token must be at least 16 characters of letters, digits and -._~+/= (a Bearer token); generate one with: openssl rand -hex 32',
+    );
   if (config.smtp && !config.smtp.from) problems.push('--smtp-from is needed with --smtp-host');
   if (isOpenRelay(config))
     problems.push(
@@ -164,9 +170,16 @@ export function configProblems(config: PodConfig): string[] {
   return problems;
 }
 
+/** RFC 6750's token68, long enough not to be guessed. */
+const METRICS_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
+
 /** Settings that are allowed but loosen what the Pod promises: logged at start-up. */
-export function configWarnings({ plugins, corsOrigins }: PodConfig): string[] {
+export function configWarnings({ plugins, corsOrigins, host, metricsToken }: PodConfig): string[] {
   const warnings: string[] = [];
+  if (!isLoopback(host) && metricsToken === undefined)
+    warnings.push(
+      `GET /metrics on ${host} is open to anyone who reaches this address (request counts, open owners, plugin runs; no keys); set --metrics-token to require a Bearer token`,
+    );
   if (corsOrigins === '*') warnings.push('--cors-origins *: every web page the owner visits may call this Pod');
   if (plugins.runner === 'process')
     warnings.push(

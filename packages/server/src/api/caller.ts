@@ -16,6 +16,12 @@ import type { PodConfig } from '../config.js';
 import type { PluginRuns } from '../plugins/trigger.js';
 import type { OAuthBroker } from '../oauth/broker.js';
 
+/** Told of file bytes moved (the Pod's metrics). */
+export interface FileTraffic {
+  uploaded(bytes: number): void;
+  downloaded(bytes: number): void;
+}
+
 export interface ApiDeps {
   owners: OwnerPool;
   credentials: PluginCredentials;
@@ -23,6 +29,7 @@ export interface ApiDeps {
   feed: ChangeFeed;
   mailer: Mailer;
   oauth: OAuthBroker;
+  traffic: FileTraffic;
   jsonBodyLimit: number;
   uploadLimit: number;
   limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;

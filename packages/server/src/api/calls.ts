@@ -119,6 +119,8 @@ export const calls: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
     if (endpoint === 'get_file') {
       const file = await run(deps, endpoint, owner, request.body);
+      // counted once sent in full: a download cut off is not
+      reply.raw.once('finish', () => deps.traffic.downloaded(file.size));
       return reply.type('application/octet-stream').header('content-length', file.size).send(file.stream);
     }
     const answer = await run(deps, endpoint, owner, request.body);

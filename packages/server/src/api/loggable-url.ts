@@ -3,7 +3,7 @@
  * segment of a malformed URL (`/upload_file/<key>`, `//`, other case, a query), so nothing of the
  * URL is kept unless it is a known word: the version, the owner as a hash prefix, the endpoint name.
  */
-import { API_VERSIONS, HEX_KEY, endpoints, uploads, v5Endpoints } from '@pod/protocol';
+import { API_VERSIONS, HEX_KEY, endpoints, operatorRoutes, uploads, v5Endpoints } from '@pod/protocol';
 import { ownerHash } from '../config.js';
 
 /** Every version prefix a request may carry: the two of the v4 API, and `/v5`'s schema route. */
@@ -14,6 +14,7 @@ const KNOWN_WORDS: ReadonlySet<string> = new Set([
   ...Object.keys(v5Endpoints),
   ...Object.keys(endpoints).flatMap((name) => name.split('/')),
   ...Object.keys(uploads),
+  ...Object.keys(operatorRoutes),
   'changes',
   'version',
   'account',
@@ -37,4 +38,4 @@ export function loggableUrl(url: string): string {
 }
 
 /** What a 404 says instead of echoing the URL. */
-export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), POST /v5/<owner key>/schema, and GET / and /version`;
+export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), POST /v5/<owner key>/schema, and GET /, /version, /healthz, /readyz and /metrics`;

@@ -14,9 +14,10 @@ export const uploads: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const upload = async (ownerKey: string, auth: Auth, sha256: string, request: FastifyRequest) => {
     if (!HEX_KEY.test(sha256)) throw badRequest('the sha256 in the path must be 64 hexadecimal characters');
-    await authorize(deps, ownerKey, auth, 'upload', undefined, ({ owner }) =>
+    const size = await authorize(deps, ownerKey, auth, 'upload', undefined, ({ owner }) =>
       deps.owners.using(owner, () => receiveFile(owner, sha256.toLowerCase(), request.raw, deps.uploadLimit)),
     );
+    deps.traffic.uploaded(size);
     return toJson<Empty>({});
   };
   const answer = async (reply: FastifyReply, written: Promise<Json<Empty>>) =>

@@ -184,6 +184,10 @@ export class DockerRunner implements PluginRunner {
   }
 
   /** Removes the containers of an earlier Pod of the same `instance` (see the option); how many. */
+  async ping(): Promise<void> {
+    await this.#docker.ping();
+  }
+
   async removeLeftovers(): Promise<number> {
     if (!this.options.instance) return 0;
     try {

@@ -56,6 +56,16 @@ export class LaunchQueue {
     return true;
   }
 
+  /** Runs holding a slot now. */
+  get runningCount(): number {
+    return this.#running;
+  }
+
+  /** Runs waiting for a slot now. */
+  get waitingCount(): number {
+    return this.#waiting.length;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -81,6 +81,8 @@ export interface PluginRunner {
   images?(): Promise<string[]>;
   /** At start-up: removes what an earlier Pod on the same data left running when it crashed; how many. */
   removeLeftovers?(): Promise<number>;
+  /** Rejects when the engine it starts plugins on does not answer (`GET /readyz`); absent: nothing to reach. */
+  ping?(): Promise<void>;
 }
 
 /** The default until a runner is configured: it records that nothing was launched. */

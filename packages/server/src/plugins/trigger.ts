@@ -52,6 +52,8 @@ export class PluginRuns {
   private readonly running = new Map<string, Running>();
   private readonly finishedLogs = new FinishedLogs();
   private readonly queue: LaunchQueue;
+  /** How often runs reached each podLaunchStatus since the Pod started (the Pod's metrics read it). */
+  readonly #launches = new Map<LaunchStatus, number>();
 
   constructor(private readonly options: PluginRunsOptions) {
     this.queue = new LaunchQueue(options.limits);
@@ -161,6 +163,26 @@ export class PluginRuns {
     });
   }
 
+  get launches(): ReadonlyMap<LaunchStatus, number> {
+    return this.#launches;
+  }
+
+  /** Runs going now, and waiting for their turn. */
+  get runningCount(): number {
+    return this.queue.runningCount;
+  }
+
+  get queuedCount(): number {
+    return this.queue.waitingCount;
+  }
+
+  /** Records the Pod's facts on a run, counting the launch status it reaches. */
+  private record(owner: Owner, runId: string, facts: LaunchFacts) {
+    if (facts.podLaunchStatus)
+      this.#launches.set(facts.podLaunchStatus, (this.#launches.get(facts.podLaunchStatus) ?? 0) + 1);
+    record(owner, runId, facts, this.options.log);
+  }
+
   /** Stops every run (the Pod is closing); their credentials end with them. */
   async stopAll() {
     this.queue.close();
@@ -178,15 +200,10 @@ export class PluginRuns {
         if (!run) return;
         const image = imageOf(run);
         if (CLIENT_RUN_IMAGES.has(image))
-          return record(
-            owner,
-            runId,
-            {
-              podLaunchStatus: 'notLaunched',
-              podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself`,
-            },
-            log,
-          );
+          return this.record(owner, runId, {
+            podLaunchStatus: 'notLaunched',
+            podLaunchMessage: `containerImage ${JSON.stringify(image)}: the client runs this plugin itself`,
+          });
         // a run no Plugin grants, or with settings its Plugin does not declare, is refused now, not after its turn
         grantOf(owner, run, image);
         checkSettings(owner, run, image);
@@ -194,15 +211,10 @@ export class PluginRuns {
         const entered = this.queue.enter(owner.hash, runKey(owner, runId));
         if (entered instanceof Promise) {
           const { maxRuns, maxRunsPerOwner } = this.queue.limits;
-          record(
-            owner,
-            runId,
-            {
-              podLaunchStatus: 'queued',
-              podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going`,
-            },
-            log,
-          );
+          this.record(owner, runId, {
+            podLaunchStatus: 'queued',
+            podLaunchMessage: `waits until fewer than ${maxRunsPerOwner} runs of this owner and ${maxRuns} in all are going`,
+          });
           this.options.keepOpen(owner, entered);
         }
         return { entered };
@@ -215,26 +227,19 @@ export class PluginRuns {
           const current = store.item(runId);
           if (slot && wanted(current)) return { started: this.start(owner, current) };
           if (current && !current.deleted)
-            record(
-              owner,
-              runId,
-              { podLaunchStatus: 'notLaunched', podLaunchMessage: 'aborted while it waited; it never started' },
-              log,
-            );
+            this.record(owner, runId, {
+              podLaunchStatus: 'notLaunched',
+              podLaunchMessage: 'aborted while it waited; it never started',
+            });
         });
         if (!launching) return;
         const launched = await launching.started;
         log.info({ owner: owner.hash, runId, runner: runner.name }, 'plugin run started');
         await store.withMain(() =>
-          record(
-            owner,
-            runId,
-            {
-              podLaunchStatus: 'started',
-              podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}`,
-            },
-            log,
-          ),
+          this.record(owner, runId, {
+            podLaunchStatus: 'started',
+            podLaunchMessage: `started by the ${runner.name} runner as ${launched.plugin.name}`,
+          }),
         );
         await this.finish(owner, runId, launched, await launched.plugin.exited);
       } finally {
@@ -247,7 +252,7 @@ export class PluginRuns {
           ? error.message
           : 'the launch failed; see the Pod log';
       if (!(error instanceof LaunchError)) log.error({ owner: owner.hash, runId, err: error }, 'plugin launch failed');
-      await store.withMain(() => record(owner, runId, { podLaunchStatus: reason, podLaunchMessage: message }, log));
+      await store.withMain(() => this.record(owner, runId, { podLaunchStatus: reason, podLaunchMessage: message }));
     }
   }
 
@@ -256,7 +261,7 @@ export class PluginRuns {
     const runId = run.id;
     const image = imageOf(run);
     const creatorRun = owner.store.storedItem(runId)?.creatorRun;
-    if (creatorRun) record(owner, runId, { podCreatedByRun: creatorRun }, this.options.log);
+    if (creatorRun) this.record(owner, runId, { podCreatedByRun: creatorRun });
     const grant = grantOf(owner, run, image);
     checkSettings(owner, run, image);
     const webserverPort = webserverPortOf(run);
@@ -304,19 +309,14 @@ export class PluginRuns {
             : `exited with code ${exit.exitCode}`;
       // A plugin that ended without saying how it went failed, as far as its owner can tell: say why.
       const failed = unfinished && !exit.stopped;
-      record(
-        owner,
-        runId,
-        {
-          podLaunchStatus: outcome,
-          podLaunchMessage: failed
-            ? `${ended} without setting a final status (done, error or aborted) on its PluginRun, so the Pod set status "error"`
-            : ended,
-          ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
-          ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
-        },
-        this.options.log,
-      );
+      this.record(owner, runId, {
+        podLaunchStatus: outcome,
+        podLaunchMessage: failed
+          ? `${ended} without setting a final status (done, error or aborted) on its PluginRun, so the Pod set status "error"`
+          : ended,
+        ...(exit.exitCode === null ? {} : { podExitCode: exit.exitCode }),
+        ...(unfinished ? { status: exit.stopped ? 'aborted' : 'error' } : {}),
+      });
     });
   }
 }

@@ -29,8 +29,8 @@ const FILE_MODE = 0o600;
 /** Read size of old single-GCM blobs: what their download holds back until the tag verifies. */
 const LEGACY_READ_BYTES = 64 * 1024;
 
-/** Stores an upload announced by a File item; `sha256` is lowercase hex. Start it in a turn of the main connection (`withMain`): its checks run before the first await. */
-export async function receiveFile(owner: Owner, sha256: string, body: Readable, limit: number): Promise<void> {
+/** Stores an upload announced by a File item; `sha256` is lowercase hex; resolves with its size. Start it in a turn of the main connection (`withMain`): its checks run before the first await. */
+export async function receiveFile(owner: Owner, sha256: string, body: Readable, limit: number): Promise<number> {
   const { store } = owner;
   if (!store.hasFileItem(sha256))
     throw notFound(
@@ -74,6 +74,7 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
       await rm(path, { force: true });
       throw error;
     }
+    return size;
   } catch (error) {
     await rm(partial, { force: true });
     throw error;

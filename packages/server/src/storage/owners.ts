@@ -80,6 +80,11 @@ export class OwnerPool {
     return this.openOwner(ownerKey.toLowerCase(), hash, key, digest, mustExist);
   }
 
+  /** Owner databases open now. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   /** Whether the owner has a database (open, or on disk); creates nothing. */
   exists(ownerKey: string): boolean {
     const hash = ownerHash(ownerKey);

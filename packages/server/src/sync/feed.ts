@@ -50,6 +50,11 @@ export class ChangeFeed {
     return { closed: running.closed, close: () => running.stop() };
   }
 
+  /** Subscriptions open now, of every owner. */
+  get subscriberCount(): number {
+    return this.total;
+  }
+
   /** Called after every commit of an owner. */
   notify(owner: Owner) {
     for (const running of this.subscribers.get(owner.hash) ?? []) running.wake();
