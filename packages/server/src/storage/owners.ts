@@ -5,11 +5,12 @@
  * opened the handle. Idle handles are checkpointed and closed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
+import { lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
 import { openEncrypted, type Db } from './database.js';
 import { OwnerStore, type Commit } from './store.js';
 
@@ -23,6 +24,7 @@ export interface Owner {
 }
 
 interface OpenOwner extends Owner {
+  readonly dir: string;
   readonly db: Db;
   /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
   readonly reader: Db;
@@ -109,6 +111,7 @@ export class OwnerPool {
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
+      dir,
       db,
       reader,
       keyDigest,
@@ -118,6 +121,7 @@ export class OwnerPool {
       store: new OwnerStore(
         db,
         (commit) => {
+          checkpointIfLarge(owner);
           for (const listen of this.commitListeners) listen(owner, commit);
         },
         reader,
@@ -148,10 +152,7 @@ export class OwnerPool {
     const max = this.config.limits.maxOpenOwners;
     if (this.open.size < max) return;
     for (const owner of this.open.values())
-      if (owner.busy === 0) {
-        this.closeOwner(owner);
-        if (this.open.size < max) return;
-      }
+      if (owner.busy === 0 && this.closeOwner(owner) && this.open.size < max) return;
     throw new PodError(
       'unavailable',
       `the Pod has ${max} owner databases open and all are in use (see --max-open-owners); try again in a moment`,
@@ -163,16 +164,45 @@ export class OwnerPool {
     for (const owner of this.open.values()) if (owner.busy === 0 && owner.lastUsed < cutoff) this.closeOwner(owner);
   }
 
-  private closeOwner(owner: OpenOwner) {
-    this.open.delete(owner.hash);
-    owner.reader.close();
-    owner.db.pragma('wal_checkpoint(TRUNCATE)');
-    owner.db.close();
+  /**
+   * Checkpoints and closes (SQLite also checkpoints when the last connection closes) under the
+   * checkpoint lock; false, and the owner stays open, while a backup is copying its files.
+   */
+  private closeOwner(owner: OpenOwner, { waitForBackup = false } = {}): boolean {
+    if (!(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
+    try {
+      this.open.delete(owner.hash);
+      owner.reader.close();
+      owner.db.pragma('wal_checkpoint(TRUNCATE)');
+      owner.db.close();
+    } finally {
+      unlock(owner.dir);
+    }
+    return true;
   }
 
+  /** On shutdown: waits for a backup copying an owner (at most until its lock would be stale). */
   closeAll() {
     clearInterval(this.sweeper);
-    for (const owner of this.open.values()) this.closeOwner(owner);
+    for (const owner of this.open.values()) this.closeOwner(owner, { waitForBackup: true });
+  }
+}
+
+/** A WAL larger than this is checkpointed after a commit (~40 MiB: checkpoints stay rare on the write path). */
+const CHECKPOINT_WAL_BYTES = 40 * 1024 * 1024;
+
+/**
+ * SQLite's automatic checkpoints are off (database.ts): the Pod checkpoints itself, under the lock a
+ * backup takes, so pod.db never changes while a backup copies it. Skipped while a backup holds the lock.
+ */
+function checkpointIfLarge(owner: OpenOwner) {
+  const walBytes = statSync(join(owner.dir, 'pod.db-wal'), { throwIfNoEntry: false })?.size ?? 0;
+  if (walBytes <= CHECKPOINT_WAL_BYTES) return;
+  if (!tryLock(owner.dir)) return;
+  try {
+    owner.db.pragma('wal_checkpoint(PASSIVE)');
+  } finally {
+    unlock(owner.dir);
   }
 }
 

@@ -1,0 +1,62 @@
+/** `pod backup` and `pod restore`: the subcommands of the `pod` CLI around backup.ts. */
+import { Command, Option } from 'commander';
+import { backup, restore, type Progress } from './backup.js';
+import { defaultConfig } from './config.js';
+import { PodError } from './errors.js';
+
+const MiB = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+/** A line per owner, and one every few seconds while a long copy goes on. */
+const PROGRESS_EVERY_MS = 2_000;
+
+function progressLines(verb: string): Progress {
+  let last = Date.now();
+  return ({ owner, index, owners, bytes, done }) => {
+    if (!done && Date.now() - last < PROGRESS_EVERY_MS) return;
+    last = Date.now();
+    console.error(`${verb} owner ${index + 1}/${owners} ${owner.slice(0, 16)}: ${MiB(bytes)}${done ? '' : ' so far'}`);
+  };
+}
+
+/** Runs a subcommand's work and exits: 0, or 2 with the message for a problem the operator can fix. */
+async function run(work: () => Promise<string>): Promise<never> {
+  try {
+    console.error(await work());
+    process.exit(0);
+  } catch (error) {
+    if (!(error instanceof PodError)) throw error;
+    console.error(`pod: ${error.message}`);
+    process.exit(2);
+  }
+}
+
+const dataDirOption = () =>
+  new Option('--data-dir <path>', 'folder of the owner databases and files')
+    .env('POD_DATA_DIR')
+    .default(defaultConfig().dataDir);
+
+export const backupCommand = new Command('backup')
+  .description(
+    'copy every owner (encrypted database and files as they are: no key needed) while the Pod keeps serving; ' +
+      'the Pod pauses its checkpoints of an owner while the copy holds its checkpoint.lock',
+  )
+  .addOption(dataDirOption())
+  .addOption(
+    new Option('--out <dir>', 'new or empty folder to write the backup to').env('POD_BACKUP_OUT').makeOptionMandatory(),
+  )
+  .action((flags: { dataDir: string; out: string }) =>
+    run(async () => {
+      const manifest = await backup(flags.dataDir, flags.out, progressLines('copied'));
+      return `backed up ${manifest.owners.length} owners from ${flags.dataDir} to ${flags.out}`;
+    }),
+  );
+
+export const restoreCommand = new Command('restore')
+  .description('put a backup into a new or empty data folder (Pod stopped), every file checked against its manifest')
+  .addOption(new Option('--from <dir>', 'a folder written by pod backup').env('POD_RESTORE_FROM').makeOptionMandatory())
+  .addOption(dataDirOption())
+  .action((flags: { from: string; dataDir: string }) =>
+    run(async () => {
+      const manifest = await restore(flags.from, flags.dataDir, progressLines('restored'));
+      return `restored ${manifest.owners.length} owners from ${flags.from} into ${flags.dataDir}`;
+    }),
+  );
