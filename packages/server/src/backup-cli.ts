@@ -1,6 +1,12 @@
-/** `pod backup` and `pod restore`: the subcommands of the `pod` CLI around backup.ts. */
-import { Command, Option } from 'commander';
+/** `pod backup`, `pod restore` (backup.ts), `pod export`, `pod import` (owner-archive.ts): subcommands of `pod`. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { HEX_KEY } from '@pod/protocol';
 import { backup, restore, type Progress } from './backup.js';
+import { exportOwner, importOwner } from './owner-archive.js';
 import { defaultConfig } from './config.js';
 import { PodError } from './errors.js';
 
@@ -58,5 +64,48 @@ export const restoreCommand = new Command('restore')
     run(async () => {
       const manifest = await restore(flags.from, flags.dataDir, progressLines('restored'));
       return `restored ${manifest.owners.length} owners from ${flags.from} into ${flags.dataDir}`;
+    }),
+  );
+
+const ownerOption = () =>
+  new Option('--owner <hash>', "the owner's hash (SHA-256 hex of the owner key: its folder's name)")
+    .env('POD_OWNER_HASH')
+    .makeOptionMandatory()
+    .argParser((hash) => {
+      if (!HEX_KEY.test(hash)) throw new InvalidArgumentError('--owner is 64 hexadecimal characters');
+      return hash.toLowerCase();
+    });
+
+export const exportCommand = new Command('export')
+  .description("write one owner's archive (encrypted database and files, manifest of hashes) while the Pod serves")
+  .addOption(dataDirOption())
+  .addOption(ownerOption())
+  .addOption(new Option('--out <file>', 'the archive to write (a tar); must not exist').makeOptionMandatory())
+  .action((flags: { dataDir: string; owner: string; out: string }) =>
+    run(async () => {
+      const partial = `${flags.out}.partial`;
+      try {
+        await pipeline(
+          exportOwner(join(flags.dataDir, flags.owner), flags.owner),
+          createWriteStream(partial, { flags: 'wx', mode: 0o600 }),
+        );
+        await rename(partial, flags.out);
+      } catch (error) {
+        await rm(partial, { force: true });
+        throw error;
+      }
+      return `exported owner ${flags.owner} to ${flags.out}`;
+    }),
+  );
+
+export const importCommand = new Command('import')
+  .description('install an archive written by pod export or POST /v4/<owner>/export as an owner with no data yet')
+  .addOption(dataDirOption())
+  .addOption(ownerOption())
+  .addOption(new Option('--from <file>', 'the archive').makeOptionMandatory())
+  .action((flags: { dataDir: string; owner: string; from: string }) =>
+    run(async () => {
+      const manifest = await importOwner(createReadStream(flags.from), flags.dataDir, flags.owner);
+      return `imported owner ${flags.owner}: ${manifest.counts.files} files, ${MiB(manifest.counts.bytes)}`;
     }),
   );

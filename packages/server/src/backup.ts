@@ -17,14 +17,14 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { HEX_KEY } from '@pod/protocol';
 import { PodError } from './errors.js';
-import { REFRESH_MS, refreshLock, tryLock, unlock } from './storage/checkpoint-lock.js';
+import { holdLock } from './storage/checkpoint-lock.js';
 
 export const MANIFEST = 'manifest.json';
 const DATABASE_FILES = ['pod.db', 'pod.db-wal'] as const;
-/** How long a backup waits for a Pod's checkpoint of an owner to finish. */
-const LOCK_WAIT_MS = 30_000;
+/** How long a backup waits for a Pod's checkpoint of an owner (or another backup) to finish. */
+export const LOCK_WAIT_MS = 30_000;
 
-const Entry = z.object({
+export const Entry = z.object({
   path: z.string(),
   bytes: z.number().int().min(0),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -37,7 +37,7 @@ const Manifest = z.object({
   owners: z.array(OwnerEntry),
 });
 export type Manifest = z.infer<typeof Manifest>;
-type Entry = z.infer<typeof Entry>;
+export type Entry = z.infer<typeof Entry>;
 
 /** Reports what is being copied and, for long copies, the bytes so far. */
 export type Progress = (event: { owner: string; index: number; owners: number; bytes: number; done: boolean }) => void;
@@ -83,13 +83,11 @@ async function backupOwner(from: string, to: string, report: (bytes: number) => 
     copied += entry.bytes;
     entries.push({ path, ...entry });
   };
-  await lockOwner(from);
-  const refresher = setInterval(() => refreshLock(from), REFRESH_MS);
+  const release = await holdLock(from, LOCK_WAIT_MS);
   try {
     for (const path of DATABASE_FILES) if (existsSync(join(from, path))) await copy(path);
   } finally {
-    clearInterval(refresher);
-    unlock(from);
+    release();
   }
   const filesDir = join(from, 'files');
   const blobs = existsSync(filesDir)
@@ -99,18 +97,6 @@ async function backupOwner(from: string, to: string, report: (bytes: number) => 
     : [];
   for (const blob of blobs) await copy(join('files', blob.name));
   return entries;
-}
-
-async function lockOwner(ownerDir: string) {
-  const until = Date.now() + LOCK_WAIT_MS;
-  while (!tryLock(ownerDir)) {
-    if (Date.now() > until)
-      throw new PodError(
-        'unavailable',
-        `${ownerDir}/checkpoint.lock stayed taken for ${LOCK_WAIT_MS / 1000} s (another backup?); try again later`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Copies one file, hashing it on the way, and syncs the copy; `onBytes` hears the bytes copied so far. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `pod`: starts the Pod; `pod backup` and `pod restore` (backup-cli.ts) copy its data folder.
+ * `pod`: starts the Pod; `pod backup`, `restore`, `export`, `import` (backup-cli.ts) copy its data.
  * Every flag can also come from the environment variable named in --help.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defaultPluginDir } from '@pod/protocol';
 import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
-import { backupCommand, restoreCommand } from './backup-cli.js';
+import { backupCommand, exportCommand, importCommand, restoreCommand } from './backup-cli.js';
 import { normalizeOrigin } from './api/origin.js';
 import { listenPod } from './listen.js';
 import { loadProviders, type OAuthProviders } from './oauth/providers.js';
@@ -324,6 +324,8 @@ const program = new Command('pod')
   .enablePositionalOptions()
   .addCommand(backupCommand)
   .addCommand(restoreCommand)
+  .addCommand(exportCommand)
+  .addCommand(importCommand)
   .action(() => {});
 
 /** What the options above parse to (commander leaves an option without a default undefined). */

@@ -14,6 +14,7 @@ const KNOWN_WORDS: ReadonlySet<string> = new Set([
   ...Object.keys(v5Endpoints),
   ...Object.keys(endpoints).flatMap((name) => name.split('/')),
   ...Object.keys(uploads),
+  'import',
   'changes',
   'version',
   'account',

@@ -9,12 +9,13 @@
 import { closeSync, openSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { PodError } from '../errors.js';
 
 export const LOCK_FILE = 'checkpoint.lock';
 /** A lock not refreshed for this long belongs to a holder that died: the Pod holds it for one checkpoint only. */
 export const STALE_MS = 60_000;
 /** How often a long holder (a backup) refreshes its lock. */
-export const REFRESH_MS = STALE_MS / 4;
+const REFRESH_MS = STALE_MS / 4;
 
 const lockPath = (ownerDir: string) => join(ownerDir, LOCK_FILE);
 
@@ -44,12 +45,30 @@ export function lockWaiting(ownerDir: string, waitMs: number): boolean {
   return true;
 }
 
+/** Takes the lock for a long holder (a backup, an export), waiting in timer naps; refreshes it until `unlock`. */
+export async function holdLock(ownerDir: string, waitMs: number): Promise<() => void> {
+  const until = Date.now() + waitMs;
+  while (!tryLock(ownerDir)) {
+    if (Date.now() > until)
+      throw new PodError(
+        'unavailable',
+        `the owner's ${LOCK_FILE} stayed taken for ${waitMs / 1000} s (another backup or export?); try again later`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const refresher = setInterval(() => refreshLock(ownerDir), REFRESH_MS);
+  return () => {
+    clearInterval(refresher);
+    unlock(ownerDir);
+  };
+}
+
 export function unlock(ownerDir: string) {
   rmSync(lockPath(ownerDir), { force: true });
 }
 
 /** Tells other parties the holder is alive (call every REFRESH_MS while holding). */
-export function refreshLock(ownerDir: string) {
+function refreshLock(ownerDir: string) {
   const now = new Date();
   utimesSync(lockPath(ownerDir), now, now);
 }

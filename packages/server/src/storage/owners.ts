@@ -7,12 +7,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
 import { lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
 import { openEncrypted, type Db } from './database.js';
 import { OwnerStore, type Commit } from './store.js';
+import { importOwner, type ArchiveManifest } from '../owner-archive.js';
 
 export interface Owner {
   /** SHA-256 of the owner key: names the owner's folder and appears in logs instead of the key. */
@@ -20,11 +22,12 @@ export interface Owner {
   /** The owner key itself: an identifier (it is in every URL), not a secret; plugins get it as POD_OWNER. */
   readonly key: string;
   readonly store: OwnerStore;
+  /** The owner's folder: pod.db, its WAL, `files/`. */
+  readonly dir: string;
   readonly filesDir: string;
 }
 
 interface OpenOwner extends Owner {
-  readonly dir: string;
   readonly db: Db;
   /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
   readonly reader: Db;
@@ -80,6 +83,27 @@ export class OwnerPool {
       return known;
     }
     return this.openOwner(ownerKey.toLowerCase(), hash, key, digest, mustExist);
+  }
+
+  /**
+   * Installs an owner's archive (owner-archive.ts) for an allowed owner with no data yet; the archive's
+   * database must open with `databaseKey`. Creates nothing when refused.
+   */
+  async importArchive(ownerKey: string, databaseKey: string, archive: Readable): Promise<ArchiveManifest> {
+    const hash = ownerHash(ownerKey);
+    if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
+      throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
+    if (this.exists(ownerKey))
+      throw new PodError('conflict', 'this owner already has data on this Pod: import only into an empty one');
+    return importOwner(archive, this.config.dataDir, hash, (databasePath) => {
+      try {
+        openEncrypted(databasePath, Buffer.from(databaseKey, 'hex'), false).close();
+      } catch (error) {
+        if (error instanceof PodError && error.kind === 'unauthorized')
+          throw new PodError('unauthorized', "the archive's database does not open with this database key");
+        throw error;
+      }
+    });
   }
 
   /** Whether the owner has a database (open, or on disk); creates nothing. */
