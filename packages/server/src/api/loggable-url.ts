@@ -38,4 +38,4 @@ export function loggableUrl(url: string): string {
 }
 
 /** What a 404 says instead of echoing the URL. */
-export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), POST /v5/<owner key>/schema, and GET / and /version`;
+export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256>, upload_file_b/<auth>/<sha256> and import (also under /v3), POST /v5/<owner key>/schema, and GET / and /version`;
