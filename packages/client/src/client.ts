@@ -2,6 +2,8 @@
  * `PodClient`: the whole Pod v4 API as methods over `fetch`, for Node 22+ and browsers: the item
  * calls of `PodCore`, the live change feed, and files and photos.
  */
+import type { Imported } from '@pod/protocol';
+import { exportArchive, importArchive } from './archive.js';
 import { changeFeed, type ChangePage, type ChangesOptions } from './changes.js';
 import { PodCore } from './core.js';
 import type { RequestOptions } from './http.js';
@@ -41,6 +43,22 @@ export class PodClient extends PodCore {
    */
   getFile(file: File | string, options?: RequestOptions): Promise<Uint8Array> {
     return getFile(this, file, options);
+  }
+
+  /**
+   * The owner's whole Pod as one archive, streamed (`POST /v4/<owner>/export`): a tar of the encrypted
+   * database and files and a manifest of counts and SHA-256s, for `importArchive` on another Pod.
+   */
+  exportArchive(options?: RequestOptions): Promise<ReadableStream<Uint8Array>> {
+    return exportArchive(this, options);
+  }
+
+  /**
+   * Installs an archive from `exportArchive` as this owner on this client's Pod (`POST /v4/<owner>/import`):
+   * only where the owner has no data yet, and only a whole archive of this owner that opens with this key.
+   */
+  importArchive(archive: Uint8Array | ReadableStream<Uint8Array>, options?: RequestOptions): Promise<Imported> {
+    return importArchive(this, archive, options);
   }
 
   /**

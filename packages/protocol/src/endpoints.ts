@@ -98,10 +98,17 @@ export const endpoints = {
   'plugin/api/call': { payload: PluginApiCall, answer: answer<unknown>() },
   /** 2023 §6.3: a trigger plugin reports how its work on the items went. */
   'trigger/status': { payload: TriggerStatus, answer: answer<Empty>() },
+  /**
+   * Ours (issue 15), the owner's only: the whole Pod as one streamed tar (`application/x-tar`): pod.db, its
+   * WAL and the files as stored (still encrypted), then `manifest.json` with counts and each entry's SHA-256.
+   */
+  export: { payload: z.object({}).strict(), answer: answer<Uint8Array>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
-/** Endpoints answering JSON; `get_file` answers bytes. */
-export type JsonEndpoint = Exclude<Endpoint, 'get_file'>;
+/** Endpoints answering bytes: a file, an export archive. */
+export type StreamEndpoint = 'get_file' | 'export';
+/** Endpoints answering JSON. */
+export type JsonEndpoint = Exclude<Endpoint, StreamEndpoint>;
 /** What a caller sends (defaults not yet applied). */
 export type Payload<E extends Endpoint> = z.input<(typeof endpoints)[E]['payload']>;
 /** What the Pod works with (defaults applied). */
@@ -136,6 +143,25 @@ export const uploads = {
   upload_file_b: { params: z.object({ auth: z.string(), sha256: z.string() }), answer: answer<Empty>() },
 } as const;
 export type Upload = keyof typeof uploads;
+
+/** What an import installed. */
+export interface Imported {
+  files: number;
+  bytes: number;
+}
+/**
+ * Ours (issue 15): `POST /<v>/<owner>/import`, the body an archive from `export`, the owner's database key
+ * in `Authorization: Bearer <64 hex>` (the archive's database must open with it). Refused (409) when the
+ * owner already has data; a truncated, damaged or other owner's archive (400) leaves nothing behind.
+ */
+export const ownerImport = {
+  headers: z.object({
+    authorization: z
+      .string({ error: 'send the database key as "Authorization: Bearer <64 hex>"' })
+      .regex(/^Bearer [0-9a-fA-F]{64}$/, 'send the database key as "Authorization: Bearer <64 hex>"'),
+  }),
+  answer: answer<Imported>(),
+} as const;
 
 /**
  * 2023 (§1.1): `POST /<v>/account` registers an account for an owner, creating its database if

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-/** `pod`: starts the Pod. Every flag can also come from the environment variable named in --help. */
+/**
+ * `pod`: starts the Pod; `pod backup`, `restore`, `export`, `import` (backup-cli.ts) copy its data.
+ * Every flag can also come from the environment variable named in --help.
+ */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { defaultPluginDir } from '@pod/protocol';
 import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
+import { backupCommand, exportCommand, importCommand, restoreCommand } from './backup-cli.js';
 import { normalizeOrigin } from './api/origin.js';
 import { listenPod } from './listen.js';
 import { loadProviders, type OAuthProviders } from './oauth/providers.js';
@@ -322,7 +326,14 @@ const program = new Command('pod')
       .default(defaults.plugins.maxQueuedPerOwner)
       .argParser(integer('--plugin-max-queued-per-owner')),
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // The subcommands' own --data-dir comes after their name; `pod` alone serves (the code after parsing).
+  .enablePositionalOptions()
+  .addCommand(backupCommand)
+  .addCommand(restoreCommand)
+  .addCommand(exportCommand)
+  .addCommand(importCommand)
+  .action(() => {});
 
 /** What the options above parse to (commander leaves an option without a default undefined). */
 interface Flags {
@@ -371,7 +382,8 @@ interface Flags {
   pluginMaxQueuedPerOwner: number;
 }
 
-program.parse();
+// A subcommand's action exits the process when done: what follows is `pod` serving.
+await program.parseAsync();
 const flags = program.opts<Flags>();
 
 const config: PodConfig = {

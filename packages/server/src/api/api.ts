@@ -9,6 +9,7 @@ import { account } from './account.js';
 import { calls } from './calls.js';
 import { changes } from './changes.js';
 import { uploads } from './uploads.js';
+import { imports } from './import.js';
 import { v5 } from './v5.js';
 import type { ApiDeps } from './caller.js';
 
@@ -21,6 +22,7 @@ export const api: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     await app.register(changes, { ...deps, prefix });
     await app.register(calls, { ...deps, prefix });
     await app.register(uploads, { ...deps, prefix });
+    await app.register(imports, { ...deps, prefix });
     await app.register(account, { ...deps, prefix });
   }
   await app.register(v5, { ...deps, prefix: '/v5' });

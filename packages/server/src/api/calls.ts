@@ -6,18 +6,19 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { Envelope, endpoints, toJson } from '@pod/protocol';
-import type { Answer, Empty, Endpoint, Json, JsonChunks, ParsedPayload, Payload } from '@pod/protocol';
+import type { Answer, Empty, Endpoint, Json, JsonChunks, ParsedPayload, Payload, StreamEndpoint } from '@pod/protocol';
 import type { z } from 'zod';
 import { badRequest, notFound } from '../errors.js';
 import { ROUTES_HELP } from './loggable-url.js';
 import { eraseBlobs, readFile } from '../storage/files.js';
+import { exportOwner } from '../owner-archive.js';
 import { AnswerBudget } from '../storage/answer.js';
 import { parseQuery } from '../storage/graphql/query.js';
 import { authorize, parse, parseJsonBodies, type ApiDeps, type Caller } from './caller.js';
 
-/** What a handler gives back: the answer's JSON text (whole or in pieces), or a file's bytes. */
-type Answered<E extends Endpoint> = E extends 'get_file'
-  ? { size: number; stream: Readable }
+/** What a handler gives back: the answer's JSON text (whole or in pieces), or bytes (a file, an archive). */
+type Answered<E extends Endpoint> = E extends StreamEndpoint
+  ? { size?: number; type: string; stream: Readable }
   : Json<Answer<E>> | JsonChunks<Answer<E>>;
 type Handler<E extends Endpoint> = (
   caller: Caller,
@@ -73,7 +74,11 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
       new AnswerBudget(limits.maxAnswerBytes),
     ),
   send_email: ({ owner }, email, { mailer }) => doneAsync(() => mailer.send(owner, email)),
-  get_file: ({ owner }, { sha256 }) => readFile(owner, sha256.toLowerCase()),
+  get_file: async ({ owner }, { sha256 }) => ({
+    type: 'application/octet-stream',
+    ...(await readFile(owner, sha256.toLowerCase())),
+  }),
+  export: ({ owner }) => ({ type: 'application/x-tar', stream: exportOwner(owner.dir, owner.hash) }),
   abort_plugin_run: ({ owner }, id, { runs }) => doneAsync(() => runs.abort(owner, id)),
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
   plugin_images: async (_caller, _payload, { runs }) => toJson(await runs.images()),
@@ -117,11 +122,13 @@ export const calls: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.post<{ Params: { owner: string; '*': string } }>('/:owner/*', async (request, reply) => {
     const { owner, '*': endpoint } = request.params;
     if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
-    if (endpoint === 'get_file') {
-      const file = await run(deps, endpoint, owner, request.body);
-      // counted once sent in full: a download cut off is not
-      reply.raw.once('finish', () => deps.traffic.downloaded(file.size));
-      return reply.type('application/octet-stream').header('content-length', file.size).send(file.stream);
+    if (endpoint === 'get_file' || endpoint === 'export') {
+      const bytes = await run(deps, endpoint, owner, request.body);
+      const { size } = bytes;
+      if (size !== undefined) reply.header('content-length', size);
+      // a file is counted once sent in full: a download cut off is not
+      if (endpoint === 'get_file' && size !== undefined) reply.raw.once('finish', () => deps.traffic.downloaded(size));
+      return reply.type(bytes.type).send(bytes.stream);
     }
     const answer = await run(deps, endpoint, owner, request.body);
     reply.type('application/json; charset=utf-8');

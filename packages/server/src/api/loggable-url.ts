@@ -15,6 +15,7 @@ const KNOWN_WORDS: ReadonlySet<string> = new Set([
   ...Object.keys(endpoints).flatMap((name) => name.split('/')),
   ...Object.keys(uploads),
   ...Object.keys(operatorRoutes),
+  'import',
   'changes',
   'version',
   'account',
@@ -38,4 +39,4 @@ export function loggableUrl(url: string): string {
 }
 
 /** What a 404 says instead of echoing the URL. */
-export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256> and upload_file_b/<auth>/<sha256> (also under /v3), POST /v5/<owner key>/schema, and GET /, /version, /healthz, /readyz and /metrics`;
+export const ROUTES_HELP = `the API is POST /v4/account (register an owner), POST /v4/<owner key>/<endpoint> with an endpoint among ${Object.keys(endpoints).join(', ')}, changes, upload_file/<database key>/<sha256>, upload_file_b/<auth>/<sha256> and import (also under /v3), POST /v5/<owner key>/schema, and GET /, /version, /healthz, /readyz and /metrics`;

@@ -12,7 +12,8 @@ import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
 
 const API_PATH = /^\/v[345]\//;
-const UPLOAD_ROUTE = /\/upload_file(_b)?\//;
+/** Uploads and imports: bodies that may take long. */
+const UPLOAD_ROUTE = /\/upload_file(_b)?\/|\/import$/;
 
 export function requestGuard(app: FastifyInstance, config: Pick<PodConfig, 'owners' | 'limits'>) {
   app.addHook('onRequest', async (request, reply) => {

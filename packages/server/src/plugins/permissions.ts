@@ -366,6 +366,8 @@ export class Grant implements Principal {
         throw forbidden('the change feed is for clients; plugins search');
       case 'plugin_images':
         throw forbidden('what the Pod can launch is for its owner; plugins do not list it');
+      case 'export':
+        throw forbidden("the whole Pod's archive is for its owner; plugins read through their grant");
       case 'oauth':
       case 'oauth1_request_token':
         return void this.checkOAuth((payload as { service: string }).service);

@@ -10,9 +10,6 @@ import { isBaseField } from './schema.js';
 
 export type Db = Database.Database;
 
-/** WAL pages between automatic checkpoints (~40 MiB of 4 KiB pages): keeps checkpoints rare on the write path. */
-const WAL_AUTOCHECKPOINT_PAGES = 10_000;
-
 /**
  * Opens (or, with `create`, creates) a database with a raw 32-byte SQLCipher key: no key
  * derivation, so opening costs well under a millisecond. A wrong key fails before anything is
@@ -34,7 +31,8 @@ export function openEncrypted(path: string, key: Buffer, create: boolean): Db {
   db.pragma('journal_mode=WAL');
   // FULL: a commit is on disk before the answer; costs ~0.2 ms per transaction here.
   db.pragma('synchronous=FULL');
-  db.pragma(`wal_autocheckpoint=${WAL_AUTOCHECKPOINT_PAGES}`);
+  // No automatic checkpoints: the owner pool checkpoints under the lock backups take (checkpoint-lock.ts).
+  db.pragma('wal_autocheckpoint=0');
   db.pragma('temp_store=MEMORY');
   migrate(db);
   return db;

@@ -5,13 +5,16 @@
  * opened the handle. Idle handles are checkpointed and closed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
+import { lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
 import { openEncrypted, type Db } from './database.js';
 import { OwnerStore, type Commit } from './store.js';
+import { importOwner, type ArchiveManifest } from '../owner-archive.js';
 
 export interface Owner {
   /** SHA-256 of the owner key: names the owner's folder and appears in logs instead of the key. */
@@ -19,6 +22,8 @@ export interface Owner {
   /** The owner key itself: an identifier (it is in every URL), not a secret; plugins get it as POD_OWNER. */
   readonly key: string;
   readonly store: OwnerStore;
+  /** The owner's folder: pod.db, its WAL, `files/`. */
+  readonly dir: string;
   readonly filesDir: string;
 }
 
@@ -85,6 +90,27 @@ export class OwnerPool {
     return this.open.size;
   }
 
+  /**
+   * Installs an owner's archive (owner-archive.ts) for an allowed owner with no data yet; the archive's
+   * database must open with `databaseKey`. Creates nothing when refused.
+   */
+  async importArchive(ownerKey: string, databaseKey: string, archive: Readable): Promise<ArchiveManifest> {
+    const hash = ownerHash(ownerKey);
+    if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
+      throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
+    if (this.exists(ownerKey))
+      throw new PodError('conflict', 'this owner already has data on this Pod: import only into an empty one');
+    return importOwner(archive, this.config.dataDir, hash, (databasePath) => {
+      try {
+        openEncrypted(databasePath, Buffer.from(databaseKey, 'hex'), false).close();
+      } catch (error) {
+        if (error instanceof PodError && error.kind === 'unauthorized')
+          throw new PodError('unauthorized', "the archive's database does not open with this database key");
+        throw error;
+      }
+    });
+  }
+
   /** Whether the owner has a database (open, or on disk); creates nothing. */
   exists(ownerKey: string): boolean {
     const hash = ownerHash(ownerKey);
@@ -114,6 +140,7 @@ export class OwnerPool {
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
+      dir,
       db,
       reader,
       keyDigest,
@@ -123,6 +150,7 @@ export class OwnerPool {
       store: new OwnerStore(
         db,
         (commit) => {
+          checkpointIfLarge(owner);
           for (const listen of this.commitListeners) listen(owner, commit);
         },
         reader,
@@ -153,10 +181,7 @@ export class OwnerPool {
     const max = this.config.limits.maxOpenOwners;
     if (this.open.size < max) return;
     for (const owner of this.open.values())
-      if (owner.busy === 0) {
-        this.closeOwner(owner);
-        if (this.open.size < max) return;
-      }
+      if (owner.busy === 0 && this.closeOwner(owner) && this.open.size < max) return;
     throw new PodError(
       'unavailable',
       `the Pod has ${max} owner databases open and all are in use (see --max-open-owners); try again in a moment`,
@@ -168,16 +193,45 @@ export class OwnerPool {
     for (const owner of this.open.values()) if (owner.busy === 0 && owner.lastUsed < cutoff) this.closeOwner(owner);
   }
 
-  private closeOwner(owner: OpenOwner) {
-    this.open.delete(owner.hash);
-    owner.reader.close();
-    owner.db.pragma('wal_checkpoint(TRUNCATE)');
-    owner.db.close();
+  /**
+   * Checkpoints and closes (SQLite also checkpoints when the last connection closes) under the
+   * checkpoint lock; false, and the owner stays open, while a backup is copying its files.
+   */
+  private closeOwner(owner: OpenOwner, { waitForBackup = false } = {}): boolean {
+    if (!(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
+    try {
+      this.open.delete(owner.hash);
+      owner.reader.close();
+      owner.db.pragma('wal_checkpoint(TRUNCATE)');
+      owner.db.close();
+    } finally {
+      unlock(owner.dir);
+    }
+    return true;
   }
 
+  /** On shutdown: waits for a backup copying an owner (at most until its lock would be stale). */
   closeAll() {
     clearInterval(this.sweeper);
-    for (const owner of this.open.values()) this.closeOwner(owner);
+    for (const owner of this.open.values()) this.closeOwner(owner, { waitForBackup: true });
+  }
+}
+
+/** A WAL larger than this is checkpointed after a commit (~40 MiB: checkpoints stay rare on the write path). */
+const CHECKPOINT_WAL_BYTES = 40 * 1024 * 1024;
+
+/**
+ * SQLite's automatic checkpoints are off (database.ts): the Pod checkpoints itself, under the lock a
+ * backup takes, so pod.db never changes while a backup copies it. Skipped while a backup holds the lock.
+ */
+function checkpointIfLarge(owner: OpenOwner) {
+  const walBytes = statSync(join(owner.dir, 'pod.db-wal'), { throwIfNoEntry: false })?.size ?? 0;
+  if (walBytes <= CHECKPOINT_WAL_BYTES) return;
+  if (!tryLock(owner.dir)) return;
+  try {
+    owner.db.pragma('wal_checkpoint(PASSIVE)');
+  } finally {
+    unlock(owner.dir);
   }
 }
 
