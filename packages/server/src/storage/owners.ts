@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
-import { openEncrypted, type Db } from './database.js';
+import { openEncrypted, rekey, type Db } from './database.js';
 import { OwnerStore, type Commit } from './store.js';
 
 export interface Owner {
@@ -25,8 +25,9 @@ export interface Owner {
 interface OpenOwner extends Owner {
   readonly db: Db;
   /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
-  readonly reader: Db;
-  readonly keyDigest: Buffer;
+  reader: Db;
+  /** Replaced, not mutated, when the owner changes the key (`changeKey`). */
+  keyDigest: Buffer;
   lastUsed: number;
   /** Requests still using the handle after their synchronous part (uploads). */
   busy: number;
@@ -67,7 +68,7 @@ export class OwnerPool {
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
       throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
     const key = Buffer.from(databaseKey, 'hex');
-    const digest = createHmac('sha256', this.digestSecret).update(key).digest();
+    const digest = this.digestOf(key);
     const known = this.open.get(hash);
     if (known) {
       if (!timingSafeEqual(known.keyDigest, digest))
@@ -78,6 +79,58 @@ export class OwnerPool {
       return known;
     }
     return this.openOwner(ownerKey.toLowerCase(), hash, key, digest, mustExist);
+  }
+
+  private digestOf(key: Buffer): Buffer {
+    return createHmac('sha256', this.digestSecret).update(key).digest();
+  }
+
+  /**
+   * Re-encrypts the owner's database under `newDatabaseKey` (its files keep their own keys, stored in
+   * it), once no write or read snapshot of the owner is going; from then on only the new key opens it.
+   */
+  async changeKey(owner: Owner, newDatabaseKey: string): Promise<void> {
+    const key = Buffer.from(newDatabaseKey, 'hex');
+    const digest = this.digestOf(key);
+    await owner.store.exclusive(() => {
+      const open = this.openOf(owner);
+      if (timingSafeEqual(open.keyDigest, digest))
+        throw new PodError('invalid', 'newDatabaseKey is the current database key; choose a new random one');
+      const path = join(this.config.dataDir, owner.hash, 'pod.db');
+      open.reader.close();
+      try {
+        rekey(open.db, key);
+        open.keyDigest = digest;
+        const reader = openReader(path, key);
+        open.reader = reader;
+        owner.store.replaceReader(reader);
+      } catch (error) {
+        // The reader is gone and this process keeps no key to reopen it: close the owner; the next
+        // request opens it with the key that works (the old one if the rekey failed: one transaction).
+        this.open.delete(owner.hash);
+        open.db.close();
+        throw error;
+      }
+    });
+  }
+
+  /** Closes the owner's databases and removes its folder: the database, its WAL, its files, everything. */
+  async deleteOwner(owner: Owner): Promise<void> {
+    await owner.store.exclusive(() => {
+      const open = this.openOf(owner);
+      this.open.delete(owner.hash);
+      open.reader.close();
+      open.db.close();
+      rmSync(join(this.config.dataDir, owner.hash), { recursive: true, force: true });
+    });
+  }
+
+  /** The owner as open now: a request holds it open (`using`), so it was not closed meanwhile. */
+  private openOf(owner: Owner): OpenOwner {
+    const open = this.open.get(owner.hash);
+    if (!open || open.store !== owner.store)
+      throw new PodError('unavailable', "the owner's database was closed meanwhile; try again");
+    return open;
   }
 
   /** Whether the owner has a database (open, or on disk); creates nothing. */
@@ -99,8 +152,7 @@ export class OwnerPool {
     restrictModes(dir, path);
     let reader: Db;
     try {
-      reader = openEncrypted(path, key, false);
-      reader.pragma('query_only=1');
+      reader = openReader(path, key);
     } catch (error) {
       db.close();
       throw error;
@@ -174,6 +226,13 @@ export class OwnerPool {
     clearInterval(this.sweeper);
     for (const owner of this.open.values()) this.closeOwner(owner);
   }
+}
+
+/** The read-only second connection (`OpenOwner.reader`). */
+function openReader(path: string, key: Buffer): Db {
+  const reader = openEncrypted(path, key, false);
+  reader.pragma('query_only=1');
+  return reader;
 }
 
 /** Owner data is for the Pod's user alone: folders 0700, files 0600, whatever the umask. */

@@ -193,7 +193,7 @@ export class OwnerStore {
   constructor(
     private readonly db: Db,
     private readonly onCommit: (commit: Commit) => void = () => {},
-    private readonly reader: Db = db,
+    private reader: Db = db,
   ) {
     this.schema = new Schema(db);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
@@ -268,6 +268,24 @@ export class OwnerStore {
       return result instanceof Promise ? this.holdMain(result) : Promise.resolve(result as Awaited<T>);
     }
     return this.holdMain(this.mainTail.then(work) as Promise<Awaited<T>>);
+  }
+
+  /**
+   * Runs `work` once both connections are idle: in a turn of the main connection and of the read
+   * queue, so no write is open and no read snapshot spans it (a key change closes the reader).
+   */
+  exclusive<T>(work: () => T): Promise<T> {
+    return this.withMain(() => {
+      const turn = this.readQueue.then(work);
+      this.readQueue = turn.catch(() => {});
+      return turn;
+    });
+  }
+
+  /** The reader connection reopened (after a key change); call inside `exclusive`. */
+  replaceReader(reader: Db) {
+    this.statements.delete(this.reader);
+    this.reader = reader;
   }
 
   private holdMain<T>(turn: Promise<T>): Promise<T> {
