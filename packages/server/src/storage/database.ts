@@ -240,11 +240,10 @@ function migrate(db: Db) {
       'internal',
       `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`,
     );
-  for (const [version, migrate] of migrations.entries()) {
-    if (version < current) continue;
-    db.transaction(() => {
-      migrate(db);
-      db.pragma(`user_version=${version + 1}`);
-    })();
-  }
+  if (current === migrations.length) return;
+  // All pending steps in one transaction: one sync to disk, not one per step (a new owner runs them all).
+  db.transaction(() => {
+    for (const migrate of migrations.slice(current)) migrate(db);
+    db.pragma(`user_version=${migrations.length}`);
+  })();
 }
