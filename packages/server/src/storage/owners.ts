@@ -24,8 +24,6 @@ export interface Owner {
 
 interface OpenOwner extends Owner {
   readonly db: Db;
-  /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
-  reader: Db;
   /** Replaced, not mutated, when the owner changes the key (`changeKey`). */
   keyDigest: Buffer;
   lastUsed: number;
@@ -97,20 +95,18 @@ export class OwnerPool {
       if (timingSafeEqual(open.keyDigest, digest))
         throw new PodError('invalid', 'newDatabaseKey is the current database key; choose a new random one');
       const path = join(this.config.dataDir, owner.hash, 'pod.db');
-      open.reader.close();
+      // the switch out of WAL mode for the rekey needs the file alone
+      owner.store.closeReader(() => openReader(path, key));
       try {
         rekey(open.db, key);
-        open.keyDigest = digest;
-        const reader = openReader(path, key);
-        open.reader = reader;
-        owner.store.replaceReader(reader);
       } catch (error) {
-        // The reader is gone and this process keeps no key to reopen it: close the owner; the next
-        // request opens it with the key that works (the old one if the rekey failed: one transaction).
+        // This process keeps no key to reopen the reader with: close the owner; the next request
+        // opens it with the key that works (the old one: the failed rekey was one transaction).
         this.open.delete(owner.hash);
         open.db.close();
         throw error;
       }
+      open.keyDigest = digest;
     });
   }
 
@@ -119,7 +115,7 @@ export class OwnerPool {
     await owner.store.exclusive(() => {
       const open = this.openOf(owner);
       this.open.delete(owner.hash);
-      open.reader.close();
+      owner.store.closeReader();
       open.db.close();
       rmSync(join(this.config.dataDir, owner.hash), { recursive: true, force: true });
     });
@@ -150,19 +146,11 @@ export class OwnerPool {
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = openEncrypted(path, key, create);
     restrictModes(dir, path);
-    let reader: Db;
-    try {
-      reader = openReader(path, key);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
     removeUnfinishedUploads(filesDir);
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
       db,
-      reader,
       keyDigest,
       filesDir,
       lastUsed: Date.now(),
@@ -172,7 +160,9 @@ export class OwnerPool {
         (commit) => {
           for (const listen of this.commitListeners) listen(owner, commit);
         },
-        reader,
+        // opened on the first read snapshot; the key stays in memory only while the owner is open,
+        // as it does inside SQLCipher's own connection
+        () => openReader(path, key),
       ),
     };
     this.open.set(hash, owner);
@@ -217,7 +207,7 @@ export class OwnerPool {
 
   private closeOwner(owner: OpenOwner) {
     this.open.delete(owner.hash);
-    owner.reader.close();
+    owner.store.closeReader();
     owner.db.pragma('wal_checkpoint(TRUNCATE)');
     owner.db.close();
   }
@@ -228,7 +218,7 @@ export class OwnerPool {
   }
 }
 
-/** The read-only second connection (`OpenOwner.reader`). */
+/** The read-only second connection of an owner's store: the snapshots of reads that span several event-loop turns. */
 function openReader(path: string, key: Buffer): Db {
   const reader = openEncrypted(path, key, false);
   reader.pragma('query_only=1');

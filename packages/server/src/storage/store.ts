@@ -186,15 +186,21 @@ export class OwnerStore {
   /** Whether the owner registered an account (2023 §1.1), read once: it only ever goes from false to true. */
   private accountRegistered: boolean;
 
+  /** The reader connection, once opened (`reader`). */
+  private readerDb: Db | undefined;
+  private openReader: () => Db;
+
   /**
    * `reader`: a second connection to the same file, used only for reads that span several event
-   * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on.
+   * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on. Given
+   * as a function, it is opened on first use: most first requests to a cold owner need none.
    */
   constructor(
     private readonly db: Db,
     private readonly onCommit: (commit: Commit) => void = () => {},
-    private reader: Db = db,
+    reader: Db | (() => Db) = db,
   ) {
+    this.openReader = typeof reader === 'function' ? reader : () => reader;
     this.schema = new Schema(db);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
     this.lastDateServerModified = last ?? 0;
@@ -282,10 +288,22 @@ export class OwnerStore {
     });
   }
 
-  /** The reader connection reopened (after a key change); call inside `exclusive`. */
-  replaceReader(reader: Db) {
-    this.statements.delete(this.reader);
-    this.reader = reader;
+  private get reader(): Db {
+    this.readerDb ??= this.openReader();
+    return this.readerDb;
+  }
+
+  /**
+   * Closes the reader connection if it is open (the owner closes, or its key changes: then inside
+   * `exclusive`); a later snapshot opens one with `openReader`.
+   */
+  closeReader(openReader = this.openReader) {
+    if (this.readerDb && this.readerDb !== this.db) {
+      this.statements.delete(this.readerDb);
+      this.readerDb.close();
+    }
+    this.readerDb = undefined;
+    this.openReader = openReader;
   }
 
   private holdMain<T>(turn: Promise<T>): Promise<T> {
