@@ -217,6 +217,13 @@ describe('delete_owner', () => {
     assert.equal((await kept.ok('get_item', 'kept-1')).length, 1);
   });
 
+  test('an owner with no database yet: 403 for both calls, and no folder is made', async () => {
+    const stranger = new Owner(pod.url);
+    await stranger.fails('delete_owner', { confirm: stranger.owner }, 403);
+    await stranger.fails('change_database_key', { newDatabaseKey: randomKey() }, 403);
+    assert.equal(existsSync(join(pod.dataDir, ownerHash(stranger.owner))), false);
+  });
+
   test('a confirmation that is not the owner key: 400, nothing deleted', async () => {
     const { owner, bytes, sha } = await ownerWithData(pod.url);
     const wrong = await owner.fails('delete_owner', { confirm: randomKey() }, 400);
