@@ -130,6 +130,8 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   bulk: 'refused',
   send_email: 'refused',
   abort_plugin_run: 'refused',
+  change_database_key: 'refused',
+  delete_owner: 'refused',
   // A provider takes a temporary token, a code or a rotated refresh token once.
   oauth: 'refused',
   oauth1_request_token: 'refused',
@@ -205,6 +207,23 @@ export class PodCore implements Policy {
       if (error instanceof PodError && error.status === 409) return false;
       throw error;
     }
+  }
+
+  /**
+   * Re-encrypts the owner's database under `newDatabaseKey` (64 hex, e.g. `PodCore.generateKey()`).
+   * From the answer on the Pod refuses this client's key (401) and ends its live feeds: go on with a
+   * new client made with the new key. Files stay readable; plugin runs keep going.
+   */
+  async changeDatabaseKey(newDatabaseKey: string, options?: RequestOptions): Promise<void> {
+    await this.call('change_database_key', { newDatabaseKey }, options);
+  }
+
+  /**
+   * Deletes this owner's Pod for good: its plugin runs stop, its live feeds end, its database and
+   * files leave the disk. A later request with the same keys starts an empty Pod, if the Pod admits the owner.
+   */
+  async deleteOwner(options?: RequestOptions): Promise<void> {
+    await this.call('delete_owner', { confirm: this.ownerKey }, options);
   }
 
   // ---- schema and items ---------------------------------------------------------------------

@@ -53,6 +53,17 @@ export const FileToDelete = z
     error: 'give either the File item\'s "id" or the file\'s "sha256", not both',
   });
 
+/** `change_database_key`'s payload. */
+export const NewDatabaseKey = z.object(
+  { newDatabaseKey: z.string().regex(HEX_KEY, 'newDatabaseKey must be 64 hexadecimal characters') },
+  { error: 'the payload must be {"newDatabaseKey": "<64 hex>"}' },
+);
+/** `delete_owner`'s payload: the owner key again, so that no stray or mistyped call erases a Pod. */
+export const OwnerDeletion = z.object(
+  { confirm: z.string().regex(HEX_KEY, 'confirm must be the owner key (64 hexadecimal characters)') },
+  { error: 'the payload must be {"confirm": "<the owner key>"}' },
+);
+
 /**
  * The JSON calls, `POST /<v>/<owner>/<endpoint>` with an `Envelope`: payload shape and answer type.
  * `get_file` answers the file's bytes (`application/octet-stream`), every other one JSON.
@@ -103,6 +114,10 @@ export const endpoints = {
    * WAL and the files as stored (still encrypted), then `manifest.json` with counts and each entry's SHA-256.
    */
   export: { payload: z.object({}).strict(), answer: answer<Uint8Array>() },
+  /** Ours, the owner's only: re-encrypts the database under a new key; the old key gets 401 from the answer on. */
+  change_database_key: { payload: NewDatabaseKey, answer: answer<Empty>() },
+  /** Ours, the owner's only: erases the owner's database and files for good. */
+  delete_owner: { payload: OwnerDeletion, answer: answer<Empty>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
 /** Endpoints answering bytes: a file, an export archive. */

@@ -85,7 +85,11 @@ export async function authorize<T>(
   then: (caller: Caller) => T,
 ): Promise<T> {
   // Mail through a relay only for owners that existed before this request: inventing one sends nothing.
-  const mustExist = endpoint === 'send_email' && deps.mailer.relays;
+  // A key change or a deletion creates no database only to change or delete it.
+  const mustExist =
+    (endpoint === 'send_email' && deps.mailer.relays) ||
+    endpoint === 'change_database_key' ||
+    endpoint === 'delete_owner';
   const caller: Caller =
     auth.type === 'ClientAuth'
       ? { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) }

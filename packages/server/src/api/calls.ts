@@ -93,6 +93,21 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   'plugin/api': ({ owner }, { id }, { runs }) => runs.api(owner, id),
   'plugin/api/call': ({ owner }, { id, ...call }, { runs }) => runs.callApi(owner, id, call),
   'trigger/status': ({ owner, grant }, report, { runs }) => done(() => runs.reportTrigger(owner, report, grant)),
+  // Plugin runs go on: their credentials name the open owner, not the key. Live feeds end.
+  change_database_key: ({ owner }, { newDatabaseKey }, { owners, feed }) =>
+    doneAsync(async () => {
+      await owners.changeKey(owner, newDatabaseKey);
+      feed.closeOwner(owner);
+    }),
+  delete_owner: ({ owner }, { confirm }, { owners, feed, runs }) => {
+    if (confirm.toLowerCase() !== owner.key)
+      throw badRequest("confirm must be this owner's key, as in the path: deleting a Pod cannot be undone");
+    return doneAsync(async () => {
+      feed.closeOwner(owner);
+      await runs.stopOwner(owner);
+      await owners.deleteOwner(owner);
+    });
+  },
 };
 
 /** The table seen per endpoint: indexed by a generic `E`, its payload schema parses to `ParsedPayload<E>`. */

@@ -368,6 +368,11 @@ export class Grant implements Principal {
         throw forbidden('what the Pod can launch is for its owner; plugins do not list it');
       case 'export':
         throw forbidden("the whole Pod's archive is for its owner; plugins read through their grant");
+      case 'change_database_key':
+      case 'delete_owner':
+        throw forbidden(
+          "the database key and the Pod itself are the owner's alone; a plugin cannot change or delete them",
+        );
       case 'oauth':
       case 'oauth1_request_token':
         return void this.checkOAuth((payload as { service: string }).service);

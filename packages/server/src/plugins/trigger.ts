@@ -50,6 +50,8 @@ export interface PluginRunsOptions {
 
 export class PluginRuns {
   private readonly running = new Map<string, Running>();
+  /** Each launch until it has recorded its outcome, by run: what `stopOwner` waits for. */
+  private readonly launching = new Map<string, Promise<void>>();
   private readonly finishedLogs = new FinishedLogs();
   private readonly queue: LaunchQueue;
   /** How often runs reached each podLaunchStatus since the Pod started (the Pod's metrics read it). */
@@ -62,7 +64,7 @@ export class PluginRuns {
   /** The commit listener: launches created runs, stops (or unqueues) runs set to `aborted` or deleted. */
   onCommit(owner: Owner, commit: Commit) {
     for (const created of commit.created)
-      if (TRIGGER_TYPES.has(created.type)) setImmediate(() => void this.launch(owner, created.id));
+      if (TRIGGER_TYPES.has(created.type)) setImmediate(() => this.track(owner, created.id));
     for (const changed of [...commit.updated, ...commit.deleted]) {
       const key = runKey(owner, changed.id);
       const running = this.running.get(key);
@@ -181,6 +183,29 @@ export class PluginRuns {
     if (facts.podLaunchStatus)
       this.#launches.set(facts.podLaunchStatus, (this.#launches.get(facts.podLaunchStatus) ?? 0) + 1);
     record(owner, runId, facts, this.options.log);
+  }
+
+  private track(owner: Owner, runId: string) {
+    const key = runKey(owner, runId);
+    // A launch whose owner was deleted meanwhile fails on the closed database: logged, not thrown.
+    const launch = this.launch(owner, runId)
+      .catch((error: unknown) =>
+        this.options.log.error({ owner: owner.hash, runId, err: error }, 'plugin launch failed'),
+      )
+      .finally(() => this.launching.delete(key));
+    this.launching.set(key, launch);
+  }
+
+  /**
+   * Stops every run of the owner, queued or going, and waits until each has recorded how it ended
+   * and its credential is revoked (the owner is about to be deleted).
+   */
+  async stopOwner(owner: Owner) {
+    const prefix = runKey(owner, '');
+    const ofOwner = <T>(map: Map<string, T>) => [...map].filter(([key]) => key.startsWith(prefix));
+    for (const [key] of ofOwner(this.launching)) this.queue.cancel(key);
+    await Promise.all(ofOwner(this.running).map(([, running]) => running.plugin.stop()));
+    await Promise.all(ofOwner(this.launching).map(([, launch]) => launch));
   }
 
   /** Stops every run (the Pod is closing); their credentials end with them. */

@@ -38,6 +38,25 @@ export function openEncrypted(path: string, key: Buffer, create: boolean): Db {
   return db;
 }
 
+/**
+ * Re-encrypts every page under `newKey` (SQLite3 Multiple Ciphers' `rekey`). It refuses WAL mode,
+ * so the WAL is checkpointed and the database goes through a rollback journal for the rekey: one
+ * transaction, so a crash in the middle leaves the journal, and the old key rolls it back on the
+ * next open (tested by killing a process mid-rekey). No other connection may be open (the switch
+ * out of WAL mode needs the file alone).
+ */
+export function rekey(db: Db, newKey: Buffer) {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.pragma('journal_mode=DELETE');
+  try {
+    db.pragma(`rekey="x'${newKey.toString('hex')}'"`);
+  } finally {
+    db.pragma('journal_mode=WAL');
+    // Back in WAL mode only from the next transaction; a checkpoint before it fails (SQLITE_LOCKED).
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  }
+}
+
 /** Migrations by version (`PRAGMA user_version`); append, never edit a released one. */
 const migrations: ((db: Db) => void)[] = [
   (db) =>
@@ -219,11 +238,10 @@ function migrate(db: Db) {
       'internal',
       `database layout ${current} is newer than this Pod understands (${migrations.length}); upgrade the Pod`,
     );
-  for (const [version, migrate] of migrations.entries()) {
-    if (version < current) continue;
-    db.transaction(() => {
-      migrate(db);
-      db.pragma(`user_version=${version + 1}`);
-    })();
-  }
+  if (current === migrations.length) return;
+  // All pending steps in one transaction: one sync to disk, not one per step (a new owner runs them all).
+  db.transaction(() => {
+    for (const migrate of migrations.slice(current)) migrate(db);
+    db.pragma(`user_version=${migrations.length}`);
+  })();
 }

@@ -11,8 +11,8 @@ import type { Readable } from 'node:stream';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
-import { lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
-import { openEncrypted, type Db } from './database.js';
+import { holdLock, lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
+import { openEncrypted, rekey, type Db } from './database.js';
 import { OwnerStore, type Commit } from './store.js';
 import { importOwner, type ArchiveManifest } from '../owner-archive.js';
 
@@ -29,9 +29,8 @@ export interface Owner {
 
 interface OpenOwner extends Owner {
   readonly db: Db;
-  /** A read-only second connection: the snapshots of reads that span several event-loop turns. */
-  readonly reader: Db;
-  readonly keyDigest: Buffer;
+  /** Replaced, not mutated, when the owner changes the key (`changeKey`). */
+  keyDigest: Buffer;
   lastUsed: number;
   /** Requests still using the handle after their synchronous part (uploads). */
   busy: number;
@@ -72,7 +71,7 @@ export class OwnerPool {
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
       throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
     const key = Buffer.from(databaseKey, 'hex');
-    const digest = createHmac('sha256', this.digestSecret).update(key).digest();
+    const digest = this.digestOf(key);
     const known = this.open.get(hash);
     if (known) {
       if (!timingSafeEqual(known.keyDigest, digest))
@@ -111,6 +110,72 @@ export class OwnerPool {
     });
   }
 
+  private digestOf(key: Buffer): Buffer {
+    return createHmac('sha256', this.digestSecret).update(key).digest();
+  }
+
+  /**
+   * Re-encrypts the owner's database under `newDatabaseKey` (its files keep their own keys, stored in
+   * it), once no write or read snapshot of the owner is going; from then on only the new key opens it.
+   */
+  async changeKey(owner: Owner, newDatabaseKey: string): Promise<void> {
+    const key = Buffer.from(newDatabaseKey, 'hex');
+    const digest = this.digestOf(key);
+    // The rekey rewrites pod.db itself: never while a backup or an export is copying it.
+    const release = await holdLock(owner.dir, STALE_MS);
+    try {
+      await this.rekeyExclusive(owner, key, digest);
+    } finally {
+      release();
+    }
+  }
+
+  private rekeyExclusive(owner: Owner, key: Buffer, digest: Buffer): Promise<void> {
+    return owner.store.exclusive(() => {
+      const open = this.openOf(owner);
+      if (timingSafeEqual(open.keyDigest, digest))
+        throw new PodError('invalid', 'newDatabaseKey is the current database key; choose a new random one');
+      const path = join(this.config.dataDir, owner.hash, 'pod.db');
+      // the switch out of WAL mode for the rekey needs the file alone
+      owner.store.closeReader(() => openReader(path, key));
+      try {
+        rekey(open.db, key);
+      } catch (error) {
+        // This process keeps no key to reopen the reader with: close the owner; the next request
+        // opens it with the key that works (the old one: the failed rekey was one transaction).
+        this.open.delete(owner.hash);
+        open.db.close();
+        throw error;
+      }
+      open.keyDigest = digest;
+    });
+  }
+
+  /** Closes the owner's databases and removes its folder: the database, its WAL, its files, everything. */
+  async deleteOwner(owner: Owner): Promise<void> {
+    // Not under a backup's or an export's copy: they finish first (the lock goes with the folder).
+    const release = await holdLock(owner.dir, STALE_MS);
+    try {
+      await owner.store.exclusive(() => {
+        const open = this.openOf(owner);
+        this.open.delete(owner.hash);
+        owner.store.closeReader();
+        open.db.close();
+        rmSync(owner.dir, { recursive: true, force: true });
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** The owner as open now: a request holds it open (`using`), so it was not closed meanwhile. */
+  private openOf(owner: Owner): OpenOwner {
+    const open = this.open.get(owner.hash);
+    if (!open || open.store !== owner.store)
+      throw new PodError('unavailable', "the owner's database was closed meanwhile; try again");
+    return open;
+  }
+
   /** Whether the owner has a database (open, or on disk); creates nothing. */
   exists(ownerKey: string): boolean {
     const hash = ownerHash(ownerKey);
@@ -128,21 +193,12 @@ export class OwnerPool {
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = openEncrypted(path, key, create);
     restrictModes(dir, path);
-    let reader: Db;
-    try {
-      reader = openEncrypted(path, key, false);
-      reader.pragma('query_only=1');
-    } catch (error) {
-      db.close();
-      throw error;
-    }
     removeUnfinishedUploads(filesDir);
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
       dir,
       db,
-      reader,
       keyDigest,
       filesDir,
       lastUsed: Date.now(),
@@ -153,7 +209,9 @@ export class OwnerPool {
           checkpointIfLarge(owner);
           for (const listen of this.commitListeners) listen(owner, commit);
         },
-        reader,
+        // opened on the first read snapshot; the key stays in memory only while the owner is open,
+        // as it does inside SQLCipher's own connection
+        () => openReader(path, key),
       ),
     };
     this.open.set(hash, owner);
@@ -201,7 +259,7 @@ export class OwnerPool {
     if (!(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
     try {
       this.open.delete(owner.hash);
-      owner.reader.close();
+      owner.store.closeReader();
       owner.db.pragma('wal_checkpoint(TRUNCATE)');
       owner.db.close();
     } finally {
@@ -233,6 +291,13 @@ function checkpointIfLarge(owner: OpenOwner) {
   } finally {
     unlock(owner.dir);
   }
+}
+
+/** The read-only second connection of an owner's store: the snapshots of reads that span several event-loop turns. */
+function openReader(path: string, key: Buffer): Db {
+  const reader = openEncrypted(path, key, false);
+  reader.pragma('query_only=1');
+  return reader;
 }
 
 /** Owner data is for the Pod's user alone: folders 0700, files 0600, whatever the umask. */

@@ -187,15 +187,21 @@ export class OwnerStore {
   /** Whether the owner registered an account (2023 §1.1), read once: it only ever goes from false to true. */
   private accountRegistered: boolean;
 
+  /** The reader connection, once opened (`reader`). */
+  private readerDb: Db | undefined;
+  private openReader: () => Db;
+
   /**
    * `reader`: a second connection to the same file, used only for reads that span several event
-   * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on.
+   * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on. Given
+   * as a function, it is opened on first use: most first requests to a cold owner need none.
    */
   constructor(
     private readonly db: Db,
     private readonly onCommit: (commit: Commit) => void = () => {},
-    private readonly reader: Db = db,
+    reader: Db | (() => Db) = db,
   ) {
+    this.openReader = typeof reader === 'function' ? reader : () => reader;
     this.schema = new Schema(db);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
     this.lastDateServerModified = last ?? 0;
@@ -269,6 +275,36 @@ export class OwnerStore {
       return result instanceof Promise ? this.holdMain(result) : Promise.resolve(result as Awaited<T>);
     }
     return this.holdMain(this.mainTail.then(work) as Promise<Awaited<T>>);
+  }
+
+  /**
+   * Runs `work` once both connections are idle: in a turn of the main connection and of the read
+   * queue, so no write is open and no read snapshot spans it (a key change closes the reader).
+   */
+  exclusive<T>(work: () => T): Promise<T> {
+    return this.withMain(() => {
+      const turn = this.readQueue.then(work);
+      this.readQueue = turn.catch(() => {});
+      return turn;
+    });
+  }
+
+  private get reader(): Db {
+    this.readerDb ??= this.openReader();
+    return this.readerDb;
+  }
+
+  /**
+   * Closes the reader connection if it is open (the owner closes, or its key changes: then inside
+   * `exclusive`); a later snapshot opens one with `openReader`.
+   */
+  closeReader(openReader = this.openReader) {
+    if (this.readerDb && this.readerDb !== this.db) {
+      this.statements.delete(this.readerDb);
+      this.readerDb.close();
+    }
+    this.readerDb = undefined;
+    this.openReader = openReader;
   }
 
   private holdMain<T>(turn: Promise<T>): Promise<T> {

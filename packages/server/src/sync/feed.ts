@@ -60,6 +60,11 @@ export class ChangeFeed {
     for (const running of this.subscribers.get(owner.hash) ?? []) running.wake();
   }
 
+  /** Ends the owner's subscriptions (its key changed, or it was deleted): a feed is not kept on a revoked key. */
+  closeOwner(owner: Owner) {
+    for (const running of this.subscribers.get(owner.hash) ?? []) running.stop();
+  }
+
   /** Ends every subscription (the Pod is closing). */
   closeAll() {
     for (const owners of this.subscribers.values()) for (const running of owners) running.stop();
