@@ -37,6 +37,19 @@ describe('full-text search (_text)', () => {
     assert.equal(found.body, 'Bring the Café receipts', 'results are whole items');
   });
 
+  test('an item found in several of its properties is answered once', async () => {
+    const o = await owner();
+    const a = await o.create({
+      type: 'Message',
+      subject: 'invoice 42',
+      body: 'the invoice is attached',
+      folder: 'invoices',
+    });
+    for (const _text of ['invoice', 'invoic*', '"the invoice"', 'invoice attached'])
+      assert.deepEqual(ids(await o.search({ _text })), [a], _text);
+    assert.deepEqual(ids(await o.search({ _text: 'invoice', _offset: 0, _limit: 5 })), [a]);
+  });
+
   test('prefixes (word*) and "phrases" (in one property, in order)', async () => {
     const o = await owner();
     const a = await o.create({ type: 'Message', subject: 'quarterly report draft', body: 'see attachment' });

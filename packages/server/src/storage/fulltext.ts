@@ -82,7 +82,9 @@ export function fullTextRows(
   scope?: TextScope | readonly TextScope[],
 ): { sql: string; params: unknown[] } {
   const phrases = textPhrases(text);
-  const select = `SELECT ${ITEM_OF_ROW} AS item FROM fulltext WHERE fulltext MATCH ?`;
+  // One phrase has no INTERSECT to remove an item found in two of its properties: DISTINCT does.
+  const distinct = phrases.length === 1 ? 'DISTINCT ' : '';
+  const select = `SELECT ${distinct}${ITEM_OF_ROW} AS item FROM fulltext WHERE fulltext MATCH ?`;
   if (scope === undefined) return { sql: phrases.map(() => select).join(' INTERSECT '), params: phrases };
   const props = (Array.isArray(scope) ? scope : [scope as TextScope])
     .filter((property) => property.valueType === 'Text')
