@@ -10,6 +10,9 @@ import { isBaseField } from './schema.js';
 
 export type Db = Database.Database;
 
+/** What a WAL file is cut back to when SQLite restarts it (well under the owner pool's checkpoint size). */
+const WAL_SIZE_AFTER_RESTART = 4 * 1024 * 1024;
+
 /**
  * Opens (or, with `create`, creates) a database with a raw 32-byte SQLCipher key: no key
  * derivation, so opening costs well under a millisecond. A wrong key fails before anything is
@@ -31,8 +34,12 @@ export function openEncrypted(path: string, key: Buffer, create: boolean): Db {
   db.pragma('journal_mode=WAL');
   // FULL: a commit is on disk before the answer; costs ~0.2 ms per transaction here.
   db.pragma('synchronous=FULL');
-  // No automatic checkpoints: the owner pool checkpoints under the lock backups take (checkpoint-lock.ts).
+  // No automatic checkpoints: the owner pool checkpoints under the lock backups take (checkpoint-lock.ts),
+  // when the WAL file outgrows a size. A checkpoint leaves the file as large as it was; this limit
+  // truncates it when SQLite restarts the log after a complete checkpoint, so that the size tells
+  // what was written since (else every commit after the first large WAL would checkpoint again).
   db.pragma('wal_autocheckpoint=0');
+  db.pragma(`journal_size_limit=${WAL_SIZE_AFTER_RESTART}`);
   db.pragma('temp_store=MEMORY');
   migrate(db);
   return db;
