@@ -8,15 +8,14 @@
  * create of those Text-heavy messages beside items with little text. Part of `npm run bench`;
  * alone: `node packages/server/dist/bench/fulltext.js` (BENCH_ITEMS to change the size).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchProgress, quiet, type Progress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 import { seededRandom } from '../src/testing.js';
+import { Client, percentile } from './fairness.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const VOCABULARY = 4_000;
@@ -32,38 +31,8 @@ export interface FullTextFigures {
   writes: { messages: number; plain: number };
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-
-class Owner {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  private readonly owner = randomBytes(32).toString('hex');
-  private readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
-
-  constructor(private readonly url: string) {}
-
-  ok(endpoint: string, payload: unknown): Promise<string> {
-    const body = JSON.stringify({ auth: this.auth, payload });
-    return new Promise((resolve, reject) => {
-      const req = request(
-        `${this.url}/v4/${this.owner}/${endpoint}`,
-        { method: 'POST', agent: this.agent, headers: { 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode === 200) resolve(text);
-            else reject(new Error(`${endpoint}: ${res.statusCode} ${text.slice(0, 300)}`));
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-
+/** An owner over keep-alive HTTP (fairness.ts's `Client`) that fills itself in bulks. */
+class Owner extends Client {
   /** Creates `count` items made by `make` in bulks of BATCH; answers items/s. */
   async fill(count: number, make: (i: number) => object): Promise<number> {
     const started = performance.now();
@@ -153,7 +122,7 @@ export async function benchFullText(stage: Progress = quiet): Promise<FullTextFi
     stage(`${QUERIES} two-word full-text searches and ${QUERIES} equality searches, _limit 50`);
     const textSearch = async (query: string) => {
       const started = performance.now();
-      const found = JSON.parse(await owner.ok('search', { _text: query, _limit: 50 })) as unknown[];
+      const found = JSON.parse((await owner.ok('search', { _text: query, _limit: 50 })).toString('utf8')) as unknown[];
       return { ms: performance.now() - started, found: found.length };
     };
     const text: number[] = [];
