@@ -99,15 +99,11 @@ async function backupOwner(from: string, to: string, report: (bytes: number) => 
   return entries;
 }
 
-/** Copies one file, hashing it on the way, and syncs the copy; `onBytes` hears the bytes copied so far. */
-async function copyHashed(
-  from: string,
-  to: string,
-  onBytes: (bytes: number) => void = () => {},
-): Promise<{ bytes: number; sha256: string }> {
+/** A pass-through that hashes and counts what flows through it; `onBytes` hears the bytes so far. */
+export function hashingMeter(onBytes: (bytes: number) => void = () => {}) {
   const hash = createHash('sha256');
   let bytes = 0;
-  const meter = new Transform({
+  const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
       bytes += chunk.length;
@@ -115,9 +111,19 @@ async function copyHashed(
       done(null, chunk);
     },
   });
-  await pipeline(createReadStream(from), meter, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
+  return { stream, result: () => ({ bytes, sha256: hash.digest('hex') }) };
+}
+
+/** Copies one file, hashing it on the way, and syncs the copy; `onBytes` hears the bytes copied so far. */
+async function copyHashed(
+  from: string,
+  to: string,
+  onBytes: (bytes: number) => void = () => {},
+): Promise<{ bytes: number; sha256: string }> {
+  const meter = hashingMeter(onBytes);
+  await pipeline(createReadStream(from), meter.stream, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
   await syncFile(to);
-  return { bytes, sha256: hash.digest('hex') };
+  return meter.result();
 }
 
 async function syncFile(path: string) {

@@ -6,16 +6,16 @@
  * every entry into a staging folder, checks it against the manifest and only then renames it into place,
  * so a truncated or damaged archive leaves nothing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { HEX_KEY } from '@pod/protocol';
-import { Entry, LOCK_WAIT_MS } from './backup.js';
+import { Entry, LOCK_WAIT_MS, hashingMeter } from './backup.js';
 import { PodError } from './errors.js';
 import { holdLock } from './storage/checkpoint-lock.js';
 
@@ -39,17 +39,11 @@ export function exportOwner(ownerDir: string, hash: string): Readable {
   const pack = tar.pack();
   const entries: Entry[] = [];
   const add = async (name: string, path: string, bytes: number) => {
-    const hashing = createHash('sha256');
     const sink = pack.entry({ name, size: bytes, mode: 0o600 });
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hashing.update(chunk);
-        done(null, chunk);
-      },
-    });
+    const meter = hashingMeter();
     const source = bytes > 0 ? createReadStream(path, { start: 0, end: bytes - 1 }) : PassThrough.from([]);
-    await pipeline(source, meter, sink);
-    entries.push({ path: name, bytes, sha256: hashing.digest('hex') });
+    await pipeline(source, meter.stream, sink);
+    entries.push({ path: name, bytes, sha256: meter.result().sha256 });
   };
   const write = async () => {
     const release = await holdLock(ownerDir, LOCK_WAIT_MS);
@@ -131,17 +125,9 @@ export async function importOwner(
           continue;
         }
         if (!ENTRY_NAME.test(name) || received.has(name)) throw damaged(`unexpected entry ${name}`);
-        const hashing = createHash('sha256');
-        let bytes = 0;
-        const meter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            hashing.update(chunk);
-            bytes += chunk.length;
-            done(null, chunk);
-          },
-        });
-        await pipeline(entry, meter, createWriteStream(join(staging, name), { flags: 'wx', mode: 0o600 }));
-        received.set(name, { path: name, bytes, sha256: hashing.digest('hex') });
+        const meter = hashingMeter();
+        await pipeline(entry, meter.stream, createWriteStream(join(staging, name), { flags: 'wx', mode: 0o600 }));
+        received.set(name, { path: name, ...meter.result() });
       }
     };
     try {
