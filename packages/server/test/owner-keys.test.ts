@@ -12,24 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ownerHash } from '../src/config.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { Owner, randomKey, sha256hex, startCli, startPod, stopCli, type CliPod, type RunningPod } from './helpers.js';
-
-/** A live feed that stays open; `ended` settles when the Pod ends the stream. */
-async function liveFeed(o: Owner): Promise<{ ended: Promise<void>; close(): void }> {
-  const abort = new AbortController();
-  const res = await fetch(`${o.url}/${o.version}/${o.owner}/changes`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: o.auth, payload: {} }),
-    signal: abort.signal,
-  });
-  assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  await reader.read();
-  const ended = (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return { ended, close: () => abort.abort() };
-}
+import { openFeed } from './security/feed-stream.js';
 
 /** An owner with two items and a file. */
 async function ownerWithData(url: string): Promise<{ owner: Owner; bytes: Buffer; sha: string }> {
@@ -63,7 +46,8 @@ describe('change_database_key', () => {
 
   test('the new key opens the database and its files, the old one gets 401, the live feed ends', async () => {
     const { owner, bytes, sha } = await ownerWithData(pod.url);
-    const feed = await liveFeed(owner);
+    const feed = await openFeed(owner);
+    assert.equal(feed.status, 200);
     const newKey = randomKey();
     assert.deepEqual(await owner.ok('change_database_key', { newDatabaseKey: newKey }), {});
     await feed.ended;
@@ -205,7 +189,8 @@ describe('delete_owner', () => {
     const { owner, sha } = await ownerWithData(pod.url);
     const folder = join(pod.dataDir, ownerHash(owner.owner));
     assert.ok(existsSync(join(folder, 'pod.db')));
-    const feed = await liveFeed(owner);
+    const feed = await openFeed(owner);
+    assert.equal(feed.status, 200);
     assert.deepEqual(await owner.ok('delete_owner', { confirm: owner.owner.toUpperCase() }), {});
     await feed.ended;
     assert.equal(existsSync(folder), false, 'database, WAL and files are gone');

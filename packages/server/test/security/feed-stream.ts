@@ -4,6 +4,8 @@ import type { Owner } from '../helpers.js';
 export interface OpenFeed {
   status: number;
   text: string;
+  /** Settles when the stream ends (the Pod ended it, or `close`); at once for a refused feed. */
+  ended: Promise<void>;
   close(): void;
 }
 
@@ -16,8 +18,12 @@ export async function openFeed(o: Owner): Promise<OpenFeed> {
     body: JSON.stringify({ auth: o.auth, payload: {} }),
     signal: abort.signal,
   });
-  if (res.status !== 200) return { status: res.status, text: await res.text(), close: () => {} };
+  if (res.status !== 200)
+    return { status: res.status, text: await res.text(), ended: Promise.resolve(), close: () => {} };
   const reader = res.body!.getReader();
   const first = await reader.read();
-  return { status: 200, text: new TextDecoder().decode(first.value), close: () => abort.abort() };
+  const ended = (async () => {
+    while (!(await reader.read()).done);
+  })().catch(() => {}); // aborted by `close`
+  return { status: 200, text: new TextDecoder().decode(first.value), ended, close: () => abort.abort() };
 }
