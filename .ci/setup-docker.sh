@@ -9,21 +9,12 @@ started=$SECONDS
 socket=/var/run/docker.sock
 log=/tmp/dockerd.log
 
-apt_install() {
-  export DEBIAN_FRONTEND=noninteractive
-  # refresh the package lists only when they do not know the packages or point at stale versions
-  if ! apt-get install -y -q --no-install-recommends "$@"; then
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "$@"
-  fi
-}
-
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 [[ -x /usr/bin/python3.11 ]] || missing+=(python3)
 if ((${#missing[@]})); then
   echo "setup-docker: installing ${missing[*]}"
-  apt_install "${missing[@]}"
+  .ci/apt-install.sh "${missing[@]}"
 fi
 
 if ! docker version >/dev/null 2>&1; then

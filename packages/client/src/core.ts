@@ -5,7 +5,7 @@
  * files and photos (`photos.ts`) build on it in `PodClient`.
  */
 import { HEX_KEY } from '@pod/protocol';
-import type { Answer, Auth, Endpoint, JsonEndpoint, Payload, PodVersion } from '@pod/protocol';
+import type { Answer, Auth, Endpoint, JsonEndpoint, Payload, PodSummary, PodVersion } from '@pod/protocol';
 import { splitBulk, type Entry } from './bulk.js';
 import { PodError } from './errors.js';
 import { randomHex } from './hex.js';
@@ -130,6 +130,7 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   bulk: 'refused',
   send_email: 'refused',
   abort_plugin_run: 'refused',
+  summary: 'safe',
   change_database_key: 'refused',
   delete_owner: 'refused',
   // A provider takes a temporary token, a code or a rotated refresh token once.
@@ -207,6 +208,14 @@ export class PodCore implements Policy {
       if (error instanceof PodError && error.status === 409) return false;
       throw error;
     }
+  }
+
+  /**
+   * What the Pod holds: items not deleted, in all and by type. Creates nothing: a 403 `PodError` says
+   * the Pod has no data for this owner key, a 401 that the database key is wrong.
+   */
+  summary(options?: RequestOptions): Promise<PodSummary> {
+    return this.call('summary', {}, options);
   }
 
   /**

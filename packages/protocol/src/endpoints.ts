@@ -114,6 +114,11 @@ export const endpoints = {
    * WAL and the files as stored (still encrypted), then `manifest.json` with counts and each entry's SHA-256.
    */
   export: { payload: z.object({}).strict(), answer: answer<Uint8Array>() },
+  /**
+   * Ours, the owner's only: what the Pod holds, by type (items not deleted). Never creates a database:
+   * 403 for an owner with none, 401 for a wrong key, so an app can tell "no such Pod" from "wrong key".
+   */
+  summary: { payload: z.object({}).strict(), answer: answer<PodSummary>() },
   /** Ours, the owner's only: re-encrypts the database under a new key; the old key gets 401 from the answer on. */
   change_database_key: { payload: NewDatabaseKey, answer: answer<Empty>() },
   /** Ours, the owner's only: erases the owner's database and files for good. */
@@ -160,6 +165,14 @@ export const uploads = {
 export type Upload = keyof typeof uploads;
 
 /** What an import installed. */
+/** `summary`'s answer. */
+export interface PodSummary {
+  /** Items not deleted. */
+  items: number;
+  /** Items not deleted, by type. */
+  types: Record<string, number>;
+}
+
 export interface Imported {
   files: number;
   bytes: number;

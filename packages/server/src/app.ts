@@ -19,6 +19,7 @@ import { ChangeFeed } from './sync/feed.js';
 import { OAuthBroker } from './oauth/broker.js';
 import { PodMetrics } from './metrics.js';
 import { operations } from './api/operations.js';
+import { findAppDir, webApp } from './api/web-app.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -99,7 +100,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   );
 
   requestGuard(app, config);
-  app.get('/', async () => ({ pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] }));
+  await app.register(webApp, {
+    appDir: findAppDir(config.appDir),
+    identity: { pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] },
+  });
   app.get(
     '/version',
     async (): Promise<PodVersion> => ({

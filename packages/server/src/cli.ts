@@ -185,6 +185,7 @@ const program = new Command('pod')
       .default(defaults.limits.keepAliveMs / 1000)
       .argParser(integer('--keep-alive-timeout')),
   )
+  .addOption(option('--app-dir <dir>', "the built web app served at / (default: @pod/app's build)", 'POD_APP_DIR'))
   .addOption(
     option(
       '--metrics-token <token>',
@@ -356,6 +357,7 @@ interface Flags {
   maxBulkSearches: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
+  appDir?: string;
   metricsToken?: string;
   smtpHost?: string;
   smtpPort: number;
@@ -415,6 +417,7 @@ const config: PodConfig = {
     bodyTimeoutMs: flags.bodyTimeout * 1000,
     keepAliveMs: flags.keepAliveTimeout * 1000,
   },
+  appDir: flags.appDir,
   metricsToken: flags.metricsToken,
   smtp: flags.smtpHost
     ? {

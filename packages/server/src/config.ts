@@ -61,6 +61,8 @@ export interface PodConfig {
      */
     keepAliveMs: number;
   };
+  /** The built web app served at `/` (api/web-app.ts); default: `@pod/app`'s build, when installed. */
+  appDir?: string;
   /** When set, `GET /metrics` needs it as a Bearer token; /healthz and /readyz stay open (they reveal nothing). */
   metricsToken?: string;
   smtp?: SmtpConfig;

@@ -88,6 +88,7 @@ export async function authorize<T>(
   // A key change or a deletion creates no database only to change or delete it.
   const mustExist =
     (endpoint === 'send_email' && deps.mailer.relays) ||
+    endpoint === 'summary' ||
     endpoint === 'change_database_key' ||
     endpoint === 'delete_owner';
   const caller: Caller =

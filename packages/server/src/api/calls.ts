@@ -94,6 +94,7 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   'plugin/api/call': ({ owner }, { id, ...call }, { runs }) => runs.callApi(owner, id, call),
   'trigger/status': ({ owner, grant }, report, { runs }) => done(() => runs.reportTrigger(owner, report, grant)),
   // Plugin runs go on: their credentials name the open owner, not the key. Live feeds end.
+  summary: ({ owner: { store } }) => store.summaryJson(),
   change_database_key: ({ owner }, { newDatabaseKey }, { owners, feed }) =>
     doneAsync(async () => {
       await owners.changeKey(owner, newDatabaseKey);

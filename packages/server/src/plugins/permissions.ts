@@ -368,6 +368,8 @@ export class Grant implements Principal {
         throw forbidden('what the Pod can launch is for its owner; plugins do not list it');
       case 'export':
         throw forbidden("the whole Pod's archive is for its owner; plugins read through their grant");
+      case 'summary':
+        throw forbidden('the overview of the whole Pod is for its owner; plugins read through their grant');
       case 'change_database_key':
       case 'delete_owner':
         throw forbidden(

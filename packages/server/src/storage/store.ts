@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
-import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText, searchFilter } from '@pod/protocol';
+import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText, searchFilter, toJson } from '@pod/protocol';
 import type { BulkResult, EdgeEntry, GraphqlAnswer, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
-import type { SchemaDeclaration } from '@pod/protocol';
+import type { PodSummary, SchemaDeclaration } from '@pod/protocol';
 import { PodError, badRequest, notFound } from '../errors.js';
 import { type AnswerBudget, TimeSlice, collectArray, merged, type AnswerChunks } from './answer.js';
 import type { Db } from './database.js';
@@ -491,6 +491,15 @@ export class OwnerStore {
     )
       .pluck()
       .all(id, name) as string[];
+  }
+
+  /** `summary`'s answer: items not deleted, by type (read from the `items_by_type` index). */
+  summaryJson(): Json<PodSummary> {
+    const rows = this.sql(
+      'SELECT type, count(*) AS n FROM items INDEXED BY items_by_type WHERE deleted = 0 GROUP BY type',
+    ).all() as { type: string; n: number }[];
+    const types = Object.fromEntries(rows.map(({ type, n }) => [type, n]));
+    return toJson<PodSummary>({ items: rows.reduce((sum, { n }) => sum + n, 0), types });
   }
 
   /** Whether `view` shows any item matching `query` (a search's filters). */

@@ -1,0 +1,63 @@
+/**
+ * What the app's browser tests share: a real Pod on loopback serving the built app, Debian's
+ * Chromium driven by playwright-core (never a downloaded browser), pages that record any request
+ * leaving the Pod's origin, and screenshots as test artefacts (test-artifacts/, not committed).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { startTestPod, type TestPod } from '@pod/server/testing';
+import type { PodConfig } from '@pod/server';
+
+export const CHROMIUM = process.env.POD_CHROMIUM ?? '/usr/bin/chromium';
+/** Why the browser tests cannot run here, or undefined when they can. */
+export const noBrowser = existsSync(CHROMIUM)
+  ? undefined
+  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set POD_CHROMIUM)`;
+
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+
+const artifacts = fileURLToPath(new URL('../../../../test-artifacts/screenshots/', import.meta.url));
+
+export interface Lab {
+  pod: TestPod;
+  browser: Browser;
+  /** A fresh browser profile (its own storage) with a page on the Pod's origin. */
+  page(): Promise<{ context: BrowserContext; page: Page; foreignRequests: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startLab(overrides: Partial<PodConfig> = {}): Promise<Lab> {
+  const pod = await startTestPod(overrides);
+  const browser = await launchChromium();
+  const contexts: BrowserContext[] = [];
+  return {
+    pod,
+    browser,
+    async page() {
+      const context = await browser.newContext({ acceptDownloads: true });
+      contexts.push(context);
+      const page = await context.newPage();
+      const foreignRequests: string[] = [];
+      page.on('request', (request) => {
+        const url = request.url();
+        if (!url.startsWith(`${pod.url}/`) && !url.startsWith('data:') && !url.startsWith('blob:'))
+          foreignRequests.push(url);
+      });
+      return { context, page, foreignRequests };
+    },
+    async close() {
+      for (const context of contexts) await context.close();
+      await browser.close();
+      await pod.close();
+    },
+  };
+}
+
+/** Saves a screenshot of the page as a test artefact. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
