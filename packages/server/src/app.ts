@@ -19,6 +19,7 @@ import { ChangeFeed } from './sync/feed.js';
 import { OAuthBroker } from './oauth/broker.js';
 import { PodMetrics } from './metrics.js';
 import { operations } from './api/operations.js';
+import { Thumbnails } from './storage/thumbnails.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -122,6 +123,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     mailer: context.mailer,
     oauth: context.oauth,
     traffic: context.metrics,
+    thumbnails: context.thumbnails,
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
     limits: config.limits,
@@ -138,6 +140,7 @@ export interface PodContext {
   mailer: Mailer;
   oauth: OAuthBroker;
   metrics: PodMetrics;
+  thumbnails: Thumbnails;
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
@@ -164,7 +167,8 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     runningRuns: () => plugins.runs.runningCount,
     launches: () => plugins.runs.launches,
   });
-  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics };
+  const thumbnails = new Thumbnails(config.limits.maxThumbnailPixels, metrics);
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics, thumbnails };
 }
 
 /** The one place a domain error becomes an HTTP status. */
@@ -176,6 +180,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   timeout: 408,
   conflict: 409,
   tooLarge: 413,
+  unprocessable: 422,
   misdirected: 421,
   tooMany: 429,
   internal: 500,
