@@ -85,13 +85,12 @@ export class Thumbnails {
         `file ${sha256} is not an image the Pod makes thumbnails of (${detail}); ` +
           `it reads ${[...IMAGE_FORMATS].join(', ')}`,
       );
-    // failOn 'error': a photo with a slightly damaged tail still gets its thumbnail.
-    const image = sharp(source, { limitInputPixels: this.maxPixels, failOn: 'error' });
     let format: string | undefined;
     let width = 0;
     let height = 0;
     try {
-      ({ format, width = 0, height = 0 } = await image.metadata());
+      // the header only, unbounded, so that too large an image is told by its size
+      ({ format, width = 0, height = 0 } = await sharp(source, { limitInputPixels: false }).metadata());
     } catch {
       throw notAnImage('no image header was recognised');
     }
@@ -105,7 +104,8 @@ export class Thumbnails {
     let output: Buffer;
     try {
       // Metadata is stripped unless asked for, and the colours are converted to sRGB with it.
-      output = await image
+      // failOn 'error': a photo with a slightly damaged tail still gets its thumbnail.
+      output = await sharp(source, { limitInputPixels: this.maxPixels, failOn: 'error' })
         .autoOrient()
         .resize(size, size, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: WEBP_QUALITY })
