@@ -138,8 +138,8 @@ export async function createPhoto(pod: PodCore, data: Bytes, options: PhotoOptio
  * A photo, the File picked and its bytes. A Photo may have several `file` edges (the original,
  * and smaller versions made elsewhere, each File with its width and height): `size` picks the
  * smallest whose longer side is at least `size` pixels, else the largest; without `size`, the
- * largest. A File without dimensions counts as the original. The Pod never resizes, so with
- * the single file `createPhoto` stores, every size gets the original.
+ * largest. A File without dimensions counts as the original. Nothing is resized here, so with
+ * the single file `createPhoto` stores, every size gets the original (`getThumbnail` has the Pod make one).
  */
 export async function getPhoto(
   pod: PodCore,
