@@ -7,14 +7,14 @@ import { exportArchive, importArchive } from './archive.js';
 import { changeFeed, type ChangePage, type ChangesOptions } from './changes.js';
 import { PodCore } from './core.js';
 import type { RequestOptions } from './http.js';
-import { createPhoto, getFile, getPhoto, uploadFile } from './photos.js';
-import type { PhotoOptions, PhotoRead, UploadOptions } from './photos.js';
+import { createPhoto, getFile, getPhoto, getThumbnail, uploadFile } from './photos.js';
+import type { PhotoOptions, PhotoRead, ThumbnailRead, UploadOptions } from './photos.js';
 import type { Bytes } from './files.js';
 import type { File, Photo } from './types.js';
 
 export * from './core.js';
 export type { ChangePage, ChangesOptions } from './changes.js';
-export type { PhotoOptions, PhotoRead, UploadOptions } from './photos.js';
+export type { PhotoOptions, PhotoRead, ThumbnailRead, UploadOptions } from './photos.js';
 
 export class PodClient extends PodCore {
   /**
@@ -43,6 +43,15 @@ export class PodClient extends PodCore {
    */
   getFile(file: File | string, options?: RequestOptions): Promise<Uint8Array> {
     return getFile(this, file, options);
+  }
+
+  /**
+   * A thumbnail of a stored image, made by the Pod (`POST /v4/<owner>/thumbnail`): its longest side
+   * is the stored size (64, 256 or 1024) nearest to `size`, upright, WebP without metadata. A file
+   * that is no image, or has more pixels than the Pod allows, is a PodError 422.
+   */
+  thumbnail(file: File | string, size: number, options?: RequestOptions): Promise<ThumbnailRead> {
+    return getThumbnail(this, file, size, options);
   }
 
   /**

@@ -112,6 +112,7 @@ export const RETRY: { readonly [E in Endpoint]: Retry } = {
   search: 'safe',
   graphql: 'safe',
   get_file: 'safe',
+  thumbnail: 'safe',
   export: 'safe',
   plugin_run_logs: 'safe',
   plugin_images: 'safe',

@@ -1,8 +1,8 @@
 /**
  * Files and photos: uploads (protocol's `uploads`) of bytes or a stream with their File item,
- * `get_file` with its sha256 checked, and Photo items with their `file` edges.
+ * `get_file` with its sha256 checked, thumbnails the Pod makes, and Photo items with their `file` edges.
  */
-import { HEX_KEY, type Payload, type Upload } from '@pod/protocol';
+import { HEX_KEY, thumbnailSize, type Payload, type ThumbnailSize, type Upload } from '@pod/protocol';
 import { RETRY, type PodCore } from './core.js';
 import { PodError } from './errors.js';
 import { imageInfo, sha256Hex, toBytes, verifiedFile, type Bytes } from './files.js';
@@ -84,6 +84,37 @@ export async function getFile(pod: PodCore, file: File | string, options?: Reque
   return pod.transport.post('get_file', 'get_file', init, RETRY.get_file, read, options);
 }
 
+export interface ThumbnailRead {
+  /** The image's bytes, of type `mimeType` (`THUMBNAIL_TYPE`, WebP). */
+  data: Uint8Array;
+  mimeType: string;
+  /** The longest side it was made for: the stored size nearest to the one asked (`thumbnailSize`). */
+  size: ThumbnailSize;
+}
+
+/**
+ * A thumbnail of a stored image, made by the Pod: its longest side is the stored size (64, 256
+ * or 1024) nearest to `size`, never enlarged; upright, in sRGB, without metadata (no EXIF, no GPS).
+ * A file that is no image, or one of more pixels than the Pod allows, is a PodError 422.
+ */
+export async function getThumbnail(
+  pod: PodCore,
+  file: File | string,
+  size: number,
+  options?: RequestOptions,
+): Promise<ThumbnailRead> {
+  const sha256 = (typeof file === 'string' ? file : file.sha256)?.toLowerCase();
+  if (!sha256) throw new TypeError('thumbnail: the File item has no sha256');
+  const payload: Payload<'thumbnail'> = { sha256, size };
+  const init = pod.transport.envelope(JSON.stringify(payload));
+  const read = async (response: Response): Promise<ThumbnailRead> => ({
+    data: new Uint8Array(await response.arrayBuffer()),
+    mimeType: response.headers.get('content-type') ?? 'application/octet-stream',
+    size: thumbnailSize(size),
+  });
+  return pod.transport.post('thumbnail', 'thumbnail', init, RETRY.thumbnail, read, options);
+}
+
 /**
  * Uploads an image and creates a Photo item with a `file` edge to its File, both with width and
  * height when given or readable from a PNG or JPEG header. Nothing is resized.
@@ -107,8 +138,8 @@ export async function createPhoto(pod: PodCore, data: Bytes, options: PhotoOptio
  * A photo, the File picked and its bytes. A Photo may have several `file` edges (the original,
  * and smaller versions made elsewhere, each File with its width and height): `size` picks the
  * smallest whose longer side is at least `size` pixels, else the largest; without `size`, the
- * largest. A File without dimensions counts as the original. The Pod never resizes, so with
- * the single file `createPhoto` stores, every size gets the original.
+ * largest. A File without dimensions counts as the original. Nothing is resized here, so with
+ * the single file `createPhoto` stores, every size gets the original (`getThumbnail` has the Pod make one).
  */
 export async function getPhoto(
   pod: PodCore,

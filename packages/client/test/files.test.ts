@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { File, FileIntegrityError, Photo, PodClient, PodError, sha256Hex } from '@pod/client';
+import { THUMBNAIL_TYPE } from '@pod/protocol';
 import { ownerHash } from '@pod/server';
 import { uploadFileFromPath } from '@pod/client/node';
 import { randomPng } from '../examples/tutorial.js';
@@ -169,6 +170,27 @@ describe('photos', () => {
     assert.deepEqual((await client.getPhoto(photo.id, { size: 65 })).data, original);
     assert.deepEqual((await client.getPhoto(photo.id, { size: 5_000 })).data, original);
     assert.deepEqual((await client.getPhoto(photo.id)).data, original);
+  });
+
+  it('thumbnail: a WebP the Pod makes, of the stored size nearest to the one asked', async () => {
+    const photo = await client.createPhoto(randomPng(640, 480));
+    const [file] = photo.file;
+    assert.ok(file);
+    const read = await client.thumbnail(file, 200);
+    assert.equal(read.size, 256);
+    assert.equal(read.mimeType, THUMBNAIL_TYPE);
+    const text = new TextDecoder().decode(read.data.subarray(0, 16));
+    assert.ok(text.startsWith('RIFF') && text.slice(8, 12) === 'WEBP', 'a WebP image');
+    // VP8 lossy: the frame's width and height, 14 bits each, after the start code 9d 01 2a
+    const start = read.data.findIndex(
+      (_, i) => read.data[i] === 0x9d && read.data[i + 1] === 0x01 && read.data[i + 2] === 0x2a,
+    );
+    const view = new DataView(read.data.buffer, read.data.byteOffset + start + 3, 4);
+    assert.deepEqual([view.getUint16(0, true) & 0x3fff, view.getUint16(2, true) & 0x3fff], [256, 192]);
+    assert.deepEqual((await client.thumbnail(file.sha256!, 256)).data, read.data, 'by sha256 too, the same bytes');
+    const words = await client.uploadFile(new TextEncoder().encode('no picture'));
+    const refused = await client.thumbnail(words, 64).catch((e: unknown) => e);
+    assert.ok(refused instanceof PodError && refused.status === 422, String(refused));
   });
 
   it('a photo without a file, and an item that is no photo, are 404s', async () => {

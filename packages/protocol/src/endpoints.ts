@@ -46,6 +46,14 @@ export const Envelope = z.object({ auth: Auth, payload: z.unknown() });
 export const Email = z.object({ to: z.string().min(1), subject: z.string(), body: z.string() });
 export const Sha256 = z.string().regex(HEX_KEY, 'sha256 must be 64 hexadecimal characters');
 export const FileQuery = z.object({ sha256: Sha256 });
+/** `thumbnail`'s payload: the stored file (as `get_file` names it) and the longest side wanted, in pixels. */
+export const ThumbnailQuery = z.object({
+  sha256: Sha256,
+  size: z
+    .number({ error: 'size must be a number of pixels (the longest side wanted)' })
+    .int('size must be a whole number of pixels')
+    .min(1, 'size must be at least 1 pixel'),
+});
 /** 2023 (§5.2): one File item by id, or every live File item holding the hash. */
 export const FileToDelete = z
   .object({ id: ItemId.optional(), sha256: Sha256.optional() })
@@ -66,7 +74,7 @@ export const OwnerDeletion = z.object(
 
 /**
  * The JSON calls, `POST /<v>/<owner>/<endpoint>` with an `Envelope`: payload shape and answer type.
- * `get_file` answers the file's bytes (`application/octet-stream`), every other one JSON.
+ * `get_file` answers the file's bytes (`application/octet-stream`), `thumbnail` an image, every other one JSON.
  */
 export const endpoints = {
   get_item: { payload: ItemId, answer: answer<Item[]>() },
@@ -84,6 +92,11 @@ export const endpoints = {
   },
   send_email: { payload: Email, answer: answer<Empty>() },
   get_file: { payload: FileQuery, answer: answer<Uint8Array>() },
+  /**
+   * Ours (issue 14): a thumbnail of a stored image (`THUMBNAIL_TYPE`) whose longest side is the stored size
+   * nearest to `size` (`thumbnailSize`), upright, without metadata; made once, then kept encrypted like a file.
+   */
+  thumbnail: { payload: ThumbnailQuery, answer: answer<Uint8Array>() },
   /** 2023: deletes the live edges between two items (answers 404 when there is none). */
   delete_edge_by_source_target: { payload: EdgeEnds, answer: answer<Empty>() },
   /** 2023: deletes File items and, once no live item names its hash, the stored bytes. */
@@ -125,8 +138,8 @@ export const endpoints = {
   delete_owner: { payload: OwnerDeletion, answer: answer<Empty>() },
 } as const;
 export type Endpoint = keyof typeof endpoints;
-/** Endpoints answering bytes: a file, an export archive. */
-export type StreamEndpoint = 'get_file' | 'export';
+/** Endpoints answering bytes: a file, a thumbnail, an export archive. */
+export type StreamEndpoint = 'get_file' | 'thumbnail' | 'export';
 /** Endpoints answering JSON. */
 export type JsonEndpoint = Exclude<Endpoint, StreamEndpoint>;
 /** What a caller sends (defaults not yet applied). */

@@ -8,6 +8,7 @@ export * from './values.js';
 export * from './json.js';
 export * from './items.js';
 export * from './endpoints.js';
+export * from './thumbnails.js';
 export * from './oauth.js';
 export * from './errors.js';
 export * from './statuses.js';

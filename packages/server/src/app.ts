@@ -20,6 +20,7 @@ import { OAuthBroker } from './oauth/broker.js';
 import { PodMetrics } from './metrics.js';
 import { operations } from './api/operations.js';
 import { findAppDir, webApp } from './api/web-app.js';
+import { Thumbnails } from './storage/thumbnails.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -126,6 +127,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     mailer: context.mailer,
     oauth: context.oauth,
     traffic: context.metrics,
+    thumbnails: context.thumbnails,
     jsonBodyLimit: config.jsonBodyLimit,
     uploadLimit: config.uploadLimit,
     limits: config.limits,
@@ -142,6 +144,7 @@ export interface PodContext {
   mailer: Mailer;
   oauth: OAuthBroker;
   metrics: PodMetrics;
+  thumbnails: Thumbnails;
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
@@ -168,7 +171,8 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     runningRuns: () => plugins.runs.runningCount,
     launches: () => plugins.runs.launches,
   });
-  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics };
+  const thumbnails = new Thumbnails(config.limits.maxThumbnailPixels, metrics);
+  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics, thumbnails };
 }
 
 /** The one place a domain error becomes an HTTP status. */
@@ -180,6 +184,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   timeout: 408,
   conflict: 409,
   tooLarge: 413,
+  unprocessable: 422,
   misdirected: 421,
   tooMany: 429,
   internal: 500,

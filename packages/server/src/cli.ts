@@ -167,6 +167,15 @@ const program = new Command('pod')
       .argParser(bytes('--max-answer-size')),
   )
   .addOption(
+    option(
+      '--max-thumbnail-pixels <n>',
+      'largest image (width × height) the Pod makes thumbnails of',
+      'POD_MAX_THUMBNAIL_PIXELS',
+    )
+      .default(defaults.limits.maxThumbnailPixels)
+      .argParser(positive('--max-thumbnail-pixels')),
+  )
+  .addOption(
     option('--max-bulk-searches <n>', 'searches in one bulk', 'POD_MAX_BULK_SEARCHES')
       .default(defaults.limits.maxBulkSearches)
       .argParser(integer('--max-bulk-searches')),
@@ -355,6 +364,7 @@ interface Flags {
   maxFeeds: number;
   maxAnswerSize: number;
   maxBulkSearches: number;
+  maxThumbnailPixels: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
   appDir?: string;
@@ -414,6 +424,7 @@ const config: PodConfig = {
     maxFeeds: flags.maxFeeds,
     maxAnswerBytes: flags.maxAnswerSize,
     maxBulkSearches: flags.maxBulkSearches,
+    maxThumbnailPixels: flags.maxThumbnailPixels,
     bodyTimeoutMs: flags.bodyTimeout * 1000,
     keepAliveMs: flags.keepAliveTimeout * 1000,
   },

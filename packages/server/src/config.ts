@@ -53,6 +53,8 @@ export interface PodConfig {
     maxAnswerBytes: number;
     /** Searches in one bulk. */
     maxBulkSearches: number;
+    /** Images with more pixels get no thumbnail (422), refused before they are decoded. */
+    maxThumbnailPixels: number;
     /** A JSON body must have arrived within this long (uploads are exempt; they are cut when idle). */
     bodyTimeoutMs: number;
     /**
@@ -116,6 +118,8 @@ export const defaultConfig = (): PodConfig => ({
     maxFeeds: 256,
     maxAnswerBytes: 64 * 1024 * 1024,
     maxBulkSearches: 100,
+    // 200 MP: a phone's 200-megapixel mode (16320×12240) passes.
+    maxThumbnailPixels: 200_000_000,
     bodyTimeoutMs: 120_000,
     keepAliveMs: 75_000,
   },

@@ -10,6 +10,8 @@ export type ErrorKind =
   | 'timeout'
   | 'conflict'
   | 'tooLarge'
+  /** Well-formed, but what it names cannot be worked on (a stored file that is no image, or too big an image). */
+  | 'unprocessable'
   | 'tooMany'
   | 'internal'
   | 'unavailable'

@@ -36,6 +36,7 @@ export class PodMetrics {
   readonly #requests: Histogram<RequestLabel>;
   readonly #noRoute = routeLabels('other', 'none');
   readonly #bytes: Counter<'direction'>;
+  readonly #thumbnails: Counter<'outcome'>;
   /** Labels per route pattern, worked out once: patterns come from the route table, never from a URL. */
   readonly #routes = new Map<string, RouteLabels>();
   /** Per wildcard pattern, labels per endpoint name of the protocol's table. */
@@ -58,6 +59,13 @@ export class PodMetrics {
       registers,
     });
     for (const direction of ['uploaded', 'downloaded']) this.#bytes.inc({ direction }, 0);
+    this.#thumbnails = new Counter({
+      name: 'pod_thumbnails_total',
+      help: 'Thumbnails served: made from their image now (outcome="made") or read as stored ("stored")',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['made', 'stored']) this.#thumbnails.inc({ outcome }, 0);
     gauge(
       registers,
       'pod_open_owner_databases',
@@ -99,6 +107,10 @@ export class PodMetrics {
 
   downloaded(bytes: number) {
     this.#bytes.inc({ direction: 'downloaded' }, bytes);
+  }
+
+  thumbnail(outcome: 'made' | 'stored') {
+    this.#thumbnails.inc({ outcome });
   }
 
   #labelsOf(request: FastifyRequest): RouteLabels {

@@ -15,6 +15,7 @@ import type { Grant } from '../plugins/permissions.js';
 import type { PodConfig } from '../config.js';
 import type { PluginRuns } from '../plugins/trigger.js';
 import type { OAuthBroker } from '../oauth/broker.js';
+import type { Thumbnails } from '../storage/thumbnails.js';
 
 /** Told of file bytes moved (the Pod's metrics). */
 export interface FileTraffic {
@@ -30,6 +31,7 @@ export interface ApiDeps {
   mailer: Mailer;
   oauth: OAuthBroker;
   traffic: FileTraffic;
+  thumbnails: Thumbnails;
   jsonBodyLimit: number;
   uploadLimit: number;
   limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;

@@ -1,11 +1,11 @@
 /**
  * The JSON calls of spec §1–4: `POST /<v>/<owner>/<endpoint>` with an `Envelope` body, validated
  * against the endpoint's payload schema in @pod/protocol and answered with the store's JSON text,
- * typed by the brand as the endpoint's answer (`get_file` streams the file's bytes).
+ * typed by the brand as the endpoint's answer (`get_file` streams the file's bytes, `thumbnail` an image).
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
-import { Envelope, endpoints, toJson } from '@pod/protocol';
+import { Envelope, THUMBNAIL_TYPE, endpoints, toJson } from '@pod/protocol';
 import type { Answer, Empty, Endpoint, Json, JsonChunks, ParsedPayload, Payload, StreamEndpoint } from '@pod/protocol';
 import type { z } from 'zod';
 import { badRequest, notFound } from '../errors.js';
@@ -16,9 +16,12 @@ import { AnswerBudget } from '../storage/answer.js';
 import { parseQuery } from '../storage/graphql/query.js';
 import { authorize, parse, parseJsonBodies, type ApiDeps, type Caller } from './caller.js';
 
-/** What a handler gives back: the answer's JSON text (whole or in pieces), or bytes (a file, an archive). */
+/**
+ * What a handler gives back: the answer's JSON text (whole or in pieces), or bytes (a file, a
+ * thumbnail, an archive), with an ETag when the same request always gets the same bytes.
+ */
 type Answered<E extends Endpoint> = E extends StreamEndpoint
-  ? { size?: number; type: string; stream: Readable }
+  ? { size?: number; type: string; stream: Readable; etag?: string }
   : Json<Answer<E>> | JsonChunks<Answer<E>>;
 type Handler<E extends Endpoint> = (
   caller: Caller,
@@ -78,6 +81,12 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
     type: 'application/octet-stream',
     ...(await readFile(owner, sha256.toLowerCase())),
   }),
+  // Content-addressed: a file's thumbnail of one size never changes, so its ETag is the two.
+  thumbnail: async ({ owner }, { sha256, size }, { thumbnails }) => {
+    const thumbnail = await thumbnails.get(owner, sha256.toLowerCase(), size);
+    const etag = `"${sha256.toLowerCase()}-${thumbnail.size}"`;
+    return { type: THUMBNAIL_TYPE, size: thumbnail.bytes, stream: thumbnail.stream, etag };
+  },
   export: ({ owner }) => ({ type: 'application/x-tar', stream: exportOwner(owner.dir, owner.hash) }),
   abort_plugin_run: ({ owner }, id, { runs }) => doneAsync(() => runs.abort(owner, id)),
   plugin_run_logs: async ({ owner }, id, { runs }) => toJson(await runs.logs(owner, id)),
@@ -138,9 +147,18 @@ export const calls: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.post<{ Params: { owner: string; '*': string } }>('/:owner/*', async (request, reply) => {
     const { owner, '*': endpoint } = request.params;
     if (!isEndpoint(endpoint)) throw notFound(`unknown endpoint; ${ROUTES_HELP}`);
-    if (endpoint === 'get_file' || endpoint === 'export') {
+    if (endpoint === 'get_file' || endpoint === 'thumbnail' || endpoint === 'export') {
       const bytes = await run(deps, endpoint, owner, request.body);
-      const { size } = bytes;
+      const { size, etag } = bytes;
+      if (etag !== undefined) {
+        // private: only the owner's own browser keeps it; immutable: no need to ask again.
+        reply.header('etag', etag).header('cache-control', 'private, max-age=31536000, immutable');
+        // The call is a read sent as POST (its auth rides in the body), so a match is a 304 as for a GET.
+        if (matchesEtag(request.headers['if-none-match'], etag)) {
+          bytes.stream.destroy();
+          return reply.code(304).send();
+        }
+      }
       if (size !== undefined) reply.header('content-length', size);
       // a file is counted once sent in full: a download cut off is not
       if (endpoint === 'get_file' && size !== undefined) reply.raw.once('finish', () => deps.traffic.downloaded(size));
@@ -153,3 +171,12 @@ export const calls: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     return reply.send(answer.length === 1 ? answer[0] : Readable.from(answer));
   });
 };
+
+/** Whether an If-None-Match header names `etag` (or is `*`); a weak tag matches as well (RFC 9110 §13.1.2). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed.replace(/^W\//, '') === etag;
+  });
+}

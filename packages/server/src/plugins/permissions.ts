@@ -348,8 +348,9 @@ export class Grant implements Principal {
       case 'bulk':
         for (const query of (payload as { search?: Fields[] }).search ?? []) this.checkSearch(query);
         return;
-      case 'get_file': {
-        // A blob is as visible as a File item announcing it (rules narrowed by `where` or `items` included).
+      case 'get_file':
+      case 'thumbnail': {
+        // A blob (and so its thumbnails) is as visible as a File item announcing it (`where` and `items` rules included).
         const sha256 = (payload as { sha256: string }).sha256.toLowerCase();
         this.checkReadType('File');
         if (!store.anyVisible({ type: 'File', sha256 }, this))

@@ -234,6 +234,20 @@ const migrations: ((db: Db) => void)[] = [
     const seed = db.prepare('INSERT OR IGNORE INTO properties (name, valueType, explicit) VALUES (?, ?, 0)');
     for (const [name, valueType] of CENTRAL_PROPERTIES) if (!isBaseField(name)) seed.run(name, valueType);
   },
+  (db) =>
+    db.exec(`
+      -- Thumbnails of stored images (thumbnails.ts), one per file and size (the longest side), each a
+      -- blob of segments under its own key like a file's; they go with their file (delete_file).
+      CREATE TABLE IF NOT EXISTS thumbnails (
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        blob TEXT NOT NULL,
+        key BLOB NOT NULL,
+        nonce BLOB NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (sha256, size)
+      ) WITHOUT ROWID;
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -18,7 +18,7 @@ import { Transform, pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { PodError, badRequest, notFound } from '../errors.js';
 import type { Owner } from './owners.js';
-import { BlobFormat, type StoredFile } from './store.js';
+import { BlobFormat, type SealedBlob, type StoredFile } from './store.js';
 
 /** Plaintext per segment. 64 KiB cost ~35% more CPU per byte read than one GCM stream (a cipher per segment); 256 KiB ~7%. */
 export const SEGMENT_BYTES = 256 * 1024;
@@ -38,10 +38,6 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
     );
   if (store.storedFile(sha256)) throw new PodError('conflict', `file ${sha256} is already stored`);
 
-  const key = randomBytes(32);
-  const nonce = randomBytes(NONCE_PREFIX_BYTES);
-  const blob = randomBytes(16).toString('hex');
-  const partial = join(owner.filesDir, `${blob}.partial`);
   const hash = createHash('sha256');
   let size = 0;
   const meter = new Transform({
@@ -53,28 +49,43 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
       done(null, chunk);
     },
   });
+  const sealed = await sealBlob(
+    owner,
+    pipeline(body, meter, () => {}),
+    () => {
+      const actual = hash.digest('hex');
+      if (actual !== sha256) throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
+    },
+  );
+  try {
+    await store.withMain(() => store.recordFile({ sha256, ...sealed, tag: null, size, format: BlobFormat.Segmented }));
+  } catch (error) {
+    await eraseBlobs(owner, [sealed]);
+    throw error;
+  }
+  return size;
+}
+
+/**
+ * Seals `source` into a new blob under a fresh key and puts it in place, synced. `check` runs once
+ * every byte is written, before the blob is put in place: what it throws leaves nothing behind.
+ */
+export async function sealBlob(owner: Owner, source: Readable, check: () => void = () => {}): Promise<SealedBlob> {
+  const key = randomBytes(32);
+  const nonce = randomBytes(NONCE_PREFIX_BYTES);
+  const blob = randomBytes(16).toString('hex');
+  const partial = join(owner.filesDir, `${blob}.partial`);
   try {
     await pipelineAsync(
-      body,
-      meter,
+      source,
       segmented(SEGMENT_BYTES, (segment, index, last) => sealSegment(key, nonce, segment, index, last)),
       createWriteStream(partial, { flags: 'wx', mode: FILE_MODE, highWaterMark: 1 << 20 }),
     );
-    const actual = hash.digest('hex');
-    if (actual !== sha256) throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
+    check();
     await syncPath(partial);
-    const path = join(owner.filesDir, blob);
-    await rename(partial, path);
+    await rename(partial, join(owner.filesDir, blob));
     await syncPath(owner.filesDir);
-    try {
-      await store.withMain(() =>
-        store.recordFile({ sha256, blob, key, nonce, tag: null, size, format: BlobFormat.Segmented }),
-      );
-    } catch (error) {
-      await rm(path, { force: true });
-      throw error;
-    }
-    return size;
+    return { blob, key, nonce };
   } catch (error) {
     await rm(partial, { force: true });
     throw error;
@@ -85,7 +96,7 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
  * Removes blobs whose file records a committed transaction deleted (`OwnerStore.deleteFiles`). A
  * download already reading one keeps its open file to the end.
  */
-export async function eraseBlobs(owner: Owner, files: readonly StoredFile[]): Promise<void> {
+export async function eraseBlobs(owner: Owner, files: readonly Pick<SealedBlob, 'blob'>[]): Promise<void> {
   await Promise.all(files.map((file) => rm(join(owner.filesDir, file.blob), { force: true })));
 }
 
@@ -96,22 +107,30 @@ export async function eraseBlobs(owner: Owner, files: readonly StoredFile[]): Pr
 export function readFile(owner: Owner, sha256: string): { size: number; stream: Readable } {
   const file = owner.store.storedFile(sha256);
   if (!file) throw notFound(`no file with sha256 ${sha256} is stored`);
+  return { size: file.size, stream: openFile(owner, file) };
+}
+
+/** The decrypted bytes of a file whose record was read earlier (see `readFile`). */
+export function openFile(owner: Owner, file: StoredFile): Readable {
+  const { sha256 } = file;
   const damaged = () =>
     new PodError(
       'internal',
       `stored file ${sha256} of owner ${owner.hash} fails its integrity check: its blob was changed or damaged on disk`,
     );
-  const segments = file.format === BlobFormat.Segmented;
-  const source = createReadStream(join(owner.filesDir, file.blob), {
-    highWaterMark: segments ? 1 << 20 : LEGACY_READ_BYTES,
-  });
-  const opener = segments
-    ? segmented(SEGMENT_BYTES + TAG_BYTES, (sealed, index, last) =>
-        openSegment(file.key, file.nonce, sealed, index, last, damaged),
-      )
-    : openLegacy(file, damaged);
+  if (file.format === BlobFormat.Segmented) return openBlob(owner, file, damaged);
+  const source = createReadStream(join(owner.filesDir, file.blob), { highWaterMark: LEGACY_READ_BYTES });
+  return pipeline(source, openLegacy(file, damaged), () => {});
+}
+
+/** The plaintext of a blob of segments, each verified before its bytes go out (else `damaged()` errors the stream). */
+export function openBlob(owner: Owner, sealed: SealedBlob, damaged: () => Error): Readable {
+  const source = createReadStream(join(owner.filesDir, sealed.blob), { highWaterMark: 1 << 20 });
+  const opener = segmented(SEGMENT_BYTES + TAG_BYTES, (segment, index, last) =>
+    openSegment(sealed.key, sealed.nonce, segment, index, last, damaged),
+  );
   // pipeline, not pipe: an aborted download closes the blob too, and a read error reaches the reply.
-  return { size: file.size, stream: pipeline(source, opener, () => {}) };
+  return pipeline(source, opener, () => {});
 }
 
 /**

@@ -34,16 +34,27 @@ export interface ItemRow {
 export const BlobFormat = { SingleGcm: 1, Segmented: 2 } as const;
 export type BlobFormat = (typeof BlobFormat)[keyof typeof BlobFormat];
 
-export interface StoredFile {
-  sha256: string;
+/** A blob on disk and what opens it: its random name and its own key and nonce (files.ts). */
+export interface SealedBlob {
   blob: string;
   key: Buffer;
   /** The GCM nonce of a SingleGcm blob; the nonce prefix of a Segmented one. */
   nonce: Buffer;
+}
+
+export interface StoredFile extends SealedBlob {
+  sha256: string;
   /** SingleGcm only: a Segmented blob carries a tag in each segment. */
   tag: Buffer | null;
   size: number;
   format: BlobFormat;
+}
+
+/** A thumbnail of the stored file `sha256` at `size` (thumbnails.ts): a blob of segments holding `bytes` bytes. */
+export interface StoredThumbnail extends SealedBlob {
+  sha256: string;
+  size: number;
+  bytes: number;
 }
 
 /** An owner's OAuth 2 tokens for one platform; `expiresAt` in ms since the epoch, null if the provider did not say. */
@@ -1169,9 +1180,12 @@ export class OwnerStore {
   /**
    * 2023 §5.2: soft-deletes the File item `id`, or every live File item holding `sha256` that the
    * principal sees (each must be one it may delete). Once no live item names the hash, its file
-   * record goes too; the answer is that record, whose blob the caller removes after the commit.
+   * record and its thumbnails' go too; the answer is their blobs, which the caller removes after the commit.
    */
-  deleteFiles(file: { id?: string | undefined; sha256?: string | undefined }, principal?: Principal): StoredFile[] {
+  deleteFiles(
+    file: { id?: string | undefined; sha256?: string | undefined },
+    principal?: Principal,
+  ): Pick<SealedBlob, 'blob'>[] {
     let rows: ItemRow[];
     let sha256: string;
     if (file.id !== undefined) {
@@ -1202,7 +1216,30 @@ export class OwnerStore {
     const stored = this.storedFile(sha256);
     if (!stored || this.namesFile(sha256, true)) return [];
     this.sql('DELETE FROM files WHERE sha256 = ?').run(sha256);
-    return [stored];
+    const thumbnails = this.sql('SELECT blob FROM thumbnails WHERE sha256 = ?').all(sha256) as { blob: string }[];
+    this.sql('DELETE FROM thumbnails WHERE sha256 = ?').run(sha256);
+    return [stored, ...thumbnails];
+  }
+
+  storedThumbnail(sha256: string, size: number): StoredThumbnail | undefined {
+    return this.sql('SELECT sha256, size, blob, key, nonce, bytes FROM thumbnails WHERE sha256 = ? AND size = ?').get(
+      sha256,
+      size,
+    ) as StoredThumbnail | undefined;
+  }
+
+  /** Records a thumbnail made of a stored file; 404 if the file was deleted meanwhile (the caller removes the blob). */
+  recordThumbnail(thumbnail: StoredThumbnail): void {
+    const { sha256, size, blob, key, nonce, bytes } = thumbnail;
+    if (!this.storedFile(sha256)) throw notFound(`no file with sha256 ${sha256} is stored (it was just deleted)`);
+    this.sql('INSERT INTO thumbnails (sha256, size, blob, key, nonce, bytes) VALUES (?, ?, ?, ?, ?, ?)').run(
+      sha256,
+      size,
+      blob,
+      key,
+      nonce,
+      bytes,
+    );
   }
 
   storedFile(sha256: string): StoredFile | undefined {
