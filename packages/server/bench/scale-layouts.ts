@@ -1,9 +1,10 @@
 /**
  * Layout experiments for issue 13 (one owner with millions of items), in-process, no HTTP: an
  * encrypted database of the Pod's layout (openEncrypted runs its migrations) filled with the writes
- * the store makes for `npm run bench`'s items (5 properties, bulks of 1,000), one candidate at a
- * time, each reported by tenth. Candidates change one thing at a time against today's layout:
- * which properties get equality-index rows, how the Pod makes ids, the page cache, checkpoints.
+ * the store makes for `npm run bench`'s items (5 properties, bulks of 1,000), reported by tenth.
+ * Candidates change one thing at a time against today's layout: which properties get equality-index
+ * rows, how the Pod makes ids, the page cache, checkpoints (and, to see its share, no full text).
+ * They run interleaved, one bulk each in turn, so that the load of a shared machine falls on all alike.
  *
  *   node packages/server/dist/bench/scale-layouts.js [--items N] [--only name,name]
  */
@@ -17,25 +18,34 @@ import { SET_TEXT } from '../src/storage/fulltext.js';
 
 interface Candidate {
   name: string;
-  /** Equality-index rows: for every property (today) or only for those a filter has used (none here). */
-  indexAll: boolean;
+  /** Equality-index rows: for every property (today), none (no filter used yet) or `tag` (filtered on). */
+  indexed: 'all' | 'none' | 'tag';
   /** Ids the Pod makes: random (today) or time-ordered (a millisecond prefix, then random). */
   timeOrderedIds: boolean;
   cacheMiB: number;
   /** The WAL size at which the pool checkpoints (PASSIVE, after a commit). */
   checkpointMiB: number;
+  /** The full-text index of Text values (not a candidate to drop: shows its share of the cost). */
+  fullText: boolean;
 }
 
-const today: Candidate = { name: 'today', indexAll: true, timeOrderedIds: false, cacheMiB: 2, checkpointMiB: 40 };
+const today: Candidate = {
+  name: 'today',
+  indexed: 'all',
+  timeOrderedIds: false,
+  cacheMiB: 2,
+  checkpointMiB: 40,
+  fullText: true,
+};
 const candidates: Candidate[] = [
   today,
-  { ...today, name: 'cache 64 MiB', cacheMiB: 64 },
+  { ...today, name: 'cache 128 MiB', cacheMiB: 128 },
   { ...today, name: 'checkpoint 160 MiB', checkpointMiB: 160 },
   { ...today, name: 'time-ordered ids', timeOrderedIds: true },
-  { ...today, name: 'lazy index', indexAll: false },
-  { ...today, name: 'lazy index + time-ordered ids', indexAll: false, timeOrderedIds: true },
-  { ...today, name: 'lazy + time-ordered + 64 MiB', indexAll: false, timeOrderedIds: true, cacheMiB: 64 },
-  { ...today, name: 'all indexed + time-ordered + 64 MiB', timeOrderedIds: true, cacheMiB: 64 },
+  { ...today, name: 'lazy index, none used', indexed: 'none' },
+  { ...today, name: 'lazy index, tag used', indexed: 'tag' },
+  { ...today, name: 'lazy (tag) + time ids + 128 MiB', indexed: 'tag', timeOrderedIds: true, cacheMiB: 128 },
+  { ...today, name: 'no full text (for its share)', fullText: false },
 ];
 
 const BATCH = 1_000;
@@ -50,7 +60,8 @@ const PROPERTIES = [
 const randomId = () => randomBytes(16).toString('hex');
 const timeOrderedId = () => Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
 
-function run(candidate: Candidate, items: number, dir: string): number[] {
+/** A candidate's database, filled one bulk at a time; `bulk` answers its milliseconds. */
+function open(candidate: Candidate, dir: string) {
   const path = join(dir, `${candidate.name.replaceAll(/[^a-z0-9]+/g, '-')}.db`);
   const db = openEncrypted(path, randomBytes(32), true);
   db.pragma(`cache_size=-${candidate.cacheMiB * 1024}`);
@@ -66,8 +77,9 @@ function run(candidate: Candidate, items: number, dir: string): number[] {
   const index = db.prepare('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
   const text = db.prepare(SET_TEXT);
   const makeId = candidate.timeOrderedIds ? timeOrderedId : randomId;
+  const indexes = (name: string) => candidate.indexed === 'all' || (candidate.indexed === 'tag' && name === 'tag');
   let dsm = Date.now();
-  const bulk = db.transaction((from: number) => {
+  const write = db.transaction((from: number) => {
     dsm++;
     for (let i = from; i < from + BATCH; i++) {
       const values: [string, string | number][] = [
@@ -82,27 +94,24 @@ function run(candidate: Candidate, items: number, dir: string): number[] {
       const row = Number(insertItem.run(makeId(), 'Note', now, now, dsm, json).lastInsertRowid);
       for (const [name, value] of values) {
         const prop = props.get(name) ?? 0;
-        if (candidate.indexAll) index.run(prop, value, row);
-        if (typeof value === 'string') text.run(row, prop, value);
+        if (indexes(name)) index.run(prop, value, row);
+        if (candidate.fullText && typeof value === 'string') text.run(row, prop, value);
       }
     }
   });
-  const tenth = Math.max(BATCH, Math.floor(items / 10 / BATCH) * BATCH);
-  const rates: number[] = [];
-  let began = performance.now();
-  for (let done = 0; done < items; done += BATCH) {
-    bulk(done);
-    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
-    if (wal > candidate.checkpointMiB * 1024 * 1024) db.pragma('wal_checkpoint(PASSIVE)');
-    if ((done + BATCH) % tenth === 0) {
-      rates.push(tenth / ((performance.now() - began) / 1000));
-      began = performance.now();
-    }
-  }
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.close();
-  rmSync(path, { force: true });
-  return rates;
+  return {
+    bulk(from: number): number {
+      const began = performance.now();
+      write(from);
+      const wal = statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+      if (wal > candidate.checkpointMiB * 1024 * 1024) db.pragma('wal_checkpoint(PASSIVE)');
+      return performance.now() - began;
+    },
+    close() {
+      db.close();
+      rmSync(path, { force: true });
+    },
+  };
 }
 
 function main() {
@@ -113,20 +122,43 @@ function main() {
     .opts<{ items: number; only?: string }>();
   const chosen = options.only ? candidates.filter((c) => options.only?.split(',').includes(c.name)) : candidates;
   const dir = mkdtempSync(join(tmpdir(), 'pod-scale-layouts-'));
-  console.log(`${options.items.toLocaleString('en-US')} items per candidate, bulks of ${BATCH}; items/s by tenth`);
+  const tenth = Math.max(BATCH, Math.floor(options.items / 10 / BATCH) * BATCH);
+  console.log(
+    `${options.items.toLocaleString('en-US')} items per candidate in bulks of ${BATCH}, candidates in turn; ` +
+      'items/s by tenth',
+  );
+  const filling = chosen.map((candidate) => ({
+    candidate,
+    db: open(candidate, dir),
+    ms: 0,
+    tenthMs: 0,
+    rates: [] as number[],
+  }));
   try {
-    for (const candidate of chosen) {
-      const began = performance.now();
-      const rates = run(candidate, options.items, dir);
-      const overall = options.items / ((performance.now() - began) / 1000);
+    for (let done = 0; done < options.items; done += BATCH) {
+      for (const f of filling) {
+        const took = f.db.bulk(done);
+        f.ms += took;
+        f.tenthMs += took;
+      }
+      if ((done + BATCH) % tenth === 0) {
+        for (const f of filling) {
+          f.rates.push(tenth / (f.tenthMs / 1000));
+          f.tenthMs = 0;
+        }
+        process.stderr.write(`scale-layouts: ${(done + BATCH).toLocaleString('en-US')} items each\n`);
+      }
+    }
+    for (const { candidate, ms, rates } of filling) {
       const first = rates[0] ?? 0;
       const last = rates.at(-1) ?? 0;
       console.log(
-        `${candidate.name.padEnd(38)} ${rates.map((r) => Math.round(r).toString().padStart(6)).join(' ')}` +
-          ` | all ${Math.round(overall)}  last/first ${((last / first) * 100).toFixed(0)}%`,
+        `${candidate.name.padEnd(32)} ${rates.map((r) => Math.round(r).toString().padStart(6)).join(' ')}` +
+          ` | all ${Math.round(options.items / (ms / 1000))}  last/first ${((last / first) * 100).toFixed(0)}%`,
       );
     }
   } finally {
+    for (const f of filling) f.db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
