@@ -251,7 +251,8 @@ export class OwnerStore {
     const current = () => this.schema.require(name);
     try {
       await this.withMain(() => {
-        if (current().index === NOT_INDEXED) this.db.transaction(() => this.schema.setIndex(current(), INDEX_BUILDING))();
+        if (current().index === NOT_INDEXED)
+          this.db.transaction(() => this.schema.setIndex(current(), INDEX_BUILDING))();
       });
       for (;;) {
         await new Promise(setImmediate);
