@@ -42,8 +42,8 @@ const candidates: Candidate[] = [
   { ...today, name: 'cache 128 MiB', cacheMiB: 128 },
   { ...today, name: 'checkpoint 160 MiB', checkpointMiB: 160 },
   { ...today, name: 'time-ordered ids', timeOrderedIds: true },
-  { ...today, name: 'lazy index, none used', indexed: 'none' },
-  { ...today, name: 'lazy index, tag used', indexed: 'tag' },
+  { ...today, name: 'lazy index (none used)', indexed: 'none' },
+  { ...today, name: 'lazy index (tag used)', indexed: 'tag' },
   { ...today, name: 'lazy (tag) + time ids + 128 MiB', indexed: 'tag', timeOrderedIds: true, cacheMiB: 128 },
   { ...today, name: 'no full text (for its share)', fullText: false },
 ];
@@ -146,7 +146,8 @@ function main() {
           f.rates.push(tenth / (f.tenthMs / 1000));
           f.tenthMs = 0;
         }
-        process.stderr.write(`scale-layouts: ${(done + BATCH).toLocaleString('en-US')} items each\n`);
+        const rates = filling.map((f) => `${f.candidate.name} ${Math.round(f.rates.at(-1) ?? 0)}`).join(', ');
+        process.stderr.write(`scale-layouts: ${(done + BATCH).toLocaleString('en-US')} items each: ${rates}\n`);
       }
     }
     for (const { candidate, ms, rates } of filling) {
