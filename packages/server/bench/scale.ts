@@ -118,15 +118,27 @@ function inProcess(dir: string): { target: Target; close(): void } {
   store.write(() => {
     for (const item of schema) store.createItem(item);
   });
+  // A turn of the event loop after each call, as a server has between requests: the store's
+  // background work (an index build) runs there, as it does in the Pod.
+  const turn = () => new Promise(setImmediate);
   return {
     target: {
-      bulk: async ({ createItems, createEdges }) =>
+      bulk: async ({ createItems, createEdges }) => {
         store.write(() => {
           for (const item of createItems) store.createItem(item);
           for (const edge of createEdges) store.createEdge(edge);
-        }),
-      create: async (item) => void store.write(() => store.createItem(item as Record<string, unknown>)),
-      search: async (query) => store.searchJson(query as Record<string, unknown>),
+        });
+        await turn();
+      },
+      create: async (item) => {
+        store.write(() => store.createItem(item as Record<string, unknown>));
+        await turn();
+      },
+      search: async (query) => {
+        const answer = store.searchJson(query as Record<string, unknown>);
+        await turn();
+        return answer;
+      },
     },
     close: () => {
       reader.close();
