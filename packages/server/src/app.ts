@@ -166,6 +166,8 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
   const oauth = new OAuthBroker(config.oauth);
   const metrics = new PodMetrics({
     openOwners: () => owners.openCount,
+    pageCacheConnections: () => owners.pageCache.connections,
+    pageCacheShare: () => owners.pageCache.share,
     feedSubscribers: () => feed.subscriberCount,
     queuedRuns: () => plugins.runs.queuedCount,
     runningRuns: () => plugins.runs.runningCount,

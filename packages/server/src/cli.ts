@@ -148,6 +148,11 @@ const program = new Command('pod')
       .argParser(integer('--max-open-owners')),
   )
   .addOption(
+    option('--page-cache <MiB>', 'SQLite page cache shared by all open owner databases, in MiB', 'POD_PAGE_CACHE')
+      .default(defaults.limits.pageCacheBytes / 1024 / 1024)
+      .argParser(integer('--page-cache')),
+  )
+  .addOption(
     option('--max-feeds-per-owner <n>', 'live-feed (/changes) subscriptions per owner', 'POD_MAX_FEEDS_PER_OWNER')
       .default(defaults.limits.maxFeedsPerOwner)
       .argParser(integer('--max-feeds-per-owner')),
@@ -360,6 +365,7 @@ interface Flags {
   corsOrigins: PodConfig['corsOrigins'];
   idleClose: number;
   maxOpenOwners: number;
+  pageCache: number;
   maxFeedsPerOwner: number;
   maxFeeds: number;
   maxAnswerSize: number;
@@ -420,6 +426,7 @@ const config: PodConfig = {
   idleCloseMs: flags.idleClose * 1000,
   limits: {
     maxOpenOwners: flags.maxOpenOwners,
+    pageCacheBytes: flags.pageCache * 1024 * 1024,
     maxFeedsPerOwner: flags.maxFeedsPerOwner,
     maxFeeds: flags.maxFeeds,
     maxAnswerBytes: flags.maxAnswerSize,

@@ -46,6 +46,8 @@ export interface PodConfig {
   limits: {
     /** Open owner databases; the least recently used idle one closes to make room. */
     maxOpenOwners: number;
+    /** SQLite page cache of every open owner database together, in bytes (storage/page-cache.ts). */
+    pageCacheBytes: number;
     /** Live-feed subscriptions per owner, and in all. */
     maxFeedsPerOwner: number;
     maxFeeds: number;
@@ -114,6 +116,7 @@ export const defaultConfig = (): PodConfig => ({
   idleCloseMs: 5 * 60_000,
   limits: {
     maxOpenOwners: 200,
+    pageCacheBytes: 256 * 1024 * 1024,
     maxFeedsPerOwner: 16,
     maxFeeds: 256,
     maxAnswerBytes: 64 * 1024 * 1024,

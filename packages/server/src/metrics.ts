@@ -11,6 +11,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The counts the Pod's parts keep; read at each scrape. */
 export interface MetricsSources {
   openOwners(): number;
+  /** Owner connections open now, and the page cache each may hold (storage/page-cache.ts). */
+  pageCacheConnections(): number;
+  pageCacheShare(): number;
   feedSubscribers(): number;
   queuedRuns(): number;
   runningRuns(): number;
@@ -71,6 +74,18 @@ export class PodMetrics {
       'pod_open_owner_databases',
       'Owner databases open now (see --max-open-owners)',
       sources.openOwners,
+    );
+    gauge(
+      registers,
+      'pod_page_cache_connections',
+      'Owner database connections sharing the page-cache budget (see --page-cache)',
+      sources.pageCacheConnections,
+    );
+    gauge(
+      registers,
+      'pod_page_cache_share_bytes',
+      'Page cache each open owner connection may hold: the budget divided among them',
+      sources.pageCacheShare,
     );
     gauge(registers, 'pod_feed_subscribers', 'Live-feed (/changes) subscriptions open now', sources.feedSubscribers);
     gauge(

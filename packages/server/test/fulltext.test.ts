@@ -246,6 +246,11 @@ describe('the full-text index of a database made before it', () => {
       store.write(() => {
         for (const propertyName of ['subject', 'body'])
           store.createItem({ type: 'ItemPropertySchema', itemType: 'Message', propertyName, valueType: 'Text' });
+      });
+      // that release indexed every property's values as written (lazy-index.ts came later)
+      db.prepare('UPDATE properties SET indexState = 2').run();
+      store.schema.reload();
+      store.write(() => {
         store.createItem({ type: 'Message', id: 'message-old1', subject: 'harvest moon', body: 'tonight' });
         store.createItem({ type: 'Message', id: 'message-old2', subject: 'new moon' });
       });

@@ -248,6 +248,19 @@ const migrations: ((db: Db) => void)[] = [
         PRIMARY KEY (sha256, size)
       ) WITHOUT ROWID;
     `),
+  (db) =>
+    db.exec(`
+      -- Equality indexes on first use (issue 13, lazy-index.ts): indexState 0 = values only in
+      -- items.props (filters read them there), 1 = building (writes keep the index; rows below
+      -- indexCursor are done), 2 = complete. A property new from here on starts at 0. Properties
+      -- that already hold values keep the index they have (complete: nothing moves, so the migration
+      -- is instant on any size), and so do the ones the Pod itself looks up by value.
+      ALTER TABLE properties ADD COLUMN indexState INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE properties ADD COLUMN indexCursor INTEGER NOT NULL DEFAULT 0;
+      UPDATE properties SET indexState = 2
+        WHERE name IN ('itemType', 'propertyName', 'valueType', 'sha256', 'edgeName', 'sourceType', 'targetType')
+          OR EXISTS (SELECT 1 FROM property_values v WHERE v.prop = properties.prop);
+    `),
 ];
 
 export const LAYOUT_VERSION = migrations.length;

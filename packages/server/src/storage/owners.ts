@@ -13,6 +13,7 @@ import { ownerHash, type PodConfig } from '../config.js';
 import { PodError } from '../errors.js';
 import { holdLock, lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
 import { openEncrypted, rekey, type Db } from './database.js';
+import { PageCacheBudget } from './page-cache.js';
 import { OwnerStore, type Commit } from './store.js';
 import { importOwner, type ArchiveManifest } from '../owner-archive.js';
 
@@ -45,12 +46,15 @@ export class OwnerPool {
   private readonly digestSecret = randomBytes(32);
   private readonly sweeper: NodeJS.Timeout;
   private readonly commitListeners: CommitListener[] = [];
+  /** Every open connection's page cache comes out of this one budget. */
+  readonly pageCache: PageCacheBudget;
 
   constructor(
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & {
-      limits: Pick<PodConfig['limits'], 'maxOpenOwners'>;
+      limits: Pick<PodConfig['limits'], 'maxOpenOwners' | 'pageCacheBytes'>;
     },
   ) {
+    this.pageCache = new PageCacheBudget(config.limits.pageCacheBytes);
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(config.idleCloseMs, 60_000)).unref();
   }
@@ -137,7 +141,7 @@ export class OwnerPool {
         throw new PodError('invalid', 'newDatabaseKey is the current database key; choose a new random one');
       const path = join(this.config.dataDir, owner.hash, 'pod.db');
       // the switch out of WAL mode for the rekey needs the file alone
-      owner.store.closeReader(() => openReader(path, key));
+      owner.store.closeReader(() => this.pageCache.add(openReader(path, key)));
       try {
         rekey(open.db, key);
       } catch (error) {
@@ -161,6 +165,7 @@ export class OwnerPool {
         this.open.delete(owner.hash);
         owner.store.closeReader();
         open.db.close();
+        this.pageCache.rebalance();
         rmSync(owner.dir, { recursive: true, force: true });
       });
     } finally {
@@ -191,7 +196,7 @@ export class OwnerPool {
       throw new PodError('forbidden', 'this owner has no database yet; this call needs one (create an item first)');
     const filesDir = join(dir, 'files');
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
-    const db = openEncrypted(path, key, create);
+    const db = this.pageCache.add(openEncrypted(path, key, create));
     restrictModes(dir, path);
     removeUnfinishedUploads(filesDir);
     const owner: OpenOwner = {
@@ -211,7 +216,7 @@ export class OwnerPool {
         },
         // opened on the first read snapshot; the key stays in memory only while the owner is open,
         // as it does inside SQLCipher's own connection
-        () => openReader(path, key),
+        () => this.pageCache.add(openReader(path, key)),
       ),
     };
     this.open.set(hash, owner);
@@ -265,6 +270,7 @@ export class OwnerPool {
     } finally {
       unlock(owner.dir);
     }
+    this.pageCache.rebalance();
     return true;
   }
 

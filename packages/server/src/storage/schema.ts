@@ -20,7 +20,19 @@ export interface Property {
   declaredBy: string | null;
   /** false for a central default (spec 2023 §2.1): a declaration may still confirm it or, while no item holds a value for it, change its type. */
   explicit: boolean;
+  /** How far the equality index (property_values) holds this property's values (issue 13, docs/storage.md). */
+  index: IndexState;
 }
+
+/**
+ * A property's equality index is built on first use in a filter: until then its values live only in
+ * items.props (filters read them there); while `BUILDING`, writes keep the index and a background
+ * builder fills in the items before its cursor; once `INDEXED`, filters are driven from it.
+ */
+export const NOT_INDEXED = 0;
+export const INDEX_BUILDING = 1;
+export const INDEXED = 2;
+export type IndexState = typeof NOT_INDEXED | typeof INDEX_BUILDING | typeof INDEXED;
 
 /** A checked value: `index` is what the equality index holds, `json` its wire form. */
 export interface Encoded {
@@ -38,10 +50,9 @@ export class Schema {
   /** Re-reads the table; used after a rolled-back transaction that declared properties. */
   reload() {
     this.byName.clear();
-    const rows = this.db.prepare('SELECT prop, name, valueType, declaredBy, explicit FROM properties').all() as (Omit<
-      Property,
-      'explicit'
-    > & { explicit: number })[];
+    const rows = this.db
+      .prepare('SELECT prop, name, valueType, declaredBy, explicit, indexState AS "index" FROM properties')
+      .all() as (Omit<Property, 'explicit'> & { explicit: number })[];
     for (const row of rows) this.byName.set(row.name, { ...row, explicit: row.explicit !== 0 });
   }
 
@@ -53,6 +64,23 @@ export class Schema {
   declaredType(name: string): ValueType | undefined {
     const property = this.byName.get(name);
     return property?.explicit ? property.valueType : undefined;
+  }
+
+  /** Records how far a property's equality index goes (in the caller's transaction). */
+  setIndex(property: Property, index: IndexState): Property {
+    this.db.prepare('UPDATE properties SET indexState = ? WHERE prop = ?').run(index, property.prop);
+    const updated = { ...property, index };
+    this.byName.set(property.name, updated);
+    return updated;
+  }
+
+  /** Whether any item, deleted ones included, holds a value for the property. */
+  holdsValues(property: Property): boolean {
+    const sql =
+      property.index === INDEXED
+        ? 'SELECT 1 FROM property_values WHERE prop = ? LIMIT 1'
+        : 'SELECT 1 FROM items WHERE props ->> ? IS NOT NULL LIMIT 1';
+    return this.db.prepare(sql).get(property.index === INDEXED ? property.prop : jsonPath(property.name)) !== undefined;
   }
 
   require(name: string): Property {
@@ -114,6 +142,7 @@ export class Schema {
       valueType: valueType as ValueType,
       declaredBy,
       explicit: true,
+      index: NOT_INDEXED,
     });
     return true;
   }
@@ -125,7 +154,7 @@ export class Schema {
    */
   private settleCentral(property: Property, valueType: ValueType, declaredBy: string | null): true {
     const { prop, name } = property;
-    if (valueType !== property.valueType && this.db.prepare('SELECT 1 FROM property_values WHERE prop = ?').get(prop))
+    if (valueType !== property.valueType && this.holdsValues(property))
       throw badRequest(
         `schema conflict: "${name}" is ${property.valueType} in the central schema and items (deleted ones ` +
           `included) hold values for it, so it cannot become ${valueType}; use another property name`,
@@ -157,6 +186,9 @@ export function encodeValue(name: string, valueType: ValueType, value: unknown):
   }
   throw badRequest(`property "${name}" is ${valueType}; got ${describe(value)}`);
 }
+
+/** The JSON path of a property in items.props (names match PROPERTY_NAME: no quote to escape). */
+export const jsonPath = (name: string) => `$."${name}"`;
 
 /** A Real keeps its decimal point on the wire, as the original pod sent it: 33 → 33.0. */
 const realJson = (value: number) => {

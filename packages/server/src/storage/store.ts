@@ -14,7 +14,19 @@ import type { Db } from './database.js';
 import { DROP_TEXT, SET_TEXT, fullTextCondition, fullTextRows } from './fulltext.js';
 import type { GraphqlQuery } from './graphql/query.js';
 import { answerGraphql } from './graphql/run.js';
-import { BASE_FIELDS, Schema, describe, encodeValue, isBaseField, type Property } from './schema.js';
+import { indexStep } from './lazy-index.js';
+import {
+  BASE_FIELDS,
+  INDEX_BUILDING,
+  INDEXED,
+  NOT_INDEXED,
+  Schema,
+  describe,
+  encodeValue,
+  isBaseField,
+  jsonPath,
+  type Property,
+} from './schema.js';
 
 /** An item's row as reads select it. */
 export interface ItemRow {
@@ -162,7 +174,11 @@ export function itemJson(row: ItemRow, extra = ''): string {
 /** How long a bulk's batchId is remembered: far longer than any client retries a push. */
 const BATCH_MEMORY_MS = 7 * 24 * 3600_000;
 
-const newId = () => randomBytes(16).toString('hex');
+/**
+ * An id the Pod makes: 32 hex digits as before, the first 12 the time in ms, so that the id index
+ * takes them near its end rather than at random places all over it (issue 13); 80 random bits remain.
+ */
+const newId = () => Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
 
 function optionalInteger(fields: Fields, name: string, fallback: number): number {
   const value = fields[name];
@@ -198,6 +214,9 @@ export class OwnerStore {
   /** Whether the owner registered an account (2023 §1.1), read once: it only ever goes from false to true. */
   private accountRegistered: boolean;
 
+  /** Properties whose equality index is being built now (`indexAnswers`). */
+  private readonly indexing = new Set<string>();
+
   /** The reader connection, once opened (`reader`). */
   private readerDb: Db | undefined;
   private openReader: () => Db;
@@ -218,6 +237,48 @@ export class OwnerStore {
     this.lastDateServerModified = last ?? 0;
     this.accountRegistered = db.prepare("SELECT 1 FROM meta WHERE key = 'account'").get() !== undefined;
     db.prepare('DELETE FROM applied_batches WHERE dateServerModified < ?').run(Date.now() - BATCH_MEMORY_MS);
+    // A build cut short (the owner closed meanwhile) goes on from its cursor.
+    const building = db.prepare('SELECT name FROM properties WHERE indexState = ?').pluck().all(INDEX_BUILDING);
+    for (const name of building as string[]) this.indexAnswers(this.schema.require(name));
+  }
+
+  /**
+   * Whether the equality index answers filters on `property` now. If not, its build is started in
+   * the background (lazy-index.ts) and the caller filters on items.props meanwhile: slower on a
+   * large owner, the same answer.
+   */
+  indexAnswers(property: Property): boolean {
+    if (property.index === INDEXED) return true;
+    if (!this.indexing.has(property.name)) {
+      this.indexing.add(property.name);
+      setImmediate(() => void this.buildIndex(property.name));
+    }
+    return false;
+  }
+
+  /**
+   * Builds a property's index in steps, each in a turn of the main connection, with a turn of the
+   * event loop between them. The index counts as complete only in an `exclusive` turn: no read
+   * snapshot taken before it (which sees the index unfinished) is still running and driven from it.
+   * A step that fails (the owner closed meanwhile) leaves it building, resumed when the owner opens.
+   */
+  private async buildIndex(name: string): Promise<void> {
+    const current = () => this.schema.require(name);
+    try {
+      await this.withMain(() => {
+        if (current().index === NOT_INDEXED)
+          this.db.transaction(() => this.schema.setIndex(current(), INDEX_BUILDING))();
+      });
+      for (;;) {
+        await new Promise(setImmediate);
+        if (await this.withMain(() => indexStep(this.db, current()))) break;
+      }
+      await this.exclusive(() => this.db.transaction(() => this.schema.setIndex(current(), INDEXED))());
+    } catch {
+      if (this.db.open) this.schema.reload();
+    } finally {
+      this.indexing.delete(name);
+    }
   }
 
   private sql(text: string, db = this.db): Statement {
@@ -584,7 +645,7 @@ export class OwnerStore {
     }
     const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
     for (const { property, index: value } of values.values()) {
-      index.run(property.prop, value, row);
+      if (property.index !== NOT_INDEXED) index.run(property.prop, value, row);
       if (property.valueType === 'Text') this.sql(SET_TEXT).run(row, property.prop, value);
     }
     this.openCommit.created.push({ id, type });
@@ -710,14 +771,15 @@ export class OwnerStore {
         throw badRequest('a schema declaration cannot be changed; declare a new property instead');
       if (row.type === 'ItemEdgeSchema' && EDGE_DECLARATION_FIELDS.includes(name))
         throw badRequest('an edge declaration cannot be changed; declare a new edge instead');
-      if (stored.has(name))
+      const indexed = property.index !== NOT_INDEXED;
+      if (indexed && stored.has(name))
         drop.run(property.prop, encodeValue(name, property.valueType, stored.get(name)).index, row.row);
       if (value === null) {
         if (stored.delete(name) && property.valueType === 'Text') this.sql(DROP_TEXT).run(row.row, property.prop);
         continue;
       }
       const { index } = encodeValue(name, property.valueType, value);
-      add.run(property.prop, index, row.row);
+      if (indexed) add.run(property.prop, index, row.row);
       if (property.valueType === 'Text') this.sql(SET_TEXT).run(row.row, property.prop, index);
       stored.set(name, value);
     }
@@ -879,7 +941,11 @@ export class OwnerStore {
     view: ReadView | undefined,
     budget: AnswerBudget,
   ): Promise<JsonChunks<GraphqlAnswer>> {
-    const options = { hideDeleted: this.hidesDeleted, types: (name: string) => this.schema.get(name) };
+    const options = {
+      hideDeleted: this.hidesDeleted,
+      types: (name: string) => this.schema.get(name),
+      indexed: (name: string) => this.indexAnswers(this.schema.require(name)),
+    };
     return this.inSnapshot(async (db) =>
       jsonChunks(await answerGraphql(db, query, view, budget, { ...options, pausable: db !== this.db })),
     );
@@ -976,8 +1042,12 @@ export class OwnerStore {
       const { index } = encodeValue(name, valueType, value);
       if (valueType === 'Bool' && comparison !== '=' && comparison !== '!=')
         throw badRequest(`search filter "${key}": "${name}" is Bool, which compares only with "!=" (or equals)`);
-      if (property) indexed.push({ prop: property.prop, operator: comparison, index });
-      else {
+      if (property && this.indexAnswers(property)) indexed.push({ prop: property.prop, operator: comparison, index });
+      else if (property) {
+        // not indexed yet: the value as items.props holds it (a Bool as 1/0, absent as NULL: no match)
+        where.push(`(i.props ->> ?) ${comparison} ?`);
+        params.push(jsonPath(name), index);
+      } else {
         where.push(`i.${name} ${comparison} ?`);
         params.push(index);
       }
@@ -1145,14 +1215,16 @@ export class OwnerStore {
       "UPDATE items SET deleted = 1, dateServerModified = ? WHERE type = 'ItemPropertySchema' AND creator IS NOT NULL " +
         'AND row IN (SELECT item FROM property_values WHERE prop = ? AND value = ?)',
     ).run(this.now, propertyName.prop, property.name);
-    const values = this.sql('SELECT value, item FROM property_values WHERE prop = ?').raw().all(property.prop) as [
-      unknown,
-      number,
-    ][];
+    const path = jsonPath(property.name);
+    const values = (
+      property.index === INDEXED
+        ? this.sql('SELECT value, item FROM property_values WHERE prop = ?').raw().all(property.prop)
+        : this.sql('SELECT props ->> ?, row FROM items WHERE props ->> ? IS NOT NULL').raw().all(path, path)
+    ) as [unknown, number][];
     const erase = this.sql('UPDATE items SET props = json_remove(props, ?), dateServerModified = ? WHERE row = ?');
     const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
     for (const [value, row] of values) {
-      erase.run(`$."${property.name}"`, this.now, row);
+      erase.run(path, this.now, row);
       drop.run(property.prop, value, row);
       if (property.valueType === 'Text') this.sql(DROP_TEXT).run(row, property.prop);
       yield;

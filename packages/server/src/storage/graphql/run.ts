@@ -19,6 +19,8 @@ export interface GraphqlOptions {
   hideDeleted: boolean;
   /** The owner's schema: what a reader's readable property names are, for its `_text` filters. */
   types: PropertyTypes;
+  /** Whether the equality index answers filters on a property now (else they read items.props; store.ts). */
+  indexed: (name: string) => boolean;
 }
 
 interface RunContext extends GraphqlOptions {
@@ -113,7 +115,11 @@ function condition(c: Condition, sql: Sql, textScope: readonly TextField[] | und
  * A root list's rows come from the equality index when its filter requires a value (or one of a
  * list) of a property, as search does; else from the items of its type in date order.
  */
-function rootSource(root: RootLevel, textScope: readonly TextField[] | undefined): Sql {
+function rootSource(
+  root: RootLevel,
+  textScope: readonly TextField[] | undefined,
+  indexed: (name: string) => boolean,
+): Sql {
   const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
   // The condition the index answers is not checked again on the row.
   const driven = (driver: Condition, values: string, ...params: unknown[]) => {
@@ -127,7 +133,7 @@ function rootSource(root: RootLevel, textScope: readonly TextField[] | undefined
     return sql;
   };
   for (const part of parts) {
-    if (!('op' in part) || part.field.prop === null) continue;
+    if (!('op' in part) || part.field.prop === null || !indexed(part.field.name)) continue;
     const { field, op, value } = part;
     if (op === 'eq' && value !== null && !Array.isArray(value)) return driven(part, '= ?', field.prop, value);
     if (op === 'in' && Array.isArray(value) && value.length > 0)
@@ -248,7 +254,7 @@ async function roots(
   context: RunContext,
 ): Promise<{ found: Found[]; total: number }> {
   const { db, view } = context;
-  const where = readMode(context, rootSource(root, textScope(context, root.type)), root);
+  const where = readMode(context, rootSource(root, textScope(context, root.type), context.indexed), root);
   const select = columns(root, view, new Sql().add('SELECT '));
   const sql = new Sql().add(select.text + where.text, ...select.params, ...where.params).add(' ORDER BY ');
   ordering(root, sql).add('o.dateServerModified, o.row');
