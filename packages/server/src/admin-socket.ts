@@ -28,7 +28,10 @@ export async function listenAdmin(
       .then((report) => answer(200, report))
       .catch((error: Error) => {
         const status = error instanceof PodError ? statusOf(error.kind) : 500;
-        answer(status, errorBody(status, error instanceof PodError ? error.message : `internal error: ${error.message}`));
+        answer(
+          status,
+          errorBody(status, error instanceof PodError ? error.message : `internal error: ${error.message}`),
+        );
       });
   });
   // A socket left by a Pod that died is in the way; a Pod still running on this folder would be a mistake anyway.

@@ -83,12 +83,10 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   // `pod move` reaches the running Pod through its data folder's socket (admin-socket.ts).
   let admin: Server | undefined;
   app.addHook('onListen', async () => {
-    admin = await listenAdmin(config.dataDir, context.moves.source, (kind) => STATUS_OF[kind]).catch(
-      (error: Error) => {
-        app.log.warn(`no operator socket in ${config.dataDir} (${error.message}): pod move cannot reach this Pod`);
-        return undefined;
-      },
-    );
+    admin = await listenAdmin(config.dataDir, context.moves.source, (kind) => STATUS_OF[kind]).catch((error: Error) => {
+      app.log.warn(`no operator socket in ${config.dataDir} (${error.message}): pod move cannot reach this Pod`);
+      return undefined;
+    });
   });
   app.addHook('onClose', (_app, done) => (admin ? admin.close(() => done()) : done()));
   app.addHook('onClose', async () => context.plugins.network?.close());

@@ -47,7 +47,9 @@ function askPod(socketPath: string, move: MoveRequest): Promise<MoveReport> {
           const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           if (response.statusCode === 200) return resolve(MoveReport.parse(json));
           const error = ErrorBody.safeParse(json);
-          reject(new PodError('invalid', error.success ? error.data.message : `the Pod answered ${response.statusCode}`));
+          reject(
+            new PodError('invalid', error.success ? error.data.message : `the Pod answered ${response.statusCode}`),
+          );
         } catch (error) {
           reject(error);
         }

@@ -36,10 +36,14 @@ export class MoveTarget {
         'this Pod takes no moves; start it with --accept-moves-secret-file (the secret shared with the source Pod)',
       );
     if (!timingSafeEqual(digest(secret), this.secretDigest))
-      throw new PodError('unauthorized', 'wrong move secret: send the one of --accept-moves-secret-file as Bearer token');
+      throw new PodError(
+        'unauthorized',
+        'wrong move secret: send the one of --accept-moves-secret-file as Bearer token',
+      );
     if (!HEX_KEY.test(hash) || hash !== hash.toLowerCase())
       throw new PodError('invalid', 'the owner in the path is its hash: 64 lowercase hexadecimal characters');
-    if (!this.owners.allows(hash)) throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
+    if (!this.owners.allows(hash))
+      throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
     if (this.owners.hasData(hash))
       throw new PodError('conflict', 'this owner already has data on this Pod; nothing was changed');
   }
@@ -52,7 +56,8 @@ export class MoveTarget {
       try {
         const manifest = await receiveArchive(archive, staging);
         ownersArchive(manifest, hash);
-        if (!existsSync(join(staging, 'pod.db'))) throw new PodError('invalid', 'the first part of a move has no pod.db');
+        if (!existsSync(join(staging, 'pod.db')))
+          throw new PodError('invalid', 'the first part of a move has no pod.db');
         return received(manifest);
       } catch (error) {
         await rm(staging, { recursive: true, force: true });
@@ -114,7 +119,10 @@ const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 function ownersArchive(manifest: ArchiveManifest, hash: string) {
   if (manifest.owner !== hash)
-    throw new PodError('invalid', `the archive is owner ${manifest.owner.slice(0, 16)}…'s, not ${hash.slice(0, 16)}…'s`);
+    throw new PodError(
+      'invalid',
+      `the archive is owner ${manifest.owner.slice(0, 16)}…'s, not ${hash.slice(0, 16)}…'s`,
+    );
 }
 
 const received = (manifest: ArchiveManifest): MoveReceived => ({

@@ -53,7 +53,10 @@ describe('pod move', () => {
 
     const moved = await runPodMove(source.dataDir, { owner: hash, to: target.url, secretFile: secret });
     assert.equal(moved.code, 0, moved.output);
-    assert.match(moved.output, /moved owner [0-9a-f]{64} to http:\/\/127\.0\.0\.1:\d+: 1 files, .* writes paused \d+ ms/);
+    assert.match(
+      moved.output,
+      /moved owner [0-9a-f]{64} to http:\/\/127\.0\.0\.1:\d+: 1 files, .* writes paused \d+ ms/,
+    );
 
     const there = new Owner(target.url, owner.owner, owner.key);
     for (const [i, id] of ids.entries()) assert.equal((await there.get(id)).name, `thing ${i}`);
