@@ -22,12 +22,15 @@ export type Readiness = z.infer<typeof Readiness>;
  * Moving an owner between Pods (issue 15 part 3). The target's routes, on its ordinary listener, each
  * with the target's move secret as `Authorization: Bearer <secret>`, the owner by its hash:
  * `POST check` (would it take the owner? 204), `PUT` the first part (a `pod-owner` archive of the
- * database and files copied while the owner served: staged, not yet served), `POST finish` (the rest:
- * the WAL and files written since; the owner is installed at once), `DELETE` (drops what was staged).
+ * database and files copied while the owner served: staged, not yet served), `POST part` (what was
+ * written since: the WAL from where the last part ended, new files; repeated while the owner serves),
+ * `POST finish` (the last such part, sent while its writes are paused; the owner is installed at once),
+ * `DELETE` (drops what was staged).
  */
 export const moveRoutes = {
   check: '/move/:ownerHash/check',
   stage: '/move/:ownerHash',
+  part: '/move/:ownerHash/part',
   finish: '/move/:ownerHash/finish',
 } as const;
 

@@ -27,7 +27,7 @@ export const moveCommand = new Command('move')
   )
   .action((flags: { dataDir: string; owner: string; to: string; secretFile: string }) =>
     run(async () => {
-      const secret = readFileSync(flags.secretFile, 'utf8').trim();
+      const secret = readSecret(flags.secretFile);
       const report = await askPod(join(flags.dataDir, ADMIN_SOCKET), { owner: flags.owner, to: flags.to, secret });
       const MiB = (report.bytes / 1024 / 1024).toFixed(1);
       return (
@@ -36,6 +36,14 @@ export const moveCommand = new Command('move')
       );
     }),
   );
+
+function readSecret(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new PodError('invalid', `cannot read --secret-file ${path}: ${(error as Error).message}`);
+  }
+}
 
 function askPod(socketPath: string, move: MoveRequest): Promise<MoveReport> {
   return new Promise((resolve, reject) => {

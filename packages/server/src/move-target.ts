@@ -6,10 +6,11 @@
  * one rename puts the owner in place, so the owner is served whole or not at all.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { HEX_KEY, type MoveReceived } from '@pod/protocol';
 import { PodError } from './errors.js';
 import { receiveArchive, type ArchiveManifest } from './owner-archive.js';
@@ -58,6 +59,8 @@ export class MoveTarget {
         ownersArchive(manifest, hash);
         if (!existsSync(join(staging, 'pod.db')))
           throw new PodError('invalid', 'the first part of a move has no pod.db');
+        if ((manifest.walFrom ?? 0) !== 0)
+          throw new PodError('invalid', 'the first part of a move starts its WAL at 0');
         return received(manifest);
       } catch (error) {
         await rm(staging, { recursive: true, force: true });
@@ -66,32 +69,58 @@ export class MoveTarget {
     });
   }
 
-  /** The last part: the WAL and the files written since; then the owner is put in place and served. */
+  /** A later part, sent while the owner serves on the source: the WAL from where the last part ended, new files. */
+  part(hash: string, secret: string, archive: Readable): Promise<MoveReceived> {
+    return this.receiving(hash, secret, () => this.apply(hash, archive));
+  }
+
+  /** The last part, sent while the owner's writes are paused; then the owner is put in place and served. */
   finish(hash: string, secret: string, archive: Readable): Promise<MoveReceived> {
     return this.receiving(hash, secret, async () => {
       const staging = this.staging(hash);
-      if (!existsSync(join(staging, 'pod.db')))
-        throw new PodError('conflict', 'nothing is staged for this owner; send the first part of the move again');
-      const rest = `${staging}.rest-${randomBytes(6).toString('hex')}`;
+      const answer = await this.apply(hash, archive);
       try {
-        const manifest = await receiveArchive(archive, rest);
-        ownersArchive(manifest, hash);
-        await rm(join(staging, 'pod.db-wal'), { force: true });
-        for (const entry of manifest.entries) await rename(join(rest, entry.path), join(staging, entry.path));
-        const present = new Set(manifest.present ?? []);
-        for (const name of readdirSync(join(staging, 'files')))
-          if (!present.has(name)) await rm(join(staging, 'files', name), { force: true });
         if (this.owners.hasData(hash)) throw new PodError('conflict', 'this owner already has data on this Pod');
         await rename(staging, join(this.dataDir, hash));
         this.owners.moved.forget(hash);
-        return received(manifest);
+        return answer;
       } catch (error) {
         await rm(staging, { recursive: true, force: true });
         throw error;
-      } finally {
-        await rm(rest, { recursive: true, force: true });
       }
     });
+  }
+
+  /** Adds a later part to the staged owner: its WAL piece at its place, its files; files gone since are dropped. */
+  private async apply(hash: string, archive: Readable): Promise<MoveReceived> {
+    const staging = this.staging(hash);
+    if (!existsSync(join(staging, 'pod.db')))
+      throw new PodError('conflict', 'nothing is staged for this owner; send the first part of the move again');
+    const rest = `${staging}.part-${randomBytes(6).toString('hex')}`;
+    try {
+      const manifest = await receiveArchive(archive, rest);
+      ownersArchive(manifest, hash);
+      const wal = join(staging, 'pod.db-wal');
+      const walFrom = manifest.walFrom ?? 0;
+      const walHas = statSync(wal, { throwIfNoEntry: false })?.size ?? 0;
+      if (walFrom > walHas)
+        throw new PodError('conflict', `this part's WAL starts at ${walFrom}, the staged one ends at ${walHas}`);
+      if (walFrom === 0) await rm(wal, { force: true });
+      else await truncate(wal, walFrom);
+      for (const entry of manifest.entries)
+        if (entry.path === 'pod.db-wal')
+          await pipeline(createReadStream(join(rest, entry.path)), createWriteStream(wal, { flags: 'a', mode: 0o600 }));
+        else await rename(join(rest, entry.path), join(staging, entry.path));
+      const present = new Set(manifest.present ?? []);
+      for (const name of readdirSync(join(staging, 'files')))
+        if (!present.has(name)) await rm(join(staging, 'files', name), { force: true });
+      return received(manifest);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    } finally {
+      await rm(rest, { recursive: true, force: true });
+    }
   }
 
   /** The source gave up: whatever was staged goes. */

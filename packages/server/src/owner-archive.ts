@@ -7,7 +7,16 @@
  * so a truncated or damaged archive leaves nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  openSync,
+  readSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -32,6 +41,8 @@ const ArchiveManifest = z.object({
   entries: z.array(Entry),
   /** Every file of the owner when the archive was packed, those sent in an earlier part of a move included. */
   present: z.array(z.string()).optional(),
+  /** Where in the owner's WAL the archive's pod.db-wal begins (a move's later parts); absent: at 0. */
+  walFrom: z.number().int().min(0).optional(),
 });
 export type ArchiveManifest = z.infer<typeof ArchiveManifest>;
 
@@ -43,7 +54,8 @@ export function exportOwner(ownerDir: string, hash: string): Readable {
 /** Which of the owner's parts an archive carries (a move sends its two parts with the same format). */
 export interface ArchiveParts {
   database: boolean;
-  wal: boolean;
+  /** The whole WAL, or bytes `from`–`to` of it (a move's later parts: the WAL only grows meanwhile). */
+  wal: boolean | { from: number; to: number };
   /** Take the checkpoint lock around the database and WAL (false: the caller holds it). */
   takeLock: boolean;
   /** Files already sent (a move's first part): left out. */
@@ -62,21 +74,25 @@ export function packOwner(
   if (!existsSync(join(ownerDir, 'pod.db'))) throw new PodError('notFound', `owner ${hash} has no database here`);
   const pack = tar.pack();
   const entries: Entry[] = [];
-  const add = async (name: string, path: string, bytes: number) => {
+  const add = async (name: string, path: string, bytes: number, start = 0) => {
     const sink = pack.entry({ name, size: bytes, mode: 0o600 });
     const meter = hashingMeter();
-    const source = bytes > 0 ? createReadStream(path, { start: 0, end: bytes - 1 }) : PassThrough.from([]);
+    const source = bytes > 0 ? createReadStream(path, { start, end: start + bytes - 1 }) : PassThrough.from([]);
     await pipeline(source, meter.stream, sink);
     entries.push({ path: name, bytes, sha256: meter.result().sha256 });
   };
   const write = async (): Promise<ArchiveManifest> => {
     const release = parts.takeLock ? await holdLock(ownerDir, LOCK_WAIT_MS) : () => {};
     try {
-      for (const name of [parts.database && 'pod.db', parts.wal && 'pod.db-wal']) {
+      for (const name of [parts.database && 'pod.db', parts.wal === true && 'pod.db-wal']) {
         if (!name) continue;
         const path = join(ownerDir, name);
         const size = statSync(path, { throwIfNoEntry: false })?.size;
         if (size !== undefined) await add(name, path, size);
+      }
+      if (typeof parts.wal === 'object') {
+        const { from, to } = parts.wal;
+        if (to > from) await add('pod.db-wal', join(ownerDir, 'pod.db-wal'), to - from, from);
       }
     } finally {
       release();
@@ -100,6 +116,7 @@ export function packOwner(
       counts: { files: blobs.length, bytes: entries.reduce((sum, entry) => sum + entry.bytes, 0) },
       entries,
       present,
+      ...(typeof parts.wal === 'object' && { walFrom: parts.wal.from }),
     };
     pack.entry({ name: MANIFEST, mode: 0o600 }, `${JSON.stringify(manifest, null, 2)}\n`);
     pack.finalize();
@@ -108,6 +125,26 @@ export function packOwner(
   const manifest = write();
   manifest.catch((error: Error) => pack.destroy(error));
   return { archive: Readable.from(pack, { objectMode: false }), manifest };
+}
+
+export const WAL_HEADER_BYTES = 32;
+
+/**
+ * The owner's WAL as it is now: its length and its 32-byte header, whose salts change when SQLite starts
+ * the WAL over (then a copy of it starts over too). Read it where no write is half done.
+ */
+export function walEnd(ownerDir: string): { size: number; header: Buffer } {
+  const path = join(ownerDir, 'pod.db-wal');
+  const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  const header = Buffer.alloc(Math.min(size, WAL_HEADER_BYTES));
+  if (header.length === 0) return { size, header };
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return { size, header };
 }
 
 export const damaged = (why: string) =>

@@ -22,6 +22,7 @@ const KNOWN_WORDS: ReadonlySet<string> = new Set([
   // the move routes (`/move/<owner hash>/…`)
   'move',
   'check',
+  'part',
   'finish',
 ]);
 

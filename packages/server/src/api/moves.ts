@@ -28,6 +28,10 @@ export const moves: FastifyPluginAsync<{ target: MoveTarget }> = async (app, { t
     const staged = await target.stage(request.params.ownerHash, secretOf(request), request.raw);
     return reply.type('application/json; charset=utf-8').send(json(staged));
   });
+  app.post(moveRoutes.part, async (request: Request, reply) => {
+    const applied = await target.part(request.params.ownerHash, secretOf(request), request.raw);
+    return reply.type('application/json; charset=utf-8').send(json(applied));
+  });
   app.post(moveRoutes.finish, async (request: Request, reply) => {
     const installed = await target.finish(request.params.ownerHash, secretOf(request), request.raw);
     return reply.type('application/json; charset=utf-8').send(json(installed));

@@ -204,6 +204,12 @@ export class OwnerPool {
     return open ? await open.store.exclusive(work) : await work();
   }
 
+  /** Runs `work` in a turn of the owner's main connection if it is open (no sliced write open then); else now. */
+  async inMainTurn<T>(hash: string, work: () => T): Promise<T> {
+    const open = this.open.get(hash);
+    return open ? await open.store.withMain(work) : work();
+  }
+
   /** While an owner's last part is sent to another Pod: a caller the move's gate does not hold gets 503. */
   freeze(hash: string) {
     this.frozen.add(hash);
