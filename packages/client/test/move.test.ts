@@ -116,3 +116,51 @@ describe('pod move under load', () => {
     );
   });
 });
+
+describe('following a moved owner', () => {
+  /** A server that answers every request with 307 to `location(path)`. */
+  async function redirecting(location: (path: string) => string) {
+    const { createServer } = await import('node:http');
+    const server = createServer((request, response) => {
+      request.resume();
+      response.writeHead(307, { location: location(request.url ?? '/') }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  it('follows at most a few hops, and only to http(s)', async () => {
+    const loop = await redirecting((path) => path);
+    const scheme = await redirecting(() => 'file:///etc/passwd');
+    try {
+      const looping = new PodClient({ url: loop.url, retries: 0 });
+      await assert.rejects(looping.version(), /redirected more than 5 times/);
+      const filed = new PodClient({ url: scheme.url, retries: 0 });
+      await assert.rejects(filed.search({ type: 'Label' }), /redirected to a file: URL; only http\(s\) is followed/);
+    } finally {
+      await loop.close();
+      await scheme.close();
+    }
+  });
+
+  it('a streamed upload that meets the 307 says where the owner went, and the client goes there next', async () => {
+    const moved = await redirecting((path) => `http://127.0.0.1:9${path}`);
+    try {
+      const client = new PodClient({ url: moved.url });
+      const bytes = randomBytes(1_000);
+      const stream = new Blob([bytes]).stream();
+      const upload = client.transport.post(
+        `upload_file/${client.databaseKey}/${sha256(bytes)}`,
+        'upload_file',
+        { body: stream, duplex: 'half' } as RequestInit,
+        'never',
+        (response) => response.arrayBuffer(),
+      );
+      await assert.rejects(upload, /the owner moved to http:\/\/127\.0\.0\.1:9; a streamed body cannot be sent twice/);
+      assert.equal(client.url, 'http://127.0.0.1:9');
+    } finally {
+      await moved.close();
+    }
+  });
+});
