@@ -26,9 +26,9 @@ import type { ChangeFeed } from './sync/feed.js';
 /** How long the requests under way when writes are paused may take to finish; a move waits no longer. */
 export const DRAIN_MS = 10_000;
 /** Catch-up parts go while the owner serves until one carries at most this much (then the pause sends the rest)… */
-const CATCH_UP_BYTES = 8 * 1024 * 1024;
+const CATCH_UP_BYTES = 1024 * 1024;
 /** …or this many were sent (an owner written faster than the link carries: the pause then sends more). */
-const CATCH_UP_ROUNDS = 6;
+const CATCH_UP_ROUNDS = 10;
 
 export class OwnerMoves {
   /** Owners in the pause: their new requests wait here until the move is done or rolled back. */
