@@ -5,7 +5,7 @@
 import type { ChangeEvent, ChangeEventData, ChangesQuery } from '@pod/protocol';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { PodError } from './errors.js';
-import { answerError } from './http.js';
+import { answerError, fetchFollowing } from './http.js';
 import type { Transport } from './transport.js';
 
 export interface ChangesOptions {
@@ -53,7 +53,8 @@ export async function* changeFeed(
   try {
     wait(timeout);
     const init = { method: 'POST', ...transport.envelope(JSON.stringify(payload)) };
-    const response = await fetch(`${transport.base}/changes`, { ...init, signal: controller.signal });
+    const url = `${transport.base}/changes`;
+    const response = await fetchFollowing(url, { ...init, signal: controller.signal }, transport.moved);
     if (response.status !== 200 || !response.body) throw await answerError(response, 'changes');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     // An abort does not always end a read of the piped body (not when data was buffered): cancel it.

@@ -147,7 +147,6 @@ const isQueryFirst = (
 ): args is [string, RequestOptions?] => typeof args[0] === 'string';
 
 export class PodCore implements Policy {
-  readonly url: string;
   readonly ownerKey: string;
   /** Undefined for a plugin, which authenticates with `pluginAuth`. */
   readonly databaseKey?: string;
@@ -165,7 +164,7 @@ export class PodCore implements Policy {
   }
 
   constructor(options: PodClientOptions = {}) {
-    this.url = (options.url ?? DEFAULT_URL).replace(/\/+$/, '');
+    const url = (options.url ?? DEFAULT_URL).replace(/\/+$/, '');
     this.ownerKey = options.ownerKey ?? PodCore.generateKey();
     if (!HEX_KEY.test(this.ownerKey)) throw new TypeError('ownerKey must be 64 hexadecimal characters');
     let auth: Auth;
@@ -180,7 +179,12 @@ export class PodCore implements Policy {
     this.retries = options.retries ?? 2;
     this.bulkLimit = options.bulkLimit ?? DEFAULT_BULK_LIMIT;
     this.classes = new ItemClasses([...builtinItemClasses, ...(options.classes ?? [])]);
-    this.transport = new Transport(this.url, this.ownerKey, auth, this);
+    this.transport = new Transport(url, this.ownerKey, auth, this);
+  }
+
+  /** The Pod's URL, no trailing slash; it follows the owner when the Pod answers that it moved (307). */
+  get url(): string {
+    return this.transport.url;
   }
 
   /** Any JSON endpoint with its protocol payload and answer: what the methods below are built on. */

@@ -31,7 +31,14 @@ export interface Exchange<T> {
   retry: Retry;
   /** Reads a 200 answer; runs under the same timeout, so a stalled body is a timeout too. */
   read: (response: Response) => Promise<T>;
+  /** Told when the Pod redirected the request (the owner moved): from which URL to which. */
+  moved?: Moved;
 }
+
+export type Moved = (from: string, to: string) => void;
+
+/** Redirects followed per request: a moved owner takes one, a chain of moves a few more. */
+export const MAX_REDIRECTS = 5;
 
 export interface Policy {
   timeout: number;
@@ -52,7 +59,7 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
     let failure: PodError | FileIntegrityError;
     let repeatable: boolean;
     try {
-      const response = await fetch(exchange.url, { ...exchange.init, signal });
+      const response = await fetchFollowing(exchange.url, { ...exchange.init, signal }, exchange.moved);
       if (response.status === 200) return await exchange.read(response);
       failure = await answerError(response, exchange.endpoint);
       repeatable = exchange.retry === 'safe' && RETRY_STATUSES.has(failure.status);
@@ -77,6 +84,39 @@ export async function exchange<T>(exchange: Exchange<T>, policy: Policy, options
     }
     if (!repeatable || attempt >= policy.retries) throw failure;
     await new Promise((resolve) => setTimeout(resolve, backoffDelay(RETRY_BACKOFF, attempt)));
+  }
+}
+
+/**
+ * `fetch` that follows a Pod's 307/308 (an owner moved to another Pod: `pod move`) at most
+ * MAX_REDIRECTS times, to http(s) URLs only, sending the same method and body, keys included, to the
+ * host the Pod named. A streamed body cannot be sent twice: then a `PodError` says where the owner
+ * went (`moved` was told, so sending it again goes there). Browsers hide a redirect's Location
+ * from `fetch`: there the browser follows (at most 20, http(s) only), and `moved` learns the end.
+ */
+export async function fetchFollowing(url: string, init: RequestInit, moved?: Moved): Promise<Response> {
+  for (let hops = 0; ; hops++) {
+    const response = await fetch(url, { ...init, redirect: 'manual' });
+    if (response.type === 'opaqueredirect') {
+      const followed = await fetch(url, { ...init, redirect: 'follow' });
+      if (followed.redirected) moved?.(url, followed.url);
+      return followed;
+    }
+    const location = response.headers.get('location');
+    if ((response.status !== 307 && response.status !== 308) || location === null) return response;
+    await response.body?.cancel();
+    const next = new URL(location, url);
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new PodError(response.status, `the Pod redirected to a ${next.protocol} URL; only http(s) is followed`);
+    if (hops >= MAX_REDIRECTS)
+      throw new PodError(response.status, `the Pod redirected more than ${MAX_REDIRECTS} times; not followed further`);
+    moved?.(url, next.href);
+    if (init.body instanceof ReadableStream)
+      throw new PodError(
+        response.status,
+        `the owner moved to ${next.origin}; a streamed body cannot be sent twice: send it again (this client now goes there)`,
+      );
+    url = next.href;
   }
 }
 

@@ -12,28 +12,45 @@ import type {
   V5Answer,
   V5Endpoint,
 } from '@pod/protocol';
-import { exchange, type Policy, type RequestOptions, type Retry } from './http.js';
+import { exchange, type Moved, type Policy, type RequestOptions, type Retry } from './http.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export class Transport {
-  /** `https://host/v4/<ownerKey>`: every call is a POST below it. */
-  readonly base: string;
+  /** The Pod's URL: where the owner lives, updated when the Pod answers that it moved (a 307). */
+  url: string;
   /** The auth as JSON, sent in every envelope (and, for a plugin, in the path of an upload). */
   readonly authJson: string;
-  /** `https://host/v5/<ownerKey>`: the 2023 schema call (spec 2023 §2.2). */
-  private readonly v5Base: string;
 
   constructor(
-    readonly url: string,
-    ownerKey: string,
+    url: string,
+    private readonly ownerKey: string,
     auth: Auth,
     private readonly policy: Policy,
   ) {
-    this.base = `${url}/v4/${ownerKey}`;
-    this.v5Base = `${url}/v5/${ownerKey}`;
+    this.url = url;
     this.authJson = JSON.stringify(auth);
   }
+
+  /** `https://host/v4/<ownerKey>`: every call is a POST below it. */
+  get base(): string {
+    return `${this.url}/v4/${this.ownerKey}`;
+  }
+
+  /** `https://host/v5/<ownerKey>`: the 2023 schema call (spec 2023 §2.2). */
+  private get v5Base(): string {
+    return `${this.url}/v5/${this.ownerKey}`;
+  }
+
+  /**
+   * A redirect that keeps the request's path (the owner moved, `pod move`) moves this transport's Pod
+   * URL with it, so later calls (a stream upload, the live feed's reconnection) go straight there.
+   */
+  readonly moved: Moved = (from, to) => {
+    if (!from.startsWith(this.url)) return;
+    const path = from.slice(this.url.length);
+    if (to.endsWith(path) && to.length > path.length) this.url = to.slice(0, to.length - path.length);
+  };
 
   /** Characters the envelope adds to a payload. */
   get envelopeLength(): number {
@@ -60,7 +77,8 @@ export class Transport {
   ): Promise<V5Answer<E>> {
     const read = (response: Response): Promise<V5Answer<E>> => response.json();
     const init = { method: 'POST', ...this.envelope(payloadJson) };
-    return exchange({ url: `${this.v5Base}/${endpoint}`, init, endpoint, retry, read }, this.policy, options);
+    const request = { url: `${this.v5Base}/${endpoint}`, init, endpoint, retry, read, moved: this.moved };
+    return exchange(request, this.policy, options);
   }
 
   /** A request body carrying this payload. */
@@ -77,7 +95,8 @@ export class Transport {
     read: (response: Response) => Promise<T>,
     options?: RequestOptions,
   ): Promise<T> {
-    const request = { url: `${this.base}/${path}`, init: { method: 'POST', ...init }, endpoint, retry, read };
+    const url = `${this.base}/${path}`;
+    const request = { url, init: { method: 'POST', ...init }, endpoint, retry, read, moved: this.moved };
     return exchange(request, this.policy, options);
   }
 
@@ -85,7 +104,8 @@ export class Transport {
   account(registration: AccountRegistration, options?: RequestOptions): Promise<Empty> {
     const read = (response: Response): Promise<Empty> => response.json();
     const init = { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(registration) };
-    const request = { url: `${this.url}/v4/account`, init, endpoint: 'account', retry: 'safe' as const, read };
+    const url = `${this.url}/v4/account`;
+    const request = { url, init, endpoint: 'account', retry: 'safe' as const, read, moved: this.moved };
     return exchange(request, this.policy, options);
   }
 

@@ -19,6 +19,7 @@ import { benchFullText, fullTextRows } from './fulltext.js';
 import { benchGraphql } from './graphql.js';
 import { benchManyOwners, manyOwnersRows } from './many-owners.js';
 import { benchThumbnails, thumbnailRows } from './thumbnails.js';
+import { benchMove, moveRows } from './move.js';
 import { benchProgress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
@@ -381,6 +382,7 @@ async function main() {
   for (const figure of await benchGraphql(benchProgress('  graphql', 3))) report(...figure);
   for (const row of manyOwnersRows(await benchManyOwners(benchProgress('  many owners', 2)))) report(...row);
   for (const row of thumbnailRows(await benchThumbnails(benchProgress('  thumbnails', 3)))) report(...row);
+  for (const row of moveRows(await benchMove(benchProgress('  move', 3)))) report(...row);
   printTable(rows);
   rmSync(dir, { recursive: true, force: true });
 }

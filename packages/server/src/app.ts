@@ -1,5 +1,6 @@
 /** Builds the Pod: a Fastify instance with the API, the owner pool, plugin trigger and mailer wired in. */
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { configWarnings, type PodConfig } from './config.js';
@@ -9,7 +10,7 @@ import { errorBody } from './api/error-body.js';
 import { ROUTES_HELP, loggableUrl } from './api/loggable-url.js';
 import { refuseForeignOrigins } from './api/origin.js';
 import { createMailer, type Mailer } from './email/mailer.js';
-import { PodError, type ErrorKind } from './errors.js';
+import { MovedError, PodError, type ErrorKind } from './errors.js';
 import { requestGuard } from './api/request-guard.js';
 import type { PluginRunner } from './plugins/runner.js';
 import { createPluginParts, type PluginParts } from './plugins/setup.js';
@@ -21,6 +22,10 @@ import { PodMetrics } from './metrics.js';
 import { operations } from './api/operations.js';
 import { findAppDir, webApp } from './api/web-app.js';
 import { Thumbnails } from './storage/thumbnails.js';
+import { moves } from './api/moves.js';
+import { listenAdmin } from './admin-socket.js';
+import { OwnerMoves } from './move.js';
+import { MoveTarget } from './move-target.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -77,6 +82,15 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     await context.plugins.runs.stopAll();
   });
   app.addHook('onClose', async () => context.owners.closeAll());
+  // `pod move` reaches the running Pod through its data folder's socket (admin-socket.ts).
+  let admin: Server | undefined;
+  app.addHook('onListen', async () => {
+    admin = await listenAdmin(config.dataDir, context.moves.source, (kind) => STATUS_OF[kind]).catch((error: Error) => {
+      app.log.warn(`no operator socket in ${config.dataDir} (${error.message}): pod move cannot reach this Pod`);
+      return undefined;
+    });
+  });
+  app.addHook('onClose', (_app, done) => (admin ? admin.close(() => done()) : done()));
   app.addHook('onClose', async () => context.plugins.network?.close());
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -91,6 +105,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
             ? 'internal error; see the Pod log'
             : error.message;
     if (error instanceof PodError) reply.headers(error.headers);
+    if (error instanceof MovedError) reply.header('location', `${error.to}${request.url}`);
     reply.status(status).type('application/json; charset=utf-8').send(errorBody(status, message));
   });
   app.setNotFoundHandler((_request, reply) =>
@@ -101,6 +116,8 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   );
 
   requestGuard(app, config);
+  // After the guard: a moved owner's request gets its 307, one paused by a move waits (move.ts).
+  app.addHook('onRequest', context.moves.source.admit);
   await app.register(webApp, {
     appDir: findAppDir(config.appDir),
     identity: { pod: 'Pod', version: POD_VERSION, api: ['v4', 'v3'] },
@@ -119,6 +136,7 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
     dataDir: config.dataDir,
     runner: context.plugins.runner,
   });
+  await app.register(moves, { target: context.moves.target });
   await app.register(api, {
     owners: context.owners,
     credentials: context.credentials,
@@ -145,6 +163,7 @@ export interface PodContext {
   oauth: OAuthBroker;
   metrics: PodMetrics;
   thumbnails: Thumbnails;
+  moves: { source: OwnerMoves; target: MoveTarget };
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
@@ -174,7 +193,21 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     launches: () => plugins.runs.launches,
   });
   const thumbnails = new Thumbnails(config.limits.maxThumbnailPixels, metrics);
-  return { owners, credentials, feed, plugins, mailer: createMailer(config, app.log), oauth, metrics, thumbnails };
+  const moves = {
+    source: new OwnerMoves(owners, feed, config.dataDir),
+    target: new MoveTarget(config.dataDir, owners, config.acceptMovesSecret),
+  };
+  return {
+    owners,
+    credentials,
+    feed,
+    plugins,
+    mailer: createMailer(config, app.log),
+    oauth,
+    metrics,
+    thumbnails,
+    moves,
+  };
 }
 
 /** The one place a domain error becomes an HTTP status. */
@@ -192,6 +225,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   internal: 500,
   badGateway: 502,
   unavailable: 503,
+  moved: 307,
 };
 
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */

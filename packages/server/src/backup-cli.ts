@@ -24,7 +24,7 @@ function progressLines(verb: string): Progress {
 }
 
 /** Runs a subcommand's work and exits: 0, or 2 with the message for a problem the operator can fix. */
-async function run(work: () => Promise<string>): Promise<never> {
+export async function run(work: () => Promise<string>): Promise<never> {
   try {
     console.error(await work());
     process.exit(0);
@@ -35,7 +35,7 @@ async function run(work: () => Promise<string>): Promise<never> {
   }
 }
 
-const dataDirOption = () =>
+export const dataDirOption = () =>
   new Option('--data-dir <path>', 'folder of the owner databases and files')
     .env('POD_DATA_DIR')
     .default(defaultConfig().dataDir);
@@ -67,7 +67,7 @@ export const restoreCommand = new Command('restore')
     }),
   );
 
-const ownerOption = () =>
+export const ownerOption = () =>
   new Option('--owner <hash>', "the owner's hash (SHA-256 hex of the owner key: its folder's name)")
     .env('POD_OWNER_HASH')
     .makeOptionMandatory()

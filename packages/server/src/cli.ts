@@ -3,12 +3,14 @@
  * `pod`: starts the Pod; `pod backup`, `restore`, `export`, `import` (backup-cli.ts) copy its data.
  * Every flag can also come from the environment variable named in --help.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import { defaultPluginDir } from '@pod/protocol';
 import { PLUGIN_RUNNERS, SMTP_LIMITS, configProblems, defaultConfig, isLoopback, type PodConfig } from './config.js';
 import { POD_VERSION, createPod } from './app.js';
 import { backupCommand, exportCommand, importCommand, restoreCommand } from './backup-cli.js';
+import { moveCommand } from './move-cli.js';
 import { normalizeOrigin } from './api/origin.js';
 import { listenPod } from './listen.js';
 import { loadProviders, type OAuthProviders } from './oauth/providers.js';
@@ -208,6 +210,13 @@ const program = new Command('pod')
     ),
   )
   .addOption(
+    option(
+      '--accept-moves-secret-file <path>',
+      'take owners moved here by pod move from a Pod that sends the secret in this file (32+ characters)',
+      'POD_ACCEPT_MOVES_SECRET_FILE',
+    ),
+  )
+  .addOption(
     option('--smtp-host <host>', 'SMTP relay for send_email (without it, emails are only logged)', 'POD_SMTP_HOST'),
   )
   .addOption(
@@ -348,6 +357,7 @@ const program = new Command('pod')
   .addCommand(restoreCommand)
   .addCommand(exportCommand)
   .addCommand(importCommand)
+  .addCommand(moveCommand)
   .action(() => {});
 
 /** What the options above parse to (commander leaves an option without a default undefined). */
@@ -375,6 +385,7 @@ interface Flags {
   keepAliveTimeout: number;
   appDir?: string;
   metricsToken?: string;
+  acceptMovesSecretFile?: string;
   smtpHost?: string;
   smtpPort: number;
   smtpSecure: boolean;
@@ -398,6 +409,16 @@ interface Flags {
   pluginMaxRuns: number;
   pluginMaxRunsPerOwner: number;
   pluginMaxQueuedPerOwner: number;
+}
+
+/** The move secret, from its file; a file that cannot be read stops the Pod with the reason. */
+function moveSecret(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    console.error(`pod: cannot read --accept-moves-secret-file ${path}: ${(error as Error).message}`);
+    process.exit(2);
+  }
 }
 
 // A subcommand's action exits the process when done: what follows is `pod` serving.
@@ -437,6 +458,7 @@ const config: PodConfig = {
   },
   appDir: flags.appDir,
   metricsToken: flags.metricsToken,
+  acceptMovesSecret: flags.acceptMovesSecretFile === undefined ? undefined : moveSecret(flags.acceptMovesSecretFile),
   smtp: flags.smtpHost
     ? {
         host: flags.smtpHost,

@@ -69,6 +69,8 @@ export interface PodConfig {
   appDir?: string;
   /** When set, `GET /metrics` needs it as a Bearer token; /healthz and /readyz stay open (they reveal nothing). */
   metricsToken?: string;
+  /** The secret a source Pod must send to move an owner here (`--accept-moves-secret-file`); without it, no moves. */
+  acceptMovesSecret?: string;
   smtp?: SmtpConfig;
   /** OAuth providers by platform (`--oauth-providers`): the Pod performs the exchanges, secrets stay here. */
   oauth: OAuthProviders;
@@ -162,6 +164,10 @@ export function configProblems(config: PodConfig): string[] {
     problems.push(
       `--plugin-runner process on ${config.host}: plugins would run as the Pod's own user, able to read its data folder, memory and environment; use --plugin-runner docker or pass --insecure`,
     );
+  if (config.acceptMovesSecret !== undefined && !MOVE_SECRET.test(config.acceptMovesSecret))
+    problems.push(
+      'the move secret (--accept-moves-secret-file) must be at least 32 characters without spaces; generate one with: openssl rand -hex 32',
+    );
   if (config.metricsToken !== undefined && !METRICS_TOKEN.test(config.metricsToken))
     problems.push(
       '--metrics-token must be at least 16 characters of letters, digits and -._~+/= (a Bearer token); generate one with: openssl rand -hex 32',
@@ -181,6 +187,8 @@ export function configProblems(config: PodConfig): string[] {
 
 /** RFC 6750's token68, long enough not to be guessed. */
 const METRICS_TOKEN = /^[A-Za-z0-9\-._~+/]{16,}=*$/;
+/** A Bearer token too (no spaces), and long enough not to be guessed. */
+const MOVE_SECRET = /^\S{32,}$/;
 
 /** Settings that are allowed but loosen what the Pod promises: logged at start-up. */
 export function configWarnings({ plugins, corsOrigins, host, metricsToken }: PodConfig): string[] {

@@ -18,7 +18,9 @@ export type ErrorKind =
   /** A plugin credential from an earlier Pod process (2023 §1.4): its plugin should stop. */
   | 'misdirected'
   /** An outside service the Pod called for the request (an OAuth provider, a plugin's own web server) failed. */
-  | 'badGateway';
+  | 'badGateway'
+  /** The owner moved to another Pod (`pod move`): answered 307 to the same path there. */
+  | 'moved';
 
 export class PodError extends Error {
   constructor(
@@ -34,3 +36,10 @@ export class PodError extends Error {
 
 export const badRequest = (message: string) => new PodError('invalid', message);
 export const notFound = (message: string) => new PodError('notFound', message);
+
+/** The owner lives on the Pod at `to` now: the answer is 307 with Location `to` + the request's path and query. */
+export class MovedError extends PodError {
+  constructor(readonly to: string) {
+    super('moved', `this owner moved to ${to}; send the request there (same path)`);
+  }
+}

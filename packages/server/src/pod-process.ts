@@ -51,3 +51,17 @@ export async function startPodProcess(dataDir: string, extraArgs: string[] = [])
     },
   };
 }
+
+/** Runs `pod move` as an operator would, beside the Pod serving `dataDir`; its exit code and what it printed. */
+export function runPodMove(
+  dataDir: string,
+  { owner, to, secretFile }: { owner: string; to: string; secretFile: string },
+): Promise<{ code: number | null; output: string }> {
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
+  const args = [cli, 'move', '--data-dir', dataDir, '--owner', owner, '--to', to, '--secret-file', secretFile];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}

@@ -12,7 +12,7 @@ import { createPod, type PodParts } from './app.js';
 import { defaultConfig, type PodConfig } from './config.js';
 import { listenPod } from './listen.js';
 
-export { freePort, startPodProcess, type PodProcess } from './pod-process.js';
+export { freePort, runPodMove, startPodProcess, type PodProcess } from './pod-process.js';
 export { benchProgress, quiet, type Progress } from './bench-progress.js';
 export { startFakeOAuthProvider, type FakeOAuthProvider } from './fake-oauth-provider.js';
 export { parseProviders } from './oauth/providers.js';

@@ -19,6 +19,11 @@ const KNOWN_WORDS: ReadonlySet<string> = new Set([
   'changes',
   'version',
   'account',
+  // the move routes (`/move/<owner hash>/…`)
+  'move',
+  'check',
+  'part',
+  'finish',
 ]);
 
 /** `<owner:…>` with the first 16 hex digits of the owner hash, which names the owner's data folder. */

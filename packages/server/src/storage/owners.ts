@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HEX_KEY } from '@pod/protocol';
 import { ownerHash, type PodConfig } from '../config.js';
-import { PodError } from '../errors.js';
+import { MovedError, PodError } from '../errors.js';
+import { MovedOwners } from '../moved-owners.js';
 import { holdLock, lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
 import { openEncrypted, rekey, type Db } from './database.js';
 import { PageCacheBudget } from './page-cache.js';
@@ -48,11 +49,15 @@ export class OwnerPool {
   private readonly commitListeners: CommitListener[] = [];
   /** Every open connection's page cache comes out of this one budget. */
   readonly pageCache: PageCacheBudget;
+  /** Owners in the last step of a move: nothing may open them meanwhile (`freeze`). */
+  private readonly frozen = new Set<string>();
 
   constructor(
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & {
       limits: Pick<PodConfig['limits'], 'maxOpenOwners' | 'pageCacheBytes'>;
     },
+    /** Owners that moved to another Pod: their requests get a 307 there, never a new database here. */
+    readonly moved = new MovedOwners(config.dataDir),
   ) {
     this.pageCache = new PageCacheBudget(config.limits.pageCacheBytes);
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
@@ -74,6 +79,12 @@ export class OwnerPool {
     const hash = ownerHash(ownerKey);
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
       throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
+    const movedTo = this.moved.to(hash);
+    if (movedTo) throw new MovedError(movedTo);
+    if (this.frozen.has(hash))
+      throw new PodError('unavailable', 'this owner is being moved to another Pod; try again in a few seconds', {
+        'retry-after': '2',
+      });
     const key = Buffer.from(databaseKey, 'hex');
     const digest = this.digestOf(key);
     const known = this.open.get(hash);
@@ -101,6 +112,8 @@ export class OwnerPool {
     const hash = ownerHash(ownerKey);
     if (this.config.owners !== 'ANY' && !this.config.owners.has(hash))
       throw new PodError('forbidden', 'this owner is not allowed on this Pod (see --owners)');
+    const movedTo = this.moved.to(hash);
+    if (movedTo) throw new MovedError(movedTo);
     if (this.exists(ownerKey))
       throw new PodError('conflict', 'this owner already has data on this Pod: import only into an empty one');
     return importOwner(archive, this.config.dataDir, hash, (databasePath) => {
@@ -171,6 +184,63 @@ export class OwnerPool {
     } finally {
       release();
     }
+  }
+
+  /**
+   * Checkpoints the owner's WAL into its database if it is open (a move starts from a short WAL);
+   * skipped while a backup holds the checkpoint lock.
+   */
+  checkpoint(hash: string) {
+    const open = this.open.get(hash);
+    if (!open || !tryLock(open.dir)) return;
+    try {
+      open.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      unlock(open.dir);
+    }
+  }
+
+  /**
+   * Runs `work` while the owner's connections are idle and stay so (no write transaction open, no read
+   * snapshot; the owner's own uses wait), if it is open; else at once.
+   */
+  async whileIdle<T>(hash: string, work: () => Promise<T>): Promise<T> {
+    const open = this.open.get(hash);
+    return open ? await open.store.exclusive(work) : await work();
+  }
+
+  /** Runs `work` in a turn of the owner's main connection if it is open (no sliced write open then); else now. */
+  async inMainTurn<T>(hash: string, work: () => T): Promise<T> {
+    const open = this.open.get(hash);
+    return open ? await open.store.withMain(work) : work();
+  }
+
+  /** While an owner's last part is sent to another Pod: a caller the move's gate does not hold gets 503. */
+  freeze(hash: string) {
+    this.frozen.add(hash);
+  }
+
+  thaw(hash: string) {
+    this.frozen.delete(hash);
+  }
+
+  /** Closes the owner without a checkpoint and forgets it: its data moved away (call inside `whileIdle`). */
+  dropMoved(hash: string) {
+    const open = this.open.get(hash);
+    if (!open) return;
+    this.open.delete(hash);
+    open.store.closeReader();
+    open.db.close();
+  }
+
+  /** Whether the owner (by hash) may have a database here (see --owners). */
+  allows(hash: string): boolean {
+    return this.config.owners === 'ANY' || this.config.owners.has(hash);
+  }
+
+  /** Whether the owner (by hash) has a database here, open or on disk. */
+  hasData(hash: string): boolean {
+    return this.open.has(hash) || existsSync(join(this.config.dataDir, hash, 'pod.db'));
   }
 
   /** The owner as open now: a request holds it open (`using`), so it was not closed meanwhile. */

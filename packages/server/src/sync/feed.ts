@@ -60,8 +60,8 @@ export class ChangeFeed {
     for (const running of this.subscribers.get(owner.hash) ?? []) running.wake();
   }
 
-  /** Ends the owner's subscriptions (its key changed, or it was deleted): a feed is not kept on a revoked key. */
-  closeOwner(owner: Owner) {
+  /** Ends the owner's subscriptions (its key changed, it was deleted or moved): a feed is not kept on a revoked key. */
+  closeOwner(owner: Pick<Owner, 'hash'>) {
     for (const running of this.subscribers.get(owner.hash) ?? []) running.stop();
   }
 
