@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Account, Message, Person, PodClient } from '@pod/client';
+import { PluginRunItem } from '@pod/plugin-kit';
 import { defaultConfig } from '@pod/server';
 import type { Page } from 'playwright-core';
 import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
@@ -121,7 +122,7 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     await code.getByRole('button', { name: 'Send' }).click();
     const refused = code.getByRole('alert').filter({ hasText: 'the service refused the code; try again (attempt 2' });
     await refused.waitFor();
-    assert.match((await refused.textContent()) ?? '', /Not accepted\..*Enter the code we texted/);
+    assert.match((await refused.textContent()) ?? '', /Not accepted: .*Enter the code we texted/);
     assert.equal(await code.getByLabel('Code').inputValue(), '', 'asked again with an empty field');
     await screenshot(page, 'plugin-prompt-code-refused');
     await code.getByLabel('Code').fill(LOG_IN.code);
@@ -142,7 +143,10 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     assert.equal(account?.accessToken, 'token for the session of ada');
 
     await run.getByRole('button', { name: 'Show the log' }).click();
-    await card.getByRole('region', { name: /Log of the run/ }).getByText('5 new of 5 posts').waitFor();
+    await card
+      .getByRole('region', { name: /Log of the run/ })
+      .getByText('5 new of 5 posts')
+      .waitFor();
     await screenshot(page, 'plugins');
 
     const storage = await page.evaluate(() => JSON.stringify([localStorage, sessionStorage]));
@@ -207,5 +211,80 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     await card.getByRole('listitem').filter({ hasText: 'aborted' }).waitFor();
     const stopped = await untilRun(owner, (run) => run.podLaunchStatus === 'stopped', 'stopped');
     assert.equal(stopped.status, 'aborted');
+  });
+  test('the permissions in plain words; a broken manifest says why; Cancel installs nothing; run settings are checked', async () => {
+    const { owner, page } = await signedIn();
+    const digest = {
+      name: 'Mail digest',
+      image: 'mail-digest',
+      permissions: {
+        read: { Message: ['subject', 'body'], Person: { properties: '*', where: { service: 'demo' } } },
+        write: { Note: { properties: '*', items: 'all' } },
+        email: true,
+        oauth: ['gitlab'],
+      },
+      config: { days: { type: 'Integer', default: 7, description: 'how far back' }, dryRun: { type: 'Bool' } },
+    };
+    const confirm = await install(page, JSON.stringify(digest), 'paste', [
+      /reads your Messages \(subject, body\)/,
+      /reads your Persons, only those whose service is "demo"/,
+      /creates Notes, and may change and delete any of your Notes/,
+      /sends email/,
+      /uses your GitLab account/,
+    ]);
+    assert.equal(await confirm.isVisible(), true);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    assert.deepEqual(await owner.call('search', { type: 'Plugin' }), [], 'Cancel installs nothing');
+
+    const paste = page.getByLabel('Or paste the manifest');
+    const checkIt = page.getByRole('button', { name: 'Check the manifest' });
+    await paste.fill('{"name": "half a manifest"');
+    await checkIt.click();
+    await page.getByRole('alert').filter({ hasText: 'This is not JSON' }).waitFor();
+    await paste.fill('{"name": "no image"}');
+    await checkIt.click();
+    await page.getByRole('alert').filter({ hasText: '"image" must be a non-empty string' }).waitFor();
+    await paste.fill(JSON.stringify({ ...digest, permissions: { read: { Message: 'some' } } }));
+    await checkIt.click();
+    await page.getByRole('alert').filter({ hasText: 'cannot be installed: permissions' }).waitFor();
+    assert.deepEqual(await owner.call('search', { type: 'Plugin' }), []);
+
+    await paste.fill(JSON.stringify(digest));
+    await checkIt.click();
+    await confirm.click();
+    const card = page.getByRole('article', { name: 'Mail digest' });
+    await card.getByLabel(/^days/).fill('a week');
+    await card.getByRole('button', { name: 'Start a run' }).click();
+    await card.getByRole('alert').filter({ hasText: 'setting "days" must be Integer' }).waitFor();
+    assert.deepEqual(await runsOf(owner), [], 'no run for settings that do not fit');
+    await card.getByLabel(/^days/).fill('3');
+    await card.getByRole('button', { name: 'Start a run' }).click();
+    const run = await untilRun(owner, () => true, 'created');
+    assert.deepEqual(JSON.parse(run.config as string), { days: 3, dryRun: false });
+    // this Pod has no command for the image: the run says so rather than waiting forever
+    await card
+      .getByRole('listitem')
+      .filter({ hasText: /not run/ })
+      .waitFor();
+  });
+
+  test("a run's request is shown as text, and only a web page is offered as a link", async () => {
+    const { owner, page } = await signedIn();
+    await owner.addToSchema(PluginRunItem);
+    // what a hostile plugin may write on its own run
+    await owner.call('create_item', {
+      type: 'PluginRun',
+      containerImage: 'hostile',
+      status: 'userActionNeeded',
+      authRequest: 'oauth',
+      authUrl: 'javascript:document.title="owned"',
+      authMessage: '<img src="x" onerror="document.title=\'owned\'">',
+    });
+    const dialog = page.getByRole('dialog', { name: 'hostile asks for access to your account at its service' });
+    await dialog.getByText('<img src="x" onerror=', { exact: false }).waitFor();
+    assert.equal(await dialog.getByRole('link').count(), 0, 'no link to a javascript: address');
+    await dialog.getByText('The plugin gave no web page to open').waitFor();
+    assert.notEqual(await page.title(), 'owned');
   });
 });

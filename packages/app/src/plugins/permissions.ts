@@ -18,15 +18,12 @@ export const serviceName = (name: string) => SERVICE_NAMES[name] ?? name.charAt(
 
 const list = (words: string[]) => words.join(', ');
 
-/** `(subject, body)`, nothing for every property; `only those with service = "demo"` for a `where`. */
+/** ` (subject, body)`, nothing for every property; `, only those whose service is "demo"` for a `where`. */
 function scope(rule: TypeRule): string {
-  const parts: string[] = [];
-  if (rule.properties !== '*') parts.push(`(${rule.properties.size ? list([...rule.properties]) : 'no properties'})`);
-  if (rule.where.size)
-    parts.push(
-      `only those with ${[...rule.where].map(([name, value]) => `${name} = ${JSON.stringify(value)}`).join(' and ')}`,
-    );
-  return parts.length ? ` ${parts.join(', ')}` : '';
+  const properties =
+    rule.properties === '*' ? '' : ` (${rule.properties.size ? list([...rule.properties]) : 'no properties'})`;
+  const where = [...rule.where].map(([name, value]) => `${name} is ${JSON.stringify(value)}`).join(' and ');
+  return `${properties}${where ? `, only those whose ${where}` : ''}`;
 }
 
 /**

@@ -110,7 +110,7 @@ function Question({ run }: { run: PluginRunItem }) {
       <h2 id="prompt-title">{titleOf(run, plugin)}</h2>
       {refused ? (
         <p class="error" role="alert">
-          Not accepted. {run.authMessage}
+          Not accepted: {run.authMessage}
         </p>
       ) : (
         run.authMessage && <p>{run.authMessage}</p>

@@ -4,7 +4,16 @@
  * log and, while it runs, an abort. Everything shown comes live from the feed (plugins/watch.ts).
  */
 import { createPluginRun, isAsking, type PluginItem, type PluginRunItem } from '@pod/plugin-kit/browser';
-import { FINAL_RUN_STATUSES, LAUNCH_ENDED } from '@pod/protocol';
+import {
+  FINAL_RUN_STATUSES,
+  LAUNCH_ENDED,
+  type PluginSettings,
+  parsePluginSettings,
+  type RunSettings,
+  runSettings,
+  type Setting,
+  settingFromText,
+} from '@pod/protocol';
 import { signal } from '@preact/signals';
 import { useEffect, useState } from 'preact/hooks';
 import { describePermissions } from '../plugins/permissions.js';
@@ -146,20 +155,71 @@ function Permissions({ plugin }: { plugin: PluginItem }) {
   );
 }
 
+/** The plugin's declared settings (`configJson`), or why they cannot be read. */
+function declaredSettings(plugin: PluginItem): PluginSettings | { error: string } {
+  try {
+    return parsePluginSettings(plugin.configJson);
+  } catch (error) {
+    return { error: errorText(error) };
+  }
+}
+
+/** The settings typed into the start form: only those given (the plugin applies the defaults), checked as the Pod checks them. */
+function givenSettings(declared: PluginSettings, form: HTMLFormElement): RunSettings {
+  const given: RunSettings = {};
+  for (const [name, setting] of Object.entries(declared)) {
+    const input = form.elements.namedItem(`setting-${name}`) as HTMLInputElement | null;
+    if (!input) continue;
+    if (setting.type === 'Bool') given[name] = input.checked;
+    else if (input.value.trim() !== '') given[name] = settingFromText(declared, name, input.value.trim());
+  }
+  runSettings(declared, given);
+  return given;
+}
+
+function SettingInput({ name, setting }: { name: string; setting: Setting }) {
+  const field = `setting-${name}`;
+  if (setting.type === 'Bool')
+    return (
+      <label class="check">
+        <input type="checkbox" name={field} defaultChecked={setting.default === true} />
+        {name}
+        {setting.description && <span class="muted"> — {setting.description}</span>}
+      </label>
+    );
+  return (
+    <label>
+      <span>
+        {name}
+        {setting.required && setting.default === undefined ? ' (required)' : ''}
+        {setting.description && <span class="muted"> — {setting.description}</span>}
+      </span>
+      <input
+        name={field}
+        inputMode={setting.type === 'Text' ? undefined : 'decimal'}
+        placeholder={setting.default === undefined ? '' : `default: ${setting.default}`}
+      />
+    </label>
+  );
+}
+
 function PluginCard({ plugin }: { plugin: PluginItem }) {
   const client = session.value?.client;
   const [failure, setFailure] = useState<string>();
   const [starting, setStarting] = useState(false);
   const name = plugin.name ?? plugin.containerImage ?? plugin.id;
+  const declared = declaredSettings(plugin);
   const itsRuns = [...runs.value.values()]
     .filter((run) => run.containerImage === plugin.containerImage)
     .sort((a, b) => (b.dateCreated ?? 0) - (a.dateCreated ?? 0));
-  async function start() {
+  async function start(event: SubmitEvent) {
+    event.preventDefault();
     // not `disabled` while starting: a disabled button drops the focus, which the prompt returns to
-    if (!client || !plugin.containerImage || starting) return;
+    if (!client || !plugin.containerImage || starting || 'error' in declared) return;
     setStarting(true);
     try {
-      await createPluginRun(client, plugin, plugin.containerImage);
+      const given = givenSettings(declared, event.currentTarget as HTMLFormElement);
+      await createPluginRun(client, plugin, plugin.containerImage, Object.keys(given).length ? given : undefined);
       setFailure(undefined);
     } catch (error) {
       setFailure(`The run was not started: ${errorText(error)}`);
@@ -175,11 +235,18 @@ function PluginCard({ plugin }: { plugin: PluginItem }) {
       <p class="muted">Image {plugin.containerImage}</p>
       <h4>It may</h4>
       <Permissions plugin={plugin} />
-      <div class="actions">
-        <button type="button" onClick={start} aria-disabled={starting} disabled={!plugin.containerImage}>
-          Start a run
-        </button>
-      </div>
+      <form onSubmit={start} aria-label={`Start ${name}`}>
+        {'error' in declared ? (
+          <p class="error">Its settings cannot be read ({declared.error}): its runs are refused.</p>
+        ) : (
+          Object.entries(declared).map(([key, setting]) => <SettingInput key={key} name={key} setting={setting} />)
+        )}
+        <div class="actions">
+          <button type="submit" aria-disabled={starting} disabled={!plugin.containerImage}>
+            Start a run
+          </button>
+        </div>
+      </form>
       {failure && (
         <p class="error" role="alert">
           {failure}
