@@ -207,6 +207,12 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     await waiting.getByRole('button', { name: 'Answer' }).click();
     await dialog.waitFor();
     await dialog.getByRole('button', { name: 'Later' }).click();
+    // wherever the owner goes, a put-off question stays in reach
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('button', { name: 'A plugin waits for your answer' }).click();
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('link', { name: 'Plugins' }).click();
     await waiting.getByRole('button', { name: 'Abort' }).click();
     await card.getByRole('listitem').filter({ hasText: 'aborted' }).waitFor();
     const stopped = await untilRun(owner, (run) => run.podLaunchStatus === 'stopped', 'stopped');

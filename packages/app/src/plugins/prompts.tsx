@@ -10,7 +10,7 @@ import { answerRequest, isAsking, type PluginRunItem } from '@pod/plugin-kit/bro
 import { computed, signal } from '@preact/signals';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { session } from '../state.js';
-import { deliverOAuthReturn } from './oauth-return.js';
+import { deliverOAuthReturn, oauthReturn } from './oauth-return.js';
 import { serviceName } from './permissions.js';
 import { feedStatus, pluginOfRun, services, runs, watchPlugins } from './watch.js';
 
@@ -28,7 +28,12 @@ const watchError = signal<string | undefined>(undefined);
 export const asking = computed(() =>
   [...runs.value.values()].filter(isAsking).sort((a, b) => (a.dateServerModified ?? 0) - (b.dateServerModified ?? 0)),
 );
-const shown = computed(() => asking.value.find((run) => !putOff.value.has(questionOf(run))));
+/** The question in the dialog; none while an OAuth redirect is being passed on (it answers one). */
+const shown = computed(() => {
+  const returning = oauthReturn.value?.state;
+  if (returning === 'pending' || returning === 'sending') return undefined;
+  return asking.value.find((run) => !putOff.value.has(questionOf(run)));
+});
 
 /** Puts a question off until it changes or the owner asks to see it (Escape, "Later"). */
 function putOffQuestion(run: PluginRunItem): void {
@@ -216,6 +221,13 @@ export function OwnerPrompts() {
       {watchError.value && (
         <p class="error banner" role="alert">
           {watchError.value}
+        </p>
+      )}
+      {!run && asking.value.length > 0 && (
+        <p class="banner waiting" role="status">
+          <button type="button" onClick={() => (putOff.value = new Set())}>
+            {asking.value.length === 1 ? 'A plugin waits' : `${asking.value.length} plugin runs wait`} for your answer
+          </button>
         </p>
       )}
       {feedStatus.value === 'waiting' && (
