@@ -73,6 +73,12 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     await shown.waitFor();
     const words = (await shown.textContent()) ?? '';
     for (const permission of permissions) assert.match(words, permission);
+    const question = page.getByRole('heading', { name: /^Install .*\?$/ });
+    assert.equal(
+      await question.evaluate((heading) => heading === document.activeElement),
+      true,
+      'focus on the question',
+    );
     return page.getByRole('button', { name: 'Install with these permissions' });
   }
 

@@ -4,7 +4,7 @@
  * shown in plain words, and only the owner's confirmation creates (or updates) the Plugin item.
  */
 import { checkManifest, installPlugin, type PluginManifest } from '@pod/plugin-kit/browser';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { describePermissions } from '../plugins/permissions.js';
 import { loadServices, plugins } from '../plugins/watch.js';
 import { href, session } from '../state.js';
@@ -35,6 +35,11 @@ export function PluginInstall() {
   const [checked, setChecked] = useState<Checked>();
   const [installing, setInstalling] = useState(false);
   const [failure, setFailure] = useState<string>();
+  const confirmTitle = useRef<HTMLHeadingElement>(null);
+  // the question appears below the form: focus goes to it, so it is read out and within reach
+  useEffect(() => {
+    if (checked && 'manifest' in checked) confirmTitle.current?.focus();
+  }, [checked]);
 
   async function pick(event: Event) {
     const file = (event.currentTarget as HTMLInputElement).files?.[0];
@@ -104,10 +109,12 @@ export function PluginInstall() {
       )}
       {checked && 'manifest' in checked && (
         <section class="confirm" aria-labelledby="confirm-title">
-          <h3 id="confirm-title">Install {checked.manifest.name}?</h3>
+          <h3 id="confirm-title" ref={confirmTitle} tabIndex={-1}>
+            Install {checked.manifest.name}?
+          </h3>
           {checked.manifest.description && <p>{checked.manifest.description}</p>}
           <p class="muted">Image {checked.manifest.image}</p>
-          <p>If you install it, its runs may:</p>
+          <p>If you install it, this plugin:</p>
           <ul class="permissions" aria-label="What it may do">
             {checked.permissions.map((line) => (
               <li key={line}>{line}</li>

@@ -233,7 +233,7 @@ function PluginCard({ plugin }: { plugin: PluginItem }) {
       <h3 id={headingId}>{name}</h3>
       {plugin.description && <p>{plugin.description}</p>}
       <p class="muted">Image {plugin.containerImage}</p>
-      <h4>It may</h4>
+      <h4>What it may do</h4>
       <Permissions plugin={plugin} />
       <form onSubmit={start} aria-label={`Start ${name}`}>
         {'error' in declared ? (
