@@ -1,4 +1,5 @@
 /** The app's frame: the sign-in until a Pod is open, then navigation and the view the route names. */
+import { OwnerPrompts } from './plugins/prompts.js';
 import { routes } from './routes.js';
 import { forgetKeys } from './session.js';
 import { href, route, session } from './state.js';
@@ -34,6 +35,7 @@ export function App({ notice }: { notice?: string }) {
         </button>
       </header>
       <main id="main">{current ? current.view(params) : <p role="alert">There is no page here.</p>}</main>
+      <OwnerPrompts />
     </div>
   );
 }

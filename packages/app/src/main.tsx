@@ -4,12 +4,15 @@
  */
 import { render } from 'preact';
 import { App } from './app.js';
+import { takeOAuthReturn } from './plugins/oauth-return.js';
 import { openPod } from './pod.js';
 import { forgetKeys, rememberKeys, storedKeys, takeKeysFromFragment } from './session.js';
 import { session } from './state.js';
 import './style.css';
 
 const fromFragment = takeKeysFromFragment();
+// an OAuth provider's redirect to a plugin: out of the address bar at once, delivered once the Pod is open
+takeOAuthReturn();
 const root = document.getElementById('app') as HTMLElement;
 
 async function start(): Promise<string | undefined> {

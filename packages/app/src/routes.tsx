@@ -3,7 +3,10 @@
  * gets the rest. Views with a `title` are in the navigation, in this order.
  */
 import type { ComponentChild } from 'preact';
+import { OAuthReturnView } from './views/oauth-return.js';
 import { Overview } from './views/overview.js';
+import { PluginInstall } from './views/plugin-install.js';
+import { Plugins } from './views/plugins.js';
 
 export interface Route {
   /** The navigation's label; views reached only through links have none. */
@@ -13,4 +16,6 @@ export interface Route {
 
 export const routes: Record<string, Route> = {
   '': { title: 'Overview', view: () => <Overview /> },
+  plugins: { title: 'Plugins', view: ([page]) => (page === 'install' ? <PluginInstall /> : <Plugins />) },
+  'oauth-return': { view: () => <OAuthReturnView /> },
 };

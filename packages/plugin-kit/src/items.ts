@@ -3,7 +3,7 @@
  * properties of the log-in conversation (on the run) and the grant (on the Plugin), and stay
  * `instanceof` the client's classes, so code written against `PluginRun` and `Plugin` keeps working.
  */
-import { Account, Plugin, PluginRun } from '@pod/client';
+import { Account, Item, Plugin, PluginRun, type PodClient } from '@pod/client';
 
 /**
  * A PluginRun as the kit uses it. Besides `status` (`started`, `userActionNeeded` while it waits for
@@ -51,4 +51,11 @@ export class PluginItem extends Plugin {
 export class AccountItem extends Account {
   static override readonly properties = { ...Account.properties, importCursors: 'Text' } as const;
   declare importCursors?: string | null;
+}
+
+/** The run as it is in the Pod now. */
+export async function readRun(client: PodClient, runId: string): Promise<PluginRunItem> {
+  const [run] = await client.call('get_item', runId);
+  if (!run) throw new Error(`no PluginRun ${runId} in the Pod`);
+  return Item.fromJSON(run, PluginRunItem);
 }

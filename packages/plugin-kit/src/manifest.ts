@@ -5,62 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Account, Item, type PodClient } from '@pod/client';
-import { Permissions, PluginSettings, describeIssues, type AccessRule } from '@pod/protocol';
-import { z } from 'zod';
-import { PluginItem } from './items.js';
+import type { AccessRule } from '@pod/protocol';
+import { checkManifest, type PluginManifest } from './install.js';
 
 export const MANIFEST_FILE = 'plugin.json';
 
 /** What runs may do (`plugin.json`'s `permissions`, the JSON of `Plugin.permissions`): declared once, in @pod/protocol. */
 export type { Permissions, AccessRule } from '@pod/protocol';
+export { checkManifest, findInstalled, installPlugin, type PluginManifest } from './install.js';
 /** Item type → its rule (`"*"`, a list of properties, or `{properties, where, items}`). */
 export type Access = Record<string, AccessRule>;
-
-export interface PluginManifest {
-  name: string;
-  description?: string;
-  /** The container image: `build` tags it, the Plugin item and each PluginRun carry it. */
-  image: string;
-  /** Source of the container's entry point (it calls `PluginBase.main`); default `src/main.ts`. */
-  entry: string;
-  /** When set, `install` links the owner's Account of this service to the Plugin (`isMe`; log-ins keep tokens there). */
-  service?: string;
-  /**
-   * What runs may do beyond their own run, target, Plugin and Accounts (see the README): per type,
-   * which properties, which items (`where` values; on `write`, `items`: own or all).
-   */
-  permissions: Permissions;
-  /**
-   * The settings a run may be given (`pod-plugin run --config name=value`), by name: `type` (Text,
-   * Integer, Real or Bool), and optionally `default`, `description`, `required`. Stored on the
-   * Plugin as `configJson`; a run's `config` must fit it, and `PluginBase` reads it as `this.config`.
-   */
-  config?: PluginSettings;
-}
-
-const nonEmpty = (name: string) => {
-  const message = `"${name}" must be a non-empty string`;
-  return z.string({ error: message }).min(1, message);
-};
-/** `plugin.json`: unknown fields are ignored; `permissions` is checked by the Pod's own rules. */
-const Manifest = z.object({
-  name: nonEmpty('name'),
-  description: nonEmpty('description').optional(),
-  image: nonEmpty('image'),
-  entry: nonEmpty('entry').default('src/main.ts'),
-  service: nonEmpty('service').optional(),
-  // Kept as written (no defaults filled in): it becomes the Plugin item's `permissions` JSON.
-  permissions: z
-    .custom<Permissions>((value) => Permissions.safeParse(value).success, {
-      error: (issue) => {
-        const checked = Permissions.safeParse(issue.input);
-        return checked.success ? 'invalid permissions' : describeIssues(checked.error, 'permissions');
-      },
-    })
-    .default({}),
-  config: PluginSettings.default({}),
-});
 
 /** Reads and checks `plugin.json` in a project directory. */
 export function readManifest(dir: string): PluginManifest {
@@ -71,47 +25,9 @@ export function readManifest(dir: string): PluginManifest {
   } catch (error) {
     throw new Error(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const checked = Manifest.safeParse(raw);
-  if (!checked.success) {
-    // top-level fields name themselves in their messages; nested ones (config.max.type) get their path
-    const where = (issue: z.core.$ZodIssue) => (issue.path.length > 1 ? `${issue.path.join('.')}: ` : '');
-    throw new Error(`${file}: ${checked.error.issues.map((issue) => `${where(issue)}${issue.message}`).join('; ')}`);
+  try {
+    return checkManifest(raw);
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`);
   }
-  return checked.data;
-}
-
-/** The newest Plugin item (not deleted) for this image. */
-export function findInstalled(client: PodClient, image: string): Promise<PluginItem | undefined> {
-  return client.searchLastAdded(PluginItem, { containerImage: image, deleted: false });
-}
-
-/**
- * Creates the Plugin item for a manifest, or brings the installed one up to date (name,
- * permissions, settings); with a `service`, links the owner's Account of that service (`isMe: true`) unless
- * one is linked already.
- */
-export async function installPlugin(
-  client: PodClient,
-  manifest: PluginManifest,
-): Promise<{ plugin: PluginItem; account?: Account }> {
-  await client.addToSchema(PluginItem, Account);
-  const installed = await findInstalled(client, manifest.image);
-  const plugin = installed ?? new PluginItem();
-  Object.assign(plugin, {
-    name: manifest.name,
-    description: manifest.description ?? null,
-    containerImage: manifest.image,
-    permissions: JSON.stringify(manifest.permissions),
-    configJson: JSON.stringify(manifest.config ?? {}),
-  });
-  await (installed ? client.update(plugin) : client.create(plugin));
-  if (!manifest.service) return { plugin };
-
-  const edges = await client.call('get_edges', { item: plugin.id, direction: 'Outgoing', expandItems: true });
-  const linked = edges.find((edge) => edge.name === 'account');
-  // expandItems: the entry holds the whole item
-  if (linked && 'type' in linked.item) return { plugin, account: Item.fromJSON(linked.item, Account) };
-  const account = new Account({ service: manifest.service, isMe: true });
-  await client.bulk({ createItems: [account], createEdges: [{ source: plugin, name: 'account', target: account }] });
-  return { plugin, account };
 }

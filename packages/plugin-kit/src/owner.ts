@@ -4,8 +4,7 @@
  * `authResponse`, a username and password on the Account the run's Plugin links to.
  */
 import { Account, Item, type PodClient } from '@pod/client';
-import type { PluginRunItem } from './items.js';
-import { readRun } from './runs.js';
+import { type PluginRunItem, readRun } from './items.js';
 
 /** What the owner is asked for, by `authRequest`. */
 const ASKS: Record<string, string> = {

@@ -3,28 +3,14 @@
  * Pod's runner start the plugin, or simulate one and run the plugin in this process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Item, type PodClient } from '@pod/client';
-import { LAUNCH_ENDED, type RunSettings } from '@pod/protocol';
-import { PluginRunItem, type PluginItem } from './items.js';
+import type { PodClient } from '@pod/client';
+import { LAUNCH_ENDED } from '@pod/protocol';
+import { type PluginItem, type PluginRunItem, readRun } from './items.js';
+import { createPluginRun } from './install.js';
 import type { PluginBase, PluginClass, RunOutcome } from './plugin.js';
 
-/**
- * Creates a PluginRun for the Plugin, targeting itself, with its `plugin` edge in the same
- * transaction: the Pod grants the run by that Plugin and starts `containerImage`. `config`: the
- * run's settings, which must fit the Plugin's `configJson` (see `runSettings`).
- */
-export async function createPluginRun(
-  client: PodClient,
-  plugin: PluginItem | string,
-  containerImage: string,
-  config?: RunSettings,
-): Promise<PluginRunItem> {
-  await client.addToSchema(PluginRunItem);
-  const run = new PluginRunItem({ containerImage, ...(config && { config: JSON.stringify(config) }) });
-  run.targetItemId = run.id;
-  await client.bulk({ createItems: [run], createEdges: [{ source: run, name: 'plugin', target: plugin }] });
-  return run;
-}
+export { createPluginRun } from './install.js';
+export { readRun } from './items.js';
 
 /**
  * Development mode: creates a run of the Plugin and runs the plugin in this process with the
@@ -98,10 +84,4 @@ export async function waitForRun(
       signal?.addEventListener('abort', () => resolve(clearTimeout(timer)), { once: true });
     });
   }
-}
-
-export async function readRun(client: PodClient, runId: string): Promise<PluginRunItem> {
-  const [run] = await client.call('get_item', runId);
-  if (!run) throw new Error(`no PluginRun ${runId} in the Pod`);
-  return Item.fromJSON(run, PluginRunItem);
 }
