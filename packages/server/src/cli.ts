@@ -186,6 +186,11 @@ const program = new Command('pod')
       .argParser(integer('--keep-alive-timeout')),
   )
   .addOption(
+    option('--max-import-bytes <size>', 'largest owner archive POST /v4/<owner>/import accepts', 'POD_MAX_IMPORT_BYTES')
+      .default(defaults.limits.maxImportBytes, '64GiB')
+      .argParser(bytes('--max-import-bytes')),
+  )
+  .addOption(
     option(
       '--metrics-token <token>',
       'GET /metrics needs "Authorization: Bearer <token>" (prefer the environment variable)',
@@ -356,6 +361,7 @@ interface Flags {
   maxBulkSearches: number;
   bodyTimeout: number;
   keepAliveTimeout: number;
+  maxImportBytes: number;
   metricsToken?: string;
   smtpHost?: string;
   smtpPort: number;
@@ -414,6 +420,7 @@ const config: PodConfig = {
     maxBulkSearches: flags.maxBulkSearches,
     bodyTimeoutMs: flags.bodyTimeout * 1000,
     keepAliveMs: flags.keepAliveTimeout * 1000,
+    maxImportBytes: flags.maxImportBytes,
   },
   metricsToken: flags.metricsToken,
   smtp: flags.smtpHost

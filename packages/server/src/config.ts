@@ -60,6 +60,8 @@ export interface PodConfig {
      * and poll every 5 s without retrying a failed POST: Node's 5 s default raced them (spec 2023 §8).
      */
     keepAliveMs: number;
+    /** Largest owner archive `POST /<v>/<owner>/import` accepts (larger: 413, nothing kept). */
+    maxImportBytes: number;
   };
   /** When set, `GET /metrics` needs it as a Bearer token; /healthz and /readyz stay open (they reveal nothing). */
   metricsToken?: string;
@@ -116,6 +118,7 @@ export const defaultConfig = (): PodConfig => ({
     maxBulkSearches: 100,
     bodyTimeoutMs: 120_000,
     keepAliveMs: 75_000,
+    maxImportBytes: 64 * 1024 ** 3,
   },
   oauth: new Map(),
   plugins: {

@@ -32,7 +32,7 @@ export interface ApiDeps {
   traffic: FileTraffic;
   jsonBodyLimit: number;
   uploadLimit: number;
-  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;
+  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches' | 'maxImportBytes'>;
 }
 
 /** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
