@@ -168,6 +168,11 @@ export class OwnerPool {
     }
   }
 
+  /** Whether `owner` is still its owner's open handle: not closed, deleted or reopened since it was authenticated. */
+  isOpen(owner: Owner): boolean {
+    return this.open.get(owner.hash)?.store === owner.store;
+  }
+
   /** The owner as open now: a request holds it open (`using`), so it was not closed meanwhile. */
   private openOf(owner: Owner): OpenOwner {
     const open = this.open.get(owner.hash);
