@@ -16,7 +16,11 @@ const PROGRESS_EVERY_MS = 2_000;
 
 function progressLines(verb: string): Progress {
   let last = Date.now();
-  return ({ owner, index, owners, bytes, done }) => {
+  return ({ owner, index, owners, bytes, done, gone }) => {
+    if (gone) {
+      console.error(`skipped owner ${index + 1}/${owners} ${owner.slice(0, 16)}: deleted while the backup ran`);
+      return;
+    }
     if (!done && Date.now() - last < PROGRESS_EVERY_MS) return;
     last = Date.now();
     console.error(`${verb} owner ${index + 1}/${owners} ${owner.slice(0, 16)}: ${MiB(bytes)}${done ? '' : ' so far'}`);

@@ -39,8 +39,18 @@ const Manifest = z.object({
 export type Manifest = z.infer<typeof Manifest>;
 export type Entry = z.infer<typeof Entry>;
 
-/** Reports what is being copied and, for long copies, the bytes so far. */
-export type Progress = (event: { owner: string; index: number; owners: number; bytes: number; done: boolean }) => void;
+/**
+ * Reports what is being copied and, for long copies, the bytes so far; `gone`: the owner was deleted
+ * (delete_owner) after the backup listed it, so it was skipped.
+ */
+export type Progress = (event: {
+  owner: string;
+  index: number;
+  owners: number;
+  bytes: number;
+  done: boolean;
+  gone?: true;
+}) => void;
 
 /** The owners of a data folder: folders named by a 64-hex owner hash holding a database. */
 export function ownersOf(dataDir: string): string[] {
@@ -63,7 +73,16 @@ export async function backup(dataDir: string, outDir: string, progress: Progress
   for (const [index, hash] of owners.entries()) {
     const report = (bytes: number, done = false) =>
       progress({ owner: hash, index, owners: owners.length, bytes, done });
-    const entries = await backupOwner(join(dataDir, hash), join(outDir, hash), report);
+    let entries: Entry[];
+    try {
+      entries = await backupOwner(join(dataDir, hash), join(outDir, hash), report);
+    } catch (error) {
+      // Deleted meanwhile (its folder went with its lock): no one's data any more, so none of it is kept.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || existsSync(join(dataDir, hash, 'pod.db'))) throw error;
+      await rm(join(outDir, hash), { recursive: true, force: true });
+      progress({ owner: hash, index, owners: owners.length, bytes: 0, done: true, gone: true });
+      continue;
+    }
     manifest.owners.push({ hash, entries });
     report(
       entries.reduce((sum, entry) => sum + entry.bytes, 0),

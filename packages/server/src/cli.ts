@@ -203,6 +203,11 @@ const program = new Command('pod')
   )
   .addOption(option('--app-dir <dir>', "the built web app served at / (default: @pod/app's build)", 'POD_APP_DIR'))
   .addOption(
+    option('--max-import-bytes <size>', 'largest owner archive POST /v4/<owner>/import accepts', 'POD_MAX_IMPORT_BYTES')
+      .default(defaults.limits.maxImportBytes, '64GiB')
+      .argParser(bytes('--max-import-bytes')),
+  )
+  .addOption(
     option(
       '--metrics-token <token>',
       'GET /metrics needs "Authorization: Bearer <token>" (prefer the environment variable)',
@@ -384,6 +389,7 @@ interface Flags {
   bodyTimeout: number;
   keepAliveTimeout: number;
   appDir?: string;
+  maxImportBytes: number;
   metricsToken?: string;
   acceptMovesSecretFile?: string;
   smtpHost?: string;
@@ -455,6 +461,7 @@ const config: PodConfig = {
     maxThumbnailPixels: flags.maxThumbnailPixels,
     bodyTimeoutMs: flags.bodyTimeout * 1000,
     keepAliveMs: flags.keepAliveTimeout * 1000,
+    maxImportBytes: flags.maxImportBytes,
   },
   appDir: flags.appDir,
   metricsToken: flags.metricsToken,

@@ -64,6 +64,8 @@ export interface PodConfig {
      * and poll every 5 s without retrying a failed POST: Node's 5 s default raced them (spec 2023 §8).
      */
     keepAliveMs: number;
+    /** Largest owner archive `POST /<v>/<owner>/import` accepts (larger: 413, nothing kept). */
+    maxImportBytes: number;
   };
   /** The built web app served at `/` (api/web-app.ts); default: `@pod/app`'s build, when installed. */
   appDir?: string;
@@ -127,6 +129,7 @@ export const defaultConfig = (): PodConfig => ({
     maxThumbnailPixels: 200_000_000,
     bodyTimeoutMs: 120_000,
     keepAliveMs: 75_000,
+    maxImportBytes: 64 * 1024 ** 3,
   },
   oauth: new Map(),
   plugins: {

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
+import { tryLock, unlock } from '../src/storage/checkpoint-lock.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { Owner, cliPath, randomKey, sha256hex, startCli, stopCli, until, walkFiles, type CliPod } from './helpers.js';
 
@@ -162,6 +163,40 @@ describe('pod backup and restore', () => {
       (fs.statSync(wal, { throwIfNoEntry: false })?.size ?? 0) === 0 ? true : undefined,
     );
     assert.equal((await owner.search({ type: 'Note' })).length, 1);
+    await stopCli(live);
+  });
+
+  test('an owner deleted while the backup runs is skipped with a line saying so, and the backup finishes', async () => {
+    const dataDir = folder('data');
+    const live = await startCli(dataDir);
+    pods.push(live);
+    const owners = [new Owner(live.url, randomKey(), randomKey()), new Owner(live.url, randomKey(), randomKey())];
+    for (const owner of owners) await owner.create({ type: 'Note' });
+    // the backup copies owners in the order of their hashes; it waits at the first, whose lock the test holds
+    const [first, second] = owners
+      .map((owner) => ({ owner, hash: ownerHash(owner.owner) }))
+      .sort((a, b) => a.hash.localeCompare(b.hash));
+    assert.ok(first && second);
+    const firstDir = path.join(dataDir, first.hash);
+    await until("the first owner's checkpoint lock", () => tryLock(firstDir) || undefined);
+    const out = path.join(folder('out'), 'b');
+    const backup = pod(['backup', '--data-dir', dataDir, '--out', out]);
+    // it has listed both owners once it has made the first one's folder in the backup
+    await until('the backup to start', () => fs.existsSync(path.join(out, first.hash)) || undefined);
+    assert.deepEqual(await second.owner.ok('delete_owner', { confirm: second.owner.owner }), {});
+    unlock(firstDir);
+    const result = await backup;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`skipped owner 2/2 ${second.hash.slice(0, 16)}: deleted while the backup ran`),
+    );
+    assert.match(result.stderr, /backed up 1 owners/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'a stack trace');
+    assert.deepEqual(fs.readdirSync(out).sort(), [first.hash, 'manifest.json'].sort());
+    const restored = path.join(folder('restored'), 'data');
+    const restore = await pod(['restore', '--from', out, '--data-dir', restored]);
+    assert.equal(restore.code, 0, restore.stderr);
     await stopCli(live);
   });
 

@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
-import { ownerHash } from '../src/config.js';
+import { defaultConfig, ownerHash } from '../src/config.js';
 import {
   Owner,
   cliPath,
@@ -42,6 +43,24 @@ const importInto = (url: string, ownerKey: string, databaseKey: string | undefin
     headers: databaseKey ? { authorization: `Bearer ${databaseKey}` } : {},
     body: archive as unknown as RequestInit['body'],
   }).then(toReply);
+
+/** An import sent as chunks with no Content-Length (chunked transfer encoding): status and error body. */
+function chunkedImport(url: string, databaseKey: string, chunks: Buffer[]): Promise<{ status?: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { authorization: `Bearer ${databaseKey}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(text) }));
+      },
+    );
+    request.on('error', reject);
+    for (const chunk of chunks) request.write(chunk);
+    request.end();
+  });
+}
 
 /** The archive's entries by name. */
 async function entriesOf(archive: Buffer): Promise<Map<string, Buffer>> {
@@ -166,6 +185,37 @@ describe('export and import of one owner', () => {
       leftNothing(third.dataDir, owner.owner);
     } finally {
       await third.close();
+    }
+  });
+
+  test('an archive over --max-import-bytes gets 413, by its Content-Length or as it streams; nothing is kept', async () => {
+    const withLimit = (maxImportBytes: number) => startPod({ limits: { ...defaultConfig().limits, maxImportBytes } });
+    const small = await withLimit(archive.length - 1);
+    try {
+      const declared = await importInto(small.url, owner.owner, owner.key, archive);
+      assert.equal(declared.status, 413, declared.text);
+      assert.match(
+        declared.body.message,
+        new RegExp(`import limit of ${archive.length - 1} bytes \\(--max-import-bytes\\)`),
+      );
+      leftNothing(small.dataDir, owner.owner);
+      // sent in chunks with no Content-Length: the Pod counts the bytes as they come
+      const chunks = [archive.subarray(0, 64 * 1024), archive.subarray(64 * 1024)];
+      const streamed = await chunkedImport(`${small.url}/v4/${owner.owner}/import`, owner.key, chunks);
+      assert.equal(streamed.status, 413, JSON.stringify(streamed.body));
+      assert.match(streamed.body.message, /--max-import-bytes/);
+      leftNothing(small.dataDir, owner.owner);
+      // the Pod goes on serving on the same terms
+      assert.equal((await new Owner(small.url).call('get_item', 'missing')).status, 200);
+    } finally {
+      await small.close();
+    }
+    const exact = await withLimit(archive.length);
+    try {
+      const reply = await importInto(exact.url, owner.owner, owner.key, archive);
+      assert.equal(reply.status, 200, reply.text);
+    } finally {
+      await exact.close();
     }
   });
 

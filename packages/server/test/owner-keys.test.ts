@@ -11,7 +11,17 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ownerHash } from '../src/config.js';
 import { openEncrypted } from '../src/storage/database.js';
-import { Owner, randomKey, sha256hex, startCli, startPod, stopCli, type CliPod, type RunningPod } from './helpers.js';
+import {
+  Owner,
+  randomKey,
+  sha256hex,
+  startCli,
+  startPod,
+  stopCli,
+  type CliPod,
+  type Reply,
+  type RunningPod,
+} from './helpers.js';
 import { openFeed } from './security/feed-stream.js';
 
 /** An owner with two items and a file. */
@@ -200,6 +210,41 @@ describe('delete_owner', () => {
     assert.equal((await owner.getFile(sha)).status, 404);
     // another owner is untouched
     assert.equal((await kept.ok('get_item', 'kept-1')).length, 1);
+  });
+
+  test('requests queued behind a delete_owner get what a request for the deleted owner gets, not an error', async () => {
+    // A long search holds the owner's reader; the deletion waits for it holding the main connection, so
+    // the owner's requests arriving meanwhile queue behind the deletion and get their turn after it.
+    const filler = 'x'.repeat(2000);
+    for (let attempt = 1; ; attempt++) {
+      const owner = new Owner(pod.url);
+      await owner.create({ id: 'note-queued', type: 'Note' });
+      for (let batch = 0; batch < 2; batch++)
+        await owner.ok('bulk', { createItems: Array.from({ length: 2000 }, () => ({ type: 'Note', title: filler })) });
+      const search = owner.call('search', { type: 'Note' });
+      const deletion = owner.call('delete_owner', { confirm: owner.owner });
+      let deleted = false;
+      void deletion.finally(() => (deleted = true));
+      const replies: { reply: Reply; inFlightAtDeletion: boolean }[] = [];
+      while (!deleted) {
+        const reply = await owner.call('get_item', 'note-queued');
+        replies.push({ reply, inFlightAtDeletion: deleted });
+      }
+      assert.equal((await deletion).status, 200);
+      assert.equal((await search).status, 200);
+      for (const { reply } of replies) {
+        assert.equal(reply.status, 200, reply.text);
+        assert.ok(reply.text === '[]' || JSON.parse(reply.text)[0]?.id === 'note-queued', reply.text);
+      }
+      // the one in flight when the deletion answered met a new, empty owner (--owners ANY), as one sent now does
+      const queued = replies.find((r) => r.inFlightAtDeletion);
+      if (queued) {
+        assert.equal(queued.reply.text, '[]');
+        assert.equal(await owner.call('get_item', 'note-queued').then((r) => r.text), '[]');
+        return;
+      }
+      assert.ok(attempt < 3, 'in three attempts, no request was waiting behind the deletion');
+    }
   });
 
   test('an owner with no database yet: 403 for both calls, and no folder is made', async () => {

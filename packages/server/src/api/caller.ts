@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { describeIssues, type Auth, type Endpoint, type V5Endpoint } from '@pod/protocol';
 import type { z } from 'zod';
-import { badRequest } from '../errors.js';
+import { PodError, badRequest } from '../errors.js';
 import type { Mailer } from '../email/mailer.js';
 import type { Owner, OwnerPool } from '../storage/owners.js';
 import type { ChangeFeed } from '../sync/feed.js';
@@ -34,7 +34,7 @@ export interface ApiDeps {
   thumbnails: Thumbnails;
   jsonBodyLimit: number;
   uploadLimit: number;
-  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches'>;
+  limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches' | 'maxImportBytes'>;
 }
 
 /** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
@@ -93,13 +93,23 @@ export async function authorize<T>(
     endpoint === 'summary' ||
     endpoint === 'change_database_key' ||
     endpoint === 'delete_owner';
-  const caller: Caller =
-    auth.type === 'ClientAuth'
-      ? { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) }
-      : deps.credentials.resolve(ownerKey, auth.data);
-  const { started } = await caller.owner.store.withMain(() => {
-    caller.grant?.authorize(endpoint, payload, caller.owner.store);
-    return { started: then(caller) };
-  });
-  return started;
+  for (let attempt = 1; ; attempt++) {
+    const caller: Caller =
+      auth.type === 'ClientAuth'
+        ? { owner: deps.owners.authenticate(ownerKey, auth.databaseKey, { mustExist }) }
+        : deps.credentials.resolve(ownerKey, auth.data);
+    const turn = await caller.owner.store.withMain(() => {
+      // Closed while this request waited for its turn (queued behind a delete_owner, or an idle close):
+      // it starts again, and gets what a request arriving now gets (a new owner, 403, 401).
+      if (!deps.owners.isOpen(caller.owner)) return undefined;
+      caller.grant?.authorize(endpoint, payload, caller.owner.store);
+      return { started: then(caller) };
+    });
+    if (turn) return turn.started;
+    if (attempt === MAX_ATTEMPTS)
+      throw new PodError('unavailable', "the owner's database was closed while this request waited; try again");
+  }
 }
+
+/** Starts of a request whose owner closes under it each time: one is the rule, a second is rare. */
+const MAX_ATTEMPTS = 3;

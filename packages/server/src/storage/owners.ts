@@ -162,6 +162,7 @@ export class OwnerPool {
         // opens it with the key that works (the old one: the failed rekey was one transaction).
         this.open.delete(owner.hash);
         open.db.close();
+        this.pageCache.rebalance();
         throw error;
       }
       open.keyDigest = digest;
@@ -231,6 +232,7 @@ export class OwnerPool {
     this.open.delete(hash);
     open.store.closeReader();
     open.db.close();
+    this.pageCache.rebalance();
   }
 
   /** Whether the owner (by hash) may have a database here (see --owners). */
@@ -241,6 +243,11 @@ export class OwnerPool {
   /** Whether the owner (by hash) has a database here, open or on disk. */
   hasData(hash: string): boolean {
     return this.open.has(hash) || existsSync(join(this.config.dataDir, hash, 'pod.db'));
+  }
+
+  /** Whether `owner` is still its owner's open handle: not closed, deleted or reopened since it was authenticated. */
+  isOpen(owner: Owner): boolean {
+    return this.open.get(owner.hash)?.store === owner.store;
   }
 
   /** The owner as open now: a request holds it open (`using`), so it was not closed meanwhile. */
