@@ -18,6 +18,9 @@ COPY packages/protocol/dist packages/protocol/dist
 COPY packages/server/package.json packages/server/
 COPY packages/server/bin packages/server/bin
 COPY packages/server/dist/src packages/server/dist/src
+# the owner's web app, built (api/web-app.ts finds it through node_modules/@pod/app)
+COPY packages/app/package.json packages/app/
+COPY packages/app/dist/www packages/app/dist/www
 
 # Inside the container the Pod listens on every interface: publish the port where it belongs
 # (-p 127.0.0.1:3030:3030, or behind a TLS proxy). Off loopback, the Pod still refuses to start

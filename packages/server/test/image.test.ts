@@ -112,6 +112,10 @@ test('the Pod image keeps its data on a volume across restarts, runs as non-root
   assert.ok(file.bytes.equals(bytes), 'the file read back is the one uploaded');
   const health = await fetch(`${afterRestart.url}/healthz`);
   assert.equal(health.status, 200);
+  // the owner's web app comes with the image
+  const app = await fetch(`${afterRestart.url}/`, { headers: { accept: 'text/html' } });
+  assert.match(app.headers.get('content-type') ?? '', /text\/html/);
+  assert.match(await app.text(), /<script type="module"[^>]* src="\/assets\//);
 
   // The serving process itself (PID 1 of the container) and the user the image declares.
   const status = await docker(
