@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { PodClient } from '@pod/client';
 import type { Page } from 'playwright-core';
 import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
+import { seedRows } from './seed.js';
 
 /** The notes in the Pod's order: the edge from the second moved it last (an edge bumps its source). */
 const SEEDED_ORDER = ['green tea recipe', 'shopping list', 'analytical engine notes'];
@@ -319,27 +320,3 @@ describe('the app: data views', { skip: noBrowser }, () => {
     await screenshot(page, 'data-item-phone');
   });
 });
-
-/** `count` items of type Row with `n` = 0, 1, 2, … in the Pod's order, created in bulks. */
-export async function seedRows(client: PodClient, count: number): Promise<void> {
-  await client.call('create_item', {
-    type: 'ItemPropertySchema',
-    itemType: 'Row',
-    propertyName: 'n',
-    valueType: 'Integer',
-  });
-  await client.call('create_item', {
-    type: 'ItemPropertySchema',
-    itemType: 'Row',
-    propertyName: 'label',
-    valueType: 'Text',
-  });
-  for (let start = 0; start < count; start += 10_000) {
-    const createItems = Array.from({ length: Math.min(10_000, count - start) }, (_, i) => ({
-      type: 'Row',
-      n: start + i,
-      label: `row ${start + i}`,
-    }));
-    await client.call('bulk', { createItems });
-  }
-}

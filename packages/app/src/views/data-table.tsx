@@ -71,7 +71,7 @@ export function TableView({ type }: { type: string }) {
             onAdd={(filter) => setFilters([...filters, filter])}
             onRemove={(index) => setFilters(filters.filter((_, i) => i !== index))}
           />
-          <Rows key={`${type}`} query={query} columns={columns} onSort={cycleSort} />
+          <Rows key={JSON.stringify(query)} query={query} columns={columns} onSort={cycleSort} />
         </>
       )}
     </section>
@@ -96,11 +96,9 @@ function Rows({ query, columns, onSort }: { query: RowQuery; columns: Column[]; 
   const scroller = useRef<HTMLDivElement>(null);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const pages = useRef<Pages>(emptyPages());
-  const queryKey = JSON.stringify(query);
-
   const virtualizer = useMemo(
     () =>
-      new Virtualizer<HTMLDivElement, HTMLDivElement>({
+      new Virtualizer<HTMLDivElement, HTMLTableRowElement>({
         count: 0,
         getScrollElement: () => scroller.current,
         estimateSize: () => ROW_HEIGHT,
@@ -113,37 +111,43 @@ function Rows({ query, columns, onSort }: { query: RowQuery; columns: Column[]; 
     [],
   );
 
-  // A new query starts from nothing and from the top; the count comes when it comes.
+  // The rows' component is keyed by its query: a new query starts from nothing and from the top.
   useEffect(() => {
-    for (const controller of pages.current.loading.values()) controller.abort();
-    pages.current = emptyPages();
-    scroller.current?.scrollTo({ top: 0 });
     const controller = new AbortController();
-    const counting = pages.current;
+    const state = pages.current;
     const countRows = () =>
       dataSource()
         .count(query, controller.signal)
         .then(
           ({ count }) => {
-            counting.count = count;
+            state.count = count;
             rerender(0);
           },
           () => {},
         );
     void countRows();
     const unsubscribe = dataSource().subscribe((changed) => {
-      if (!changed.some((item) => item.type === query.type)) return;
-      for (const page of counting.rows.keys()) counting.stale.add(page);
-      counting.end = undefined;
+      const mine = changed.filter((item) => item.type === query.type);
+      if (mine.length === 0) return;
+      // shown at once where the rows are loaded; then the pages in view are fetched again, for order and filters
+      const byId = new Map(mine.map((item) => [item.id, item]));
+      for (const [page, rows] of state.rows) {
+        state.rows.set(
+          page,
+          rows.map((row) => byId.get(row.id) ?? row),
+        );
+        state.stale.add(page);
+      }
+      state.end = undefined;
       void countRows();
       rerender(0);
     });
-    rerender(0);
     return () => {
       controller.abort();
       unsubscribe();
+      for (const loading of state.loading.values()) loading.abort();
     };
-  }, [queryKey]);
+  }, []);
 
   const state = pages.current;
   const loadedEnd = Math.max(0, ...[...state.rows.keys()].map((page) => page * PAGE + PAGE));
@@ -176,7 +180,7 @@ function Rows({ query, columns, onSort }: { query: RowQuery; columns: Column[]; 
         .rows(query, page * PAGE, PAGE, controller.signal)
         .then(
           (rows) => {
-            if (controller.signal.aborted || pages.current !== state) return;
+            if (controller.signal.aborted) return;
             state.loading.delete(page);
             state.rows.set(page, rows);
             state.error = undefined;
@@ -184,7 +188,7 @@ function Rows({ query, columns, onSort }: { query: RowQuery; columns: Column[]; 
             rerender(0);
           },
           (error) => {
-            if (controller.signal.aborted || pages.current !== state) return;
+            if (controller.signal.aborted) return;
             state.loading.delete(page);
             state.error = explain(error);
             rerender(0);
