@@ -157,6 +157,7 @@ describe('the app: data views', { skip: noBrowser }, () => {
     await page.getByLabel('stars').fill('4.5');
     await page.getByLabel('done').selectOption('true');
     await page.getByLabel('due').fill('2026-03-01T12:30:00.000');
+    await screenshot(page, 'data-item-new');
     await page.getByRole('button', { name: 'Create Note' }).click();
     await page.getByText('Type a whole number').waitFor();
     assert.equal((await client.call('search', { type: 'Note', title: 'written in the app' })).length, 0);

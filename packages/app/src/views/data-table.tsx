@@ -115,16 +115,24 @@ function Rows({ query, columns, onSort }: { query: RowQuery; columns: Column[]; 
   useEffect(() => {
     const controller = new AbortController();
     const state = pages.current;
-    const countRows = () =>
-      dataSource()
-        .count(query, controller.signal)
-        .then(
-          ({ count }) => {
-            state.count = count;
-            rerender(0);
-          },
-          () => {},
-        );
+    // One count at a time: changes arriving meanwhile ask for one more after it, not one each.
+    const counting = { running: false, again: false };
+    const countRows = async (): Promise<void> => {
+      if (counting.running) {
+        counting.again = true;
+        return;
+      }
+      counting.running = true;
+      counting.again = false;
+      try {
+        state.count = (await dataSource().count(query, controller.signal)).count;
+        rerender(0);
+      } catch {
+        // the rows still show; the count stays as it was
+      }
+      counting.running = false;
+      if (counting.again && !controller.signal.aborted) await countRows();
+    };
     void countRows();
     const unsubscribe = dataSource().subscribe((changed) => {
       const mine = changed.filter((item) => item.type === query.type);
@@ -138,6 +146,8 @@ function Rows({ query, columns, onSort }: { query: RowQuery; columns: Column[]; 
         );
         state.stale.add(page);
       }
+      // a page being fetched may have been read before this change: it is fetched again once it lands
+      for (const page of state.loading.keys()) state.stale.add(page);
       state.end = undefined;
       void countRows();
       rerender(0);
