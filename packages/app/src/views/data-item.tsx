@@ -49,7 +49,8 @@ export function ItemView({ id }: { id: string }) {
           setChangedMeanwhile(true);
         return false;
       }
-      return changed.some((item) => item.id === id || linked.current.has(item.id));
+      // a new edge to this item changes only its source and the edge item: any edge item reads it again
+      return changed.some((item) => item.id === id || item.type === 'Edge' || linked.current.has(item.id));
     },
   );
   const schema = useData((source, signal) => source.schema(signal), []);
