@@ -54,13 +54,13 @@ export function useData<T>(
   const [generation, setGeneration] = useState(0);
   const relevantRef = useRef(relevant);
   relevantRef.current = relevant;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: deps are the caller's; generation reloads
   useEffect(() => {
     const controller = new AbortController();
     setState((previous) => ({ ...previous, loading: true }));
     load(dataSource(), controller.signal).then(
       (value) => !controller.signal.aborted && setState({ value, loading: false }),
-      (error) => !controller.signal.aborted && setState((previous) => ({ ...previous, error: explain(error), loading: false })),
+      (error) =>
+        !controller.signal.aborted && setState((previous) => ({ ...previous, error: explain(error), loading: false })),
     );
     return () => controller.abort();
   }, [...deps, generation]);
