@@ -9,3 +9,4 @@ fi
 node packages/server/dist/bench/run.js
 node packages/client/dist/bench/client-overhead.js
 node packages/client/dist/bench/sync.js
+node packages/app/dist/e2e/bench-data.js

@@ -3,6 +3,12 @@
  * gets the rest. Views with a `title` are in the navigation, in this order.
  */
 import type { ComponentChild } from 'preact';
+import { ItemView } from './views/data-item.js';
+import { NewItemView } from './views/data-new.js';
+import { SchemaView } from './views/data-schema.js';
+import { SearchView } from './views/data-search.js';
+import { TableView } from './views/data-table.js';
+import { TypesView } from './views/data-types.js';
 import { OAuthReturnView } from './views/oauth-return.js';
 import { Overview } from './views/overview.js';
 import { PluginInstall } from './views/plugin-install.js';
@@ -16,6 +22,12 @@ export interface Route {
 
 export const routes: Record<string, Route> = {
   '': { title: 'Overview', view: () => <Overview /> },
+  types: { title: 'Types', view: () => <TypesView /> },
+  table: { view: ([type = '']) => <TableView key={type} type={type} /> },
+  item: { view: ([id = '']) => <ItemView key={id} id={id} /> },
+  new: { view: ([type = '']) => <NewItemView key={type} type={type} /> },
+  search: { title: 'Search', view: ([text]) => <SearchView key={text} text={text} /> },
+  schema: { title: 'Schema', view: () => <SchemaView /> },
   plugins: { title: 'Plugins', view: ([page]) => (page === 'install' ? <PluginInstall /> : <Plugins />) },
   'oauth-return': { view: () => <OAuthReturnView /> },
 };

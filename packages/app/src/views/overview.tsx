@@ -1,5 +1,5 @@
 /** The landing view: what the Pod holds, every type with its number of items. */
-import { session } from '../state.js';
+import { href, session } from '../state.js';
 
 export function Overview() {
   const summary = session.value?.summary;
@@ -15,7 +15,10 @@ export function Overview() {
       <ul class="type-counts" aria-label="Items by type">
         {types.map(([type, count]) => (
           <li key={type}>
-            <span class="type-name">{type}</span> <span class="count">{count.toLocaleString()}</span>
+            <a class="type-name" href={href('table', type)}>
+              {type}
+            </a>{' '}
+            <span class="count">{count.toLocaleString()}</span>
           </li>
         ))}
       </ul>
