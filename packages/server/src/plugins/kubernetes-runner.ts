@@ -1,0 +1,518 @@
+/**
+ * Runs each plugin as a Kubernetes Job through the API server (`@kubernetes/client-node`): one Job
+ * per run in the configured namespace, labelled like the docker runner's containers, with resource
+ * requests and limits, `activeDeadlineSeconds` (the run's time limit) and `ttlSecondsAfterFinished`
+ * (what removes a Job whose Pod crashed before deleting it). The plugin's environment lives in a
+ * Secret owned by the Job (garbage-collected with it) and reaches the container only through
+ * `secretKeyRef`: no credential is a literal in the Job. One NetworkPolicy per Pod instance, set up
+ * before the first Job, lets its plugins reach the Pod's address and port and the cluster's DNS,
+ * and nothing else; and lets only the Pod reach them. Abort deletes the Job (Foreground), logs are
+ * read through the API, status is polled from the Job and its Pod. The plugin never gets a service
+ * account token, runs as nobody on a read-only root filesystem, and cannot choose anything of this
+ * through its manifest or PluginRun: the runner sees only the image name and the environment.
+ */
+import { createHash } from 'node:crypto';
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+  type V1Job,
+  type V1NetworkPolicy,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { FastifyBaseLogger } from 'fastify';
+import { kubernetesPolicyTarget, type PodConfig } from '../config.js';
+import { isImageReference } from './docker-runner.js';
+import {
+  LaunchError,
+  lastBytes,
+  maskSecrets,
+  type PluginLaunch,
+  type PluginRunner,
+  type RunningPlugin,
+  type WebServer,
+  WEBSERVER_HOST_VARIABLE,
+  WEBSERVER_PORT_VARIABLE,
+} from './runner.js';
+import { STOP_GRACE_SECONDS, Supervisor, type Supervised } from './supervision.js';
+
+export type KubernetesRunnerOptions = Pick<
+  PodConfig['plugins'],
+  'memoryMiB' | 'cpus' | 'timeoutSeconds' | 'tmpMiB' | 'podAddress' | 'kubernetes'
+> & {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  /** Names this Pod's Jobs and NetworkPolicy (label `pod.instance`), as the docker runner's option. */
+  instance?: string;
+  /** The Pod's grace period for a plugin asked to stop; STOP_GRACE_SECONDS when not given. */
+  stopGraceSeconds?: number;
+  /** How often a run's Job and Pod are asked for their state; 1 s when not given. */
+  pollMs?: number;
+  /** Where a Job that could not be deleted is reported; process warnings when not given. */
+  log?: Pick<FastifyBaseLogger, 'warn'>;
+};
+
+/** The container's name in every plugin Pod. */
+const CONTAINER = 'plugin';
+/** The label every object of the runner carries, and the NetworkPolicy selects on. */
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'pod', 'app.kubernetes.io/component': 'plugin' };
+/** Waiting reasons that mean the image will never run: the launch is `imageMissing`. */
+const IMAGE_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+const NOBODY = 65534;
+/** The Job's deadline comes this long after the Pod's own stop, so the Pod normally stops a run first. */
+export const DEADLINE_MARGIN_SECONDS = 60;
+/** The API server may be away this long (a control-plane upgrade) before a run counts as lost. */
+const LOST_AFTER_MS = 120_000;
+
+/** What the runner reads of one run's Job and Pod. */
+interface RunState {
+  /** The Job is gone (deleted, or removed by its TTL). */
+  gone: boolean;
+  /** The Job failed as a whole (its deadline passed), or completed. */
+  failed: boolean;
+  complete: boolean;
+  pod?: string;
+  podIP?: string;
+  running: boolean;
+  exitCode?: number;
+  waiting?: { reason: string; message?: string };
+}
+
+export class KubernetesRunner implements PluginRunner {
+  readonly name = 'kubernetes';
+  readonly #batch: BatchV1Api;
+  readonly #core: CoreV1Api;
+  readonly #networking: NetworkingV1Api;
+  readonly #supervisor: Supervisor;
+  readonly #policy: V1NetworkPolicy;
+  #policyReady: Promise<void> | undefined;
+
+  constructor(readonly options: KubernetesRunnerOptions) {
+    this.#batch = options.kubeConfig.makeApiClient(BatchV1Api);
+    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
+    this.#supervisor = new Supervisor(options.timeoutSeconds);
+    this.#policy = networkPolicy(options);
+  }
+
+  get #namespace() {
+    return this.options.namespace;
+  }
+
+  async start(launch: PluginLaunch): Promise<RunningPlugin> {
+    const image = launch.containerImage;
+    if (!isImageReference(image))
+      throw new LaunchError(
+        'imageMissing',
+        `${JSON.stringify(image)} is not a container image name (such as my-plugin:1.0 or registry.example:5000/team/my-plugin)`,
+      );
+    // no plugin runs before its NetworkPolicy is in place
+    this.#policyReady ??= this.#ensurePolicy().catch((error: unknown) => {
+      this.#policyReady = undefined; // asked again at the next launch
+      throw this.#failure(error, `cannot set up NetworkPolicy ${this.#policy.metadata?.name}`, []);
+    });
+    await this.#policyReady;
+
+    const name = jobName(launch);
+    const namespace = this.#namespace;
+    let job: V1Job;
+    try {
+      job = await this.#batch.createNamespacedJob({ namespace, body: this.#job(name, launch) });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 409)
+        throw new LaunchError(
+          'failed',
+          `a Job named ${name} already exists in ${namespace}: this run was started before`,
+        );
+      throw this.#failure(error, `cannot create Job ${name} in ${namespace}`, launch.secrets);
+    }
+    const deleteJob = () => this.#delete(name);
+    try {
+      await this.#core.createNamespacedSecret({ namespace, body: secret(name, job, launch) });
+    } catch (error) {
+      await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
+      throw this.#failure(error, `cannot create Secret ${name} in ${namespace}`, launch.secrets);
+    }
+
+    const state = () => this.#state(name);
+    const pollMs = this.options.pollMs ?? 1000;
+    // until the plugin runs (pulling a large image takes a while) or cannot
+    for (let lostSince: number | undefined; ; ) {
+      const now = await state().catch(() => undefined);
+      lostSince = now ? undefined : (lostSince ?? Date.now());
+      if (lostSince !== undefined && Date.now() - lostSince > LOST_AFTER_MS) {
+        await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
+        throw new LaunchError('failed', `lost the Kubernetes API server while Job ${name} was starting`);
+      }
+      if (now?.waiting && IMAGE_FAILURES.has(now.waiting.reason)) {
+        await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
+        const why = now.waiting.message ? `: ${now.waiting.message}` : '';
+        throw new LaunchError(
+          'imageMissing',
+          maskSecrets(`the cluster cannot pull image ${image} (${now.waiting.reason}${why})`, launch.secrets),
+        );
+      }
+      if (now && (now.running || now.exitCode !== undefined || now.gone || now.failed || now.complete)) break;
+      await sleep(pollMs);
+    }
+    const logs = async () => {
+      const { pod } = await state();
+      if (!pod) return '';
+      const text = await this.#core.readNamespacedPodLog({ name: pod, namespace, container: CONTAINER });
+      return lastBytes(Buffer.from(text, 'utf8')).toString('utf8');
+    };
+    const run = jobRun({
+      name,
+      secrets: launch.secrets,
+      port: launch.webserverPort,
+      pollMs,
+      state,
+      logs,
+      deleteJob,
+      onDeletionFailed: (error) => this.#deletionFailed(name, error),
+    });
+    return this.#supervisor.watch(run);
+  }
+
+  close(): Promise<void> {
+    return this.#supervisor.close();
+  }
+
+  /** Whether the API server answers, and lets the Pod see Jobs in its namespace. */
+  async ping(): Promise<void> {
+    try {
+      await this.#batch.listNamespacedJob({ namespace: this.#namespace, limit: 1 });
+    } catch (error) {
+      throw this.#failure(error, `cannot list Jobs in ${this.#namespace}`, []);
+    }
+  }
+
+  /** Deletes the Jobs of an earlier Pod of the same `instance`: their credentials died with it. */
+  async removeLeftovers(): Promise<number> {
+    if (!this.options.instance) return 0;
+    try {
+      const jobs = await this.#batch.listNamespacedJob({
+        namespace: this.#namespace,
+        labelSelector: `pod.instance=${this.options.instance}`,
+      });
+      const names = jobs.items.flatMap((job) => job.metadata?.name ?? []);
+      await Promise.all(names.map((name) => this.#delete(name)));
+      return names.length;
+    } catch (error) {
+      throw this.#failure(error, 'cannot list leftover Jobs', []);
+    }
+  }
+
+  #job(name: string, launch: PluginLaunch): V1Job {
+    const { memoryMiB, cpus, timeoutSeconds, tmpMiB } = this.options;
+    const { ttlSeconds } = this.options.kubernetes;
+    const labels = this.#labels(name, launch);
+    const annotations = { 'pod.owner': launch.ownerHash, 'pod.run': launch.runId, 'pod.image': launch.containerImage };
+    const resources = { memory: `${memoryMiB}Mi`, cpu: `${Math.max(1, Math.round(cpus * 1000))}m` };
+    const env = [
+      // every value of the launch, the credential and the owner key among them, from the Secret
+      ...Object.keys(launch.env).map((key) => ({ name: key, valueFrom: { secretKeyRef: { name, key } } })),
+      { name: WEBSERVER_HOST_VARIABLE, value: '0.0.0.0' },
+      { name: WEBSERVER_PORT_VARIABLE, value: String(launch.webserverPort) },
+    ];
+    return {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, namespace: this.#namespace, labels, annotations },
+      spec: {
+        backoffLimit: 0,
+        // the Pod stops a run at its time limit itself (its logs read first); this deadline is the
+        // cluster's own, for a run whose Pod went away
+        ...(timeoutSeconds > 0 ? { activeDeadlineSeconds: timeoutSeconds + DEADLINE_MARGIN_SECONDS } : {}),
+        ttlSecondsAfterFinished: ttlSeconds,
+        template: {
+          metadata: { labels, annotations },
+          spec: {
+            restartPolicy: 'Never',
+            terminationGracePeriodSeconds: this.options.stopGraceSeconds ?? STOP_GRACE_SECONDS,
+            // no API credentials of the cluster, no list of its Services
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: NOBODY,
+              runAsGroup: NOBODY,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: CONTAINER,
+                image: launch.containerImage,
+                imagePullPolicy: 'IfNotPresent',
+                env,
+                ports: [{ name: 'web', containerPort: launch.webserverPort, protocol: 'TCP' }],
+                resources: { requests: resources, limits: resources },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  capabilities: { drop: ['ALL'] },
+                },
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            // the only writable place, in memory and counted in the memory limit
+            volumes: [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: `${tmpMiB}Mi` } }],
+          },
+        },
+      },
+    };
+  }
+
+  #labels(name: string, launch: PluginLaunch): Record<string, string> {
+    return {
+      ...MANAGED_BY,
+      ...(this.options.instance ? { 'pod.instance': this.options.instance } : {}),
+      'pod.owner': launch.ownerHash.slice(0, 32),
+      'pod.run': labelValue(launch.runId),
+      'pod.job': name,
+    };
+  }
+
+  /** Creates this instance's NetworkPolicy, or puts it back as it should be. */
+  async #ensurePolicy(): Promise<void> {
+    const namespace = this.#namespace;
+    const name = this.#policy.metadata?.name ?? '';
+    let existing: V1NetworkPolicy;
+    try {
+      existing = await this.#networking.readNamespacedNetworkPolicy({ name, namespace });
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 404)) throw error;
+      await this.#networking.createNamespacedNetworkPolicy({ namespace, body: this.#policy });
+      return;
+    }
+    const body = {
+      ...this.#policy,
+      metadata: { ...this.#policy.metadata, resourceVersion: existing.metadata?.resourceVersion },
+    };
+    await this.#networking.replaceNamespacedNetworkPolicy({ name, namespace, body });
+  }
+
+  async #state(name: string): Promise<RunState> {
+    const namespace = this.#namespace;
+    let job: V1Job;
+    try {
+      job = await this.#batch.readNamespacedJob({ name, namespace });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404)
+        return { gone: true, failed: false, complete: false, running: false };
+      throw error;
+    }
+    const conditions = job.status?.conditions ?? [];
+    const holds = (type: string) => conditions.some((each) => each.type === type && each.status === 'True');
+    const pods = await this.#core.listNamespacedPod({ namespace, labelSelector: `pod.job=${name}` });
+    const pod = newest(pods.items);
+    const container = pod?.status?.containerStatuses?.find((each) => each.name === CONTAINER);
+    const waiting = container?.state?.waiting;
+    return {
+      gone: job.metadata?.deletionTimestamp !== undefined && pod === undefined,
+      failed: holds('Failed'),
+      complete: holds('Complete'),
+      pod: pod?.metadata?.name,
+      podIP: pod?.status?.podIP || undefined,
+      running: container?.state?.running !== undefined,
+      exitCode: container?.state?.terminated?.exitCode,
+      waiting: waiting?.reason ? { reason: waiting.reason, message: waiting.message } : undefined,
+    };
+  }
+
+  /** Deletes a Job and, before it goes, its Pod (Foreground); the Secret follows as the Job's dependent. */
+  async #delete(name: string): Promise<void> {
+    try {
+      await this.#batch.deleteNamespacedJob({ name, namespace: this.#namespace, propagationPolicy: 'Foreground' });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return;
+      throw error;
+    }
+  }
+
+  /** A Job left behind: said in one line, with what removes it. */
+  #deletionFailed(name: string, error: unknown): void {
+    const namespace = this.#namespace;
+    const message =
+      `cannot delete Job ${name} (${this.#failure(error, 'deletion', []).message}); ` +
+      `\`kubectl delete job -n ${namespace} ${name}\` removes it, and so does its TTL of ${this.options.kubernetes.ttlSeconds} s once it ends`;
+    if (this.options.log) this.options.log.warn(message);
+    else process.emitWarning(message);
+  }
+
+  /** The API server's own message (never the request echoed back in the exception's text), secrets masked. */
+  #failure(error: unknown, doing: string, secrets: readonly string[]): LaunchError {
+    let detail: string;
+    if (error instanceof ApiException) detail = `${statusMessage(error.body) ?? 'no message'} (HTTP ${error.code})`;
+    else {
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      detail = cause
+        ? `no Kubernetes API server answers at ${this.options.kubeConfig.getCurrentCluster()?.server} (${cause})`
+        : (error as Error).message;
+    }
+    return new LaunchError('failed', maskSecrets(`${doing}: ${detail}`, secrets));
+  }
+}
+
+/** The kubeconfig file, or the in-cluster service account when none is given. */
+export function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (file === undefined) kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromFile(file);
+  return kubeConfig;
+}
+
+/** `message` of a Kubernetes Status body, as the client hands it (text or parsed), when it has one. */
+function statusMessage(body: unknown): string | undefined {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  const message = (parsed as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** A Job name (DNS-1123, ≤ 63): owner hash prefix and a hash of the run id, so any run id fits. */
+export function jobName(launch: Pick<PluginLaunch, 'ownerHash' | 'runId'>): string {
+  const run = createHash('sha256').update(launch.runId).digest('hex').slice(0, 20);
+  return `pod-${launch.ownerHash.slice(0, 12)}-${run}`;
+}
+
+/** `text` when it is a valid label value, else a hash of it (a label value is at most 63 characters). */
+function labelValue(text: string): string {
+  return /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(text)
+    ? text
+    : createHash('sha256').update(text).digest('hex').slice(0, 40);
+}
+
+function secret(name: string, job: V1Job, launch: PluginLaunch) {
+  const data = Object.fromEntries(
+    Object.entries(launch.env).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')]),
+  );
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    immutable: true,
+    metadata: {
+      name,
+      labels: job.metadata?.labels,
+      ownerReferences: [
+        { apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata?.uid ?? '', blockOwnerDeletion: true },
+      ],
+    },
+    data,
+  };
+}
+
+/**
+ * Plugins of this instance may reach the Pod's address and port, and DNS in kube-system; only the
+ * Pod's address may reach them (its relay to their web servers). Everything else is denied.
+ */
+function networkPolicy(options: KubernetesRunnerOptions): V1NetworkPolicy {
+  const { cidr, port } = kubernetesPolicyTarget(options);
+  const selector = { ...MANAGED_BY, ...(options.instance ? { 'pod.instance': options.instance } : {}) };
+  const dns = [
+    { protocol: 'UDP', port: 53 },
+    { protocol: 'TCP', port: 53 },
+  ];
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `pod-plugins-${options.instance ?? 'pod'}`, namespace: options.namespace, labels: selector },
+    spec: {
+      podSelector: { matchLabels: selector },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ _from: [{ ipBlock: { cidr } }] }],
+      egress: [
+        { to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port }] },
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: dns,
+        },
+      ],
+    },
+  };
+}
+
+function newest(pods: V1Pod[]): V1Pod | undefined {
+  const time = (pod: V1Pod) => pod.metadata?.creationTimestamp?.getTime() ?? 0;
+  return pods.reduce<V1Pod | undefined>(
+    (best, pod) => (best === undefined || time(pod) > time(best) ? pod : best),
+    undefined,
+  );
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function jobRun(run: {
+  name: string;
+  secrets: string[];
+  port: number;
+  pollMs: number;
+  state: () => Promise<RunState>;
+  logs: () => Promise<string>;
+  deleteJob: () => Promise<void>;
+  onDeletionFailed: (error: unknown) => void;
+}): Supervised {
+  let savedLogs = '';
+  let podIP: string | undefined;
+  let halting: Promise<void> | undefined;
+  const readLogs = async () => {
+    savedLogs = await run.logs().catch(() => savedLogs);
+    return savedLogs;
+  };
+  const ended = (async (): Promise<number | null> => {
+    let exitCode: number | undefined;
+    let lostSince: number | undefined;
+    for (;;) {
+      let now: RunState;
+      try {
+        now = await run.state();
+        lostSince = undefined;
+      } catch {
+        lostSince ??= Date.now();
+        if (Date.now() - lostSince > LOST_AFTER_MS) return null;
+        await sleep(run.pollMs);
+        continue;
+      }
+      podIP = now.podIP ?? podIP;
+      exitCode = now.exitCode ?? exitCode;
+      if (exitCode !== undefined) return exitCode;
+      if (now.gone || now.failed) return null;
+      if (now.complete) return 0;
+      await sleep(run.pollMs);
+    }
+  })();
+  return {
+    name: run.name,
+    halt() {
+      halting ??= readLogs().then(() => run.deleteJob().catch(run.onDeletionFailed));
+      return halting;
+    },
+    ended,
+    async cleanUp() {
+      await readLogs();
+      await halting;
+      await run.deleteJob().catch(run.onDeletionFailed);
+    },
+    async logs() {
+      return maskSecrets(await readLogs(), run.secrets);
+    },
+    async webServer(): Promise<WebServer | undefined> {
+      podIP ??= (await run.state().catch(() => undefined))?.podIP;
+      return podIP === undefined ? undefined : { host: podIP, port: run.port };
+    },
+  };
+}
