@@ -157,9 +157,7 @@ export class KubernetesRunner implements PluginRunner {
       if (now && (now.running || now.exitCode !== undefined || now.gone || now.failed || now.complete)) break;
       await sleep(pollMs);
     }
-    const logs = async () => {
-      const { pod } = await state();
-      if (!pod) return '';
+    const logs = async (pod: string) => {
       const text = await this.#core.readNamespacedPodLog({ name: pod, namespace, container: CONTAINER });
       return lastBytes(Buffer.from(text, 'utf8')).toString('utf8');
     };
@@ -462,15 +460,20 @@ function jobRun(run: {
   port: number;
   pollMs: number;
   state: () => Promise<RunState>;
-  logs: () => Promise<string>;
+  logs: (pod: string) => Promise<string>;
   deleteJob: () => Promise<void>;
   onDeletionFailed: (error: unknown) => void;
 }): Supervised {
   let savedLogs = '';
+  let pod: string | undefined;
   let podIP: string | undefined;
   let halting: Promise<void> | undefined;
+  let deleted = false;
+  /** The latest logs while the Pod is there; once the Job is deleted, the last ones read. */
   const readLogs = async () => {
-    savedLogs = await run.logs().catch(() => savedLogs);
+    if (deleted) return savedLogs;
+    pod ??= (await run.state().catch(() => undefined))?.pod;
+    if (pod !== undefined) savedLogs = await run.logs(pod).catch(() => savedLogs);
     return savedLogs;
   };
   const ended = (async (): Promise<number | null> => {
@@ -487,6 +490,7 @@ function jobRun(run: {
         await sleep(run.pollMs);
         continue;
       }
+      pod = now.pod ?? pod;
       podIP = now.podIP ?? podIP;
       exitCode = now.exitCode ?? exitCode;
       if (exitCode !== undefined) return exitCode;
@@ -498,13 +502,17 @@ function jobRun(run: {
   return {
     name: run.name,
     halt() {
-      halting ??= readLogs().then(() => run.deleteJob().catch(run.onDeletionFailed));
+      halting ??= readLogs().then(() => {
+        deleted = true;
+        return run.deleteJob().catch(run.onDeletionFailed);
+      });
       return halting;
     },
     ended,
     async cleanUp() {
       await readLogs();
       await halting;
+      deleted = true;
       await run.deleteJob().catch(run.onDeletionFailed);
     },
     async logs() {
