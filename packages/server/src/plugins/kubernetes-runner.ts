@@ -126,14 +126,14 @@ export class KubernetesRunner implements PluginRunner {
           'failed',
           `a Job named ${name} already exists in ${namespace}: this run was started before`,
         );
-      throw this.#failure(error, `cannot create Job ${name} in ${namespace}`, launch.secrets);
+      throw this.#failure(error, `cannot create Job ${name} in ${namespace}`, sensitive(launch));
     }
     const deleteJob = () => this.#delete(name);
     try {
       await this.#core.createNamespacedSecret({ namespace, body: secret(name, job, launch) });
     } catch (error) {
       await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
-      throw this.#failure(error, `cannot create Secret ${name} in ${namespace}`, launch.secrets);
+      throw this.#failure(error, `cannot create Secret ${name} in ${namespace}`, sensitive(launch));
     }
 
     const state = () => this.#state(name);
@@ -151,7 +151,7 @@ export class KubernetesRunner implements PluginRunner {
         const why = now.waiting.message ? `: ${now.waiting.message}` : '';
         throw new LaunchError(
           'imageMissing',
-          maskSecrets(`the cluster cannot pull image ${image} (${now.waiting.reason}${why})`, launch.secrets),
+          maskSecrets(`the cluster cannot pull image ${image} (${now.waiting.reason}${why})`, sensitive(launch)),
         );
       }
       if (now && (now.running || now.exitCode !== undefined || now.gone || now.failed || now.complete)) break;
@@ -352,6 +352,16 @@ export class KubernetesRunner implements PluginRunner {
     }
     return new LaunchError('failed', maskSecrets(`${doing}: ${detail}`, secrets));
   }
+}
+
+/**
+ * What a message about a launch must never quote, should the API server echo a request back: its
+ * secrets, and every longer value of its environment (the owner key among them), also as base64 as
+ * they travel in the Secret.
+ */
+function sensitive(launch: PluginLaunch): string[] {
+  const values = Object.values(launch.env).filter((value) => value.length >= 16);
+  return [...launch.secrets, ...values].flatMap((value) => [value, Buffer.from(value, 'utf8').toString('base64')]);
 }
 
 /** The kubeconfig file, or the in-cluster service account when none is given. */
