@@ -217,7 +217,8 @@ describe('KubernetesRunner requests (API-server stand-in)', () => {
     const plugin = await next.start(launchOf('exit3'));
     assert.equal((await plugin.exited).exitCode, 3);
     const [replaced] = standIn.sent('PUT', `/namespaces/${NAMESPACE}/networkpolicies/pod-plugins-instance-a`);
-    assert.deepEqual((replaced?.body as Json).spec.ingress, [{ from: [{ ipBlock: { cidr: '10.9.9.9/32' } }] }]);
+    assert.ok(replaced, "the NetworkPolicy was not replaced");
+    assert.deepEqual((replaced.body as Json).spec.ingress, [{ from: [{ ipBlock: { cidr: '10.9.9.9/32' } }] }]);
     await next.close();
   });
 
