@@ -159,7 +159,7 @@ describe('KubernetesRunner requests (API-server stand-in)', () => {
     // the web server is the pod's address at the run's port
     assert.deepEqual(await plugin.webServer(), { host: '127.0.0.1', port: 8123 });
     // logs through the API
-    await until('the plugin prints', async () => (await plugin.logs()).includes('sleeping'));
+    await until('the plugin prints', async () => (await plugin.logs()).includes('sleeping') || undefined);
     assert.ok(standIn.sent('GET', '/log').length > 0, 'the logs were not read through the API');
 
     // abort: the Job is deleted, in the foreground, and its Secret goes with it
@@ -217,7 +217,7 @@ describe('KubernetesRunner requests (API-server stand-in)', () => {
     const plugin = await next.start(launchOf('exit3'));
     assert.equal((await plugin.exited).exitCode, 3);
     const [replaced] = standIn.sent('PUT', `/namespaces/${NAMESPACE}/networkpolicies/pod-plugins-instance-a`);
-    assert.ok(replaced, "the NetworkPolicy was not replaced");
+    assert.ok(replaced, 'the NetworkPolicy was not replaced');
     assert.deepEqual((replaced.body as Json).spec.ingress, [{ from: [{ ipBlock: { cidr: '10.9.9.9/32' } }] }]);
     await next.close();
   });
@@ -228,7 +228,7 @@ describe('KubernetesRunner requests (API-server stand-in)', () => {
     assert.equal(await new KubernetesRunner({ ...options(), instance: 'instance-b' }).removeLeftovers(), 0);
     assert.equal(standIn.leftovers(launch.runId), 1);
     assert.equal(await new KubernetesRunner(options()).removeLeftovers(), 1);
-    await until('the Job is gone', async () => standIn.leftovers(launch.runId) === 0);
+    await until('the Job is gone', async () => standIn.leftovers(launch.runId) === 0 || undefined);
   });
 
   test('an API server that refuses and echoes the request back: LaunchError failed, no credential in it, nothing left (API-server stand-in)', async () => {
@@ -255,7 +255,10 @@ describe('KubernetesRunner requests (API-server stand-in)', () => {
       }
       if (kind === 'secrets')
         assert.ok(standIn.sent('DELETE', `/jobs/${jobName(launch)}`).length > 0, 'the Job of a failed launch was kept');
-      await until('the Job of the failed launch is gone', async () => standIn.leftovers(launch.runId) === 0);
+      await until(
+        'the Job of the failed launch is gone',
+        async () => standIn.leftovers(launch.runId) === 0 || undefined,
+      );
     }
   });
 
