@@ -364,11 +364,24 @@ function sensitive(launch: PluginLaunch): string[] {
   return [...launch.secrets, ...values].flatMap((value) => [value, Buffer.from(value, 'utf8').toString('base64')]);
 }
 
-/** The kubeconfig file, or the in-cluster service account when none is given. */
+/** The kubeconfig file, or the in-cluster service account when none is given; says what is missing. */
 export function loadKubeConfig(file: string | undefined): KubeConfig {
   const kubeConfig = new KubeConfig();
-  if (file === undefined) kubeConfig.loadFromCluster();
-  else kubeConfig.loadFromFile(file);
+  if (file === undefined) {
+    if (!process.env.KUBERNETES_SERVICE_HOST)
+      throw new Error(
+        "--plugin-runner kubernetes: the Pod does not run in a cluster (no KUBERNETES_SERVICE_HOST); give --kubeconfig, the cluster's kubeconfig file",
+      );
+    kubeConfig.loadFromCluster();
+    return kubeConfig;
+  }
+  try {
+    kubeConfig.loadFromFile(file);
+  } catch (error) {
+    throw new Error(`--kubeconfig ${file} cannot be read: ${(error as Error).message}`);
+  }
+  if (!kubeConfig.getCurrentCluster())
+    throw new Error(`--kubeconfig ${file} has no current context with a cluster (set current-context)`);
   return kubeConfig;
 }
 
