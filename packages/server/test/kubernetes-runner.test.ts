@@ -48,14 +48,13 @@ describe('KubernetesRunner requests (API-server stand-in)', () => {
   const options = () => ({
     ...defaultConfig().plugins,
     podAddress: 'http://10.1.2.3:3030',
-    kubernetes: { ttlSeconds: 900 },
+    kubernetes: { ttlSeconds: 900, namespace: NAMESPACE },
     memoryMiB: 300,
     cpus: 0.5,
     tmpMiB: 32,
     timeoutSeconds: 120,
     stopGraceSeconds: 1,
     kubeConfig: standIn.kubeConfig(NAMESPACE),
-    namespace: NAMESPACE,
     instance: 'instance-a',
     pollMs: 20,
   });

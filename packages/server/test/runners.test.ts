@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { BatchV1Api } from '@kubernetes/client-node';
+import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, buildEnvPluginImage } from '../bench/plugin-start.js';
 import { ownerHash } from '../src/config.js';
 import { dockerTestSkip } from '../src/testing.js';
@@ -264,7 +264,7 @@ runnerSuite(
       timeoutSeconds,
       stopGraceSeconds: 1,
       kubeConfig: standIn.kubeConfig('plugins'),
-      namespace: 'plugins',
+      kubernetes: { ...kubernetesPlugins.kubernetes, namespace: 'plugins' },
       pollMs: 50,
     }),
   (plugin) => (plugin === 'env-plugin' ? TEST_IMAGE : `pod-test-${plugin}`),
@@ -285,7 +285,7 @@ const noCluster = !CLUSTER
   : !CLUSTER_HOST
     ? "POD_TEST_KUBERNETES_HOST is not set: the address at which the cluster's pods reach this machine"
     : undefined;
-const clusterConfig = CLUSTER && !noCluster ? loadKubeConfig(CLUSTER) : undefined;
+const clusterConfig = CLUSTER && !noCluster ? loadKubeConfig(KubeConfig, CLUSTER) : undefined;
 runnerSuite(
   'KubernetesRunner (real cluster, POD_TEST_KUBECONFIG)',
   (timeoutSeconds) =>
@@ -295,7 +295,7 @@ runnerSuite(
       timeoutSeconds,
       stopGraceSeconds: 1,
       kubeConfig: clusterConfig!,
-      namespace: clusterNamespace,
+      kubernetes: { ...kubernetesPlugins.kubernetes, namespace: clusterNamespace },
     }),
   (plugin) => (plugin === 'env-plugin' ? CLUSTER_IMAGE : `pod-test-${plugin}`),
   {

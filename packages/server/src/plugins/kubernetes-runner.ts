@@ -12,15 +12,14 @@
  * through its manifest or PluginRun: the runner sees only the image name and the environment.
  */
 import { createHash } from 'node:crypto';
-import {
-  ApiException,
+import type {
   BatchV1Api,
   CoreV1Api,
   KubeConfig,
   NetworkingV1Api,
-  type V1Job,
-  type V1NetworkPolicy,
-  type V1Pod,
+  V1Job,
+  V1NetworkPolicy,
+  V1Pod,
 } from '@kubernetes/client-node';
 import type { FastifyBaseLogger } from 'fastify';
 import { kubernetesPolicyTarget, type PodConfig } from '../config.js';
@@ -42,8 +41,8 @@ export type KubernetesRunnerOptions = Pick<
   PodConfig['plugins'],
   'memoryMiB' | 'cpus' | 'timeoutSeconds' | 'tmpMiB' | 'podAddress' | 'kubernetes'
 > & {
-  kubeConfig: KubeConfig;
-  namespace: string;
+  /** The cluster as given (tests); else loaded from `kubernetes.kubeconfig`, or in-cluster. */
+  kubeConfig?: KubeConfig;
   /** Names this Pod's Jobs and NetworkPolicy (label `pod.instance`), as the docker runner's option. */
   instance?: string;
   /** The Pod's grace period for a plugin asked to stop; STOP_GRACE_SECONDS when not given. */
@@ -66,6 +65,14 @@ export const DEADLINE_MARGIN_SECONDS = 60;
 /** The API server may be away this long (a control-plane upgrade) before a run counts as lost. */
 const LOST_AFTER_MS = 120_000;
 
+/** The API clients, made on first use: the official client takes seconds to load, which no other Pod should pay. */
+interface Cluster {
+  batch: BatchV1Api;
+  core: CoreV1Api;
+  networking: NetworkingV1Api;
+  namespace: string;
+}
+
 /** What the runner reads of one run's Job and Pod. */
 interface RunState {
   /** The Job is gone (deleted, or removed by its TTL). */
@@ -82,23 +89,37 @@ interface RunState {
 
 export class KubernetesRunner implements PluginRunner {
   readonly name = 'kubernetes';
-  readonly #batch: BatchV1Api;
-  readonly #core: CoreV1Api;
-  readonly #networking: NetworkingV1Api;
+  #cluster: Promise<Cluster> | undefined;
+  /** The API server's URL once known, for messages. */
+  #server: string | undefined;
   readonly #supervisor: Supervisor;
   readonly #policy: V1NetworkPolicy;
   #policyReady: Promise<void> | undefined;
 
   constructor(readonly options: KubernetesRunnerOptions) {
-    this.#batch = options.kubeConfig.makeApiClient(BatchV1Api);
-    this.#core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.#networking = options.kubeConfig.makeApiClient(NetworkingV1Api);
     this.#supervisor = new Supervisor(options.timeoutSeconds);
     this.#policy = networkPolicy(options);
   }
 
-  get #namespace() {
-    return this.options.namespace;
+  /** The clients, the kubeconfig read and the namespace chosen at the first call; a failure is tried again next time. */
+  #connect(): Promise<Cluster> {
+    this.#cluster ??= (async () => {
+      const client = await import('@kubernetes/client-node');
+      const kubeConfig =
+        this.options.kubeConfig ?? loadKubeConfig(client.KubeConfig, this.options.kubernetes.kubeconfig);
+      this.#server = kubeConfig.getCurrentCluster()?.server;
+      const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+      return {
+        batch: kubeConfig.makeApiClient(client.BatchV1Api),
+        core: kubeConfig.makeApiClient(client.CoreV1Api),
+        networking: kubeConfig.makeApiClient(client.NetworkingV1Api),
+        namespace: this.options.kubernetes.namespace ?? context?.namespace ?? 'default',
+      };
+    })().catch((error: unknown) => {
+      this.#cluster = undefined;
+      throw error;
+    });
+    return this.#cluster;
   }
 
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
@@ -108,46 +129,53 @@ export class KubernetesRunner implements PluginRunner {
         'imageMissing',
         `${JSON.stringify(image)} is not a container image name (such as my-plugin:1.0 or registry.example:5000/team/my-plugin)`,
       );
+    let cluster: Cluster;
+    try {
+      cluster = await this.#connect();
+    } catch (error) {
+      throw this.#failure(error, 'cannot reach the Kubernetes API server', []);
+    }
     // no plugin runs before its NetworkPolicy is in place
-    this.#policyReady ??= this.#ensurePolicy().catch((error: unknown) => {
+    this.#policyReady ??= this.#ensurePolicy(cluster).catch((error: unknown) => {
       this.#policyReady = undefined; // asked again at the next launch
       throw this.#failure(error, `cannot set up NetworkPolicy ${this.#policy.metadata?.name}`, []);
     });
     await this.#policyReady;
 
     const name = jobName(launch);
-    const namespace = this.#namespace;
+    const { batch, core, namespace } = cluster;
     let job: V1Job;
     try {
-      job = await this.#batch.createNamespacedJob({ namespace, body: this.#job(name, launch) });
+      job = await batch.createNamespacedJob({ namespace, body: this.#job(name, launch) });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 409)
+      if (apiStatus(error) === 409)
         throw new LaunchError(
           'failed',
           `a Job named ${name} already exists in ${namespace}: this run was started before`,
         );
       throw this.#failure(error, `cannot create Job ${name} in ${namespace}`, sensitive(launch));
     }
-    const deleteJob = () => this.#delete(name);
+    const deleteJob = () => this.#delete(cluster, name);
+    const deletionFailed = (error: unknown) => this.#deletionFailed(namespace, name, error);
     try {
-      await this.#core.createNamespacedSecret({ namespace, body: secret(name, job, launch) });
+      await core.createNamespacedSecret({ namespace, body: secret(name, job, launch) });
     } catch (error) {
-      await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
+      await deleteJob().catch(deletionFailed);
       throw this.#failure(error, `cannot create Secret ${name} in ${namespace}`, sensitive(launch));
     }
 
-    const state = () => this.#state(name);
+    const state = () => this.#state(cluster, name);
     const pollMs = this.options.pollMs ?? 1000;
     // until the plugin runs (pulling a large image takes a while) or cannot
     for (let lostSince: number | undefined; ; ) {
       const now = await state().catch(() => undefined);
       lostSince = now ? undefined : (lostSince ?? Date.now());
       if (lostSince !== undefined && Date.now() - lostSince > LOST_AFTER_MS) {
-        await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
+        await deleteJob().catch(deletionFailed);
         throw new LaunchError('failed', `lost the Kubernetes API server while Job ${name} was starting`);
       }
       if (now?.waiting && IMAGE_FAILURES.has(now.waiting.reason)) {
-        await deleteJob().catch((deletion: unknown) => this.#deletionFailed(name, deletion));
+        await deleteJob().catch(deletionFailed);
         const why = now.waiting.message ? `: ${now.waiting.message}` : '';
         throw new LaunchError(
           'imageMissing',
@@ -158,7 +186,7 @@ export class KubernetesRunner implements PluginRunner {
       await sleep(pollMs);
     }
     const logs = async (pod: string) => {
-      const text = await this.#core.readNamespacedPodLog({ name: pod, namespace, container: CONTAINER });
+      const text = await core.readNamespacedPodLog({ name: pod, namespace, container: CONTAINER });
       return lastBytes(Buffer.from(text, 'utf8')).toString('utf8');
     };
     const run = jobRun({
@@ -169,7 +197,7 @@ export class KubernetesRunner implements PluginRunner {
       state,
       logs,
       deleteJob,
-      onDeletionFailed: (error) => this.#deletionFailed(name, error),
+      onDeletionFailed: deletionFailed,
     });
     return this.#supervisor.watch(run);
   }
@@ -180,10 +208,11 @@ export class KubernetesRunner implements PluginRunner {
 
   /** Whether the API server answers, and lets the Pod see Jobs in its namespace. */
   async ping(): Promise<void> {
+    const { batch, namespace } = await this.#connect();
     try {
-      await this.#batch.listNamespacedJob({ namespace: this.#namespace, limit: 1 });
+      await batch.listNamespacedJob({ namespace, limit: 1 });
     } catch (error) {
-      throw this.#failure(error, `cannot list Jobs in ${this.#namespace}`, []);
+      throw this.#failure(error, `cannot list Jobs in ${namespace}`, []);
     }
   }
 
@@ -191,12 +220,13 @@ export class KubernetesRunner implements PluginRunner {
   async removeLeftovers(): Promise<number> {
     if (!this.options.instance) return 0;
     try {
-      const jobs = await this.#batch.listNamespacedJob({
-        namespace: this.#namespace,
+      const cluster = await this.#connect();
+      const jobs = await cluster.batch.listNamespacedJob({
+        namespace: cluster.namespace,
         labelSelector: `pod.instance=${this.options.instance}`,
       });
       const names = jobs.items.flatMap((job) => job.metadata?.name ?? []);
-      await Promise.all(names.map((name) => this.#delete(name)));
+      await Promise.all(names.map((name) => this.#delete(cluster, name)));
       return names.length;
     } catch (error) {
       throw this.#failure(error, 'cannot list leftover Jobs', []);
@@ -218,7 +248,7 @@ export class KubernetesRunner implements PluginRunner {
     return {
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: { name, namespace: this.#namespace, labels, annotations },
+      metadata: { name, labels, annotations },
       spec: {
         backoffLimit: 0,
         // the Pod stops a run at its time limit itself (its logs read first); this deadline is the
@@ -274,37 +304,34 @@ export class KubernetesRunner implements PluginRunner {
   }
 
   /** Creates this instance's NetworkPolicy, or puts it back as it should be. */
-  async #ensurePolicy(): Promise<void> {
-    const namespace = this.#namespace;
+  async #ensurePolicy({ networking, namespace }: Cluster): Promise<void> {
     const name = this.#policy.metadata?.name ?? '';
     let existing: V1NetworkPolicy;
     try {
-      existing = await this.#networking.readNamespacedNetworkPolicy({ name, namespace });
+      existing = await networking.readNamespacedNetworkPolicy({ name, namespace });
     } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
-      await this.#networking.createNamespacedNetworkPolicy({ namespace, body: this.#policy });
+      if (apiStatus(error) !== 404) throw error;
+      await networking.createNamespacedNetworkPolicy({ namespace, body: this.#policy });
       return;
     }
     const body = {
       ...this.#policy,
       metadata: { ...this.#policy.metadata, resourceVersion: existing.metadata?.resourceVersion },
     };
-    await this.#networking.replaceNamespacedNetworkPolicy({ name, namespace, body });
+    await networking.replaceNamespacedNetworkPolicy({ name, namespace, body });
   }
 
-  async #state(name: string): Promise<RunState> {
-    const namespace = this.#namespace;
+  async #state({ batch, core, namespace }: Cluster, name: string): Promise<RunState> {
     let job: V1Job;
     try {
-      job = await this.#batch.readNamespacedJob({ name, namespace });
+      job = await batch.readNamespacedJob({ name, namespace });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404)
-        return { gone: true, failed: false, complete: false, running: false };
+      if (apiStatus(error) === 404) return { gone: true, failed: false, complete: false, running: false };
       throw error;
     }
     const conditions = job.status?.conditions ?? [];
     const holds = (type: string) => conditions.some((each) => each.type === type && each.status === 'True');
-    const pods = await this.#core.listNamespacedPod({ namespace, labelSelector: `pod.job=${name}` });
+    const pods = await core.listNamespacedPod({ namespace, labelSelector: `pod.job=${name}` });
     const pod = newest(pods.items);
     const container = pod?.status?.containerStatuses?.find((each) => each.name === CONTAINER);
     const waiting = container?.state?.waiting;
@@ -321,18 +348,17 @@ export class KubernetesRunner implements PluginRunner {
   }
 
   /** Deletes a Job and, before it goes, its Pod (Foreground); the Secret follows as the Job's dependent. */
-  async #delete(name: string): Promise<void> {
+  async #delete({ batch, namespace }: Cluster, name: string): Promise<void> {
     try {
-      await this.#batch.deleteNamespacedJob({ name, namespace: this.#namespace, propagationPolicy: 'Foreground' });
+      await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return;
+      if (apiStatus(error) === 404) return;
       throw error;
     }
   }
 
   /** A Job left behind: said in one line, with what removes it. */
-  #deletionFailed(name: string, error: unknown): void {
-    const namespace = this.#namespace;
+  #deletionFailed(namespace: string, name: string, error: unknown): void {
     const message =
       `cannot delete Job ${name} (${this.#failure(error, 'deletion', []).message}); ` +
       `\`kubectl delete job -n ${namespace} ${name}\` removes it, and so does its TTL of ${this.options.kubernetes.ttlSeconds} s once it ends`;
@@ -343,12 +369,12 @@ export class KubernetesRunner implements PluginRunner {
   /** The API server's own message (never the request echoed back in the exception's text), secrets masked. */
   #failure(error: unknown, doing: string, secrets: readonly string[]): LaunchError {
     let detail: string;
-    if (error instanceof ApiException) detail = `${statusMessage(error.body) ?? 'no message'} (HTTP ${error.code})`;
+    const status = apiStatus(error);
+    if (status !== undefined)
+      detail = `${statusMessage((error as { body?: unknown }).body) ?? 'no message'} (HTTP ${status})`;
     else {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
-      detail = cause
-        ? `no Kubernetes API server answers at ${this.options.kubeConfig.getCurrentCluster()?.server} (${cause})`
-        : (error as Error).message;
+      detail = cause ? `no Kubernetes API server answers at ${this.#server} (${cause})` : (error as Error).message;
     }
     return new LaunchError('failed', maskSecrets(`${doing}: ${detail}`, secrets));
   }
@@ -365,8 +391,8 @@ function sensitive(launch: PluginLaunch): string[] {
 }
 
 /** The kubeconfig file, or the in-cluster service account when none is given; says what is missing. */
-export function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
+export function loadKubeConfig(Config: new () => KubeConfig, file: string | undefined): KubeConfig {
+  const kubeConfig = new Config();
   if (file === undefined) {
     if (!process.env.KUBERNETES_SERVICE_HOST)
       throw new Error(
@@ -383,6 +409,12 @@ export function loadKubeConfig(file: string | undefined): KubeConfig {
   if (!kubeConfig.getCurrentCluster())
     throw new Error(`--kubeconfig ${file} has no current context with a cluster (set current-context)`);
   return kubeConfig;
+}
+
+/** The HTTP status of the client's ApiException (a number, where a system error's code is a word). */
+function apiStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** `message` of a Kubernetes Status body, as the client hands it (text or parsed), when it has one. */
@@ -446,7 +478,7 @@ function networkPolicy(options: KubernetesRunnerOptions): V1NetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: { name: `pod-plugins-${options.instance ?? 'pod'}`, namespace: options.namespace, labels: selector },
+    metadata: { name: `pod-plugins-${options.instance ?? 'pod'}`, labels: selector },
     spec: {
       podSelector: { matchLabels: selector },
       policyTypes: ['Ingress', 'Egress'],

@@ -10,7 +10,7 @@ import type { PodConfig } from '../config.js';
 import type { OwnerPool } from '../storage/owners.js';
 import type { PluginCredentials } from './credentials.js';
 import { DockerRunner } from './docker-runner.js';
-import { KubernetesRunner, loadKubeConfig } from './kubernetes-runner.js';
+import { KubernetesRunner } from './kubernetes-runner.js';
 import { PluginNetwork } from './plugin-network.js';
 import { PluginDir } from './plugin-dir.js';
 import { ProcessRunner } from './process-runner.js';
@@ -80,12 +80,8 @@ function runnerFor(
         networkReady: network && (() => network.ready()),
         log,
       });
-    case 'kubernetes': {
-      const kubeConfig = loadKubeConfig(plugins.kubernetes.kubeconfig);
-      const namespace =
-        plugins.kubernetes.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
-      return new KubernetesRunner({ ...plugins, kubeConfig, namespace: namespace ?? 'default', instance, log });
-    }
+    case 'kubernetes':
+      return new KubernetesRunner({ ...plugins, instance, log });
   }
 }
 

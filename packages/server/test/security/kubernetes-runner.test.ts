@@ -30,7 +30,7 @@ describe('the Kubernetes runner under attack (API-server stand-in)', () => {
       ...plugins,
       podAddress: 'http://10.1.2.3:3030',
       kubeConfig: standIn.kubeConfig(NAMESPACE),
-      namespace: NAMESPACE,
+      kubernetes: { ...plugins.kubernetes, namespace: NAMESPACE },
       stopGraceSeconds: 1,
       pollMs: 20,
     });
