@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cliPath, startCli, stopCli, toReply } from './helpers.js';
+import { cliPath, startCli, stopCli, toReply, until } from './helpers.js';
 import { KubernetesStandIn } from './kubernetes-standin.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pod-kubernetes-cli-'));
@@ -85,8 +85,17 @@ describe('pod --plugin-runner kubernetes', () => {
       'pods',
     ]).finally(() => delete process.env.POD_KUBECONFIG);
     try {
-      const ready = await toReply(await fetch(`${pod.url}/readyz`));
-      assert.equal(ready.status, 200, ready.text);
+      // ready once the runner has loaded its client (seconds on a busy machine) and reached the API server
+      let last = '';
+      await until(
+        '/readyz answers 200',
+        async () => {
+          const ready = await toReply(await fetch(`${pod.url}/readyz`));
+          last = ready.text;
+          return ready.status === 200 || undefined;
+        },
+        60_000,
+      ).catch((error: Error) => assert.fail(`${error.message}: ${last}`));
       const pings = standIn.sent('GET', '/apis/batch/v1/namespaces/pods/jobs');
       assert.ok(
         pings.some((each) => each.query.get('limit') === '1'),
