@@ -54,71 +54,76 @@ describe('pod --plugin-runner kubernetes', () => {
   test('configured from flags and environment, it reaches its API server for /readyz and leftovers, and says what to check when it is away (API-server stand-in)', async () => {
     const standIn = new KubernetesStandIn({});
     await standIn.start();
-    const kubeconfig = join(scratch, 'kubeconfig.yaml');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        // plain HTTP on loopback: the client allows it only with the TLS check off
-        `- cluster: {server: "${standIn.url}", insecure-skip-tls-verify: true}`,
-        '  name: stand-in',
-        'users:',
-        '- name: stand-in',
-        '  user: {token: stand-in-token}',
-        'contexts:',
-        '- context: {cluster: stand-in, user: stand-in, namespace: from-context}',
-        '  name: stand-in',
-        'current-context: stand-in',
-        '',
-      ].join('\n'),
-    );
-    // from the environment, which the child inherits
-    process.env.POD_KUBECONFIG = kubeconfig;
-    const pod = await startCli(join(scratch, 'data'), [
-      '--plugin-runner',
-      'kubernetes',
-      '--plugin-pod-address',
-      'http://10.0.0.5:3030',
-      '--kubernetes-namespace',
-      'pods',
-    ]).finally(() => delete process.env.POD_KUBECONFIG);
+    // closed whatever happens: its open server would keep this test's process alive
     try {
-      // ready once the runner has loaded its client (seconds on a busy machine) and reached the API server
-      let last = '';
-      await until(
-        '/readyz answers 200',
-        async () => {
-          const ready = await toReply(await fetch(`${pod.url}/readyz`));
-          last = ready.text;
-          return ready.status === 200 || undefined;
-        },
-        60_000,
-      ).catch((error: Error) => assert.fail(`${error.message}: ${last}`));
-      const pings = standIn.sent('GET', '/apis/batch/v1/namespaces/pods/jobs');
-      assert.ok(
-        pings.some((each) => each.query.get('limit') === '1'),
-        'the readiness probe did not ask the API server',
+      const kubeconfig = join(scratch, 'kubeconfig.yaml');
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters:',
+          // plain HTTP on loopback: the client allows it only with the TLS check off
+          `- cluster: {server: "${standIn.url}", insecure-skip-tls-verify: true}`,
+          '  name: stand-in',
+          'users:',
+          '- name: stand-in',
+          '  user: {token: stand-in-token}',
+          'contexts:',
+          '- context: {cluster: stand-in, user: stand-in, namespace: from-context}',
+          '  name: stand-in',
+          'current-context: stand-in',
+          '',
+        ].join('\n'),
       );
-      assert.ok(
-        pings.some((each) => /^pod\.instance=[0-9a-f]{16}$/.test(each.query.get('labelSelector') ?? '')),
-        'the Pod did not look for Jobs a crashed predecessor left',
-      );
-      assert.ok(
-        !standIn.requests.some((each) => each.path.includes('from-context')),
-        '--kubernetes-namespace was ignored',
-      );
+      // from the environment, which the child inherits
+      process.env.POD_KUBECONFIG = kubeconfig;
+      const pod = await startCli(join(scratch, 'data'), [
+        '--plugin-runner',
+        'kubernetes',
+        '--plugin-pod-address',
+        'http://10.0.0.5:3030',
+        '--kubernetes-namespace',
+        'pods',
+      ]).finally(() => delete process.env.POD_KUBECONFIG);
+      try {
+        // ready once the runner has loaded its client (seconds on a busy machine) and reached the API server
+        let last = '';
+        await until(
+          '/readyz answers 200',
+          async () => {
+            const ready = await toReply(await fetch(`${pod.url}/readyz`));
+            last = ready.text;
+            return ready.status === 200 || undefined;
+          },
+          60_000,
+        ).catch((error: Error) => assert.fail(`${error.message}: ${last}`));
+        const pings = standIn.sent('GET', '/apis/batch/v1/namespaces/pods/jobs');
+        assert.ok(
+          pings.some((each) => each.query.get('limit') === '1'),
+          'the readiness probe did not ask the API server',
+        );
+        assert.ok(
+          pings.some((each) => /^pod\.instance=[0-9a-f]{16}$/.test(each.query.get('labelSelector') ?? '')),
+          'the Pod did not look for Jobs a crashed predecessor left',
+        );
+        assert.ok(
+          !standIn.requests.some((each) => each.path.includes('from-context')),
+          '--kubernetes-namespace was ignored',
+        );
 
-      await standIn.close();
-      const away = await toReply(await fetch(`${pod.url}/readyz`));
-      assert.equal(away.status, 503, away.text);
-      assert.match(
-        away.body.checks.runner,
-        /^the kubernetes plugin runner does not answer \(cannot list Jobs in pods: no Kubernetes API server answers at http:\/\/127\.0\.0\.1:\d+\/? \(ECONNREFUSED\)\): check that the API server runs/,
-      );
+        await standIn.close();
+        const away = await toReply(await fetch(`${pod.url}/readyz`));
+        assert.equal(away.status, 503, away.text);
+        assert.match(
+          away.body.checks.runner,
+          /^the kubernetes plugin runner does not answer \(cannot list Jobs in pods: no Kubernetes API server answers at http:\/\/127\.0\.0\.1:\d+\/? \(ECONNREFUSED\)\): check that the API server runs/,
+        );
+      } finally {
+        await stopCli(pod);
+      }
     } finally {
-      await stopCli(pod);
+      await standIn.close();
     }
   });
 });
