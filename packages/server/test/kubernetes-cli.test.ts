@@ -78,14 +78,19 @@ describe('pod --plugin-runner kubernetes', () => {
       );
       // from the environment, which the child inherits
       process.env.POD_KUBECONFIG = kubeconfig;
-      const pod = await startCli(join(scratch, 'data'), [
-        '--plugin-runner',
-        'kubernetes',
-        '--plugin-pod-address',
-        'http://10.0.0.5:3030',
-        '--kubernetes-namespace',
-        'pods',
-      ]).finally(() => delete process.env.POD_KUBECONFIG);
+      const pod = await startCli(
+        join(scratch, 'data'),
+        [
+          '--plugin-runner',
+          'kubernetes',
+          '--plugin-pod-address',
+          'http://10.0.0.5:3030',
+          '--kubernetes-namespace',
+          'pods',
+          // the runner loads its client at start-up to look for leftovers: seconds on a busy machine
+        ],
+        60_000,
+      ).finally(() => delete process.env.POD_KUBECONFIG);
       try {
         // ready once the runner has loaded its client (seconds on a busy machine) and reached the API server
         let last = '';
