@@ -271,7 +271,7 @@ const program = new Command('pod')
   .addOption(
     option(
       '--plugin-runner <kind>',
-      'how plugins are started: none, process (local commands), docker',
+      'how plugins are started: none, process (local commands), docker, kubernetes (a Job per run)',
       'POD_PLUGIN_RUNNER',
     )
       .choices(PLUGIN_RUNNERS)
@@ -296,8 +296,39 @@ const program = new Command('pod')
   .addOption(option('--docker-socket <path>', 'docker runner: the engine socket', 'POD_DOCKER_SOCKET'))
   .addOption(
     option(
+      '--kubeconfig <file>',
+      "kubernetes runner: the cluster's kubeconfig (default: the Pod's in-cluster service account)",
+      'POD_KUBECONFIG',
+    ),
+  )
+  .addOption(
+    option(
+      '--kubernetes-namespace <name>',
+      "kubernetes runner: namespace of the plugins' Jobs (default: the kubeconfig context's)",
+      'POD_KUBERNETES_NAMESPACE',
+    ),
+  )
+  .addOption(
+    option(
+      '--kubernetes-pod-cidr <cidr>',
+      "kubernetes runner: the Pod's address block for the plugins' NetworkPolicy (default: the IP of --plugin-pod-address)",
+      'POD_KUBERNETES_POD_CIDR',
+    ),
+  )
+  .addOption(
+    option(
+      '--kubernetes-ttl <seconds>',
+      'kubernetes runner: a finished Job the Pod could not delete is removed by the cluster after this long',
+      'POD_KUBERNETES_TTL',
+    )
+      .default(defaults.plugins.kubernetes.ttlSeconds)
+      .argParser(integer('--kubernetes-ttl')),
+  )
+  .addOption(
+    option(
       '--plugin-pod-address <url>',
-      "POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network's gateway, or its own address)",
+      "POD_FULL_ADDRESS handed to plugins (default: the Pod on the plugin network's gateway, or its own address; " +
+        'needed by the kubernetes runner: the Pod as the cluster reaches it)',
       'POD_PLUGIN_POD_ADDRESS',
     ),
   )
@@ -406,6 +437,10 @@ interface Flags {
   pluginCommands: PodConfig['plugins']['commands'];
   pluginDir: string;
   dockerSocket?: string;
+  kubeconfig?: string;
+  kubernetesNamespace?: string;
+  kubernetesPodCidr?: string;
+  kubernetesTtl: number;
   pluginPodAddress?: string;
   pluginNetwork: string;
   pluginTmp: number;
@@ -494,6 +529,12 @@ const config: PodConfig = {
     maxRuns: flags.pluginMaxRuns,
     maxRunsPerOwner: flags.pluginMaxRunsPerOwner,
     maxQueuedPerOwner: flags.pluginMaxQueuedPerOwner,
+    kubernetes: {
+      kubeconfig: flags.kubeconfig,
+      namespace: flags.kubernetesNamespace,
+      podCidr: flags.kubernetesPodCidr,
+      ttlSeconds: flags.kubernetesTtl,
+    },
   },
 };
 

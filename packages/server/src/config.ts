@@ -1,8 +1,9 @@
 /** The Pod's settings: one typed object, filled from flags and environment variables by `cli.ts`. */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { OAuthProviders } from './oauth/providers.js';
 
-export const PLUGIN_RUNNERS = ['none', 'process', 'docker'] as const;
+export const PLUGIN_RUNNERS = ['none', 'process', 'docker', 'kubernetes'] as const;
 export type PluginRunnerKind = (typeof PLUGIN_RUNNERS)[number];
 
 export interface SmtpConfig {
@@ -101,6 +102,17 @@ export interface PodConfig {
     maxRunsPerOwner: number;
     /** Runs waiting per owner; beyond it a run is `refused`. */
     maxQueuedPerOwner: number;
+    /** For the kubernetes runner (plugins/kubernetes-runner.ts); `podAddress` is where its plugins reach the Pod. */
+    kubernetes: {
+      /** The kubeconfig file; the Pod's in-cluster service account when not given. */
+      kubeconfig?: string;
+      /** Where the Jobs go; the kubeconfig context's namespace (or the service account's) when not given. */
+      namespace?: string;
+      /** The NetworkPolicy's block for the Pod's address, needed when `podAddress` names a host rather than an IP. */
+      podCidr?: string;
+      /** A finished Job that the Pod did not delete (it went away) is removed by the cluster after this long. */
+      ttlSeconds: number;
+    };
   };
 }
 
@@ -143,6 +155,7 @@ export const defaultConfig = (): PodConfig => ({
     maxRuns: 8,
     maxRunsPerOwner: 2,
     maxQueuedPerOwner: 32,
+    kubernetes: { ttlSeconds: 600 },
   },
 });
 
@@ -171,6 +184,10 @@ export function configProblems(config: PodConfig): string[] {
     problems.push(
       'the move secret (--accept-moves-secret-file) must be at least 32 characters without spaces; generate one with: openssl rand -hex 32',
     );
+  if (config.plugins.runner === 'kubernetes') {
+    const problem = kubernetesAddressProblem(config.plugins);
+    if (problem) problems.push(problem);
+  }
   if (config.metricsToken !== undefined && !METRICS_TOKEN.test(config.metricsToken))
     problems.push(
       '--metrics-token must be at least 16 characters of letters, digits and -._~+/= (a Bearer token); generate one with: openssl rand -hex 32',
@@ -186,6 +203,46 @@ export function configProblems(config: PodConfig): string[] {
   )
     problems.push('--smtp-rate must be at least --smtp-max-recipients, or no email could ever go out');
   return problems;
+}
+
+/** The Pod as the kubernetes runner's NetworkPolicy lets plugins reach it: an IP block and a port. */
+export function kubernetesPolicyTarget({
+  podAddress,
+  kubernetes,
+}: Pick<PodConfig['plugins'], 'podAddress' | 'kubernetes'>): { cidr: string; port: number } {
+  const problem = kubernetesAddressProblem({ podAddress, kubernetes });
+  if (problem) throw new Error(problem);
+  const url = new URL(podAddress ?? '');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return { cidr: kubernetes.podCidr ?? `${host}/${isIP(host) === 6 ? 128 : 32}`, port };
+}
+
+function kubernetesAddressProblem({
+  podAddress,
+  kubernetes,
+}: Pick<PodConfig['plugins'], 'podAddress' | 'kubernetes'>): string | undefined {
+  if (podAddress === undefined)
+    return "--plugin-runner kubernetes needs --plugin-pod-address: the Pod's URL as the cluster's pods reach it";
+  let url: URL;
+  try {
+    url = new URL(podAddress);
+  } catch {
+    return `--plugin-pod-address ${podAddress} is not a URL such as http://10.0.0.5:3030`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `--plugin-pod-address ${podAddress} must be an http or https URL`;
+  const { podCidr } = kubernetes;
+  if (podCidr !== undefined) {
+    const [address = '', bits, ...rest] = podCidr.split('/');
+    const family = isIP(address);
+    const valid =
+      family > 0 && rest.length === 0 && /^\d+$/.test(bits ?? '') && Number(bits) <= (family === 6 ? 128 : 32);
+    return valid ? undefined : `--kubernetes-pod-cidr ${podCidr} is not an address block such as 10.0.0.5/32`;
+  }
+  if (!isIP(url.hostname.replace(/^\[|\]$/g, '')))
+    return `--plugin-pod-address names the host ${url.hostname}: give --kubernetes-pod-cidr, the address block it resolves to, for the plugins' NetworkPolicy`;
+  return undefined;
 }
 
 /** RFC 6750's token68, long enough not to be guessed. */

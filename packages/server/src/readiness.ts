@@ -48,7 +48,11 @@ async function pingRunner(runner: PluginRunner): Promise<string> {
     await Promise.race([runner.ping(), timeout]);
     return OK;
   } catch (error) {
-    return `the ${runner.name} plugin runner does not answer (${(error as Error).message}): check that its engine runs and that --docker-socket names its socket`;
+    const check =
+      runner.name === 'kubernetes'
+        ? 'check that the API server runs and that --kubeconfig and --kubernetes-namespace name it and its namespace'
+        : 'check that its engine runs and that --docker-socket names its socket';
+    return `the ${runner.name} plugin runner does not answer (${(error as Error).message}): ${check}`;
   } finally {
     clearTimeout(timer);
   }

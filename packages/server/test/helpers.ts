@@ -295,8 +295,8 @@ export interface CliPod {
   output: () => string;
 }
 
-/** Spawns the CLI on `dataDir` and waits until `GET /version` answers 200. */
-export async function startCli(dataDir: string, extraArgs: string[] = []): Promise<CliPod> {
+/** Spawns the CLI on `dataDir` and waits until `GET /version` answers 200 (within `readyWithinMs`). */
+export async function startCli(dataDir: string, extraArgs: string[] = [], readyWithinMs = 15_000): Promise<CliPod> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -319,7 +319,7 @@ export async function startCli(dataDir: string, extraArgs: string[] = []): Promi
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + readyWithinMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
       throw new Error(`the pod CLI exited (${child.exitCode ?? child.signalCode}) before answering: ${output}`);
@@ -332,7 +332,7 @@ export async function startCli(dataDir: string, extraArgs: string[] = []): Promi
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the pod CLI did not answer GET /version within 15 s: ${output}`);
+      throw new Error(`the pod CLI did not answer GET /version within ${readyWithinMs / 1000} s: ${output}`);
     }
     await sleep(50);
   }

@@ -3,7 +3,8 @@
  * reaches a server on loopback, exits with its code, is stopped at its time limit or on request,
  * leaves no container or process behind, and an unknown image is `imageMissing`. The Docker part
  * needs an engine: without one it is skipped saying how to get one (required under CI=true);
- * POD_TEST_DOCKER=0 skips it.
+ * POD_TEST_DOCKER=0 skips it. The Kubernetes part runs against a stand-in of the API server
+ * (kubernetes-standin.ts), and against a real cluster when POD_TEST_KUBECONFIG names one (see below).
  */
 import { DEFAULT_WEBSERVER_PORT } from '@pod/protocol';
 import assert from 'node:assert/strict';
@@ -15,10 +16,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
+import { BatchV1Api, KubeConfig } from '@kubernetes/client-node';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, buildEnvPluginImage } from '../bench/plugin-start.js';
 import { ownerHash } from '../src/config.js';
 import { dockerTestSkip } from '../src/testing.js';
 import { DockerRunner } from '../src/plugins/docker-runner.js';
+import { KubernetesRunner, loadKubeConfig } from '../src/plugins/kubernetes-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import {
   LaunchError,
@@ -27,6 +30,8 @@ import {
   type PluginRunner,
   type RunningPlugin,
 } from '../src/plugins/runner.js';
+import { defaultConfig } from '../src/config.js';
+import { KubernetesStandIn } from './kubernetes-standin.js';
 
 const FIXTURE = ENV_PLUGIN;
 const TEST_IMAGE = ENV_PLUGIN_IMAGE;
@@ -55,23 +60,40 @@ const server = http.createServer((request, response) => {
   });
 });
 
-before(async () => {
+/** A real cluster for the Kubernetes part (see the end of this file): its pods reach this machine at this address. */
+const CLUSTER_HOST = process.env.POD_TEST_KUBERNETES_HOST;
+// listening before the suites are declared: the Kubernetes runner's NetworkPolicy is made of this address
+await new Promise<void>((resolve) => server.listen(0, CLUSTER_HOST ? '0.0.0.0' : '127.0.0.1', resolve));
+const serverPort = (server.address() as AddressInfo).port;
+// a trailing slash, as an administrator might write it: plugins must still get none
+podAddress = `http://127.0.0.1:${serverPort}/`;
+
+/**
+ * The stand-in's kubelet runs the fixture as a local process; the runner's requests are real HTTP
+ * to it. Started before any suite is declared: a top-level await between them lets the root test end early.
+ */
+const standIn = new KubernetesStandIn({ [TEST_IMAGE]: [process.execPath, FIXTURE] });
+await standIn.start();
+
+before(() => {
   process.env[POD_ONLY_VARIABLE] = 'the Pod keeps this to itself';
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  // a trailing slash, as an administrator might write it: plugins must still get none
-  podAddress = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 });
 after(async () => {
   delete process.env[POD_ONLY_VARIABLE];
   await new Promise((resolve) => server.close(resolve));
+  await standIn.close();
 });
 
-function launchOf(image: string, mode?: 'exit3' | 'sleep' | 'flood'): PluginLaunch & { token: string } {
+function launchOf(
+  image: string,
+  mode?: 'exit3' | 'sleep' | 'flood',
+  address = podAddress,
+): PluginLaunch & { token: string } {
   const runId = `run-${randomBytes(6).toString('hex')}`;
   const ownerKey = randomBytes(32).toString('hex');
   const token = randomBytes(16).toString('hex');
   const env = pluginEnvironment({
-    podAddress,
+    podAddress: address,
     ownerKey,
     runId,
     targetItemJson: JSON.stringify({ id: runId, type: 'PluginRun' }),
@@ -103,6 +125,8 @@ interface Harness {
   /** How many containers or processes of this run are still there. */
   leftovers(runId: string, plugin: RunningPlugin): Promise<number>;
   skip?: string;
+  /** Where its plugins reach the test's stand-in Pod, when not on loopback. */
+  podAddress?: () => string;
 }
 
 function runnerSuite(
@@ -118,10 +142,12 @@ function runnerSuite(
     let prepared: Promise<void> | undefined;
     const ready = () => (prepared ??= harness.prepare?.() ?? Promise.resolve());
     after(() => runner.close());
+    const launchFor = (image: string, mode?: 'exit3' | 'sleep' | 'flood') =>
+      launchOf(image, mode, harness.podAddress?.());
 
     test('a plugin gets the spec environment, reaches the Pod on loopback, exits 0; its logs are kept, secrets masked', async () => {
       await ready();
-      const launch = launchOf(imageFor('env-plugin'));
+      const launch = launchFor(imageFor('env-plugin'));
       const plugin = await runner.start(launch);
       assert.deepEqual(await plugin.exited, { exitCode: 0, timedOut: false, stopped: false });
       const report = reports.get(launch.runId);
@@ -140,7 +166,7 @@ function runnerSuite(
 
     test('the exit code is reported', async () => {
       await ready();
-      const launch = launchOf(imageFor('env-plugin'), 'exit3');
+      const launch = launchFor(imageFor('env-plugin'), 'exit3');
       const plugin = await runner.start(launch);
       assert.deepEqual(await plugin.exited, { exitCode: 3, timedOut: false, stopped: false });
       assert.match(await plugin.logs(), /exiting with 3/);
@@ -149,7 +175,7 @@ function runnerSuite(
 
     test('only the latest output is kept, a MiB at most, from a line start, secrets masked', async () => {
       await ready();
-      const launch = launchOf(imageFor('env-plugin'), 'flood');
+      const launch = launchFor(imageFor('env-plugin'), 'flood');
       const plugin = await runner.start(launch);
       assert.equal((await plugin.exited).exitCode, 0);
       const logs = await plugin.logs();
@@ -163,7 +189,7 @@ function runnerSuite(
     test('a run past its time limit is ended and reported timedOut', async () => {
       await ready();
       const limited = makeRunner(2);
-      const launch = launchOf(imageFor('env-plugin'), 'sleep');
+      const launch = launchFor(imageFor('env-plugin'), 'sleep');
       const started = Date.now();
       const plugin = await limited.start(launch);
       const exit = await plugin.exited;
@@ -178,7 +204,7 @@ function runnerSuite(
 
     test('stop() ends a running plugin and leaves nothing behind; close() stops every run', async () => {
       await ready();
-      const launch = launchOf(imageFor('env-plugin'), 'sleep');
+      const launch = launchFor(imageFor('env-plugin'), 'sleep');
       const plugin = await runner.start(launch);
       await until(async () => (await plugin.logs()).includes('sleeping'), 'the plugin runs');
       assert.equal(await harness.leftovers(launch.runId, plugin), 1);
@@ -188,7 +214,7 @@ function runnerSuite(
       assert.equal(exit.timedOut, false);
       assert.equal(await harness.leftovers(launch.runId, plugin), 0);
 
-      const launches = [launchOf(imageFor('env-plugin'), 'sleep'), launchOf(imageFor('env-plugin'), 'sleep')];
+      const launches = [launchFor(imageFor('env-plugin'), 'sleep'), launchFor(imageFor('env-plugin'), 'sleep')];
       const plugins = await Promise.all(launches.map((each) => runner.start(each)));
       await runner.close();
       for (const [index, each] of plugins.entries()) {
@@ -200,7 +226,7 @@ function runnerSuite(
     test('an image it does not have is imageMissing, and nothing is started', async () => {
       await ready();
       for (const image of [imageFor('no-such-plugin'), '', 'none']) {
-        const launch = launchOf(image);
+        const launch = launchFor(image);
         await assert.rejects(runner.start(launch), (error: unknown) => {
           assert.ok(error instanceof LaunchError, String(error));
           assert.equal(error.reason, 'imageMissing');
@@ -224,6 +250,64 @@ runnerSuite(
       } catch {
         return 0;
       }
+    },
+  },
+);
+
+const kubernetesPlugins = { ...defaultConfig().plugins, memoryMiB: 256, cpus: 1 };
+runnerSuite(
+  'KubernetesRunner (API-server stand-in)',
+  (timeoutSeconds) =>
+    new KubernetesRunner({
+      ...kubernetesPlugins,
+      podAddress,
+      timeoutSeconds,
+      stopGraceSeconds: 1,
+      kubeConfig: standIn.kubeConfig('plugins'),
+      kubernetes: { ...kubernetesPlugins.kubernetes, namespace: 'plugins' },
+      pollMs: 50,
+    }),
+  (plugin) => (plugin === 'env-plugin' ? TEST_IMAGE : `pod-test-${plugin}`),
+  { leftovers: async (runId) => standIn.leftovers(runId) },
+);
+
+/**
+ * The same suite on a real cluster: POD_TEST_KUBECONFIG names its kubeconfig, POD_TEST_KUBERNETES_HOST
+ * the address at which its pods reach this machine, POD_TEST_KUBERNETES_IMAGE the env-plugin image
+ * as the cluster pulls it (default pod-test-env-plugin, e.g. loaded with `kind load docker-image`),
+ * POD_TEST_KUBERNETES_NAMESPACE where the Jobs go (default: default).
+ */
+const CLUSTER = process.env.POD_TEST_KUBECONFIG;
+const CLUSTER_IMAGE = process.env.POD_TEST_KUBERNETES_IMAGE ?? TEST_IMAGE;
+const clusterNamespace = process.env.POD_TEST_KUBERNETES_NAMESPACE ?? 'default';
+const noCluster = !CLUSTER
+  ? 'POD_TEST_KUBECONFIG is not set: no real cluster to run the suite against (the API-server stand-in suite runs instead)'
+  : !CLUSTER_HOST
+    ? "POD_TEST_KUBERNETES_HOST is not set: the address at which the cluster's pods reach this machine"
+    : undefined;
+const clusterConfig = CLUSTER && !noCluster ? loadKubeConfig(KubeConfig, CLUSTER) : undefined;
+runnerSuite(
+  'KubernetesRunner (real cluster, POD_TEST_KUBECONFIG)',
+  (timeoutSeconds) =>
+    new KubernetesRunner({
+      ...kubernetesPlugins,
+      podAddress: `http://${CLUSTER_HOST}:${serverPort}`,
+      timeoutSeconds,
+      stopGraceSeconds: 1,
+      kubeConfig: clusterConfig!,
+      kubernetes: { ...kubernetesPlugins.kubernetes, namespace: clusterNamespace },
+    }),
+  (plugin) => (plugin === 'env-plugin' ? CLUSTER_IMAGE : `pod-test-${plugin}`),
+  {
+    skip: noCluster,
+    podAddress: () => `http://${CLUSTER_HOST}:${serverPort}`,
+    async leftovers(runId) {
+      const jobs = await clusterConfig!.makeApiClient(BatchV1Api).listNamespacedJob({
+        namespace: clusterNamespace,
+        labelSelector: `pod.run=${runId}`,
+      });
+      // a Job being deleted (Foreground) is on its way out: its Pod is ending
+      return jobs.items.filter((job) => job.metadata?.deletionTimestamp === undefined).length;
     },
   },
 );

@@ -52,6 +52,8 @@ const IMAGE_REFERENCE = new RegExp(
   `^${REGISTRY}${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
 );
 const MAX_IMAGE_REFERENCE = 255;
+/** Whether `image` is a container image reference a runner may send to its engine. */
+export const isImageReference = (image: string) => image.length <= MAX_IMAGE_REFERENCE && IMAGE_REFERENCE.test(image);
 /** Whom a plugin runs as when its image names no user of its own, or root: nobody. */
 const NOBODY = '65534:65534';
 const ENGINE_UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE']);
@@ -87,7 +89,7 @@ export class DockerRunner implements PluginRunner {
 
   async start(launch: PluginLaunch): Promise<RunningPlugin> {
     const image = launch.containerImage;
-    if (image.length > MAX_IMAGE_REFERENCE || !IMAGE_REFERENCE.test(image))
+    if (!isImageReference(image))
       throw new LaunchError(
         'imageMissing',
         `${JSON.stringify(image)} is not a container image name (such as my-plugin:1.0 or registry.example:5000/team/my-plugin)`,

@@ -10,6 +10,7 @@ import type { PodConfig } from '../config.js';
 import type { OwnerPool } from '../storage/owners.js';
 import type { PluginCredentials } from './credentials.js';
 import { DockerRunner } from './docker-runner.js';
+import { KubernetesRunner } from './kubernetes-runner.js';
 import { PluginNetwork } from './plugin-network.js';
 import { PluginDir } from './plugin-dir.js';
 import { ProcessRunner } from './process-runner.js';
@@ -62,6 +63,8 @@ function runnerFor(
   network: PluginNetwork | undefined,
   log: FastifyBaseLogger,
 ): PluginRunner {
+  // names this Pod's containers or Jobs, so that the next Pod on the same data finds what a crash left
+  const instance = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16);
   switch (plugins.runner) {
     case 'none':
       return noRunner;
@@ -73,10 +76,12 @@ function runnerFor(
     case 'docker':
       return new DockerRunner({
         ...plugins,
-        instance: createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16),
+        instance,
         networkReady: network && (() => network.ready()),
         log,
       });
+    case 'kubernetes':
+      return new KubernetesRunner({ ...plugins, instance, log });
   }
 }
 
