@@ -1,7 +1,16 @@
-/** One suite for every LocalStore: what the sync engine relies on, whatever keeps the data. */
+/**
+ * One suite for every LocalStore: what the sync engine relies on, whatever keeps the data. It runs
+ * under node:test and, bundled, in a browser (browser/runner.ts), so it takes `describe` and `it`
+ * and uses nothing of Node but `node:assert/strict` (which the browser bundle maps to browser/assert.ts).
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import type { LocalStore, PendingChange, PodItem } from '@pod/client';
+
+/** What the suite needs of a test framework: node:test's `describe` and `it` fit. */
+export interface Harness {
+  describe(name: string, define: () => void): unknown;
+  it(name: string, run: () => Promise<void>): unknown;
+}
 
 const item = (
   id: string,
@@ -31,7 +40,11 @@ const change = (
   seq,
 });
 
-export function localStoreSuite(name: string, makeStore: () => LocalStore | Promise<LocalStore>): void {
+export function localStoreSuite(
+  name: string,
+  makeStore: () => LocalStore | Promise<LocalStore>,
+  { describe, it }: Harness,
+): void {
   describe(`LocalStore: ${name}`, () => {
     it('starts empty', async () => {
       const store = await makeStore();
