@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PodClient, defineItem } from '@pod/client';
+import { PodClient } from '@pod/client';
 import type { Browser, Page } from 'playwright-core';
+import { benchBrowserSync } from '../bench/indexeddb.js';
+import { Note } from '../bench/notes.js';
 import { bundlePage, servePage, type TestPage } from './browser/bundle.js';
 import { type CaseResult, collect } from './browser/runner.js';
 import { chromiumSkip, launchChromium } from './chromium.js';
@@ -16,8 +18,6 @@ import { startPod, type TestPod } from './pod.js';
 
 const SUITE = 'IndexedDbStore in Chromium';
 const skip = chromiumSkip();
-
-class Note extends defineItem('Note', { title: 'Text', tag: 'Text', count: 'Integer', score: 'Real', done: 'Bool' }) {}
 
 let browser: Browser;
 let served: TestPage;
@@ -99,5 +99,17 @@ describe('the sync engine in Chromium, over IndexedDB', { skip }, () => {
     assert.equal(await page.evaluate((id) => window.podTest.title(id), first), 'edited in the browser');
     await page.evaluate(() => window.podTest.stop());
     await page.close();
+  });
+});
+
+describe('the IndexedDB bench', { skip }, () => {
+  it('measures initial sync into IndexedDB in Chromium beside SQLite in Node', async () => {
+    const pod = await startPod();
+    try {
+      const figures = await benchBrowserSync(pod.url, { items: 3_000 });
+      assert.ok(figures.indexedDbItemsPerSecond > 0 && figures.sqliteItemsPerSecond > 0, JSON.stringify(figures));
+    } finally {
+      await pod.close();
+    }
   });
 });

@@ -68,8 +68,12 @@ export function localStoreSuite(
       assert.equal((await store.item('b'))!.title, 'newer');
       await store.write({ items: [item('b', 12, { title: 'same version again' })] });
       assert.equal((await store.item('b'))!.title, 'same version again', 'the same version replaces');
+      await store.write({ items: [item('a', 11, { title: 'newer than its own, older than b' })] });
+      assert.equal((await store.item('a'))!.title, 'newer than its own, older than b');
+      await store.write({ items: [item('c', 20, { title: 'new' }), item('c', 15, { title: 'old' })] });
+      assert.equal((await store.item('c'))!.title, 'new', 'within one write, too, the newest wins');
       assert.equal(await store.cursor(), 11);
-      assert.deepEqual((await store.items()).map((i) => i.id).sort(), ['a', 'b']);
+      assert.deepEqual((await store.items()).map((i) => i.id).sort(), ['a', 'b', 'c']);
       await store.write({ items: [{ ...item('s', 13), type: 'ItemPropertySchema', propertyName: 'title' }] });
       assert.deepEqual(
         (await store.itemsOfType('ItemPropertySchema')).map((i) => i.id),

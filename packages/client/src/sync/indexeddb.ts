@@ -24,6 +24,8 @@ const PENDING = 'pending';
 const STATE = 'state';
 const META = 'meta';
 const ALL = [ITEMS, EDGES, PENDING, STATE, META];
+/** The key in STATE of the highest dateServerModified of any item held. */
+const NEWEST = 'newestItem';
 
 /** One request's answer as a promise. */
 function answer<T>(request: IDBRequest<T>): Promise<T> {
@@ -40,6 +42,15 @@ function committed(transaction: IDBTransaction): Promise<void> {
     // A request's error that nobody prevents aborts the transaction: abort says it all.
     transaction.onabort = () => reject(transaction.error ?? new Error('the IndexedDB transaction was aborted'));
   });
+}
+
+/** Puts `item` unless the store holds a newer version of it; the same version replaces. */
+function putIfNotOlder(items: IDBObjectStore, item: PodItem): void {
+  const held = items.get(item.id);
+  held.onsuccess = () => {
+    const current = held.result as PodItem | undefined;
+    if (!current || current.dateServerModified <= item.dateServerModified) items.put(item);
+  };
 }
 
 export class IndexedDbStore implements LocalStore {
@@ -128,15 +139,27 @@ export class IndexedDbStore implements LocalStore {
     await done;
   }
 
-  /** Issues every request of one write; none waits for another except an item's put for its get. */
+  /**
+   * Issues every request of one write. Items wait for one read: the newest version (dateServerModified)
+   * the store holds of any item. An item at least that new replaces whatever is held without
+   * reading it, as every item of a pull does; only an older one is compared with its own.
+   */
   private apply(transaction: IDBTransaction, changes: StoreWrite): void {
-    const items = transaction.objectStore(ITEMS);
-    for (const item of changes.items ?? []) {
-      // The newest version wins, the same version replaces: compared with what is held, in this transaction.
-      const held = items.get(item.id);
-      held.onsuccess = () => {
-        const current = held.result as PodItem | undefined;
-        if (!current || current.dateServerModified <= item.dateServerModified) items.put(item);
+    const state = transaction.objectStore(STATE);
+    const received = changes.items ?? [];
+    if (received.length > 0) {
+      const items = transaction.objectStore(ITEMS);
+      const newest = state.get(NEWEST);
+      newest.onsuccess = () => {
+        const held = (newest.result as number | undefined) ?? -Infinity;
+        // Requests run in order, so an item is also compared with those this write put before it.
+        let highest = held;
+        for (const item of received)
+          if (item.dateServerModified >= highest) {
+            items.put(item);
+            highest = item.dateServerModified;
+          } else putIfNotOlder(items, item);
+        if (highest > held) state.put(highest, NEWEST);
       };
     }
     const edges = transaction.objectStore(EDGES);
@@ -147,7 +170,6 @@ export class IndexedDbStore implements LocalStore {
         event.stopPropagation();
       };
     }
-    const state = transaction.objectStore(STATE);
     if (changes.cursor !== undefined) state.put(changes.cursor, 'cursor');
     const pending = transaction.objectStore(PENDING);
     for (const id of changes.settled ?? []) pending.delete(id);

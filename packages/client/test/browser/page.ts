@@ -3,18 +3,11 @@
  * LocalStore suite against IndexedDbStore, and a sync engine over IndexedDB that the Node side
  * drives step by step through `page.evaluate(() => window.podTest...)`.
  */
-import { PodClient, SyncEngine, defineItem } from '@pod/client';
+import { PodClient, SyncEngine } from '@pod/client';
 import { IndexedDbStore } from '@pod/client/browser';
+import { Note, type OwnerKeys } from '../../bench/notes.js';
 import { localStoreSuite } from '../local-store-suite.js';
 import { type CaseResult, collect, runCases } from './runner.js';
-
-class Note extends defineItem('Note', { title: 'Text', tag: 'Text', count: 'Integer', score: 'Real', done: 'Bool' }) {}
-
-interface Keys {
-  url: string;
-  ownerKey: string;
-  databaseKey: string;
-}
 
 let engine: SyncEngine | undefined;
 let store: IndexedDbStore | undefined;
@@ -31,7 +24,7 @@ const podTest = {
   },
 
   /** Opens an engine over the IndexedDB store `name` and pulls; the number of items pulled and the time it took. */
-  async openAndPull(keys: Keys, name: string, pullPageSize?: number): Promise<{ pulled: number; ms: number }> {
+  async openAndPull(keys: OwnerKeys, name: string, pullPageSize?: number): Promise<{ pulled: number; ms: number }> {
     store = await IndexedDbStore.open(name);
     engine = await SyncEngine.open({ client: new PodClient(keys), store, schema: [Note], pullPageSize });
     engine.on('change', ({ ids, origin }) => {
