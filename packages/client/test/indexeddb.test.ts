@@ -68,7 +68,7 @@ describe('the sync engine in Chromium, over IndexedDB', { skip }, () => {
   });
   after(() => pod?.close());
 
-  it('pulls from a Pod, follows its live feed, pushes a local edit, and keeps the replica across a reload', async () => {
+  it('pulls from a Pod, follows its live feed, pushes a local edit, keeps the replica across a reload, deletes it', async () => {
     const keys = { url: pod.url, ownerKey: client.ownerKey, databaseKey: client.databaseKey! };
     const createItems = Array.from({ length: 250 }, (_, i) => ({ type: 'Note', title: `note ${i}`, count: i }));
     const created = (await client.call('bulk', { createItems })) as { createItems: string[] };
@@ -97,6 +97,11 @@ describe('the sync engine in Chromium, over IndexedDB', { skip }, () => {
     assert.deepEqual(await page.evaluate(() => window.podTest.held()), held);
     assert.equal(held.notes, 251);
     assert.equal(await page.evaluate((id) => window.podTest.title(id), first), 'edited in the browser');
+
+    await page.evaluate(() => window.podTest.deleteStore('sync'));
+    await page.evaluate(() => window.podTest.stop());
+    const fresh = await page.evaluate((keys) => window.podTest.openAndPull(keys, 'sync'), keys);
+    assert.ok(fresh.pulled >= 251, `deleted while open, the replica starts over: pulled ${fresh.pulled}`);
     await page.evaluate(() => window.podTest.stop());
     await page.close();
   });

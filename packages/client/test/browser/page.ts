@@ -71,6 +71,11 @@ const podTest = {
     return { notes: (await held.itemsOfType('Note')).length, cursor: await held.cursor() };
   },
 
+  /** Deletes the store `name`, as signing out would: at once, even while this page holds it open. */
+  deleteStore(name: string): Promise<void> {
+    return IndexedDbStore.delete(name);
+  },
+
   async stop(): Promise<void> {
     await engine?.stop();
     await store?.close();
