@@ -72,7 +72,6 @@ export class IndexedDbStore implements LocalStore {
       db.createObjectStore(STATE);
       db.createObjectStore(META);
     };
-    request.onblocked = () => {}; // an older tab holds it open; its versionchange handler closes it
     const db = await answer(request);
     // Another tab deleting or upgrading the database: let it, this handle fails from then on.
     db.onversionchange = () => db.close();
