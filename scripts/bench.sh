@@ -9,4 +9,5 @@ fi
 node packages/server/dist/bench/run.js
 node packages/client/dist/bench/client-overhead.js
 node packages/client/dist/bench/sync.js
+node packages/client/dist/bench/indexeddb.js
 node packages/app/dist/e2e/bench-data.js

@@ -3,21 +3,15 @@
  * Chromium driven by playwright-core (never a downloaded browser), pages that record any request
  * leaving the Pod's origin, and screenshots as test artefacts (test-artifacts/, not committed).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { startTestPod, type TestPod } from '@pod/server/testing';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromiumSkip, launchChromium, startTestPod, type TestPod } from '@pod/server/testing';
 import type { PodConfig } from '@pod/server';
 
-export const CHROMIUM = process.env.POD_CHROMIUM ?? '/usr/bin/chromium';
 /** Why the browser tests cannot run here, or undefined when they can. */
-export const noBrowser = existsSync(CHROMIUM)
-  ? undefined
-  : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set POD_CHROMIUM)`;
-
-export const launchChromium = (): Promise<Browser> =>
-  chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+export const noBrowser = chromiumSkip();
 
 const artifacts = fileURLToPath(new URL('../../../../test-artifacts/screenshots/', import.meta.url));
 

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { benchProgress, quiet, startPodProcess, type Progress } from '@pod/server/testing';
-import { MemoryStore, PodClient, SyncEngine, defineItem } from '@pod/client';
+import { MemoryStore, PodClient, SyncEngine } from '@pod/client';
 import { SqliteStore } from '@pod/client/node';
-
-class Note extends defineItem('Note', { title: 'Text', tag: 'Text', count: 'Integer', score: 'Real', done: 'Bool' }) {}
+import { Note, seedNotes } from './notes.js';
 
 export interface SyncFigures {
   initialItemsPerSecond: number;
@@ -28,20 +27,7 @@ export async function benchSync(
   { items = 100_000, rounds = 200, stage = quiet }: { items?: number; rounds?: number; stage?: Progress } = {},
 ): Promise<SyncFigures> {
   stage(`seeding the Pod with ${items.toLocaleString('en-US')} items`);
-  const seeder = new PodClient({ url });
-  const keys = { url, ownerKey: seeder.ownerKey, databaseKey: seeder.databaseKey };
-  await seeder.addToSchema(Note);
-  for (let start = 0; start < items; start += 1_000) {
-    const createItems = Array.from({ length: Math.min(1_000, items - start) }, (_, i) => ({
-      type: 'Note',
-      title: `note number ${start + i}`,
-      tag: `tag-${(start + i) % 1_000}`,
-      count: start + i,
-      score: (start + i) / 7,
-      done: i % 2 === 0,
-    }));
-    await seeder.call('bulk', { createItems });
-  }
+  const keys = await seedNotes(url, items);
 
   const dir = mkdtempSync(join(tmpdir(), 'pod-sync-bench-'));
   const store = new SqliteStore(join(dir, 'replica.db'), { key: PodClient.generateKey() });

@@ -1,7 +1,16 @@
-/** One suite for every LocalStore: what the sync engine relies on, whatever keeps the data. */
+/**
+ * One suite for every LocalStore: what the sync engine relies on, whatever keeps the data. It runs
+ * under node:test and, bundled, in a browser (browser/runner.ts), so it takes `describe` and `it`
+ * and uses nothing of Node but `node:assert/strict` (which the browser bundle maps to browser/assert.ts).
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import type { LocalStore, PendingChange, PodItem } from '@pod/client';
+
+/** What the suite needs of a test framework: node:test's `describe` and `it` fit. */
+export interface Harness {
+  describe(name: string, define: () => void): unknown;
+  it(name: string, run: () => Promise<void>): unknown;
+}
 
 const item = (
   id: string,
@@ -31,7 +40,11 @@ const change = (
   seq,
 });
 
-export function localStoreSuite(name: string, makeStore: () => LocalStore | Promise<LocalStore>): void {
+export function localStoreSuite(
+  name: string,
+  makeStore: () => LocalStore | Promise<LocalStore>,
+  { describe, it }: Harness,
+): void {
   describe(`LocalStore: ${name}`, () => {
     it('starts empty', async () => {
       const store = await makeStore();
@@ -55,8 +68,12 @@ export function localStoreSuite(name: string, makeStore: () => LocalStore | Prom
       assert.equal((await store.item('b'))!.title, 'newer');
       await store.write({ items: [item('b', 12, { title: 'same version again' })] });
       assert.equal((await store.item('b'))!.title, 'same version again', 'the same version replaces');
+      await store.write({ items: [item('a', 11, { title: 'newer than its own, older than b' })] });
+      assert.equal((await store.item('a'))!.title, 'newer than its own, older than b');
+      await store.write({ items: [item('c', 20, { title: 'new' }), item('c', 15, { title: 'old' })] });
+      assert.equal((await store.item('c'))!.title, 'new', 'within one write, too, the newest wins');
       assert.equal(await store.cursor(), 11);
-      assert.deepEqual((await store.items()).map((i) => i.id).sort(), ['a', 'b']);
+      assert.deepEqual((await store.items()).map((i) => i.id).sort(), ['a', 'b', 'c']);
       await store.write({ items: [{ ...item('s', 13), type: 'ItemPropertySchema', propertyName: 'title' }] });
       assert.deepEqual(
         (await store.itemsOfType('ItemPropertySchema')).map((i) => i.id),

@@ -13,9 +13,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const file = () => join(dir, `store-${++files}.db`);
 
-localStoreSuite('MemoryStore', () => new MemoryStore());
-localStoreSuite('SqliteStore, plain file', () => new SqliteStore(file()));
-localStoreSuite('SqliteStore, encrypted file', () => new SqliteStore(file(), { key: PodClient.generateKey() }));
+localStoreSuite('MemoryStore', () => new MemoryStore(), { describe, it });
+localStoreSuite('SqliteStore, plain file', () => new SqliteStore(file()), { describe, it });
+localStoreSuite('SqliteStore, encrypted file', () => new SqliteStore(file(), { key: PodClient.generateKey() }), {
+  describe,
+  it,
+});
 
 describe('SqliteStore', () => {
   it('keeps everything across a reopen, encrypted at rest; a wrong key cannot open it', () => {

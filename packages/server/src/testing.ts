@@ -16,6 +16,7 @@ export { freePort, runPodMove, startPodProcess, type PodProcess } from './pod-pr
 export { benchProgress, quiet, type Progress } from './bench-progress.js';
 export { startFakeOAuthProvider, type FakeOAuthProvider } from './fake-oauth-provider.js';
 export { parseProviders } from './oauth/providers.js';
+export { CHROMIUM_PATH, chromiumSkip, launchChromium } from './chromium.js';
 
 export interface TestPod {
   app: FastifyInstance;
