@@ -23,6 +23,7 @@ import { benchMove, moveRows } from './move.js';
 import { benchProgress } from '../src/bench-progress.js';
 import { startPodProcess } from '../src/pod-process.js';
 import { DOCKER_SOCKET, ENV_PLUGIN, ENV_PLUGIN_IMAGE, benchPluginStart, buildEnvPluginImage } from './plugin-start.js';
+import { makeItem, schema } from './workload.js';
 
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const BATCH = 1_000;
@@ -30,24 +31,6 @@ const FILE_MIB = Number(process.env.BENCH_FILE_MIB ?? 100);
 const owner = randomBytes(32).toString('hex');
 const databaseKey = randomBytes(32).toString('hex');
 const auth = { type: 'ClientAuth', databaseKey };
-
-const schema = [
-  ['title', 'Text'],
-  ['tag', 'Text'],
-  ['count', 'Integer'],
-  ['score', 'Real'],
-  ['done', 'Bool'],
-].map(([propertyName, valueType]) => ({ type: 'ItemPropertySchema', itemType: 'Note', propertyName, valueType }));
-
-/** Items with 5 properties: 2 Text (one with ~10,000 distinct values), Integer, Real, Bool. */
-const makeItem = (i: number) => ({
-  type: 'Note',
-  title: `note number ${i} ${randomBytes(6).toString('hex')}`,
-  tag: `tag-${i % 10_000}`,
-  count: i,
-  score: i / 7,
-  done: i % 2 === 0,
-});
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;

@@ -20,27 +20,11 @@ import { openEncrypted } from '../src/storage/database.js';
 import { PageCacheBudget } from '../src/storage/page-cache.js';
 import { OwnerStore } from '../src/storage/store.js';
 import { Client, percentile } from './fairness.js';
+import { makeItem, schema } from './workload.js';
 
 const BATCH = 1_000;
 /** Items per bulk that get a client id and an edge to the next one (the `[[edges]]` probe's sources). */
 const EDGES_PER_BATCH = 10;
-
-const schema = [
-  ['title', 'Text'],
-  ['tag', 'Text'],
-  ['count', 'Integer'],
-  ['score', 'Real'],
-  ['done', 'Bool'],
-].map(([propertyName, valueType]) => ({ type: 'ItemPropertySchema', itemType: 'Note', propertyName, valueType }));
-
-const makeItem = (i: number) => ({
-  type: 'Note',
-  title: `note number ${i} ${randomBytes(6).toString('hex')}`,
-  tag: `tag-${i % 10_000}`,
-  count: i,
-  score: i / 7,
-  done: i % 2 === 0,
-});
 
 /** One bulk: BATCH items, the first EDGES_PER_BATCH with ids of their own, chained by edges. */
 function makeBulk(first: number) {
