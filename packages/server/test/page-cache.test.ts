@@ -16,6 +16,12 @@ async function cache(url: string) {
   };
 }
 
+/** Each connection's share is the budget divided equally, within the 1.25 drift page-cache.ts allows. */
+function assertShared({ connections, share }: { connections: number; share: number }, why: string) {
+  const equal = Math.floor(BUDGET / connections);
+  assert.ok(share <= equal * 1.25 && share * 1.25 >= equal, `${why}: ${share} bytes each, ${connections} open`);
+}
+
 test('owners share one page-cache budget, and closed owners give theirs back', async () => {
   const pod = await startPod({
     idleCloseMs: 1_000,
@@ -28,20 +34,20 @@ test('owners share one page-cache budget, and closed owners give theirs back', a
     await a.call('search', { type: 'Note' }); // may open the owner's reader too
     const alone = await cache(pod.url);
     assert.ok(alone.connections >= 1);
-    assert.equal(alone.share, Math.floor(BUDGET / alone.connections), 'one owner may use the whole budget');
+    assertShared(alone, 'one owner may use the whole budget');
 
     const b = new Owner(pod.url);
     await b.create({ type: 'Note' });
     await b.call('search', { type: 'Note' });
     const both = await cache(pod.url);
     assert.equal(both.connections, alone.connections * 2, 'two owners, the same connections each');
-    assert.equal(both.share, Math.floor(BUDGET / both.connections), 'divided equally: never more than the budget');
+    assertShared(both, 'divided equally: never much more than the budget');
 
     await new Owner(pod.url).create({ type: 'Note' }); // the cap is 2: the least recent owner (a) closes
     const capped = await cache(pod.url);
     // b's connections and the new owner's writer: a's are closed (else there would be more than both's)
     assert.ok(capped.connections <= alone.connections + 1, `a's connections closed (${capped.connections} open)`);
-    assert.equal(capped.share, Math.floor(BUDGET / capped.connections));
+    assertShared(capped, "a's share given back");
 
     await until('idle owners closed and their caches freed', async () => {
       const now = await cache(pod.url);
