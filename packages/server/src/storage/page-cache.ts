@@ -44,6 +44,7 @@ export class PageCacheBudget {
       db.pragma(`soft_heap_limit=${this.bytes + HEAP_HEADROOM_BYTES}`);
       this.heapLimitSet = true;
     }
+    this.forgetClosed();
     this.open.add(db);
     if (!this.resetIfDrifted()) setShare(db, this.applied);
     return db;
@@ -51,8 +52,13 @@ export class PageCacheBudget {
 
   /** Forgets closed connections; the others get a new share if theirs has drifted. */
   rebalance(): void {
-    for (const db of this.open) if (!db.open) this.open.delete(db);
+    this.forgetClosed();
     this.resetIfDrifted();
+  }
+
+  /** Connections closed without a `rebalance` (a reader closed by its owner store) leave the set here. */
+  private forgetClosed(): void {
+    for (const db of this.open) if (!db.open) this.open.delete(db);
   }
 
   /** Gives every open connection the equal share when the applied one is more than DRIFT off it. */
