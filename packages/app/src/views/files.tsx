@@ -1,0 +1,185 @@
+/**
+ * The owner's files: every File item (name, type, size, date), a page at a time, each downloadable;
+ * uploads from a file picker or dropped on the page, with each file's progress shown and the list
+ * following through the live feed.
+ */
+import { useState } from 'preact/hooks';
+import { explain, useData } from '../data/current.js';
+import type { DataItem } from '../data/source.js';
+import { type UploadStage, downloadFile, uploadBrowserFile } from '../files/transfer.js';
+import { session } from '../state.js';
+
+const PAGE = 100;
+const FILE_QUERY = { type: 'File', properties: ['filename', 'mimeType', 'size', 'sha256'], filters: [] };
+
+/** Bytes in words: 1.5 MB. */
+export function formatBytes(bytes: unknown): string {
+  if (typeof bytes !== 'number') return '—';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+interface Transfer {
+  name: string;
+  bytes: number;
+  stage: UploadStage | 'failed';
+  error?: string;
+}
+
+const STAGE_WORDS: Record<Transfer['stage'], string> = {
+  reading: 'hashing',
+  uploading: 'uploading',
+  done: 'stored',
+  failed: 'failed',
+};
+
+export function FilesView() {
+  const [limit, setLimit] = useState(PAGE);
+  const files = useData(
+    (source, signal) => source.rows(FILE_QUERY, 0, limit, signal),
+    [limit],
+    (changed) => changed.some((item) => item.type === 'File'),
+  );
+  const [transfers, setTransfers] = useState<Transfer[]>([]);
+  const [downloadError, setDownloadError] = useState<string>();
+  const [dragging, setDragging] = useState(false);
+
+  async function upload(picked: globalThis.File[]) {
+    const client = session.value?.client;
+    if (!client || picked.length === 0) return;
+    const start = transfers.length;
+    const batch = picked.map((file): Transfer => ({ name: file.name, bytes: file.size, stage: 'reading' }));
+    let all = [...transfers, ...batch];
+    setTransfers(all);
+    const update = (index: number, change: Partial<Transfer>) => {
+      all = all.map((transfer, i) => (i === start + index ? { ...transfer, ...change } : transfer));
+      setTransfers(all);
+    };
+    // one after another: the Pod gets whole files in order, and a failure stops none of the others
+    for (const [index, file] of picked.entries()) {
+      try {
+        await uploadBrowserFile(client, file, (stage) => update(index, { stage }));
+      } catch (error) {
+        update(index, { stage: 'failed', error: explain(error) });
+      }
+    }
+    files.reload();
+  }
+
+  async function download(item: DataItem) {
+    const client = session.value?.client;
+    if (!client || typeof item.sha256 !== 'string') return;
+    setDownloadError(undefined);
+    try {
+      await downloadFile(client, {
+        sha256: item.sha256,
+        filename: typeof item.filename === 'string' ? item.filename : undefined,
+        mimeType: typeof item.mimeType === 'string' ? item.mimeType : undefined,
+      });
+    } catch (error) {
+      setDownloadError(`${String(item.filename ?? item.sha256)} could not be downloaded: ${explain(error)}`);
+    }
+  }
+
+  const doneBytes = transfers.filter(({ stage }) => stage === 'done').reduce((sum, { bytes }) => sum + bytes, 0);
+  const totalBytes = transfers.reduce((sum, { bytes }) => sum + bytes, 0);
+  const rows = files.value ?? [];
+  return (
+    <section
+      class={`files${dragging ? ' dragging' : ''}`}
+      aria-labelledby="files-title"
+      onDragOver={(event) => {
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        void upload([...(event.dataTransfer?.files ?? [])]);
+      }}
+    >
+      <h2 id="files-title">Files</h2>
+      <div class="upload">
+        <label class="button" for="upload-input">
+          Upload files
+        </label>
+        <input
+          id="upload-input"
+          class="visually-hidden"
+          type="file"
+          multiple
+          onChange={(event) => {
+            const input = event.currentTarget;
+            void upload([...(input.files ?? [])]);
+            input.value = '';
+          }}
+        />
+        <span>or drop files on this page.</span>
+      </div>
+      {transfers.length > 0 && (
+        <section aria-label="Uploads" class="transfers">
+          <progress max={totalBytes || 1} value={doneBytes} aria-label="Uploaded" />
+          <ul aria-live="polite">
+            {transfers.map((transfer, index) => (
+              <li key={index} class={`transfer transfer-${transfer.stage}`}>
+                {transfer.name} ({formatBytes(transfer.bytes)}): {STAGE_WORDS[transfer.stage]}
+                {transfer.error && <span role="alert"> — {transfer.error} Try again.</span>}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {files.error && <p role="alert">{files.error}</p>}
+      {downloadError && <p role="alert">{downloadError}</p>}
+      {files.value && rows.length === 0 && <p>No files yet. Upload one above.</p>}
+      {rows.length > 0 && (
+        <div class="table-scroller">
+          <table class="file-table" aria-label="Files">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Type</th>
+                <th scope="col">Size</th>
+                <th scope="col">Added</th>
+                <th scope="col">
+                  <span class="visually-hidden">Download</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((item) => {
+                const name = typeof item.filename === 'string' && item.filename ? item.filename : String(item.sha256);
+                return (
+                  <tr key={item.id}>
+                    <td class="file-name">{name}</td>
+                    <td>{typeof item.mimeType === 'string' ? item.mimeType : '—'}</td>
+                    <td>{formatBytes(item.size)}</td>
+                    <td>{new Date(item.dateCreated).toLocaleString()}</td>
+                    <td>
+                      <button type="button" onClick={() => download(item)} aria-label={`Download ${name}`}>
+                        Download
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {rows.length === limit && (
+        <button type="button" onClick={() => setLimit(limit + PAGE)}>
+          Show more files
+        </button>
+      )}
+    </section>
+  );
+}
