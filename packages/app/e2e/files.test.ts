@@ -104,8 +104,11 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
     const table = page.getByRole('table', { name: 'Files' });
     const photoRow = table.getByRole('row').filter({ hasText: 'sunset.png' });
     await photoRow.waitFor();
-    assert.match(await photoRow.innerText(), /image\/png/);
-    assert.match(await table.getByRole('row').filter({ hasText: 'shopping.txt' }).innerText(), /text\/plain\s+32 B/);
+    assert.match((await photoRow.textContent()) ?? '', /image\/png/);
+    assert.match(
+      (await table.getByRole('row').filter({ hasText: 'shopping.txt' }).textContent()) ?? '',
+      /text\/plain32 B/,
+    );
     await screenshot(page, 'files');
 
     // The Pod holds both Files with their names, sizes and types, and one Photo with a `file` edge to the PNG.
@@ -175,6 +178,8 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
     await page.getByRole('table', { name: 'Files' }).getByRole('row').filter({ hasText: 'tall.png' }).waitFor();
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok((await overflow()) <= 0, 'no sideways scrolling of the Files view');
+    const button = await page.getByRole('button', { name: 'Download tall.png' }).boundingBox();
+    assert.ok(button && button.x + button.width <= 390, 'the download button is on screen');
     await screenshot(page, 'files-phone');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Photos' }).click();
     assert.deepEqual(await naturalSize(page, 'section[aria-label="Photo grid"]', 'tall.png'), {

@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { explain, useData } from '../data/current.js';
 import type { DataItem } from '../data/source.js';
 import { type UploadStage, downloadFile, uploadBrowserFile } from '../files/transfer.js';
-import { session } from '../state.js';
+import { href, session } from '../state.js';
 
 const PAGE = 100;
 const FILE_QUERY = { type: 'File', properties: ['filename', 'mimeType', 'size', 'sha256'], filters: [] };
@@ -141,14 +141,18 @@ export function FilesView() {
       {downloadError && <p role="alert">{downloadError}</p>}
       {files.value && rows.length === 0 && <p>No files yet. Upload one above.</p>}
       {rows.length > 0 && (
-        <div class="table-scroller">
+        <div class="file-scroller">
           <table class="file-table" aria-label="Files">
             <thead>
               <tr>
                 <th scope="col">Name</th>
-                <th scope="col">Type</th>
+                <th scope="col" class="file-type">
+                  Type
+                </th>
                 <th scope="col">Size</th>
-                <th scope="col">Added</th>
+                <th scope="col" class="file-added">
+                  Added
+                </th>
                 <th scope="col">
                   <span class="visually-hidden">Download</span>
                 </th>
@@ -159,10 +163,12 @@ export function FilesView() {
                 const name = typeof item.filename === 'string' && item.filename ? item.filename : String(item.sha256);
                 return (
                   <tr key={item.id}>
-                    <td class="file-name">{name}</td>
-                    <td>{typeof item.mimeType === 'string' ? item.mimeType : '—'}</td>
+                    <td class="file-name">
+                      <a href={href('item', item.id)}>{name}</a>
+                    </td>
+                    <td class="file-type">{typeof item.mimeType === 'string' ? item.mimeType : '—'}</td>
                     <td>{formatBytes(item.size)}</td>
-                    <td>{new Date(item.dateCreated).toLocaleString()}</td>
+                    <td class="file-added">{new Date(item.dateCreated).toLocaleString()}</td>
                     <td>
                       <button type="button" onClick={() => download(item)} aria-label={`Download ${name}`}>
                         Download
