@@ -1,7 +1,7 @@
 /**
  * Issue 14, files and photos through the UI as a person uses them, checked against the Pod's real state
  * through the API: a PNG and a text file uploaded with the file picker and listed with name, type and
- * size; the PNG in the photo grid as the Pod's 256 px thumbnail (and nothing full-size fetched); opened
+ * size; a file dropped on the page; the PNG in the photo grid as the Pod's 256 px thumbnail (and nothing full-size fetched); opened
  * at 1024 px; both downloaded with the bytes uploaded; phone width. Real Pod, real Chromium.
  */
 import assert from 'node:assert/strict';
@@ -131,6 +131,20 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
     const original = await download(page, 'Download sunset.png');
     assert.equal(original.name, 'sunset.png');
     assert.equal(sha256(original.bytes), sha256(PHOTO));
+
+    // A file dropped anywhere on the page is uploaded too (as a person drags one from their desktop).
+    const dropped = 'dropped on the page\n';
+    await page.evaluate((text) => {
+      const data = new DataTransfer();
+      data.items.add(new globalThis.File([text], 'dropped.txt', { type: 'text/plain' }));
+      const main = document.querySelector('main') as HTMLElement;
+      for (const type of ['dragover', 'drop'])
+        main.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, dropped);
+    await table.getByRole('row').filter({ hasText: 'dropped.txt' }).waitFor();
+    const [droppedFile] = await client.search(File, { sha256: sha256(Buffer.from(dropped)) });
+    assert.equal(droppedFile?.filename, 'dropped.txt');
+    assert.equal(Buffer.from(await client.getFile(droppedFile?.sha256 as string)).toString(), dropped);
 
     // The grid shows the Pod's 256 px thumbnail: asked of `thumbnail` at 256, and no bytes through get_file.
     endpoints.length = 0;

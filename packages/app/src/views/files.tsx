@@ -3,7 +3,7 @@
  * uploads from a file picker or dropped on the page, with each file's progress shown and the list
  * following through the live feed.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { explain, useData } from '../data/current.js';
 import type { DataItem } from '../data/source.js';
 import { type UploadStage, downloadFile, uploadBrowserFile } from '../files/transfer.js';
@@ -27,11 +27,14 @@ export function formatBytes(bytes: unknown): string {
 }
 
 interface Transfer {
+  id: number;
   name: string;
   bytes: number;
   stage: UploadStage | 'failed';
   error?: string;
 }
+
+let nextTransfer = 0;
 
 const STAGE_WORDS: Record<Transfer['stage'], string> = {
   reading: 'hashing',
@@ -54,24 +57,51 @@ export function FilesView() {
   async function upload(picked: globalThis.File[]) {
     const client = session.value?.client;
     if (!client || picked.length === 0) return;
-    const start = transfers.length;
-    const batch = picked.map((file): Transfer => ({ name: file.name, bytes: file.size, stage: 'reading' }));
-    let all = [...transfers, ...batch];
-    setTransfers(all);
-    const update = (index: number, change: Partial<Transfer>) => {
-      all = all.map((transfer, i) => (i === start + index ? { ...transfer, ...change } : transfer));
-      setTransfers(all);
-    };
+    const batch = picked.map(
+      (file): Transfer => ({ id: nextTransfer++, name: file.name, bytes: file.size, stage: 'reading' }),
+    );
+    setTransfers((shown) => [...shown, ...batch]);
+    const update = (id: number, change: Partial<Transfer>) =>
+      setTransfers((shown) => shown.map((transfer) => (transfer.id === id ? { ...transfer, ...change } : transfer)));
     // one after another: the Pod gets whole files in order, and a failure stops none of the others
     for (const [index, file] of picked.entries()) {
+      const { id } = batch[index] as Transfer;
       try {
-        await uploadBrowserFile(client, file, (stage) => update(index, { stage }));
+        await uploadBrowserFile(client, file, (stage) => update(id, { stage }));
       } catch (error) {
-        update(index, { stage: 'failed', error: explain(error) });
+        update(id, { stage: 'failed', error: explain(error) });
       }
     }
     files.reload();
   }
+  const uploadLatest = useRef(upload);
+  uploadLatest.current = upload;
+
+  // Files dropped anywhere on the page are uploaded (the browser would otherwise open them and leave the app).
+  useEffect(() => {
+    const over = (event: DragEvent) => {
+      if (!event.dataTransfer?.types.includes('Files')) return;
+      event.preventDefault();
+      setDragging(true);
+    };
+    const leave = (event: DragEvent) => {
+      if (!event.relatedTarget) setDragging(false);
+    };
+    const drop = (event: DragEvent) => {
+      if (!event.dataTransfer?.types.includes('Files')) return;
+      event.preventDefault();
+      setDragging(false);
+      void uploadLatest.current([...event.dataTransfer.files]);
+    };
+    addEventListener('dragover', over);
+    addEventListener('dragleave', leave);
+    addEventListener('drop', drop);
+    return () => {
+      removeEventListener('dragover', over);
+      removeEventListener('dragleave', leave);
+      removeEventListener('drop', drop);
+    };
+  }, []);
 
   async function download(item: DataItem) {
     const client = session.value?.client;
@@ -92,20 +122,7 @@ export function FilesView() {
   const totalBytes = transfers.reduce((sum, { bytes }) => sum + bytes, 0);
   const rows = files.value ?? [];
   return (
-    <section
-      class={`files${dragging ? ' dragging' : ''}`}
-      aria-labelledby="files-title"
-      onDragOver={(event) => {
-        event.preventDefault();
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(event) => {
-        event.preventDefault();
-        setDragging(false);
-        void upload([...(event.dataTransfer?.files ?? [])]);
-      }}
-    >
+    <section class={`files${dragging ? ' dragging' : ''}`} aria-labelledby="files-title">
       <h2 id="files-title">Files</h2>
       <div class="upload">
         <label class="button" for="upload-input">
@@ -128,8 +145,8 @@ export function FilesView() {
         <section aria-label="Uploads" class="transfers">
           <progress max={totalBytes || 1} value={doneBytes} aria-label="Uploaded" />
           <ul aria-live="polite">
-            {transfers.map((transfer, index) => (
-              <li key={index} class={`transfer transfer-${transfer.stage}`}>
+            {transfers.map((transfer) => (
+              <li key={transfer.id} class={`transfer transfer-${transfer.stage}`}>
                 {transfer.name} ({formatBytes(transfer.bytes)}): {STAGE_WORDS[transfer.stage]}
                 {transfer.error && <span role="alert"> — {transfer.error} Try again.</span>}
               </li>
