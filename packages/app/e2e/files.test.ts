@@ -2,7 +2,7 @@
  * Issue 14, files and photos through the UI as a person uses them, checked against the Pod's real state
  * through the API: a PNG and a text file uploaded with the file picker and listed with name, type and
  * size; a file dropped on the page; the PNG in the photo grid as the Pod's 256 px thumbnail (and nothing full-size fetched); opened
- * at 1024 px; both downloaded with the bytes uploaded; phone width. Real Pod, real Chromium.
+ * at 1024 px; both downloaded with the bytes uploaded; a failed upload shown and tried again; phone width. Real Pod, real Chromium.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -181,6 +181,30 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
     await dialog.waitFor({ state: 'hidden' });
     assert.ok(await opener.evaluate((element) => element === document.activeElement), 'focus is back on the photo');
     assert.deepEqual(foreignRequests, []);
+  });
+
+  test('a failed upload says so and stays; picking the file again stores it', async () => {
+    const client = new PodClient({ url: lab.pod.url });
+    await client.registerAccount();
+    const { page } = await openApp(client, 'Files');
+    const refuse = (route: import('playwright-core').Route) =>
+      route.fulfill({ status: 413, contentType: 'application/json', body: '{"error":"Payload Too Large"}' });
+    await page.route('**/upload_file/**', refuse);
+    const picked = { name: 'report.txt', mimeType: 'text/plain', buffer: TEXT };
+    await page.getByLabel('Upload files').setInputFiles([picked]);
+    const uploads = page.getByRole('region', { name: 'Uploads' });
+    const alert = uploads.getByRole('alert');
+    await alert.waitFor();
+    const said = (await alert.textContent()) ?? '';
+    assert.match(said, /Try again/);
+    assert.ok(!said.includes(client.databaseKey as string), 'no key in the message');
+    await uploads.getByText('report.txt (32 B): failed').waitFor();
+    await page.unroute('**/upload_file/**', refuse);
+    await page.getByLabel('Upload files').setInputFiles([picked]);
+    await uploads.getByText('report.txt (32 B): stored').waitFor();
+    assert.equal(await alert.count(), 1, 'the first failure is still shown');
+    assert.deepEqual(Buffer.from(await client.getFile(sha256(TEXT))), TEXT);
+    assert.equal((await client.search(File, { sha256: sha256(TEXT) })).length, 1, 'one File item, not two');
   });
 
   test('at phone width the files and photos fit the screen', async () => {

@@ -136,6 +136,7 @@ export function PhotosView() {
     const unsubscribe = dataSource().subscribe((changed) => {
       if (!changed.some((item) => item.type === 'Photo')) return;
       pages.current.photos.clear();
+      rerender(0);
       void countPhotos();
     });
     return () => {
