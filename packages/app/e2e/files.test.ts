@@ -142,6 +142,8 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
         main.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
     }, dropped);
     await table.getByRole('row').filter({ hasText: 'dropped.txt' }).waitFor();
+    const names = await table.locator('tbody .file-name').allTextContents();
+    assert.deepEqual(names, ['dropped.txt', 'shopping.txt', 'sunset.png'], 'newest first');
     const [droppedFile] = await client.search(File, { sha256: sha256(Buffer.from(dropped)) });
     assert.equal(droppedFile?.filename, 'dropped.txt');
     assert.equal(Buffer.from(await client.getFile(droppedFile?.sha256 as string)).toString(), dropped);

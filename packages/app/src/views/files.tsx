@@ -5,12 +5,18 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { explain, useData } from '../data/current.js';
-import type { DataItem } from '../data/source.js';
+import type { DataItem, RowQuery } from '../data/source.js';
 import { type UploadStage, downloadFile, uploadBrowserFile } from '../files/transfer.js';
 import { href, session } from '../state.js';
 
 const PAGE = 100;
-const FILE_QUERY = { type: 'File', properties: ['filename', 'mimeType', 'size', 'sha256'], filters: [] };
+/** Newest first: a file just uploaded is at the top, whatever the number of files. */
+const FILE_QUERY: RowQuery = {
+  type: 'File',
+  properties: ['filename', 'mimeType', 'size', 'sha256'],
+  sort: { property: 'dateCreated', descending: true },
+  filters: [],
+};
 
 /** Bytes in words: 1.5 MB. */
 export function formatBytes(bytes: unknown): string {
