@@ -209,6 +209,44 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
     assert.equal((await client.search(File, { sha256: sha256(TEXT) })).length, 1, 'one File item, not two');
   });
 
+  test('the photo grid loads only the rows near the viewport and frees the thumbnails it scrolls away from', async () => {
+    const client = new PodClient({ url: lab.pod.url });
+    await client.registerAccount();
+    await client.addToSchema(File, Photo);
+    const total = 120;
+    for (let i = 0; i < total; i++) await client.createPhoto(png(40 + i, 30), { filename: `p${i}.png` });
+    const { page, endpoints } = await openApp(client, 'Files');
+    await page.evaluate(() => {
+      const revoke = URL.revokeObjectURL.bind(URL);
+      const counter = window as unknown as { revoked: number };
+      counter.revoked = 0;
+      URL.revokeObjectURL = (url: string) => {
+        counter.revoked++;
+        revoke(url);
+      };
+    });
+    endpoints.length = 0;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Photos' }).click();
+    await page.getByText(`${total} photos`, { exact: true }).waitFor();
+    const grid = page.locator('section[aria-label="Photo grid"]');
+    await grid.getByRole('img', { name: 'p0.png' }).waitFor();
+    const thumbnails = () => endpoints.filter(({ name }) => name === 'thumbnail').length;
+    const first = thumbnails();
+    assert.ok(first > 0 && first < total / 2, `only the rows near the viewport load (${first} of ${total})`);
+    assert.ok((await grid.getByRole('img').count()) < total / 2);
+
+    await grid.evaluate((element) => element.scrollTo(0, element.scrollHeight));
+    await grid.getByRole('img', { name: `p${total - 1}.png` }).waitFor();
+    assert.equal(await grid.getByRole('img', { name: 'p0.png' }).count(), 0, 'the first rows left the DOM');
+    const revoked = await page.evaluate(() => (window as unknown as { revoked: number }).revoked);
+    assert.ok(revoked > 0, 'the thumbnails scrolled away from are freed');
+    assert.ok(thumbnails() < total, 'the rows scrolled past were never loaded');
+    assert.deepEqual(
+      endpoints.filter(({ name }) => name === 'get_file'),
+      [],
+    );
+  });
+
   test('at phone width the files and photos fit the screen', async () => {
     const client = new PodClient({ url: lab.pod.url });
     await client.registerAccount();
