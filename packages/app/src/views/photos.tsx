@@ -4,7 +4,7 @@
  * their thumbnails, and free their object URLs when they leave. Opening a photo shows its 1024 px
  * thumbnail and offers the original as a download; no full-size bytes are fetched before that.
  */
-import { File as FileItem, type Photo } from '@pod/client';
+import { File as FileItem, Photo } from '@pod/client';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import { dataSource, explain } from '../data/current.js';
@@ -97,7 +97,15 @@ export function PhotosView() {
   const scroller = useRef<HTMLElement>(null);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const [width, setWidth] = useState(0);
-  const pages = useRef({ photos: new Map<number, Photo[]>(), loading: new Set<number>() });
+  /** Pages of photos fetched, being fetched, and failed (not asked again until the owner says so). */
+  const pages = useRef({
+    photos: new Map<number, Photo[]>(),
+    loading: new Set<number>(),
+    failed: new Set<number>(),
+    /** Bumped when the photos change: a page fetched before that is dropped when it lands. */
+    generation: 0,
+    stop: new AbortController(),
+  });
   const [count, setCount] = useState<number>();
   const [error, setError] = useState<string>();
   const [open, setOpen] = useState<{ photo: Photo; opener: HTMLElement }>();
@@ -135,15 +143,26 @@ export function PhotosView() {
     void countPhotos();
     const unsubscribe = dataSource().subscribe((changed) => {
       if (!changed.some((item) => item.type === 'Photo')) return;
-      pages.current.photos.clear();
-      rerender(0);
+      forget();
       void countPhotos();
     });
     return () => {
       controller.abort();
+      pages.current.stop.abort();
       unsubscribe();
     };
   }, []);
+
+  /** Drops every page, to fetch what is in view again. */
+  function forget() {
+    const state = pages.current;
+    state.photos.clear();
+    state.loading.clear();
+    state.failed.clear();
+    state.generation++;
+    setError(undefined);
+    rerender(0);
+  }
 
   virtualizer.setOptions({ ...virtualizer.options, count: Math.ceil((count ?? 0) / columns) });
   useLayoutEffect(() => virtualizer._didMount(), [virtualizer]);
@@ -158,18 +177,24 @@ export function PhotosView() {
     const first = Math.floor(((rows[0]?.index ?? 0) * columns) / PAGE);
     const last = Math.floor(((rows.at(-1)?.index ?? 0) * columns + columns - 1) / PAGE);
     for (let page = first; page <= last; page++) {
-      if (state.photos.has(page) || state.loading.has(page)) continue;
+      if (state.photos.has(page) || state.loading.has(page) || state.failed.has(page)) continue;
       state.loading.add(page);
-      client
-        .search({ type: 'Photo', deleted: false, _offset: page * PAGE, _limit: PAGE }, { edges: true })
-        .then(
-          (found) => {
-            state.photos.set(page, found as Photo[]);
-            rerender(0);
-          },
-          (failure) => setError(explain(failure)),
-        )
-        .finally(() => state.loading.delete(page));
+      const { generation } = state;
+      const query = { deleted: false, _offset: page * PAGE, _limit: PAGE };
+      client.search(Photo, query, { edges: true, signal: state.stop.signal }).then(
+        (found) => {
+          if (generation !== state.generation) return;
+          state.loading.delete(page);
+          state.photos.set(page, found);
+          rerender(0);
+        },
+        (failure) => {
+          if (generation !== state.generation || state.stop.signal.aborted) return;
+          state.loading.delete(page);
+          state.failed.add(page);
+          setError(explain(failure));
+        },
+      );
     }
   });
 
@@ -181,7 +206,14 @@ export function PhotosView() {
         {count === undefined ? 'Counting…' : `${count.toLocaleString()} ${count === 1 ? 'photo' : 'photos'}`}
         {count === 0 && '. Upload PNG or JPEG images in Files to see them here.'}
       </p>
-      {error && <p role="alert">{error}</p>}
+      {error && (
+        <p role="alert">
+          {error}{' '}
+          <button type="button" onClick={forget}>
+            Try again
+          </button>
+        </p>
+      )}
       <section class="photo-scroller" ref={scroller} aria-label="Photo grid">
         <div class="photo-grid" style={{ height: `${virtualizer.getTotalSize()}px` }}>
           {rows.map((row) => (
