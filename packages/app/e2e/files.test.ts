@@ -2,7 +2,7 @@
  * Issue 14, files and photos through the UI as a person uses them, checked against the Pod's real state
  * through the API: a PNG and a text file uploaded with the file picker and listed with name, type and
  * size; a file dropped on the page; the PNG in the photo grid as the Pod's 256 px thumbnail (and nothing full-size fetched); opened
- * at 1024 px; both downloaded with the bytes uploaded; a failed upload shown and tried again; phone width. Real Pod, real Chromium.
+ * at 1024 px; both downloaded with the bytes uploaded; a failed upload shown and tried again; a photo page that fails; phone width. Real Pod, real Chromium.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -245,6 +245,28 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
       endpoints.filter(({ name }) => name === 'get_file'),
       [],
     );
+  });
+
+  test('a page of photos that fails to load says so, is not asked again by itself, and Try again loads it', async () => {
+    const client = new PodClient({ url: lab.pod.url });
+    await client.registerAccount();
+    await client.addToSchema(File, Photo);
+    await client.createPhoto(png(64, 48), { filename: 'lake.png' });
+    const { page, endpoints } = await openApp(client, 'Files');
+    const refuse = (route: import('playwright-core').Route) =>
+      route.fulfill({ status: 418, contentType: 'application/json', body: '{"error":"not today"}' });
+    await page.route('**/search', refuse);
+    endpoints.length = 0;
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Photos' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    // the count and a second render came meanwhile: the failed page was still asked only once
+    await page.getByText('1 photo', { exact: true }).waitFor();
+    assert.equal(endpoints.filter(({ name }) => name === 'search').length, 1);
+    await page.unroute('**/search', refuse);
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await page.locator('section[aria-label="Photo grid"]').getByRole('img', { name: 'lake.png' }).waitFor();
+    assert.equal(await alert.count(), 0, 'the error is gone once the photos are there');
   });
 
   test('at phone width the files and photos fit the screen', async () => {
