@@ -10,7 +10,9 @@ import { SearchView } from './views/data-search.js';
 import { TableView } from './views/data-table.js';
 import { TypesView } from './views/data-types.js';
 import { OAuthReturnView } from './views/oauth-return.js';
+import { FilesView } from './views/files.js';
 import { Overview } from './views/overview.js';
+import { PhotosView } from './views/photos.js';
 import { PluginInstall } from './views/plugin-install.js';
 import { Plugins } from './views/plugins.js';
 
@@ -30,4 +32,6 @@ export const routes: Record<string, Route> = {
   schema: { title: 'Schema', view: () => <SchemaView /> },
   plugins: { title: 'Plugins', view: ([page]) => (page === 'install' ? <PluginInstall /> : <Plugins />) },
   'oauth-return': { view: () => <OAuthReturnView /> },
+  files: { title: 'Files', view: () => <FilesView /> },
+  photos: { title: 'Photos', view: () => <PhotosView /> },
 };
