@@ -62,6 +62,7 @@ const isValueType = (value: unknown): value is ValueType =>
 export class PodSource implements DataSource {
   private readonly listeners = new Set<(changed: DataItem[]) => void>();
   private feed?: LiveFeed;
+  private closed = false;
 
   constructor(private readonly client: PodClient) {}
 
@@ -164,6 +165,7 @@ export class PodSource implements DataSource {
 
   /** Ends the live feed (signing out). */
   async close(): Promise<void> {
+    this.closed = true;
     this.listeners.clear();
     await this.feed?.stop();
   }
@@ -185,8 +187,16 @@ export class PodSource implements DataSource {
     this.feed = feed;
     // `_offset` makes the limit strict: without it, every item sharing the newest dateServerModified comes
     const newestFirst = { _sortOrder: 'Desc', _offset: 0, _limit: 1, _includeDeleted: true } as const;
-    const [newest] = await this.client.call('search', newestFirst);
-    feed.cursor = newest ? newest.dateServerModified + 1 : 0;
-    feed.start();
+    // Asked again after a failure (the Pod restarting, a dropped connection), as the feed itself reconnects.
+    for (let wait = 100; !this.closed; wait = Math.min(wait * 2, 10_000)) {
+      try {
+        const [newest] = await this.client.call('search', newestFirst);
+        feed.cursor = newest ? newest.dateServerModified + 1 : 0;
+        if (!this.closed) feed.start();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 }
