@@ -6,7 +6,7 @@ import type { Value } from './values.js';
 export const ItemId = z.string({ error: 'an item id must be a string' }).min(1, 'an item id must not be empty');
 
 /** The fields every item carries. */
-interface BaseFields {
+export interface BaseFields {
   id: string;
   type: string;
   dateCreated: number;

@@ -3,19 +3,13 @@
  * the local IndexedDB replica later. Everything is async; rows come in pages by position so a long list
  * can open anywhere without counting first, and counts may be estimates.
  */
-import type { ValueType } from '@pod/protocol';
+import type { BaseFields, ValueType } from '@pod/protocol';
 
 export type { ValueType } from '@pod/protocol';
 export type Value = string | number | boolean | null;
 
 /** An item as the views see it: base fields and properties. */
-export interface DataItem {
-  id: string;
-  type: string;
-  dateCreated: number;
-  dateModified: number;
-  dateServerModified: number;
-  deleted: boolean;
+export interface DataItem extends BaseFields {
   [property: string]: unknown;
 }
 
