@@ -5,8 +5,10 @@
  * which no one writes meanwhile, then pod.db-wal, whose copy is consistent up to its last complete commit
  * (SQLite's recovery ignores a torn or older tail: no half transaction). Then the blobs: a blob is renamed
  * into place before its File record commits and is never changed after, so every blob the copied database
- * knows is already there. A manifest with every entry's size and SHA-256 is written last: a backup without
- * one is incomplete, and restore checks every byte against it before anything is put in place.
+ * knows is already there. The record of owners moved away goes along, so a restored Pod still redirects them
+ * instead of making them new, empty databases. A manifest with every entry's size and SHA-256 is written
+ * last: a backup without one is incomplete, and restore checks every byte against it before anything is
+ * put in place.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { HEX_KEY } from '@pod/protocol';
 import { PodError } from './errors.js';
+import { MOVED_OWNERS_FILE } from './moved-owners.js';
 import { holdLock } from './storage/checkpoint-lock.js';
 
 export const MANIFEST = 'manifest.json';
@@ -35,6 +38,8 @@ const Manifest = z.object({
   version: z.literal(1),
   createdAt: z.string(),
   owners: z.array(OwnerEntry),
+  /** Files of the data folder itself (the moved-owners record); absent in backups from before. */
+  records: z.array(Entry).optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;
 export type Entry = z.infer<typeof Entry>;
@@ -89,6 +94,14 @@ export async function backup(dataDir: string, outDir: string, progress: Progress
       true,
     );
   }
+  // Written whole and renamed into place by the Pod, so the copy is one version of it.
+  if (existsSync(join(dataDir, MOVED_OWNERS_FILE)))
+    manifest.records = [
+      {
+        path: MOVED_OWNERS_FILE,
+        ...(await copyHashed(join(dataDir, MOVED_OWNERS_FILE), join(outDir, MOVED_OWNERS_FILE))),
+      },
+    ];
   await writeDurably(join(outDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
@@ -180,6 +193,9 @@ export async function readManifest(fromDir: string): Promise<Manifest> {
     for (const entry of owner.entries)
       if (!/^(pod\.db(-wal)?|files\/[0-9a-zA-Z._-]+)$/.test(entry.path) || entry.path.includes('..'))
         throw new PodError('invalid', `${fromDir}/${MANIFEST} names an unexpected file ${entry.path}`);
+  for (const record of manifest.data.records ?? [])
+    if (record.path !== MOVED_OWNERS_FILE)
+      throw new PodError('invalid', `${fromDir}/${MANIFEST} names an unexpected file ${record.path}`);
   return manifest.data;
 }
 
@@ -215,7 +231,14 @@ export async function restore(fromDir: string, dataDir: string, progress: Progre
       }
       progress({ owner: owner.hash, index, owners: manifest.owners.length, bytes: copied, done: true });
     }
+    for (const record of manifest.records ?? []) {
+      if (!existsSync(join(fromDir, record.path))) throw new PodError('invalid', `the backup lacks ${record.path}`);
+      const copy = await copyHashed(join(fromDir, record.path), join(staging, record.path));
+      if (copy.bytes !== record.bytes || copy.sha256 !== record.sha256)
+        throw new PodError('invalid', `${record.path} in the backup is damaged (its SHA-256 differs)`);
+    }
     for (const owner of manifest.owners) await rename(join(staging, owner.hash), join(dataDir, owner.hash));
+    for (const record of manifest.records ?? []) await rename(join(staging, record.path), join(dataDir, record.path));
   } catch (error) {
     if (created) await rm(dataDir, { recursive: true, force: true });
     throw error;

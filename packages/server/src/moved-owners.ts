@@ -7,7 +7,8 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-const RECORD = 'moved-owners.json';
+/** Its file name in the data folder (a backup carries it too). */
+export const MOVED_OWNERS_FILE = 'moved-owners.json';
 const Moved = z.record(z.string(), z.object({ to: z.string(), movedAt: z.string() }));
 
 export class MovedOwners {
@@ -15,7 +16,7 @@ export class MovedOwners {
   private readonly owners: z.infer<typeof Moved>;
 
   constructor(dataDir: string) {
-    this.path = join(dataDir, RECORD);
+    this.path = join(dataDir, MOVED_OWNERS_FILE);
     this.owners = existsSync(this.path) ? Moved.parse(JSON.parse(readFileSync(this.path, 'utf8'))) : {};
   }
 

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
+import { MovedOwners } from '../src/moved-owners.js';
 import { tryLock, unlock } from '../src/storage/checkpoint-lock.js';
 import { openEncrypted } from '../src/storage/database.js';
 import { Owner, cliPath, randomKey, sha256hex, startCli, stopCli, until, walkFiles, type CliPod } from './helpers.js';
@@ -198,6 +199,35 @@ describe('pod backup and restore', () => {
     const restore = await pod(['restore', '--from', out, '--data-dir', restored]);
     assert.equal(restore.code, 0, restore.stderr);
     await stopCli(live);
+  });
+
+  test('an owner moved away stays moved after a restore: its requests get the 307, no new database', async () => {
+    const dataDir = folder('data');
+    const live = await startCli(dataDir);
+    pods.push(live);
+    await new Owner(live.url, randomKey(), randomKey()).create({ type: 'Note' });
+    await stopCli(live);
+    const movedKey = randomKey();
+    new MovedOwners(dataDir).record(ownerHash(movedKey), 'http://127.0.0.1:9');
+    const out = path.join(folder('out'), 'b');
+    let result = await pod(['backup', '--data-dir', dataDir, '--out', out]);
+    assert.equal(result.code, 0, result.stderr);
+    const restored = path.join(folder('restored'), 'data');
+    result = await pod(['restore', '--from', out, '--data-dir', restored]);
+    assert.equal(result.code, 0, result.stderr);
+
+    const again = await startCli(restored);
+    pods.push(again);
+    const response = await fetch(`${again.url}/v4/${movedKey}/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ databaseKey: randomKey(), payload: {} }),
+      redirect: 'manual',
+    });
+    assert.equal(response.status, 307);
+    assert.equal(response.headers.get('location'), `http://127.0.0.1:9/v4/${movedKey}/search`);
+    assert.equal(fs.existsSync(path.join(restored, ownerHash(movedKey))), false, 'no database made for it');
+    await stopCli(again);
   });
 
   test('bad input is refused with a message and changes nothing', async () => {
