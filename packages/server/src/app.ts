@@ -25,7 +25,7 @@ import { Thumbnails } from './storage/thumbnails.js';
 import { moves } from './api/moves.js';
 import { listenAdmin } from './admin-socket.js';
 import { OwnerMoves } from './move.js';
-import { MoveTarget } from './move-target.js';
+import { MoveTarget, dropAbandonedStaging } from './move-target.js';
 
 export const POD_VERSION = '0.1.0';
 
@@ -67,6 +67,8 @@ export async function createPod(config: PodConfig, parts: PodParts = {}): Promis
   app.server.headersTimeout = 20_000;
 
   for (const warning of configWarnings(config)) app.log.warn(warning);
+  for (const folder of dropAbandonedStaging(config.dataDir))
+    app.log.warn(`removed ${folder}: a move to this Pod staged more than an hour ago and never finished`);
   const context = createContext(app, config, parts);
   // Every request is observed once its response closes: onResponse misses a feed or download the client ends.
   app.addHook('onRequest', (request, reply, done) => {

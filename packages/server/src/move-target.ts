@@ -6,7 +6,7 @@
  * one rename puts the owner in place, so the owner is served whole or not at all.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -142,6 +142,19 @@ export class MoveTarget {
   private staging(hash: string) {
     return join(this.dataDir, `.move-${hash}`);
   }
+}
+
+/** A staged move untouched this long was abandoned (its source died or gave up unheard): parts come within minutes. */
+export const ABANDONED_STAGING_MS = 60 * 60 * 1000;
+
+/** Removes moves staged here and abandoned (they are whole copies of an owner); returns the folders removed. */
+export function dropAbandonedStaging(dataDir: string, now = Date.now()): string[] {
+  if (!existsSync(dataDir)) return [];
+  const abandoned = readdirSync(dataDir).filter(
+    (name) => name.startsWith('.move-') && now - statSync(join(dataDir, name)).mtimeMs > ABANDONED_STAGING_MS,
+  );
+  for (const name of abandoned) rmSync(join(dataDir, name), { recursive: true, force: true });
+  return abandoned;
 }
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest();

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
-import { runPodMove } from '../src/testing.js';
+import { runPodMove, startTestPod } from '../src/testing.js';
 import { Owner, sha256hex, snapshotFiles, startPod, type RunningPod } from './helpers.js';
 
 const SECRET = randomBytes(32).toString('hex');
@@ -119,6 +119,25 @@ describe('pod move', () => {
       }
     } finally {
       await refusing.close();
+    }
+  });
+
+  test('a move staged long ago and never finished is removed when the target starts; a recent one stays', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-move-staged-'));
+    const [abandoned, recent] = ['a', 'b'].map((letter) => path.join(dataDir, `.move-${letter.repeat(64)}`));
+    for (const folder of [abandoned, recent]) {
+      fs.mkdirSync(path.join(folder as string, 'files'), { recursive: true });
+      fs.writeFileSync(path.join(folder as string, 'pod.db'), 'staged');
+    }
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    fs.utimesSync(abandoned as string, twoHoursAgo, twoHoursAgo);
+    const pod = await startTestPod({ dataDir, acceptMovesSecret: SECRET });
+    try {
+      assert.equal(fs.existsSync(abandoned as string), false, 'the abandoned staging is gone');
+      assert.equal(fs.existsSync(recent as string), true, 'a staging that may still be completed stays');
+    } finally {
+      await pod.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
