@@ -1,6 +1,6 @@
 /** Issue 14: thumbnails the Pod makes of stored images, over real HTTP. */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -219,6 +219,17 @@ describe('thumbnails', () => {
     assert.match((await o.fails('thumbnail', { sha256: svg, size: 64 }, 422)).body.message, /it is svg/);
     // nothing is left behind by refusals
     assert.equal(readdirSync(filesDir(pod().dataDir, o)).length, 2);
+  });
+
+  test('a refused file is refused again, at any size, without reading it again', async () => {
+    const o = new Owner(pod().url);
+    const text = await store(o, Buffer.from('a shopping list, still not a picture'));
+    const first = await o.fails('thumbnail', { sha256: text, size: 256 }, 422);
+    // with its blob gone from disk, only a remembered refusal can still answer 422 (a read would fail)
+    const dir = filesDir(pod().dataDir, o);
+    for (const blob of readdirSync(dir)) rmSync(join(dir, blob));
+    for (const size of [256, 64, 1024])
+      assert.equal((await o.fails('thumbnail', { sha256: text, size }, 422)).body.message, first.body.message);
   });
 
   test("another owner, or a wrong key, gets nothing of an owner's thumbnails", async () => {

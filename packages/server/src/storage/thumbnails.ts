@@ -3,7 +3,8 @@
  * sizes of @pod/protocol (`thumbnailSize`), upright (EXIF orientation applied), in sRGB and without
  * any metadata (EXIF, GPS, XMP, ICC), WebP. Each is kept as a blob of segments under its own key,
  * like a file, recorded by its file's sha256 and its size, and erased with its file (`deleteFiles`).
- * Made once per file and size: concurrent requests share one making, later ones read the blob.
+ * Made once per file and size: concurrent requests share one making, later ones read the blob. A file
+ * refused (no image, too many pixels) is refused again from memory: its bytes cannot change under its sha256.
  */
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
@@ -20,6 +21,8 @@ export const MAX_SOURCE_BYTES = 256 * 1024 * 1024;
 /** Photos, not documents: an SVG or a PDF would make sharp render vector content. */
 const IMAGE_FORMATS: ReadonlySet<string> = new Set(['jpeg', 'png', 'webp', 'gif', 'heif', 'avif', 'tiff', 'jp2']);
 const WEBP_QUALITY = 80;
+/** Files found to be no image (or too large) are remembered so a request again does not decode them again. */
+const REFUSALS_KEPT = 10_000;
 
 /** Told of each thumbnail served: made now, or read from its stored blob (the Pod's metrics). */
 export interface ThumbnailEvents {
@@ -36,6 +39,8 @@ export class Thumbnails {
   /** Makings under way, by owner, file and size: a second request for one waits for it. */
   private readonly making = new Map<string, Promise<StoredThumbnail>>();
   private readonly turns = new Turns(MAKINGS_AT_ONCE);
+  /** Refusals by owner and file, oldest first (kept per owner: no owner learns what another stores). */
+  private readonly refused = new Map<string, PodError>();
 
   constructor(
     /** Larger images are refused before they are decoded (`--max-thumbnail-pixels`). */
@@ -52,11 +57,13 @@ export class Thumbnails {
     let stored = owner.store.storedThumbnail(sha256, size);
     if (stored) this.events.thumbnail('stored');
     else {
+      const file = owner.store.storedFile(sha256);
+      if (!file) throw notFound(`no file with sha256 ${sha256} is stored`);
+      const refusal = this.refused.get(`${owner.hash}/${sha256}`);
+      if (refusal) throw refusal;
       const key = `${owner.hash}/${sha256}/${size}`;
       let made = this.making.get(key);
       if (!made) {
-        const file = owner.store.storedFile(sha256);
-        if (!file) throw notFound(`no file with sha256 ${sha256} is stored`);
         made = this.turns.run(() => this.make(owner, file, size)).finally(() => this.making.delete(key));
         this.making.set(key, made);
       }
@@ -72,6 +79,18 @@ export class Thumbnails {
   }
 
   private async make(owner: Owner, file: StoredFile, size: ThumbnailSize): Promise<StoredThumbnail> {
+    try {
+      return await this.makeOrRefuse(owner, file, size);
+    } catch (error) {
+      if (error instanceof PodError && error.kind === 'unprocessable') {
+        this.refused.set(`${owner.hash}/${file.sha256}`, error);
+        if (this.refused.size > REFUSALS_KEPT) this.refused.delete(this.refused.keys().next().value as string);
+      }
+      throw error;
+    }
+  }
+
+  private async makeOrRefuse(owner: Owner, file: StoredFile, size: ThumbnailSize): Promise<StoredThumbnail> {
     const { sha256 } = file;
     if (file.size > MAX_SOURCE_BYTES)
       throw new PodError(
