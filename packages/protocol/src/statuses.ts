@@ -5,7 +5,7 @@ import { z } from 'zod';
  * `podLaunchStatus`, written by the Pod only. Before or instead of a start: `notLaunched` (the
  * client runs it itself, or it was aborted while it waited), `queued`, `noRunner`, `imageMissing`,
  * `failed`, `refused` (no grant the Pod can honour); then `started`; at its end `exited`,
- * `timedOut` or `stopped`.
+ * `timedOut`, `stopped`, or `interrupted` (the Pod itself stopped while the run was going).
  */
 export const LaunchStatus = z.enum([
   'notLaunched',
@@ -18,13 +18,14 @@ export const LaunchStatus = z.enum([
   'exited',
   'timedOut',
   'stopped',
+  'interrupted',
 ]);
 export type LaunchStatus = z.infer<typeof LaunchStatus>;
 /** Why a run was never started (its `podLaunchStatus`). */
 export const LaunchRefusal = LaunchStatus.extract(['noRunner', 'imageMissing', 'failed', 'refused']);
 export type LaunchRefusal = z.infer<typeof LaunchRefusal>;
 /** How a started run ended (its `podLaunchStatus`). */
-export const LaunchEnd = LaunchStatus.extract(['exited', 'timedOut', 'stopped']);
+export const LaunchEnd = LaunchStatus.extract(['exited', 'timedOut', 'stopped', 'interrupted']);
 export type LaunchEnd = z.infer<typeof LaunchEnd>;
 /** `podLaunchStatus` values after which the Pod does nothing more for a run (its credential has ended). */
 export const LAUNCH_ENDED: ReadonlySet<string> = new Set<LaunchStatus>([

@@ -179,6 +179,7 @@ function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts)
     address: () => app.server.address(),
     runner: parts.runner,
   });
+  owners.onOpen((owner) => plugins.runs.onOpen(owner));
   // Commits are heard only once everything that hears them exists.
   owners.onCommit((owner, commit) => {
     plugins.runs.onCommit(owner, commit);

@@ -75,6 +75,39 @@ export class PluginRuns {
     }
   }
 
+  /**
+   * An owner's database opened: runs this process does not know that the Pod was queuing or running when
+   * it last stopped (a restart; the Pod cannot open a database before its owner's next request) are settled.
+   * A queued one takes its turn again; one that was going is `interrupted` (its container was removed with
+   * its credential) and, without a final status of its own, `error`.
+   */
+  onOpen(owner: Owner) {
+    setImmediate(() =>
+      owner.store
+        .withMain(() => this.settleInterrupted(owner))
+        .catch((error: unknown) => this.options.log.error({ owner: owner.hash, err: error }, 'settling runs failed')),
+    );
+  }
+
+  private settleInterrupted(owner: Owner) {
+    for (const type of TRIGGER_TYPES)
+      for (const podLaunchStatus of ['queued', 'started'] as const) {
+        const runs = JSON.parse(owner.store.searchJson({ type, podLaunchStatus, deleted: false })) as Item[];
+        for (const run of runs) {
+          const key = runKey(owner, run.id);
+          if (this.launching.has(key) || this.running.has(key) || FINAL_RUN_STATUSES.has(String(run.status))) continue;
+          if (podLaunchStatus === 'queued') setImmediate(() => this.track(owner, run.id));
+          else
+            this.record(owner, run.id, {
+              podLaunchStatus: 'interrupted',
+              podLaunchMessage:
+                'the Pod stopped while this run was going (its container was removed); create a new run to start it again',
+              status: RunStatus.enum.error,
+            });
+        }
+      }
+  }
+
   /** Stops a run on request: `status` becomes `aborted` and its container or process is stopped. */
   async abort(owner: Owner, runId: string) {
     const run = owner.store.item(runId);

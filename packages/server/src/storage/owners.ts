@@ -47,6 +47,7 @@ export class OwnerPool {
   private readonly digestSecret = randomBytes(32);
   private readonly sweeper: NodeJS.Timeout;
   private readonly commitListeners: CommitListener[] = [];
+  private readonly openListeners: ((owner: Owner) => void)[] = [];
   /** Every open connection's page cache comes out of this one budget. */
   readonly pageCache: PageCacheBudget;
   /** Owners in the last step of a move: nothing may open them meanwhile (`freeze`). */
@@ -67,6 +68,11 @@ export class OwnerPool {
   /** `listener` hears every commit of every owner, right after it (the change feed, plugin runs). */
   onCommit(listener: CommitListener) {
     this.commitListeners.push(listener);
+  }
+
+  /** `listener` hears each existing owner database as it opens (plugin runs left from before a restart). */
+  onOpen(listener: (owner: Owner) => void) {
+    this.openListeners.push(listener);
   }
 
   /**
@@ -297,6 +303,7 @@ export class OwnerPool {
       ),
     };
     this.open.set(hash, owner);
+    if (!create) for (const listen of this.openListeners) listen(owner);
     return owner;
   }
 
