@@ -229,6 +229,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   badGateway: 502,
   unavailable: 503,
   moved: 307,
+  quotaExceeded: 507,
 };
 
 /** Fastify's own errors (body too large, bad content) carry a 4xx statusCode; anything else is ours. */

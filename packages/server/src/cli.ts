@@ -209,6 +209,15 @@ const program = new Command('pod')
   )
   .addOption(
     option(
+      '--owner-quota <size>',
+      "bytes each owner's data may take on disk (database and files); over it, only deletions go on",
+      'POD_OWNER_QUOTA',
+    )
+      .default(defaults.limits.ownerQuotaBytes, 'none')
+      .argParser(bytes('--owner-quota')),
+  )
+  .addOption(
+    option(
       '--metrics-token <token>',
       'GET /metrics needs "Authorization: Bearer <token>" (prefer the environment variable)',
       'POD_METRICS_TOKEN',
@@ -421,6 +430,7 @@ interface Flags {
   keepAliveTimeout: number;
   appDir?: string;
   maxImportBytes: number;
+  ownerQuota: number;
   metricsToken?: string;
   acceptMovesSecretFile?: string;
   smtpHost?: string;
@@ -497,6 +507,7 @@ const config: PodConfig = {
     bodyTimeoutMs: flags.bodyTimeout * 1000,
     keepAliveMs: flags.keepAliveTimeout * 1000,
     maxImportBytes: flags.maxImportBytes,
+    ownerQuotaBytes: flags.ownerQuota,
   },
   appDir: flags.appDir,
   metricsToken: flags.metricsToken,

@@ -67,6 +67,8 @@ export interface PodConfig {
     keepAliveMs: number;
     /** Largest owner archive `POST /<v>/<owner>/import` accepts (larger: 413, nothing kept). */
     maxImportBytes: number;
+    /** Bytes an owner's folder may hold on disk (database and blobs); 0: no quota (storage/quota.ts). */
+    ownerQuotaBytes: number;
   };
   /** The built web app served at `/` (api/web-app.ts); default: `@pod/app`'s build, when installed. */
   appDir?: string;
@@ -142,6 +144,7 @@ export const defaultConfig = (): PodConfig => ({
     bodyTimeoutMs: 120_000,
     keepAliveMs: 75_000,
     maxImportBytes: 64 * 1024 ** 3,
+    ownerQuotaBytes: 0,
   },
   oauth: new Map(),
   plugins: {

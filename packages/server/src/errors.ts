@@ -20,7 +20,9 @@ export type ErrorKind =
   /** An outside service the Pod called for the request (an OAuth provider, a plugin's own web server) failed. */
   | 'badGateway'
   /** The owner moved to another Pod (`pod move`): answered 307 to the same path there. */
-  | 'moved';
+  | 'moved'
+  /** The owner's data has reached its storage quota (`--owner-quota`): nothing more is stored until it deletes. */
+  | 'quotaExceeded';
 
 export class PodError extends Error {
   constructor(

@@ -1,5 +1,6 @@
 /** Spec §0–§1: transport rules every client relies on. */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
 import { usePod, Owner, rawPost, randomKey, sha256hex, toReply } from './helpers.js';
@@ -363,5 +364,27 @@ describe('size limits (413)', () => {
     assert.equal(tooBig.status, 413, tooBig.text);
     assert.equal((await o.getFile(sha256hex(large))).status, 404);
     assert.deepEqual((await o.getFile(sha256hex(medium))).bytes, medium);
+  });
+});
+
+describe('uploads refused while still being sent', () => {
+  const pod = usePod({ uploadLimit: 1024 * 1024 });
+
+  test('a refused upload still being sent gets its 413, and the next upload (same connection pool) is stored', async () => {
+    const o = new Owner(pod().url);
+    const huge = randomBytes(1.5 * 1024 * 1024);
+    const next = randomBytes(256 * 1024);
+    await o.create({ type: 'File', sha256: sha256hex(huge) });
+    // fetch (undici) keeps the connection the refusal came on: a request body the Pod destroyed left it stuck
+    const upload = (bytes: Buffer) =>
+      fetch(o.uploadPath(sha256hex(bytes)), {
+        method: 'POST',
+        body: new Uint8Array(bytes),
+        signal: AbortSignal.timeout(10_000),
+      });
+    assert.equal((await upload(huge)).status, 413);
+    await o.create({ type: 'File', sha256: sha256hex(next) });
+    assert.equal((await upload(next)).status, 200);
+    assert.deepEqual((await o.getFile(sha256hex(next))).bytes, next);
   });
 });

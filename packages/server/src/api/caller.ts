@@ -2,6 +2,7 @@
  * What every API route shares: its dependencies, validating a request part against its protocol
  * schema, the JSON body parser, and who is calling (`authorize`).
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { describeIssues, type Auth, type Endpoint, type V5Endpoint } from '@pod/protocol';
@@ -35,6 +36,15 @@ export interface ApiDeps {
   jsonBodyLimit: number;
   uploadLimit: number;
   limits: Pick<PodConfig['limits'], 'maxAnswerBytes' | 'maxBulkSearches' | 'maxImportBytes'>;
+}
+
+/**
+ * Reads and drops what is left of a streamed body the Pod refused (413, 507, 401…): the client, still
+ * sending, then gets the answer, and its connection stays usable.
+ */
+export function dropRest(body: IncomingMessage): void {
+  body.unpipe();
+  body.resume();
 }
 
 /** Who is calling: the owner (ClientAuth), or a plugin run acting within its grant (PluginAuth). */
@@ -103,11 +113,30 @@ export async function authorize<T>(
       // it starts again, and gets what a request arriving now gets (a new owner, 403, 401).
       if (!deps.owners.isOpen(caller.owner)) return undefined;
       caller.grant?.authorize(endpoint, payload, caller.owner.store);
+      if (addsData(endpoint, payload)) deps.owners.quota.checkRoom(caller.owner);
       return { started: then(caller) };
     });
     if (turn) return turn.started;
     if (attempt === MAX_ATTEMPTS)
       throw new PodError('unavailable', "the owner's database was closed while this request waited; try again");
+  }
+}
+
+/** Calls that store more: refused once the owner's quota is used up (deleting goes on, to make room). */
+function addsData(endpoint: Endpoint | V5Endpoint | 'changes' | 'upload', payload: unknown): boolean {
+  switch (endpoint) {
+    case 'create_item':
+    case 'update_item':
+    case 'create_edge':
+    case 'upload':
+    case 'schema':
+      return true;
+    case 'bulk': {
+      const { createItems, updateItems, createEdges } = payload as Record<string, unknown[] | undefined>;
+      return Boolean(createItems?.length || updateItems?.length || createEdges?.length);
+    }
+    default:
+      return false;
   }
 }
 

@@ -56,9 +56,12 @@ const handlers: { [E in Endpoint]: Handler<E> } = {
   delete_edge_by_source_target: ({ owner: { store }, grant }, ends) =>
     done(() => store.write(() => store.deleteEdges(ends, grant))),
   // The blobs go once the deletion is committed: a rolled-back one leaves every byte in place.
-  delete_file: ({ owner, grant }, file) => {
+  delete_file: ({ owner, grant }, file, deps) => {
     const erased = owner.store.write(() => owner.store.deleteFiles(file, grant));
-    return doneAsync(() => eraseBlobs(owner, erased));
+    return doneAsync(async () => {
+      await eraseBlobs(owner, erased);
+      deps.owners.quota.erased(owner);
+    });
   },
   search: ({ owner: { store }, grant }, query, { limits }) =>
     store.searchAnswer(query, grant, new AnswerBudget(limits.maxAnswerBytes)),

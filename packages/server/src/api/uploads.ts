@@ -6,7 +6,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Auth, HEX_KEY, toJson, uploads as routes, type Empty, type Json } from '@pod/protocol';
 import { badRequest } from '../errors.js';
 import { receiveFile } from '../storage/files.js';
-import { authorize, parse, type ApiDeps } from './caller.js';
+import { authorize, dropRest, parse, type ApiDeps } from './caller.js';
 
 export const uploads: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   // Leave the body unread: the handler streams it.
@@ -14,9 +14,15 @@ export const uploads: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const upload = async (ownerKey: string, auth: Auth, sha256: string, request: FastifyRequest) => {
     if (!HEX_KEY.test(sha256)) throw badRequest('the sha256 in the path must be 64 hexadecimal characters');
-    const size = await authorize(deps, ownerKey, auth, 'upload', undefined, ({ owner }) =>
-      deps.owners.using(owner, () => receiveFile(owner, sha256.toLowerCase(), request.raw, deps.uploadLimit)),
-    );
+    const size = await authorize(deps, ownerKey, auth, 'upload', undefined, ({ owner }) => {
+      const quota = deps.owners.quota.upload(owner);
+      return deps.owners
+        .using(owner, () => receiveFile(owner, sha256.toLowerCase(), request.raw, deps.uploadLimit, quota.take))
+        .catch((error: unknown) => {
+          quota.giveBack();
+          throw error;
+        });
+    }).finally(() => dropRest(request.raw));
     deps.traffic.uploaded(size);
     return toJson<Empty>({});
   };

@@ -14,7 +14,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, pipeline, type Readable } from 'node:stream';
+import { Transform, finished, pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { PodError, badRequest, notFound } from '../errors.js';
 import type { Owner } from './owners.js';
@@ -29,8 +29,18 @@ const FILE_MODE = 0o600;
 /** Read size of old single-GCM blobs: what their download holds back until the tag verifies. */
 const LEGACY_READ_BYTES = 64 * 1024;
 
-/** Stores an upload announced by a File item; `sha256` is lowercase hex; resolves with its size. Start it in a turn of the main connection (`withMain`): its checks run before the first await. */
-export async function receiveFile(owner: Owner, sha256: string, body: Readable, limit: number): Promise<number> {
+/**
+ * Stores an upload announced by a File item; `sha256` is lowercase hex; resolves with its size. `take` hears
+ * each chunk's bytes before it is stored and may refuse them (the owner's quota). Start it in a turn of the
+ * main connection (`withMain`): its checks run before the first await.
+ */
+export async function receiveFile(
+  owner: Owner,
+  sha256: string,
+  body: Readable,
+  limit: number,
+  take: (bytes: number) => void = () => {},
+): Promise<number> {
   const { store } = owner;
   if (!store.hasFileItem(sha256))
     throw notFound(
@@ -45,13 +55,18 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
       size += chunk.length;
       if (size > limit)
         return done(new PodError('tooLarge', `upload is larger than the limit of ${limit} bytes (see --upload-limit)`));
+      try {
+        take(chunk.length);
+      } catch (error) {
+        return done(error as Error);
+      }
       hash.update(chunk);
       done(null, chunk);
     },
   });
   const sealed = await sealBlob(
     owner,
-    pipeline(body, meter, () => {}),
+    meterBody(body, meter),
     () => {
       const actual = hash.digest('hex');
       if (actual !== sha256) throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
@@ -64,6 +79,16 @@ export async function receiveFile(owner: Owner, sha256: string, body: Readable, 
     throw error;
   }
   return size;
+}
+
+/**
+ * The body through `meter`, piped rather than put in a pipeline: a refusal (too large, over the quota) must
+ * not destroy the request, so that the client, still sending, gets the answer on a connection it can reuse
+ * (the route drops the rest of the body). A client that goes away mid-upload still ends the upload.
+ */
+function meterBody(body: Readable, meter: Transform): Readable {
+  finished(body, (error) => error && meter.destroy(error));
+  return body.pipe(meter);
 }
 
 /**

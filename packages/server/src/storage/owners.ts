@@ -15,6 +15,7 @@ import { MovedOwners } from '../moved-owners.js';
 import { holdLock, lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
 import { openEncrypted, rekey, type Db } from './database.js';
 import { PageCacheBudget } from './page-cache.js';
+import { OwnerQuota } from './quota.js';
 import { OwnerStore, type Commit } from './store.js';
 import { importOwner, type ArchiveManifest } from '../owner-archive.js';
 
@@ -50,17 +51,20 @@ export class OwnerPool {
   private readonly openListeners: ((owner: Owner) => void)[] = [];
   /** Every open connection's page cache comes out of this one budget. */
   readonly pageCache: PageCacheBudget;
+  /** What each owner may store on disk (`--owner-quota`). */
+  readonly quota: OwnerQuota;
   /** Owners in the last step of a move: nothing may open them meanwhile (`freeze`). */
   private readonly frozen = new Set<string>();
 
   constructor(
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & {
-      limits: Pick<PodConfig['limits'], 'maxOpenOwners' | 'pageCacheBytes'>;
+      limits: Pick<PodConfig['limits'], 'maxOpenOwners' | 'pageCacheBytes' | 'ownerQuotaBytes'>;
     },
     /** Owners that moved to another Pod: their requests get a 307 there, never a new database here. */
     readonly moved = new MovedOwners(config.dataDir),
   ) {
     this.pageCache = new PageCacheBudget(config.limits.pageCacheBytes);
+    this.quota = new OwnerQuota(config.limits.ownerQuotaBytes);
     mkdirSync(config.dataDir, { recursive: true, mode: PRIVATE_DIR });
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(config.idleCloseMs, 60_000)).unref();
   }

@@ -1,0 +1,93 @@
+/**
+ * One owner must not fill the disk every owner of the Pod writes to (`--owner-quota`): once its folder
+ * holds its quota, what would store more is refused with 507 and a message saying how to make room, an
+ * upload is cut as its bytes pass the quota (nothing of it kept), concurrent uploads cannot pass it
+ * together, an import cannot bring more; deleting goes on, and another owner is not touched.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { defaultConfig } from '../../src/config.js';
+import { Owner, sha256hex, startPod, type RunningPod } from '../helpers.js';
+
+const MiB = 1024 * 1024;
+const QUOTA = 6 * MiB;
+
+describe('owner storage quota', () => {
+  let pod: RunningPod;
+  before(async () => {
+    pod = await startPod({ limits: { ...defaultConfig().limits, ownerQuotaBytes: QUOTA } });
+  });
+  after(async () => pod?.close());
+
+  /** Announces a file of `bytes` random bytes and uploads it; the upload's answer. */
+  async function store(owner: Owner, bytes: number) {
+    const data = randomBytes(bytes);
+    const sha256 = sha256hex(data);
+    await owner.create({ type: 'File', sha256 });
+    return { sha256, reply: await owner.upload(data, sha256) };
+  }
+
+  const blobsOf = (owner: Owner) => readdirSync(join(pod.dataDir, sha256hex(Buffer.from(owner.owner, 'hex')), 'files'));
+
+  test('an owner at its quota stores nothing more until it deletes; another owner goes on', async () => {
+    const owner = new Owner(pod.url);
+    await owner.declare(['note', 'Text']);
+    const stored: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { sha256, reply } = await store(owner, 1.5 * MiB);
+      if (reply.status !== 200) {
+        assert.equal(reply.status, 507, reply.text);
+        assert.match(reply.text, /reached its storage quota of \d+ bytes.*delete files to make room/);
+        break;
+      }
+      stored.push(sha256);
+    }
+    assert.ok(stored.length >= 2 && stored.length < 4, `${stored.length} files of 1.5 MiB fit in 6 MiB`);
+    assert.equal(blobsOf(owner).length, stored.length, 'nothing of the refused upload was kept');
+
+    // fill to the brim (files, then notes of 4 KB), then every call that would store more is refused, and says why
+    while ((await store(owner, 256 * 1024)).reply.status === 200);
+    let refusal: Awaited<ReturnType<Owner['call']>> | undefined;
+    for (let notes = 0; !refusal && notes < 500; notes++) {
+      const reply = await owner.call('create_item', { type: 'Note', id: `note-${notes}`, note: 'x'.repeat(4000) });
+      if (reply.status !== 200) refusal = reply;
+    }
+    assert.equal(refusal?.status, 507, refusal?.text);
+    assert.match(refusal?.text ?? '', /--owner-quota/);
+    await owner.fails('bulk', { createItems: [{ type: 'Note' }] }, 507);
+    // reading and deleting go on
+    assert.ok((await owner.ok('search', { type: 'File' })).length >= stored.length);
+    await owner.ok('delete_file', { sha256: stored[0] });
+    await owner.ok('delete_file', { sha256: stored[1] });
+    assert.equal(typeof (await owner.create({ type: 'Note' })), 'string', 'room again after deleting');
+    assert.equal((await store(owner, MiB)).reply.status, 200);
+
+    const neighbour = new Owner(pod.url);
+    assert.equal((await store(neighbour, 3 * MiB)).reply.status, 200, 'another owner has a quota of its own');
+  });
+
+  test('uploads at once cannot pass the quota together', async () => {
+    const owner = new Owner(pod.url);
+    const files = Array.from({ length: 4 }, () => randomBytes(2.5 * MiB));
+    for (const data of files) await owner.create({ type: 'File', sha256: sha256hex(data) });
+    const replies = await Promise.all(files.map((data) => owner.upload(data)));
+    const accepted = replies.filter((reply) => reply.status === 200).length;
+    assert.ok(accepted >= 1 && accepted <= 2, `${accepted} of 4 uploads of 2.5 MiB stored under 6 MiB`);
+    for (const reply of replies) if (reply.status !== 200) assert.equal(reply.status, 507, reply.text);
+    assert.equal(blobsOf(owner).length, accepted);
+  });
+
+  test('an import cannot bring more than the quota', async () => {
+    const owner = new Owner(pod.url);
+    const response = await fetch(`${pod.url}/v4/${owner.owner}/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/octet-stream' },
+      body: randomBytes(QUOTA + MiB),
+    });
+    assert.equal(response.status, 413);
+    assert.match(await response.text(), /--owner-quota/);
+  });
+});
