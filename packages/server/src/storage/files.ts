@@ -64,14 +64,10 @@ export async function receiveFile(
       done(null, chunk);
     },
   });
-  const sealed = await sealBlob(
-    owner,
-    meterBody(body, meter),
-    () => {
-      const actual = hash.digest('hex');
-      if (actual !== sha256) throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
-    },
-  );
+  const sealed = await sealBlob(owner, meterBody(body, meter), () => {
+    const actual = hash.digest('hex');
+    if (actual !== sha256) throw badRequest(`the body's sha256 is ${actual}, not ${sha256}; nothing was stored`);
+  });
   try {
     await store.withMain(() => store.recordFile({ sha256, ...sealed, tag: null, size, format: BlobFormat.Segmented }));
   } catch (error) {
