@@ -105,7 +105,7 @@ async function load(db: IDBDatabase): Promise<PagedReplica> {
   const pages = db.transaction(PAGES, 'readonly').objectStore(PAGES);
   const [keys, values] = await Promise.all([answer(pages.getAllKeys()), answer(pages.getAll())]);
   const replica = new PagedReplica();
-  keys.forEach((key, i) => replica.add(key as number, values[i] as Page));
+  for (const [i, key] of keys.entries()) replica.add(key as number, values[i] as Page);
   return replica;
 }
 
@@ -221,7 +221,8 @@ export class IndexedDbStore implements LocalStore {
         items.set(item.id, item);
     }
     const edges = new Map<string, EdgeEnds>();
-    for (const edge of changes.edges ?? []) if (!edges.has(edge.id) && !replica.knows(edge.id)) edges.set(edge.id, edge);
+    for (const edge of changes.edges ?? [])
+      if (!edges.has(edge.id) && !replica.knows(edge.id)) edges.set(edge.id, edge);
 
     const transaction = this.db.transaction(ALL, 'readwrite', { durability: this.durability });
     const written: [key: number, page: Page][] = [];
@@ -289,14 +290,26 @@ export class IndexedDbStore implements LocalStore {
     const transaction = this.db.transaction(PAGES, 'readwrite', { durability: this.durability });
     const written: [key: number, page: Page][] = [];
     const done = committed(transaction, () => replica.moved(new Set(sparse), written));
-    const pages = transaction.objectStore(PAGES);
-    for (const key of sparse) pages.delete(key);
-    addPages(pages, paginate(live.items, live.edges), written);
-    const abort = () => transaction.abort();
+    let aborted = false;
+    const abort = () => {
+      if (aborted) return;
+      aborted = true;
+      transaction.abort();
+    };
     signal?.addEventListener('abort', abort, { once: true });
     try {
+      try {
+        const pages = transaction.objectStore(PAGES);
+        for (const key of sparse) pages.delete(key);
+        addPages(pages, paginate(live.items, live.edges), written);
+      } catch (error) {
+        // A page that cannot be stored (no room left, say) throws as it is added: the deletes must not commit.
+        abort();
+        throw error;
+      }
       await done;
     } catch (error) {
+      await done.catch(() => {});
       throw signal?.aborted ? signal.reason : error;
     } finally {
       signal?.removeEventListener('abort', abort);
