@@ -100,12 +100,29 @@ function upgrade(db: IDBDatabase, transaction: IDBTransaction, from: number): vo
   };
 }
 
-/** Every page, folded in key order (the order they were written in). */
+/** Pages read by one request on open: the browser reads the next while the page folds these. */
+const LOAD_CHUNK = 5;
+
+/**
+ * Every page, folded in key order (the order they were written in). They are asked for in chunks,
+ * all at once, so that reading the next chunk overlaps with folding this one.
+ */
 async function load(db: IDBDatabase): Promise<PagedReplica> {
   const pages = db.transaction(PAGES, 'readonly').objectStore(PAGES);
-  const [keys, values] = await Promise.all([answer(pages.getAllKeys()), answer(pages.getAll())]);
+  const keys = (await answer(pages.getAllKeys())) as number[];
   const replica = new PagedReplica();
-  for (const [i, key] of keys.entries()) replica.add(key as number, values[i] as Page);
+  const chunks: Promise<void>[] = [];
+  for (let first = 0; first < keys.length; first += LOAD_CHUNK) {
+    const chunk = keys.slice(first, first + LOAD_CHUNK);
+    const read = pages.getAll(IDBKeyRange.bound(chunk[0], chunk.at(-1)));
+    // Requests answer in order, so the chunks fold in key order.
+    chunks.push(
+      answer(read).then((values) => {
+        for (const [i, key] of chunk.entries()) replica.add(key, values[i] as Page);
+      }),
+    );
+  }
+  await Promise.all(chunks);
   return replica;
 }
 

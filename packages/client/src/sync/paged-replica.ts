@@ -61,16 +61,33 @@ export class PagedReplica {
     return this.edgesById.has(id);
   }
 
-  /** Folds in the page stored under `key`, the latest of those folded so far. */
+  /**
+   * Folds in the page stored under `key`, the latest of those folded so far. Opening does this for
+   * every item held, so it is kept lean: one look-up by id, one by type for a run of one type.
+   */
   add(key: number, page: Page): void {
     const count = { stored: page.items.length + page.edges.length, live: 0 };
     this.pages.set(key, count);
+    let type: string | undefined;
+    let ofType: Map<string, PodItem> | undefined;
     for (const item of page.items) {
-      if (!this.replaces(item)) continue;
-      this.leave(this.itemsById.get(item.id));
-      this.itemsById.set(item.id, { value: item, page: key });
-      const ofType = this.itemsByType.get(item.type) ?? new Map<string, PodItem>();
-      this.itemsByType.set(item.type, ofType.set(item.id, item));
+      const held = this.itemsById.get(item.id);
+      if (!held) this.itemsById.set(item.id, { value: item, page: key });
+      else if (held.value.dateServerModified > item.dateServerModified) continue;
+      else {
+        const was = this.pages.get(held.page);
+        if (was) was.live--;
+        this.itemsByType.get(held.value.type)?.delete(item.id);
+        held.value = item;
+        held.page = key;
+      }
+      // A page's items are mostly of one type: look its map up again only when the type changes.
+      if (!ofType || item.type !== type) {
+        type = item.type;
+        ofType = this.itemsByType.get(type) ?? new Map<string, PodItem>();
+        this.itemsByType.set(type, ofType);
+      }
+      ofType.set(item.id, item);
       count.live++;
     }
     for (const edge of page.edges) {
@@ -81,14 +98,6 @@ export class PagedReplica {
       else this.edgesBySource.set(edge.source, [edge]);
       count.live++;
     }
-  }
-
-  /** An item replaced: its page holds one live entry fewer, its type's map loses it if the type changed. */
-  private leave(held: Located<PodItem> | undefined): void {
-    if (!held) return;
-    const count = this.pages.get(held.page);
-    if (count) count.live--;
-    this.itemsByType.get(held.value.type)?.delete(held.value.id);
   }
 
   /** Pages with fewer live entries than `below`: small ones, or ones mostly replaced since. */
