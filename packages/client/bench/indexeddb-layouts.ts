@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { chromiumSkip, launchChromium } from '@pod/server/testing';
 
 const LAYOUTS = {
-  'one record per item, a type index (IndexedDbStore today)': 'index',
+  'one record per item, a type index (IndexedDbStore layout 1)': 'index',
   'one record per item, no index': 'noindex',
   'one record per item, out-of-line keys': 'outofline',
   'one record per page of 2,000 items': 'pages',

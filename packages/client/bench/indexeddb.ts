@@ -1,7 +1,8 @@
 /**
- * Initial sync of 100,000 items into IndexedDB in Chromium, beside the same sync into an
+ * Initial sync of 100,000 items into IndexedDB in Chromium, opening that replica again after a
+ * reload, and writing one item at a time into it (as the live feed does), beside the same into an
  * encrypted SQLite replica in Node, from the same Pod in the same run. Run directly, it starts a
- * Pod of its own and prints both figures (skipped, saying why, without Chromium).
+ * Pod of its own and prints the figures (skipped, saying why, without Chromium).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,15 +21,41 @@ import { SqliteStore } from '@pod/client/node';
 import { bundlePage, servePage } from '../test/browser/bundle.js';
 import { Note, seedNotes } from './notes.js';
 
+export interface StoreFigures {
+  /** Initial sync. */
+  itemsPerSecond: number;
+  /** Opening the store that sync filled, ready to answer. */
+  openMs: number;
+  /** One write of one item (a newer version and the cursor), the median of SINGLE_WRITES. */
+  singleWriteP50Ms: number;
+}
+
 export interface BrowserSyncFigures {
-  indexedDbItemsPerSecond: number;
-  sqliteItemsPerSecond: number;
+  indexedDb: StoreFigures;
+  sqlite: StoreFigures;
 }
 
 /** Pages as large as the SQLite figure's in bench/sync.ts. */
 const PAGE_SIZE = 2_000;
+/** Single-item writes timed per store: enough to start IndexedDbStore's compaction several times. */
+const SINGLE_WRITES = 200;
 
-/** Both figures against the Pod at `url`; `items` is smaller in the test that keeps this bench working. */
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+/** SINGLE_WRITES writes of one Note each into `store`, as the live feed makes them: ms each. */
+function singleItemWrites(store: SqliteStore): number[] {
+  let cursor = store.cursor();
+  return store
+    .itemsOfType('Note')
+    .slice(0, SINGLE_WRITES)
+    .map((item) => {
+      const started = performance.now();
+      store.write({ items: [{ ...item, title: 'changed', dateServerModified: ++cursor }], cursor });
+      return performance.now() - started;
+    });
+}
+
+/** The figures against the Pod at `url`; `items` is smaller in the test that keeps this bench working. */
 export async function benchBrowserSync(
   url: string,
   { items = 100_000, stage = quiet }: { items?: number; stage?: Progress } = {},
@@ -38,25 +65,41 @@ export async function benchBrowserSync(
 
   stage('initial sync into an encrypted SQLite replica, in Node');
   const dir = mkdtempSync(join(tmpdir(), 'pod-indexeddb-bench-'));
-  const store = new SqliteStore(join(dir, 'replica.db'), { key: PodClient.generateKey() });
-  let sqliteItemsPerSecond: number;
+  const file = join(dir, 'replica.db');
+  const key = PodClient.generateKey();
+  let sqlite: StoreFigures;
   try {
-    const engine = await SyncEngine.open({
-      client: new PodClient(keys),
-      store,
-      schema: [Note],
-      pullPageSize: PAGE_SIZE,
-    });
+    const store = new SqliteStore(file, { key });
+    let itemsPerSecond: number;
+    try {
+      const engine = await SyncEngine.open({
+        client: new PodClient(keys),
+        store,
+        schema: [Note],
+        pullPageSize: PAGE_SIZE,
+      });
+      const started = performance.now();
+      const pulled = await engine.pull();
+      itemsPerSecond = pulled / ((performance.now() - started) / 1000);
+      if (pulled < items) throw new Error(`the SQLite replica pulled ${pulled} items of ${items}`);
+    } finally {
+      store.close();
+    }
     const started = performance.now();
-    const pulled = await engine.pull();
-    sqliteItemsPerSecond = pulled / ((performance.now() - started) / 1000);
-    if (pulled < items) throw new Error(`the SQLite replica pulled ${pulled} items of ${items}`);
+    const reopened = new SqliteStore(file, { key });
+    try {
+      // Ready to answer: its first read done (SQLite opens lazily).
+      reopened.cursor();
+      const openMs = performance.now() - started;
+      sqlite = { itemsPerSecond, openMs, singleWriteP50Ms: median(singleItemWrites(reopened)) };
+    } finally {
+      reopened.close();
+    }
   } finally {
-    store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
-  stage('initial sync into IndexedDB, in Chromium');
+  stage('initial sync into IndexedDB, in Chromium; a reload; single-item writes');
   const served = await servePage(await bundlePage());
   const browser = await launchChromium();
   try {
@@ -69,7 +112,14 @@ export async function benchBrowserSync(
     );
     await page.evaluate(() => window.podTest.stop());
     if (pulled < items) throw new Error(`the IndexedDB replica pulled ${pulled} items of ${items}`);
-    return { indexedDbItemsPerSecond: pulled / (ms / 1000), sqliteItemsPerSecond };
+    await page.reload();
+    await page.waitForFunction(() => window.podTest !== undefined);
+    const opened = await page.evaluate(() => window.podTest.reopen('bench'));
+    if (opened.items < pulled) throw new Error(`reopened, the IndexedDB replica holds ${opened.items} of ${pulled}`);
+    const writes = await page.evaluate((count) => window.podTest.singleItemWrites(count), SINGLE_WRITES);
+    await page.evaluate(() => window.podTest.stop());
+    const indexedDb = { itemsPerSecond: pulled / (ms / 1000), openMs: opened.ms, singleWriteP50Ms: median(writes) };
+    return { indexedDb, sqlite };
   } finally {
     await browser.close();
     await served.close();
@@ -85,10 +135,17 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const pod = await startPodProcess(dir);
     try {
       const figures = await benchBrowserSync(pod.url, { stage: benchProgress('IndexedDB bench', 3) });
+      const { indexedDb, sqlite } = figures;
       const perSecond = (value: number) => Math.round(value).toLocaleString('en-US');
+      const ms = (value: number) => (value < 10 ? value.toFixed(2) : Math.round(value).toLocaleString('en-US'));
       console.log(
-        `initial sync of 100,000 items into IndexedDB in Chromium: ${perSecond(figures.indexedDbItemsPerSecond)} items/s (goal ≥ 10,000); ` +
-          `the same into an encrypted SQLite replica in Node, this run: ${perSecond(figures.sqliteItemsPerSecond)} items/s`,
+        `initial sync of 100,000 items into IndexedDB in Chromium: ${perSecond(indexedDb.itemsPerSecond)} items/s (goal ≥ 10,000); ` +
+          `the same into an encrypted SQLite replica in Node, this run: ${perSecond(sqlite.itemsPerSecond)} items/s`,
+      );
+      console.log(
+        `opening that IndexedDB replica of 100,000 items after a reload: ${ms(indexedDb.openMs)} ms ` +
+          `(SQLite: ${ms(sqlite.openMs)} ms); a single-item write, p50 of ${SINGLE_WRITES}: ` +
+          `${ms(indexedDb.singleWriteP50Ms)} ms (SQLite: ${ms(sqlite.singleWriteP50Ms)} ms)`,
       );
     } finally {
       await pod.stop();

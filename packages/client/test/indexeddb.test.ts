@@ -1,6 +1,7 @@
 /**
- * IndexedDbStore in a real browser: the shared LocalStore suite in Chromium (each case reported
- * here under its own name), the replica outliving a reload, and the sync engine over IndexedDB
+ * IndexedDbStore in a real browser: the shared LocalStore suite in Chromium and what the store adds
+ * (browser/indexeddb-suite.ts: pages, compaction, upgrading layout 1), each case reported here under
+ * its own name, the replica outliving a reload, and the sync engine over IndexedDB
  * pulling from a real Pod, following its live feed and pushing a local edit. The page comes from a
  * loopback server of its own, so the Pod is called cross-origin (allowed: a loopback page).
  */
@@ -11,7 +12,8 @@ import type { Browser, Page } from 'playwright-core';
 import { benchBrowserSync } from '../bench/indexeddb.js';
 import { Note } from '../bench/notes.js';
 import { bundlePage, servePage, type TestPage } from './browser/bundle.js';
-import { type CaseResult, collect } from './browser/runner.js';
+import { indexedDbSuite } from './browser/indexeddb-suite.js';
+import { type Case, type CaseResult, collect } from './browser/runner.js';
 import { chromiumSkip, launchChromium } from '@pod/server/testing';
 import { localStoreSuite } from './local-store-suite.js';
 import { startPod, type TestPod } from './pod.js';
@@ -39,23 +41,31 @@ after(async () => {
   await served?.close();
 });
 
-describe('the shared LocalStore suite in Chromium', { skip }, () => {
+/** Reports, each under its own name, the cases a page ran with `run`; `cases` are the same, collected here. */
+function ranInBrowser(cases: Case[], run: (page: Page) => Promise<CaseResult[]>): void {
   let results: CaseResult[];
   before(async () => {
     const page = await openPage();
-    results = await page.evaluate((name) => window.podTest.runLocalStoreSuite(name), SUITE);
+    results = await run(page);
     await page.close();
   });
-  // The cases' names, collected here from the same suite the page runs.
-  const cases = collect((harness) =>
-    localStoreSuite(SUITE, () => assert.fail('only collected here, run in the browser'), harness),
-  );
   for (const { path, name } of cases)
     it(`${path.join(' > ')} > ${name}`, () => {
       const result = results.find((ran) => ran.name === name && ran.path.join() === path.join());
       assert.ok(result, 'the browser ran this case');
       if (result.error !== undefined) assert.fail(result.error);
     });
+}
+
+describe('the shared LocalStore suite in Chromium', { skip }, () => {
+  ranInBrowser(
+    collect((harness) => localStoreSuite(SUITE, () => assert.fail('only collected here, run in the browser'), harness)),
+    (page) => page.evaluate((name) => window.podTest.runLocalStoreSuite(name), SUITE),
+  );
+});
+
+describe('IndexedDbStore in Chromium: pages, compaction, upgrading layout 1', { skip }, () => {
+  ranInBrowser(collect(indexedDbSuite), (page) => page.evaluate(() => window.podTest.runIndexedDbSuite()));
 });
 
 describe('the sync engine in Chromium, over IndexedDB', { skip }, () => {
@@ -108,11 +118,12 @@ describe('the sync engine in Chromium, over IndexedDB', { skip }, () => {
 });
 
 describe('the IndexedDB bench', { skip }, () => {
-  it('measures initial sync into IndexedDB in Chromium beside SQLite in Node', async () => {
+  it('measures initial sync, opening after a reload and single-item writes, IndexedDB in Chromium beside SQLite', async () => {
     const pod = await startPod();
     try {
       const figures = await benchBrowserSync(pod.url, { items: 3_000 });
-      assert.ok(figures.indexedDbItemsPerSecond > 0 && figures.sqliteItemsPerSecond > 0, JSON.stringify(figures));
+      for (const store of [figures.indexedDb, figures.sqlite])
+        assert.ok(store.itemsPerSecond > 0 && store.openMs > 0 && store.singleWriteP50Ms > 0, JSON.stringify(figures));
     } finally {
       await pod.close();
     }

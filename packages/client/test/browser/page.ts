@@ -7,6 +7,7 @@ import { PodClient, SyncEngine } from '@pod/client';
 import { IndexedDbStore } from '@pod/client/browser';
 import { Note, type OwnerKeys } from '../../bench/notes.js';
 import { localStoreSuite } from '../local-store-suite.js';
+import { indexedDbSuite } from './indexeddb-suite.js';
 import { type CaseResult, collect, runCases } from './runner.js';
 
 let engine: SyncEngine | undefined;
@@ -23,6 +24,11 @@ const podTest = {
     return runCases(collect((harness) => localStoreSuite(name, open, harness)));
   },
 
+  /** What IndexedDbStore adds (indexeddb-suite.ts): pages, compaction, upgrading layout 1. */
+  runIndexedDbSuite(): Promise<CaseResult[]> {
+    return runCases(collect(indexedDbSuite));
+  },
+
   /** Opens an engine over the IndexedDB store `name` and pulls; the number of items pulled and the time it took. */
   async openAndPull(keys: OwnerKeys, name: string, pullPageSize?: number): Promise<{ pulled: number; ms: number }> {
     store = await IndexedDbStore.open(name);
@@ -37,6 +43,27 @@ const podTest = {
     const started = performance.now();
     const pulled = await engine.pull();
     return { pulled, ms: performance.now() - started };
+  },
+
+  /** Opens the store `name` as after a reload: how long opening took (ms) and the items it holds. */
+  async reopen(name: string): Promise<{ ms: number; items: number }> {
+    const started = performance.now();
+    store = await IndexedDbStore.open(name);
+    const ms = performance.now() - started;
+    return { ms, items: store.items().length };
+  },
+
+  /** `count` writes of one item each, as the live feed makes them (a newer version and the cursor): ms each. */
+  async singleItemWrites(count: number): Promise<number[]> {
+    const held = store ?? raise('no store is open');
+    let cursor = await held.cursor();
+    const times: number[] = [];
+    for (const item of held.itemsOfType('Note').slice(0, count)) {
+      const started = performance.now();
+      await held.write({ items: [{ ...item, title: 'changed', dateServerModified: ++cursor }], cursor });
+      times.push(performance.now() - started);
+    }
+    return times;
   },
 
   /** Starts the live feed; resolves once it is open. */
