@@ -3,8 +3,8 @@
  * HTTP in bulks of 1,000, `npm run bench`'s items of 5 properties plus a few edges per bulk. After
  * each tenth: the tenth's bulk create rate, single create p50, equality search p50, `[[edges]]`
  * search p50 and the p50 of a sync-pull page from a point in the middle, each beside the in-process
- * ceiling of the same layout filled the same way in the same run (an encrypted store with the page
- * cache a lone owner gets from the Pod's budget).
+ * ceiling of the same layout filled the same way in the same run (the Pod's own store in this
+ * process: its page-cache share and checkpoints, no HTTP, parsing or validation).
  *
  *   node packages/server/dist/bench/scale.js [--items N] [--probes N]
  */
@@ -16,28 +16,11 @@ import { Command } from 'commander';
 import { benchProgress } from '../src/bench-progress.js';
 import { defaultConfig } from '../src/config.js';
 import { startPodProcess } from '../src/pod-process.js';
-import { openEncrypted } from '../src/storage/database.js';
-import { PageCacheBudget } from '../src/storage/page-cache.js';
-import { OwnerStore } from '../src/storage/store.js';
+import { OwnerPool } from '../src/storage/owners.js';
 import { Client, percentile } from './fairness.js';
-import { makeItem, schema } from './workload.js';
+import { BULK_SIZE, EDGES_PER_BATCH, makeBulk, makeItem, schema } from './workload.js';
 
-const BATCH = 1_000;
-/** Items per bulk that get a client id and an edge to the next one (the `[[edges]]` probe's sources). */
-const EDGES_PER_BATCH = 10;
-
-/** One bulk: BATCH items, the first EDGES_PER_BATCH with ids of their own, chained by edges. */
-function makeBulk(first: number) {
-  const createItems: Record<string, unknown>[] = [];
-  for (let i = first; i < first + BATCH; i++)
-    createItems.push(i - first < EDGES_PER_BATCH ? { id: `linked-${i}`, ...makeItem(i) } : makeItem(i));
-  const createEdges = Array.from({ length: EDGES_PER_BATCH - 1 }, (_, k) => ({
-    _source: `linked-${first + k}`,
-    _target: `linked-${first + k + 1}`,
-    _name: 'next',
-  }));
-  return { createItems, createEdges };
-}
+const BATCH = BULK_SIZE;
 
 /** The same calls, over HTTP or in-process. */
 interface Target {
@@ -92,42 +75,34 @@ async function tenth(target: Target, from: number, to: number, probes: number, e
 }
 
 function inProcess(dir: string): { target: Target; close(): void } {
-  // What one owner alone gets from the Pod's budget: the writer's and the reader's shares.
-  const budget = new PageCacheBudget(defaultConfig().limits.pageCacheBytes);
-  const key = randomBytes(32);
-  const path = join(dir, 'ceiling.db');
-  const db = budget.add(openEncrypted(path, key, true));
-  const reader = budget.add(openEncrypted(path, key, false));
-  const store = new OwnerStore(db, undefined, reader);
+  // The Pod's own owner, opened by its own pool beside it: the page cache a lone owner gets from the
+  // budget and the checkpoints the Pod makes after a commit; only HTTP, parsing and validation are left out.
+  const owners = new OwnerPool({ ...defaultConfig(), dataDir: join(dir, 'ceiling') });
+  const owner = owners.authenticate(randomBytes(32).toString('hex'), randomBytes(32).toString('hex'));
+  const { store } = owner;
   store.write(() => {
     for (const item of schema) store.createItem(item);
   });
-  // A turn of the event loop after each call, as a server has between requests: the store's
-  // background work (an index build) runs there, as it does in the Pod.
-  const turn = () => new Promise(setImmediate);
+  // Each call holds the owner as a request does (so it is not closed as idle), then a turn of the
+  // event loop, as a server has between requests: the store's background work (an index build) runs there.
+  const call = async <T>(work: () => T): Promise<T> => {
+    const answer = await owners.using(owner, async () => work());
+    await new Promise(setImmediate);
+    return answer;
+  };
   return {
     target: {
-      bulk: async ({ createItems, createEdges }) => {
-        store.write(() => {
-          for (const item of createItems) store.createItem(item);
-          for (const edge of createEdges) store.createEdge(edge);
-        });
-        await turn();
-      },
-      create: async (item) => {
-        store.write(() => store.createItem(item as Record<string, unknown>));
-        await turn();
-      },
-      search: async (query) => {
-        const answer = store.searchJson(query as Record<string, unknown>);
-        await turn();
-        return answer;
-      },
+      bulk: ({ createItems, createEdges }) =>
+        call(() =>
+          store.write(() => {
+            for (const item of createItems) store.createItem(item);
+            for (const edge of createEdges) store.createEdge(edge);
+          }),
+        ),
+      create: (item) => call(() => void store.write(() => store.createItem(item as Record<string, unknown>))),
+      search: (query) => call(() => store.searchJson(query as Record<string, unknown>)),
     },
-    close: () => {
-      reader.close();
-      db.close();
-    },
+    close: () => owners.closeAll(),
   };
 }
 
