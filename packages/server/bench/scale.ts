@@ -50,11 +50,24 @@ async function p50(samples: number, work: (k: number) => Promise<unknown>): Prom
   );
 }
 
-/** Fills `target` from `from` to `to`, then probes it; `extra` numbers the probes' own creates apart. */
-async function tenth(target: Target, from: number, to: number, probes: number, extra: number): Promise<Figures> {
-  let began = performance.now();
-  for (let first = from; first < to; first += BATCH) await target.bulk(makeBulk(first));
-  const bulkRate = (to - from) / ((performance.now() - began) / 1000);
+/**
+ * Fills each target from `from` to `to`, one bulk each in turn, so that the load of a shared machine
+ * falls on all alike; answers each one's bulk create rate (items/s).
+ */
+async function fill(targets: Target[], from: number, to: number): Promise<number[]> {
+  const took = targets.map(() => 0);
+  for (let first = from; first < to; first += BATCH)
+    for (const [k, target] of targets.entries()) {
+      const bulk = makeBulk(first);
+      const began = performance.now();
+      await target.bulk(bulk);
+      took[k] = (took[k] ?? 0) + performance.now() - began;
+    }
+  return took.map((ms) => (to - from) / (ms / 1000));
+}
+
+/** Probes `target` once filled to `to`; `extra` numbers the probes' own creates apart. */
+async function tenth(target: Target, to: number, bulkRate: number, probes: number, extra: number): Promise<Figures> {
   const pick = (k: number) => Math.floor(((k * 7919) % (to / BATCH)) * BATCH) + (k % (EDGES_PER_BATCH - 1));
   const createP50 = await p50(probes, (k) => target.create(makeItem(extra + k)));
   const searchP50 = await p50(probes, async (k) => {
@@ -65,7 +78,6 @@ async function tenth(target: Target, from: number, to: number, probes: number, e
     if (!(await target.search({ id: `linked-${pick(k)}`, '[[edges]]': {} })).includes('"_edge":"next"'))
       throw new Error('the [[edges]] search found no edge');
   });
-  began = performance.now();
   const [middle] = JSON.parse(await target.search({ id: `linked-${pick(1)}` })) as { dateServerModified: number }[];
   const pullP50 = await p50(Math.max(5, probes / 4), async (k) => {
     const page = await target.search({ 'dateServerModified>=': (middle?.dateServerModified ?? 0) + k, _limit: BATCH });
@@ -141,10 +153,11 @@ async function main() {
     await http.bulk({ createItems: schema, createEdges: [] });
     for (let from = 0; from < items; from += step) {
       const to = Math.min(items, from + step);
-      stage(`in-process ceiling: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
-      const engine = await tenth(ceiling.target, from, to, probes, items + from);
-      stage(`Pod over HTTP: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
-      const overHttpFigures = await tenth(http, from, to, probes, items + from);
+      stage(`both, a bulk each in turn: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
+      const [ceilingRate = 0, podRate = 0] = await fill([ceiling.target, http], from, to);
+      stage(`probes at ${to.toLocaleString('en-US')} items`);
+      const engine = await tenth(ceiling.target, to, ceilingRate, probes, items + from);
+      const overHttpFigures = await tenth(http, to, podRate, probes, items + from);
       rows.push({ pod: overHttpFigures, ceiling: engine });
       const both = (f: keyof Figures, digits: number) =>
         `${overHttpFigures[f].toFixed(digits)} | ${engine[f].toFixed(digits)}`;
