@@ -2,8 +2,11 @@
  * Layout experiments for issue 13 (one owner with millions of items), in-process, no HTTP: an
  * encrypted database of the Pod's layout (openEncrypted runs its migrations) filled with the writes
  * the store makes for `npm run bench`'s items (5 properties, bulks of 1,000), reported by tenth.
- * Candidates change one thing at a time against today's layout: which properties get equality-index
- * rows, how the Pod makes ids, the page cache, checkpoints (and, to see its share, no full text).
+ * Candidates change one thing at a time against the layout before issue 13 (`today`): which properties
+ * get equality-index rows, how the Pod makes ids, the page cache, checkpoints (and, to see its share,
+ * no full text); the second round's against the layout that came of it (`now`): FTS5's merge settings,
+ * plain inserts of new text, cache, checkpoints, and the shares of the `tag` index, `items_by_type` and
+ * full text (docs/storage.md has both rounds' figures).
  * They run interleaved, one bulk each in turn, so that the load of a shared machine falls on all alike.
  *
  *   node packages/server/dist/bench/scale-layouts.js [--items N] [--only name,name]
