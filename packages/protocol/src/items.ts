@@ -82,7 +82,7 @@ const isNewItem = (value: unknown): value is NewItem =>
 /**
  * A bulk's items: each plainly valid one is taken as it is, any other is parsed by NewItem, whose
  * issues (under the item's index) say what is wrong, word for word. zod's parse and copy of every
- * item cost about a tenth of a bulk of 1,000 items' time (issue 13).
+ * item took 0.6–1.3 ms a bulk of 1,000, this check a tenth of that (issue 13).
  */
 const NewItems = z
   .array(z.unknown())
