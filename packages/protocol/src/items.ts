@@ -70,6 +70,31 @@ export const ReceivedEdge: z.ZodType<ReceivedEdge> = z.looseObject({
 export const NewItem = z.looseObject({
   type: z.string({ error: 'an item needs a "type" string' }).min(1, 'an item "type" must not be empty'),
 });
+type NewItem = z.output<typeof NewItem>;
+/** NewItem's rule in plain code: an object whose "type" is a non-empty string. */
+const isNewItem = (value: unknown): value is NewItem =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  'type' in value &&
+  typeof value.type === 'string' &&
+  value.type !== '';
+/**
+ * A bulk's items: each plainly valid one is taken as it is, any other is parsed by NewItem, whose
+ * issues (under the item's index) say what is wrong, word for word. zod's parse and copy of every
+ * item took 0.6–1.3 ms a bulk of 1,000, this check a tenth of that (issue 13).
+ */
+const NewItems = z
+  .array(z.unknown())
+  .superRefine((items, context) => {
+    for (const [index, item] of items.entries()) {
+      if (isNewItem(item)) continue;
+      const parsed = NewItem.safeParse(item);
+      if (!parsed.success)
+        for (const issue of parsed.error.issues) context.addIssue({ ...issue, path: [index, ...issue.path] });
+    }
+  })
+  .transform((items) => items.filter(isNewItem));
 export const ItemPatch = z.looseObject({
   id: ItemId,
   /** Ours: apply only if the item is still at this version (its dateServerModified), else 409. */
@@ -148,7 +173,7 @@ export const SEARCH_KEYS: ReadonlySet<string> = new Set(
 export const Bulk = z.object({
   /** Ours: a client-chosen id that makes a retried bulk apply once (its first answer is replayed). */
   batchId: z.string().min(1).max(200).optional(),
-  createItems: z.array(NewItem).optional(),
+  createItems: NewItems.optional(),
   updateItems: z.array(ItemPatch).optional(),
   deleteItems: z.array(ItemId).optional(),
   createEdges: z.array(NewEdge).optional(),

@@ -29,13 +29,20 @@ export const percentile = (sorted: number[], p: number) =>
 export class Client {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
   readonly owner = randomBytes(32).toString('hex');
-  private readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
+  readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
 
   constructor(private readonly url: string) {}
 
-  /** POSTs and answers the status and body bytes (not parsed: the client's own work stays small). */
-  call(endpoint: string, payload: unknown): Promise<{ status: number; body: Buffer }> {
-    const body = JSON.stringify({ auth: this.auth, payload });
+  /** A call's request body: the payload in its envelope. */
+  body(payload: unknown): string {
+    return JSON.stringify({ auth: this.auth, payload });
+  }
+
+  /**
+   * POSTs (the body made already, if given) and answers the status and body bytes (not parsed: the
+   * client's own work stays small).
+   */
+  call(endpoint: string, payload: unknown, body = this.body(payload)): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const req = request(
         `${this.url}/v4/${this.owner}/${endpoint}`,
@@ -52,8 +59,8 @@ export class Client {
     });
   }
 
-  async ok(endpoint: string, payload: unknown): Promise<Buffer> {
-    const { status, body } = await this.call(endpoint, payload);
+  async ok(endpoint: string, payload: unknown, made?: string): Promise<Buffer> {
+    const { status, body } = await this.call(endpoint, payload, made);
     if (status !== 200) throw new Error(`${endpoint}: ${status} ${body.subarray(0, 300).toString()}`);
     return body;
   }

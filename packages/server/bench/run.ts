@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { DockerRunner } from '../src/plugins/docker-runner.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
-import { openEncrypted } from '../src/storage/database.js';
-import { OwnerStore } from '../src/storage/store.js';
+import { defaultConfig } from '../src/config.js';
+import { OwnerPool } from '../src/storage/owners.js';
 import { benchFairness } from './fairness.js';
 import { benchFullText, fullTextRows } from './fulltext.js';
 import { benchGraphql } from './graphql.js';
@@ -122,8 +122,9 @@ async function main() {
 
   // --- the engine's ceiling: the same batches straight into an encrypted store, no HTTP ---
   stage(`engine ceiling: ${ITEMS.toLocaleString('en-US')} items straight into an encrypted store`);
-  const ceilingDb = openEncrypted(join(dir, 'ceiling.db'), randomBytes(32), true);
-  const ceiling = new OwnerStore(ceilingDb);
+  // The Pod's own owner, opened by its pool in this process: its cache share and checkpoints (issue 13).
+  const ceilingOwners = new OwnerPool({ ...defaultConfig(), dataDir: join(dir, 'ceiling') });
+  const ceiling = ceilingOwners.authenticate(randomBytes(32).toString('hex'), randomBytes(32).toString('hex')).store;
   const insert = (items: object[]) =>
     ceiling.write(() => {
       for (const item of items) ceiling.createItem(item as Record<string, unknown>);
@@ -339,7 +340,7 @@ async function main() {
   } finally {
     await pod.stop();
     raw.server.close();
-    ceilingDb.close();
+    ceilingOwners.closeAll();
   }
   const fairness = await benchFairness(benchProgress('  fairness', 4));
   report('fairness: owner B get_item p50, A busy', fairness.busy.p50, 'ms', fairness.idle.p50, 'idle Pod', '', true);

@@ -2,8 +2,11 @@
  * Layout experiments for issue 13 (one owner with millions of items), in-process, no HTTP: an
  * encrypted database of the Pod's layout (openEncrypted runs its migrations) filled with the writes
  * the store makes for `npm run bench`'s items (5 properties, bulks of 1,000), reported by tenth.
- * Candidates change one thing at a time against today's layout: which properties get equality-index
- * rows, how the Pod makes ids, the page cache, checkpoints (and, to see its share, no full text).
+ * Candidates change one thing at a time against the layout before issue 13 (`today`): which properties
+ * get equality-index rows, how the Pod makes ids, the page cache, checkpoints (and, to see its share,
+ * no full text); the second round's against the layout that came of it (`now`): FTS5's merge settings,
+ * plain inserts of new text, cache, checkpoints, and the shares of the `tag` index, `items_by_type` and
+ * full text (docs/storage.md has both rounds' figures).
  * They run interleaved, one bulk each in turn, so that the load of a shared machine falls on all alike.
  *
  *   node packages/server/dist/bench/scale-layouts.js [--items N] [--only name,name]
@@ -27,6 +30,13 @@ interface Candidate {
   checkpointMiB: number;
   /** The full-text index of Text values (not a candidate to drop: shows its share of the cost). */
   fullText: boolean;
+  /** FTS5's `automerge` and `crisismerge` (SQLite's defaults 4 and 16): how eagerly segments merge. */
+  ftsAutomerge?: number;
+  ftsCrisismerge?: number;
+  /** New rows' text by `INSERT OR REPLACE` (the store's one statement for new and changed rows) or plain `INSERT`. */
+  ftsReplace: boolean;
+  /** The `items_by_type` index (not a candidate to drop: its share). */
+  itemsByType: boolean;
 }
 
 const today: Candidate = {
@@ -36,7 +46,11 @@ const today: Candidate = {
   cacheMiB: 2,
   checkpointMiB: 40,
   fullText: true,
+  ftsReplace: true,
+  itemsByType: true,
 };
+/** The layout since the first round of issue 13: lazy indexes, time-ordered ids, a lone owner's cache share. */
+const now: Candidate = { ...today, name: 'now', indexed: 'tag', timeOrderedIds: true, cacheMiB: 128 };
 const candidates: Candidate[] = [
   today,
   { ...today, name: 'cache 128 MiB', cacheMiB: 128 },
@@ -46,6 +60,16 @@ const candidates: Candidate[] = [
   { ...today, name: 'lazy index (tag used)', indexed: 'tag' },
   { ...today, name: 'lazy (tag) + time ids + 128 MiB', indexed: 'tag', timeOrderedIds: true, cacheMiB: 128 },
   { ...today, name: 'no full text (for its share)', fullText: false },
+  // The second round: what still grows in `now`.
+  now,
+  { ...now, name: 'now + automerge 8', ftsAutomerge: 8 },
+  { ...now, name: 'now + automerge 16', ftsAutomerge: 16, ftsCrisismerge: 32 },
+  { ...now, name: 'now + fts plain insert', ftsReplace: false },
+  { ...now, name: 'now + cache 256 MiB', cacheMiB: 256 },
+  { ...now, name: 'now + checkpoint 160 MiB', checkpointMiB: 160 },
+  { ...now, name: 'now + no tag index (share)', indexed: 'none' },
+  { ...now, name: 'now + no items_by_type (share)', itemsByType: false },
+  { ...now, name: 'now + no full text (share)', fullText: false },
 ];
 
 const BATCH = 1_000;
@@ -65,6 +89,13 @@ function open(candidate: Candidate, dir: string) {
   const path = join(dir, `${candidate.name.replaceAll(/[^a-z0-9]+/g, '-')}.db`);
   const db = openEncrypted(path, randomBytes(32), true);
   db.pragma(`cache_size=-${candidate.cacheMiB * 1024}`);
+  if (!candidate.itemsByType) db.exec('DROP INDEX items_by_type');
+  // FTS5 takes its commands as literals (a bound one is an SQL logic error).
+  for (const [option, value] of [
+    ['automerge', candidate.ftsAutomerge],
+    ['crisismerge', candidate.ftsCrisismerge],
+  ] as const)
+    if (value !== undefined) db.exec(`INSERT INTO fulltext (fulltext, rank) VALUES ('${option}', ${value})`);
   const props = new Map<string, number>();
   for (const [name, valueType] of PROPERTIES) {
     db.prepare('INSERT OR IGNORE INTO properties (name, valueType) VALUES (?, ?)').run(name, valueType);
@@ -75,7 +106,7 @@ function open(candidate: Candidate, dir: string) {
       'VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL)',
   );
   const index = db.prepare('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
-  const text = db.prepare(SET_TEXT);
+  const text = db.prepare(candidate.ftsReplace ? SET_TEXT : SET_TEXT.replace('INSERT OR REPLACE', 'INSERT'));
   const makeId = candidate.timeOrderedIds ? timeOrderedId : randomId;
   const indexes = (name: string) => candidate.indexed === 'all' || (candidate.indexed === 'tag' && name === 'tag');
   let dsm = Date.now();

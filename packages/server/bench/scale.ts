@@ -3,8 +3,8 @@
  * HTTP in bulks of 1,000, `npm run bench`'s items of 5 properties plus a few edges per bulk. After
  * each tenth: the tenth's bulk create rate, single create p50, equality search p50, `[[edges]]`
  * search p50 and the p50 of a sync-pull page from a point in the middle, each beside the in-process
- * ceiling of the same layout filled the same way in the same run (an encrypted store with the page
- * cache a lone owner gets from the Pod's budget).
+ * ceiling of the same layout filled the same way in the same run (the Pod's own store in this
+ * process: its page-cache share and checkpoints, no HTTP, parsing or validation).
  *
  *   node packages/server/dist/bench/scale.js [--items N] [--probes N]
  */
@@ -16,32 +16,16 @@ import { Command } from 'commander';
 import { benchProgress } from '../src/bench-progress.js';
 import { defaultConfig } from '../src/config.js';
 import { startPodProcess } from '../src/pod-process.js';
-import { openEncrypted } from '../src/storage/database.js';
-import { PageCacheBudget } from '../src/storage/page-cache.js';
-import { OwnerStore } from '../src/storage/store.js';
+import { OwnerPool } from '../src/storage/owners.js';
 import { Client, percentile } from './fairness.js';
-import { makeItem, schema } from './workload.js';
+import { BULK_SIZE, EDGES_PER_BATCH, makeBulk, makeItem, schema } from './workload.js';
 
-const BATCH = 1_000;
-/** Items per bulk that get a client id and an edge to the next one (the `[[edges]]` probe's sources). */
-const EDGES_PER_BATCH = 10;
-
-/** One bulk: BATCH items, the first EDGES_PER_BATCH with ids of their own, chained by edges. */
-function makeBulk(first: number) {
-  const createItems: Record<string, unknown>[] = [];
-  for (let i = first; i < first + BATCH; i++)
-    createItems.push(i - first < EDGES_PER_BATCH ? { id: `linked-${i}`, ...makeItem(i) } : makeItem(i));
-  const createEdges = Array.from({ length: EDGES_PER_BATCH - 1 }, (_, k) => ({
-    _source: `linked-${first + k}`,
-    _target: `linked-${first + k + 1}`,
-    _name: 'next',
-  }));
-  return { createItems, createEdges };
-}
+const BATCH = BULK_SIZE;
 
 /** The same calls, over HTTP or in-process. */
 interface Target {
-  bulk(payload: ReturnType<typeof makeBulk>): Promise<void>;
+  /** The bulk in the target's own input form (over HTTP: the request body), and the call that sends it. */
+  readyBulk(payload: ReturnType<typeof makeBulk>): () => Promise<void>;
   create(item: object): Promise<void>;
   search(query: object): Promise<string>;
 }
@@ -67,11 +51,24 @@ async function p50(samples: number, work: (k: number) => Promise<unknown>): Prom
   );
 }
 
-/** Fills `target` from `from` to `to`, then probes it; `extra` numbers the probes' own creates apart. */
-async function tenth(target: Target, from: number, to: number, probes: number, extra: number): Promise<Figures> {
-  let began = performance.now();
-  for (let first = from; first < to; first += BATCH) await target.bulk(makeBulk(first));
-  const bulkRate = (to - from) / ((performance.now() - began) / 1000);
+/**
+ * Fills each target from `from` to `to`, one bulk each in turn, so that the load of a shared machine
+ * falls on all alike; answers each one's bulk create rate (items/s).
+ */
+async function fill(targets: Target[], from: number, to: number): Promise<number[]> {
+  const took = targets.map(() => 0);
+  for (let first = from; first < to; first += BATCH)
+    for (const [k, target] of targets.entries()) {
+      const send = target.readyBulk(makeBulk(first));
+      const began = performance.now();
+      await send();
+      took[k] = (took[k] ?? 0) + performance.now() - began;
+    }
+  return took.map((ms) => (to - from) / (ms / 1000));
+}
+
+/** Probes `target` once filled to `to`; `extra` numbers the probes' own creates apart. */
+async function tenth(target: Target, to: number, bulkRate: number, probes: number, extra: number): Promise<Figures> {
   const pick = (k: number) => Math.floor(((k * 7919) % (to / BATCH)) * BATCH) + (k % (EDGES_PER_BATCH - 1));
   const createP50 = await p50(probes, (k) => target.create(makeItem(extra + k)));
   const searchP50 = await p50(probes, async (k) => {
@@ -82,7 +79,6 @@ async function tenth(target: Target, from: number, to: number, probes: number, e
     if (!(await target.search({ id: `linked-${pick(k)}`, '[[edges]]': {} })).includes('"_edge":"next"'))
       throw new Error('the [[edges]] search found no edge');
   });
-  began = performance.now();
   const [middle] = JSON.parse(await target.search({ id: `linked-${pick(1)}` })) as { dateServerModified: number }[];
   const pullP50 = await p50(Math.max(5, probes / 4), async (k) => {
     const page = await target.search({ 'dateServerModified>=': (middle?.dateServerModified ?? 0) + k, _limit: BATCH });
@@ -92,49 +88,46 @@ async function tenth(target: Target, from: number, to: number, probes: number, e
 }
 
 function inProcess(dir: string): { target: Target; close(): void } {
-  // What one owner alone gets from the Pod's budget: the writer's and the reader's shares.
-  const budget = new PageCacheBudget(defaultConfig().limits.pageCacheBytes);
-  const key = randomBytes(32);
-  const path = join(dir, 'ceiling.db');
-  const db = budget.add(openEncrypted(path, key, true));
-  const reader = budget.add(openEncrypted(path, key, false));
-  const store = new OwnerStore(db, undefined, reader);
+  // The Pod's own owner, opened by its own pool beside it: the page cache a lone owner gets from the
+  // budget and the checkpoints the Pod makes after a commit; only HTTP, parsing and validation are left out.
+  const owners = new OwnerPool({ ...defaultConfig(), dataDir: join(dir, 'ceiling') });
+  const owner = owners.authenticate(randomBytes(32).toString('hex'), randomBytes(32).toString('hex'));
+  const { store } = owner;
   store.write(() => {
     for (const item of schema) store.createItem(item);
   });
-  // A turn of the event loop after each call, as a server has between requests: the store's
-  // background work (an index build) runs there, as it does in the Pod.
-  const turn = () => new Promise(setImmediate);
+  // Each call holds the owner as a request does (so it is not closed as idle), then a turn of the
+  // event loop, as a server has between requests: the store's background work (an index build) runs there.
+  const call = async <T>(work: () => T): Promise<T> => {
+    const answer = await owners.using(owner, async () => work());
+    await new Promise(setImmediate);
+    return answer;
+  };
   return {
     target: {
-      bulk: async ({ createItems, createEdges }) => {
-        store.write(() => {
-          for (const item of createItems) store.createItem(item);
-          for (const edge of createEdges) store.createEdge(edge);
-        });
-        await turn();
-      },
-      create: async (item) => {
-        store.write(() => store.createItem(item as Record<string, unknown>));
-        await turn();
-      },
-      search: async (query) => {
-        const answer = store.searchJson(query as Record<string, unknown>);
-        await turn();
-        return answer;
-      },
+      readyBulk:
+        ({ createItems, createEdges }) =>
+        () =>
+          call(() =>
+            store.write(() => {
+              for (const item of createItems) store.createItem(item);
+              for (const edge of createEdges) store.createEdge(edge);
+            }),
+          ),
+      create: (item) => call(() => void store.write(() => store.createItem(item as Record<string, unknown>))),
+      search: (query) => call(() => store.searchJson(query as Record<string, unknown>)),
     },
-    close: () => {
-      reader.close();
-      db.close();
-    },
+    close: () => owners.closeAll(),
   };
 }
 
 function overHttp(url: string): Target {
   const client = new Client(url);
   return {
-    bulk: async (payload) => void (await client.ok('bulk', payload)),
+    readyBulk: (payload) => {
+      const body = client.body(payload);
+      return async () => void (await client.ok('bulk', payload, body));
+    },
     create: async (item) => void (await client.ok('create_item', item)),
     search: async (query) => (await client.ok('search', query)).toString(),
   };
@@ -163,13 +156,14 @@ async function main() {
   const http = overHttp(pod.url);
   const rows: { pod: Figures; ceiling: Figures }[] = [];
   try {
-    await http.bulk({ createItems: schema, createEdges: [] });
+    await http.readyBulk({ createItems: schema, createEdges: [] })();
     for (let from = 0; from < items; from += step) {
       const to = Math.min(items, from + step);
-      stage(`in-process ceiling: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
-      const engine = await tenth(ceiling.target, from, to, probes, items + from);
-      stage(`Pod over HTTP: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
-      const overHttpFigures = await tenth(http, from, to, probes, items + from);
+      stage(`both, a bulk each in turn: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
+      const [ceilingRate = 0, podRate = 0] = await fill([ceiling.target, http], from, to);
+      stage(`probes at ${to.toLocaleString('en-US')} items`);
+      const engine = await tenth(ceiling.target, to, ceilingRate, probes, items + from);
+      const overHttpFigures = await tenth(http, to, podRate, probes, items + from);
       rows.push({ pod: overHttpFigures, ceiling: engine });
       const both = (f: keyof Figures, digits: number) =>
         `${overHttpFigures[f].toFixed(digits)} | ${engine[f].toFixed(digits)}`;

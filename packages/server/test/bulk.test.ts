@@ -193,6 +193,22 @@ describe('bulk', () => {
     assert.deepEqual(await o.ok('get_item', 'noTypeAtAll'), []);
   });
 
+  test("a bulk's bad items are named by index, each with NewItem's own words, and nothing is written", async () => {
+    const o = new Owner(pod().url);
+    const createItems = [{ type: 'X', id: 'fineItem1' }, { id: 'noType1' }, 'text', { type: '' }, [], { type: 7 }];
+    const r = await o.fails('bulk', { createItems, batchId: '' }, 400);
+    assert.equal(
+      JSON.parse(r.text).message,
+      'payload.batchId: Too small: expected string to have >=1 characters; ' +
+        'payload.createItems.1.type: an item needs a "type" string; ' +
+        'payload.createItems.2: Invalid input: expected object, received string; ' +
+        'payload.createItems.3.type: an item "type" must not be empty; ' +
+        'payload.createItems.4: Invalid input: expected object, received array; ' +
+        'payload.createItems.5.type: an item needs a "type" string',
+    );
+    assert.deepEqual(await o.ok('get_item', 'fineItem1'), []);
+  });
+
   test('push like the sync client: updates erasing with null, pushed items carrying every base field', async () => {
     const o = new Owner(pod().url);
     await o.declare(['a', 'Text'], ['b', 'Text']);

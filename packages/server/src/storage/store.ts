@@ -3,7 +3,7 @@
  * database. It knows nothing of HTTP; answers come back as JSON text, built straight from the
  * stored wire form of the properties (no parse and re-stringify of every item on a read).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { ITEM_ID, SEARCH_KEYS, jsonChunks, jsonText, searchFilter, toJson } from '@pod/protocol';
 import type { BulkResult, EdgeEntry, GraphqlAnswer, Item, Json, JsonChunks, ReceivedItem, Value } from '@pod/protocol';
@@ -178,7 +178,23 @@ const BATCH_MEMORY_MS = 7 * 24 * 3600_000;
  * An id the Pod makes: 32 hex digits as before, the first 12 the time in ms, so that the id index
  * takes them near its end rather than at random places all over it (issue 13); 80 random bits remain.
  */
-const newId = () => Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
+const newId = () => Date.now().toString(16).padStart(12, '0') + randomHex();
+
+/**
+ * 80 random bits as hex, from a pool the system's generator fills for 4,096 ids at a time: a call
+ * per id cost ~5 µs, a tenth of what a bulk spends on an item (issue 13).
+ */
+function randomHex(): string {
+  if (idPoolUsed === idPool.length) {
+    randomFillSync(idPool);
+    idPoolUsed = 0;
+  }
+  idPoolUsed += ID_RANDOM_BYTES;
+  return idPool.toString('hex', idPoolUsed - ID_RANDOM_BYTES, idPoolUsed);
+}
+const ID_RANDOM_BYTES = 10;
+const idPool = Buffer.alloc(ID_RANDOM_BYTES * 4096);
+let idPoolUsed = idPool.length;
 
 function optionalInteger(fields: Fields, name: string, fallback: number): number {
   const value = fields[name];
