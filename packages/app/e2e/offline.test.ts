@@ -201,7 +201,9 @@ describe('the app: local-first', { skip: noBrowser }, () => {
     const name = (await databases())[0] as string;
     assert.ok(!name.includes(client.ownerKey), 'the database name does not show the owner key');
 
-    await page.goto(signInUrl(client));
+    await page.getByLabel('Owner key').fill(client.ownerKey);
+    await page.getByLabel('Database key').fill(client.databaseKey as string);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
     await syncStatus(page).getByText('Online and up to date').waitFor();
     await page.getByRole('button', { name: "Forget this browser's copy" }).click();
     await page.getByRole('tab', { name: 'Open my Pod' }).waitFor();
