@@ -37,6 +37,21 @@ const CONFLICTS = 'app.conflicts';
 const PUSH_WAIT_MS = 10_000;
 /** Change events with more ids than this reload the lists instead of reading item by item. */
 const RELOAD_OVER = 200;
+/**
+ * Meta key prefix of a type's head: its first rows in the Pod's order and its count, as of a cursor. Reading
+ * a big type whole from IndexedDB takes seconds (a cost per record); the head answers the first paint after
+ * a reload at once when the replica is exactly as it was then (same cursor, no local change waiting).
+ */
+const HEAD = 'app.head.';
+const HEAD_ROWS = 200;
+/** How long a type's list stays unchanged before its head is written. */
+const HEAD_DELAY_MS = 1_000;
+
+interface Head {
+  cursor: number;
+  count: number;
+  items: DataItem[];
+}
 
 type Listener = (changed: DataItem[]) => void;
 type Fields = { id: string; type: string; [field: string]: unknown };
@@ -145,6 +160,10 @@ export class ReplicaSource implements DataSource {
   private readonly edgeEnds = new Map<string, { source: string; target: string; name: string }>();
   /** Loads and change events, one after another, so a list never takes an older state after a newer one. */
   private serial: Promise<unknown> = Promise.resolve();
+  /** Heads read since the replica opened, by type; none is used once any change came in. */
+  private readonly heads = new Map<string, Promise<Head | undefined>>();
+  private headsValid = true;
+  private readonly headTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly client: PodClient,
@@ -361,12 +380,17 @@ export class ReplicaSource implements DataSource {
   async rows(query: RowQuery, offset: number, limit: number, signal?: AbortSignal): Promise<DataItem[]> {
     await this.ready;
     if (this.mode !== 'replica') return this.pod.rows(query, offset, limit, signal);
+    const head = await this.headOf(query);
+    const end = head && Math.min(offset + limit, head.count);
+    if (head && end !== undefined && end <= head.items.length) return head.items.slice(offset, end);
     return (await this.query(query)).slice(offset, offset + limit);
   }
 
   async count(query: RowQuery, signal?: AbortSignal): Promise<Count> {
     await this.ready;
     if (this.mode !== 'replica') return this.pod.count(query, signal);
+    const head = await this.headOf(query);
+    if (head) return { count: head.count, estimate: !syncState.value.upToDate };
     return { count: (await this.query(query)).length, estimate: !syncState.value.upToDate };
   }
 
@@ -472,6 +496,7 @@ export class ReplicaSource implements DataSource {
   }
 
   private async shut(): Promise<void> {
+    for (const timer of this.headTimers.values()) clearTimeout(timer);
     for (const off of this.engineOffs.splice(0)) off();
     await this.engine?.stop();
     await this.store?.close();
@@ -580,6 +605,8 @@ export class ReplicaSource implements DataSource {
 
   /** Items changed by the owner or the Pod: read again, placed in their lists, told to the views. */
   private refresh(ids: string[]): Promise<void> {
+    this.headsValid = false;
+    this.heads.clear();
     return this.queue(async () => {
       const unique = [...new Set(ids)];
       let changed: DataItem[];
@@ -601,8 +628,53 @@ export class ReplicaSource implements DataSource {
           else if (this.allLoaded) this.lists.set(item.type, new Map(item.deleted ? [] : [[item.id, item]]));
         }
       }
+      for (const type of new Set(changed.map((item) => item.type))) if (this.lists.has(type)) this.keepHead(type);
       this.emit(changed);
     });
+  }
+
+  /**
+   * The head of a query in the Pod's order while its type is not loaded yet, if the replica is still exactly
+   * as when the head was written; the type then loads, and the views are told to read again from it.
+   */
+  private headOf(query: RowQuery): Promise<Head | undefined> {
+    const { type } = query;
+    if (query.sort || query.filters.length > 0 || this.lists.has(type) || !this.headsValid)
+      return Promise.resolve(undefined);
+    let head = this.heads.get(type);
+    if (!head) {
+      const store = this.storeOf();
+      head = Promise.all([store.meta(HEAD + type), store.cursor(), store.pendingCount(), store.outbox()]).then(
+        ([text, cursor, waiting, outbox]) => {
+          const held = text === undefined ? undefined : (JSON.parse(text) as Head);
+          if (!held || held.cursor !== cursor || waiting > 0 || outbox) return undefined;
+          void this.list(type).then(() => this.emit(held.items));
+          return held;
+        },
+      );
+      this.heads.set(type, head);
+    }
+    return head;
+  }
+
+  /** Writes a type's head once its list has stayed unchanged for a moment. */
+  private keepHead(type: string): void {
+    clearTimeout(this.headTimers.get(type));
+    this.headTimers.set(
+      type,
+      setTimeout(() => {
+        this.headTimers.delete(type);
+        void this.queue(async () => {
+          if (!this.lists.has(type) || this.closing.signal.aborted) return;
+          const store = this.storeOf();
+          const items = await this.query({ type, properties: [], filters: [] });
+          const [cursor, waiting, outbox] = await Promise.all([store.cursor(), store.pendingCount(), store.outbox()]);
+          if (waiting > 0 || outbox) return; // a head is only used when nothing waits: none to write
+          const head: Head = { cursor, count: items.length, items: items.slice(0, HEAD_ROWS) };
+          await store.write({ meta: { [HEAD + type]: JSON.stringify(head) } });
+        });
+      }, HEAD_DELAY_MS),
+    );
   }
 
   /** The query's items in its order, kept until the type changes. */
@@ -615,6 +687,7 @@ export class ReplicaSource implements DataSource {
     const items = [...list.values()].filter((item) => query.filters.every((filter) => matches(item, filter)));
     items.sort(query.sort ? byProperty(query.sort.property, query.sort.descending) : podOrder);
     this.ordered.set(key, { version, items });
+    if (!held && !query.sort && query.filters.length === 0) this.keepHead(query.type);
     return items;
   }
 
