@@ -185,6 +185,36 @@ describe('the app: local-first', { skip: noBrowser }, () => {
     assert.equal(bulks.length, 2, 'each change pushed once, by the tab keeping the replica');
   });
 
+  test("a reload while offline opens the app from the service worker's cache and the replica", async () => {
+    const { client, notes } = await seededOwner();
+    const { context, page } = await lab.page();
+    await page.goto(signInUrl(client));
+    await syncStatus(page).getByText('Online and up to date').waitFor();
+    await page.waitForFunction(async () => {
+      await navigator.serviceWorker.ready;
+      return (await caches.match('/')) !== undefined;
+    });
+    await context.setOffline(true);
+    await page.reload();
+    const counts = page.getByRole('list', { name: 'Items by type' });
+    await counts.getByText('Note').waitFor();
+    assert.match((await counts.textContent()) ?? '', /Note\s*2/, 'counted from the replica');
+    await syncStatus(page).getByText('Offline').waitFor();
+    await go(page, `#/item/${notes[1]}`);
+    await page.getByRole('heading', { name: 'shopping list' }).waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('title').fill('edited after an offline reload');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await syncStatus(page).getByText('Offline: 1 change waiting').waitFor();
+    await screenshot(page, 'sync-offline-reload');
+    await context.setOffline(false);
+    await eventually(
+      async () => (await titleOnPod(client, notes[1] as string)) === 'edited after an offline reload',
+      'pushed once back online',
+    );
+    await syncStatus(page).getByText('Online and up to date').waitFor();
+  });
+
   test('signing out keeps the replica for a fast reopen; "forget this browser\'s copy" deletes it', async () => {
     const { client } = await seededOwner();
     const { page } = await lab.page();

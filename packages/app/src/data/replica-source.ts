@@ -13,6 +13,7 @@
  */
 import { Item, type Patch, type PodClient, PodError, SyncEngine, sha256Hex } from '@pod/client';
 import { IndexedDbStore } from '@pod/client/browser';
+import type { PodSummary } from '@pod/protocol';
 import { PodSource, schemaOf } from './pod-source.js';
 import type {
   Count,
@@ -131,6 +132,30 @@ function byProperty(property: string, descending: boolean) {
 /** The database (and Web Lock) name of an owner's replica: a hash, so the owner key shows nowhere. */
 export async function replicaName(ownerKey: string): Promise<string> {
   return `pod-replica-${(await sha256Hex(new TextEncoder().encode(`pod-app:${ownerKey}`))).slice(0, 32)}`;
+}
+
+/**
+ * Opening offline: the counts by type from this browser's replica of the owner, when it caught up once
+ * (read whole: only when the Pod cannot be reached); undefined without one.
+ */
+export async function replicaSummary(ownerKey: string): Promise<PodSummary | undefined> {
+  const name = await replicaName(ownerKey);
+  if (!globalThis.indexedDB || !(await indexedDB.databases()).some((database) => database.name === name))
+    return undefined;
+  const store = await IndexedDbStore.open(name);
+  try {
+    if ((await store.meta(CAUGHT_UP)) !== '1') return undefined;
+    const types: Record<string, number> = {};
+    let items = 0;
+    for (const item of await store.items())
+      if (!item.deleted) {
+        types[item.type] = (types[item.type] ?? 0) + 1;
+        items++;
+      }
+    return { items, types };
+  } finally {
+    store.close();
+  }
 }
 
 /** Which way reads and writes go: not known yet, to the Pod over HTTP, or to the replica. */
@@ -657,8 +682,8 @@ export class ReplicaSource implements DataSource {
     return head;
   }
 
-  /** Writes a type's head once its list has stayed unchanged for a moment. */
-  private keepHead(type: string): void {
+  /** Writes a type's head: at once when first ordered, else once its list has stayed unchanged for a moment. */
+  private keepHead(type: string, delay = HEAD_DELAY_MS): void {
     clearTimeout(this.headTimers.get(type));
     this.headTimers.set(
       type,
@@ -673,7 +698,7 @@ export class ReplicaSource implements DataSource {
           const head: Head = { cursor, count: items.length, items: items.slice(0, HEAD_ROWS) };
           await store.write({ meta: { [HEAD + type]: JSON.stringify(head) } });
         });
-      }, HEAD_DELAY_MS),
+      }, delay),
     );
   }
 
@@ -687,7 +712,7 @@ export class ReplicaSource implements DataSource {
     const items = [...list.values()].filter((item) => query.filters.every((filter) => matches(item, filter)));
     items.sort(query.sort ? byProperty(query.sort.property, query.sort.descending) : podOrder);
     this.ordered.set(key, { version, items });
-    if (!held && !query.sort && query.filters.length === 0) this.keepHead(query.type);
+    if (!held && !query.sort && query.filters.length === 0) this.keepHead(query.type, 0);
     return items;
   }
 
