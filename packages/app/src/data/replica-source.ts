@@ -660,7 +660,9 @@ export class ReplicaSource implements DataSource {
 
   /**
    * The head of a query in the Pod's order while its type is not loaded yet, if the replica is still exactly
-   * as when the head was written; the type then loads, and the views are told to read again from it.
+   * as when the head was written. The type loads whole only when asked beyond its head (rows further on, an
+   * order, a filter, search) or once a change came in: not while the page may be left at once, as a read of
+   * the whole type holds IndexedDB (the next page's open waits for it).
    */
   private headOf(query: RowQuery): Promise<Head | undefined> {
     const { type } = query;
@@ -672,9 +674,7 @@ export class ReplicaSource implements DataSource {
       head = Promise.all([store.meta(HEAD + type), store.cursor(), store.pendingCount(), store.outbox()]).then(
         ([text, cursor, waiting, outbox]) => {
           const held = text === undefined ? undefined : (JSON.parse(text) as Head);
-          if (!held || held.cursor !== cursor || waiting > 0 || outbox) return undefined;
-          void this.list(type).then(() => this.emit(held.items));
-          return held;
+          return held && held.cursor === cursor && waiting === 0 && !outbox ? held : undefined;
         },
       );
       this.heads.set(type, head);
@@ -682,24 +682,27 @@ export class ReplicaSource implements DataSource {
     return head;
   }
 
-  /** Writes a type's head: at once when first ordered, else once its list has stayed unchanged for a moment. */
-  private keepHead(type: string, delay = HEAD_DELAY_MS): void {
+  /** Writes a type's head again once its list has stayed unchanged for a moment. */
+  private keepHead(type: string): void {
     clearTimeout(this.headTimers.get(type));
     this.headTimers.set(
       type,
       setTimeout(() => {
         this.headTimers.delete(type);
         void this.queue(async () => {
-          if (!this.lists.has(type) || this.closing.signal.aborted) return;
-          const store = this.storeOf();
-          const items = await this.query({ type, properties: [], filters: [] });
-          const [cursor, waiting, outbox] = await Promise.all([store.cursor(), store.pendingCount(), store.outbox()]);
-          if (waiting > 0 || outbox) return; // a head is only used when nothing waits: none to write
-          const head: Head = { cursor, count: items.length, items: items.slice(0, HEAD_ROWS) };
-          await store.write({ meta: { [HEAD + type]: JSON.stringify(head) } });
+          if (this.lists.has(type) && !this.closing.signal.aborted)
+            await this.writeHead(type, await this.query({ type, properties: [], filters: [] }));
         });
-      }, delay),
+      }, HEAD_DELAY_MS),
     );
+  }
+
+  private async writeHead(type: string, ordered: DataItem[]): Promise<void> {
+    const store = this.storeOf();
+    const [cursor, waiting, outbox] = await Promise.all([store.cursor(), store.pendingCount(), store.outbox()]);
+    if (waiting > 0 || outbox) return; // a head is only used when nothing waits: none to write
+    const head: Head = { cursor, count: ordered.length, items: ordered.slice(0, HEAD_ROWS) };
+    await store.write({ meta: { [HEAD + type]: JSON.stringify(head) } });
   }
 
   /** The query's items in its order, kept until the type changes. */
@@ -712,7 +715,8 @@ export class ReplicaSource implements DataSource {
     const items = [...list.values()].filter((item) => query.filters.every((filter) => matches(item, filter)));
     items.sort(query.sort ? byProperty(query.sort.property, query.sort.descending) : podOrder);
     this.ordered.set(key, { version, items });
-    if (!held && !query.sort && query.filters.length === 0) this.keepHead(query.type, 0);
+    // The first time a type is ordered, its head is written before the answer (a reload may follow at once).
+    if (!held && !query.sort && query.filters.length === 0) await this.writeHead(query.type, items).catch(() => {});
     return items;
   }
 
