@@ -144,6 +144,10 @@ describe('the app: local-first', { skip: noBrowser }, () => {
     await syncStatus(first).getByText('Online and up to date').waitFor();
     const second = await context.newPage();
     countBulks(second);
+    let secondFeeds = 0;
+    second.on('request', (request) => {
+      if (request.url().endsWith('/changes')) secondFeeds++;
+    });
     await second.goto(signInUrl(client));
     await syncStatus(second).getByText('Another tab keeps').waitFor();
     await screenshot(second, 'sync-other-tab');
@@ -159,12 +163,17 @@ describe('the app: local-first', { skip: noBrowser }, () => {
     await first.getByRole('cell', { name: 'from the second tab' }).waitFor();
     assert.equal(bulks.length, 0, 'the second tab wrote through the Pod, not a replica of its own');
 
+    // the second tab's open table is told of an edit in the first tab by it (BroadcastChannel: no feed of its own)
+    await go(second, '#/table/Note');
+    await second.getByRole('cell', { name: 'from the second tab' }).waitFor();
     // an edit in the first tab is pushed once
     await go(first, `#/item/${notes[0]}`);
     await first.getByRole('button', { name: 'Edit' }).click();
     await first.getByLabel('title').fill('from the first tab');
     await first.getByRole('button', { name: 'Save' }).click();
     await eventually(async () => (await titleOnPod(client, notes[0] as string)) === 'from the first tab', 'pushed');
+    await second.getByRole('cell', { name: 'from the first tab' }).waitFor();
+    assert.equal(secondFeeds, 1, "the second tab's one feed is the owner prompts' watcher: its data views have none");
 
     // the first tab closes: the second keeps the replica from now on, offline too
     await first.close();

@@ -176,6 +176,8 @@ export class ReplicaSource implements DataSource {
   /** The Pod's feed while reading the Pod; the engine's events and the network's while keeping the replica. */
   private readonly cleanups: (() => void)[] = [];
   private engineOffs: (() => void)[] = [];
+  /** Where the tab keeping the replica tells the other tabs of this owner of changes. */
+  private channel?: BroadcastChannel;
   /** Live items by type, then id; a type is here once loaded. */
   private readonly lists = new Map<string, Map<string, DataItem>>();
   private allLoaded = false;
@@ -217,6 +219,11 @@ export class ReplicaSource implements DataSource {
     });
     if (granted) return;
     this.usePod('elsewhere');
+    // The tab keeping the replica tells of changes: no feed of this tab's own (a browser gives an origin six
+    // connections, and each feed holds one for good).
+    const channel = new BroadcastChannel(name);
+    channel.onmessage = (event: MessageEvent<DataItem[]>) => this.mode === 'pod' && this.tell(event.data);
+    this.cleanups.push(() => channel.close());
     navigator.locks
       .request(name, { signal: this.closing.signal }, () => {
         void this.lead(name);
@@ -225,22 +232,25 @@ export class ReplicaSource implements DataSource {
       .catch(() => {}); // closed before the lock came
   }
 
+  /** Reads and writes go to the Pod; changes come from the tab keeping the replica, else the Pod's feed. */
   private usePod(phase: 'elsewhere' | 'unavailable'): void {
     updateSync({ phase });
-    this.readPod();
+    this.mode = 'pod';
+    this.decided();
+    if (phase === 'unavailable') this.followPod();
   }
 
-  /** Reads and writes go to the Pod, and its live feed tells the views of changes. */
-  private readPod(): void {
-    if (this.mode === 'pod') return;
-    this.mode = 'pod';
+  /** The Pod's live feed tells the views of changes while they read the Pod. */
+  private followPod(): void {
     this.cleanups.push(this.pod.subscribe((items) => this.mode === 'pod' && this.emit(items)));
-    this.decided();
   }
 
   /** This tab keeps the replica: opens it, pulls once if it never caught up, then follows the Pod. */
   private async lead(name: string): Promise<void> {
     if (this.closing.signal.aborted) return;
+    // Another tab's replica told this one of changes until now: from now on this tab tells the others.
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.channel = new BroadcastChannel(name);
     try {
       const store = await IndexedDbStore.open(name);
       this.store = store;
@@ -268,7 +278,9 @@ export class ReplicaSource implements DataSource {
 
   /** The first pull, while the views read the Pod; retried until it succeeds. */
   private async copy(engine: SyncEngine): Promise<void> {
-    this.readPod();
+    this.mode = 'pod';
+    this.decided();
+    this.followPod();
     const types = await this.pod.types().catch((): TypeCount[] => []);
     updateSync({ phase: 'copying', expected: types.reduce((sum, { count }) => sum + count, 0), received: 0 });
     for (let wait = 500; !this.closing.signal.aborted; wait = Math.min(wait * 2, 10_000)) {
@@ -512,6 +524,7 @@ export class ReplicaSource implements DataSource {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     await this.pod.close();
     await this.shut();
+    this.channel?.close();
   }
 
   /** Signs out for good on this browser: closes, then deletes the replica's database. */
@@ -535,7 +548,13 @@ export class ReplicaSource implements DataSource {
     return this.engine;
   }
 
+  /** Tells this tab's views, and the other tabs of this owner when this one keeps the replica. */
   private emit(items: DataItem[]): void {
+    this.tell(items);
+    this.channel?.postMessage(items);
+  }
+
+  private tell(items: DataItem[]): void {
     for (const listener of this.listeners) listener(items);
   }
 
