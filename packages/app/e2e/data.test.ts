@@ -193,7 +193,7 @@ describe('the app: data views', { skip: noBrowser }, () => {
     assert.equal((await client.call('get_item', id)).length, 1, 'Escape deletes nothing');
     await remove.click();
     await dialog.getByRole('button', { name: 'Delete for good' }).click();
-    await page.getByRole('heading', { name: 'Note' }).waitFor();
+    await page.getByRole('heading', { name: 'Note', exact: true }).waitFor();
     assert.deepEqual(await client.call('get_item', id), [], 'deleted (an account hides deleted items)');
   });
 

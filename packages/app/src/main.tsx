@@ -5,6 +5,7 @@
 import { render } from 'preact';
 import { App } from './app.js';
 import { takeOAuthReturn } from './plugins/oauth-return.js';
+import { replicaSummary } from './data/replica-source.js';
 import { openPod } from './pod.js';
 import { forgetKeys, rememberKeys, storedKeys, takeKeysFromFragment } from './session.js';
 import { session } from './state.js';
@@ -22,6 +23,12 @@ async function start(): Promise<string | undefined> {
   render(<p class="opening">Opening your Pod…</p>, root);
   const opened = await openPod(keys);
   if ('error' in opened) {
+    // Offline, with keys this tab opened the Pod with before: open on this browser's copy of the data.
+    const summary = opened.unreachable && !fromFragment && (await replicaSummary(keys.ownerKey));
+    if (opened.unreachable && summary) {
+      session.value = { keys, client: opened.unreachable, summary };
+      return undefined;
+    }
     forgetKeys();
     return opened.error;
   }
@@ -31,3 +38,5 @@ async function start(): Promise<string | undefined> {
 }
 
 void start().then((notice) => render(<App notice={notice} />, root));
+// The page and its assets for opening offline (public/sw.js); the app works without it.
+navigator.serviceWorker?.register('/sw.js').catch(() => {});

@@ -6,7 +6,8 @@ import { PodClient, PodError } from '@pod/client';
 import type { PodSummary } from '@pod/protocol';
 import type { Keys } from './session.js';
 
-export type Opened = { client: PodClient; summary: PodSummary } | { error: string };
+/** On an error, `unreachable` is the client to use once the network is back, when the Pod could not be reached. */
+export type Opened = { client: PodClient; summary: PodSummary } | { error: string; unreachable?: PodClient };
 
 const clientFor = (keys: Keys) => new PodClient({ url: location.origin, ...keys });
 
@@ -27,7 +28,8 @@ export async function openPod(keys: Keys): Promise<Opened> {
   try {
     return { client, summary: await client.summary() };
   } catch (error) {
-    return { error: explain(error) };
+    const unreachable = !(error instanceof PodError) || error.status === 0;
+    return { error: explain(error), ...(unreachable && { unreachable: client }) };
   }
 }
 

@@ -3,6 +3,7 @@
  * gets the rest. Views with a `title` are in the navigation, in this order.
  */
 import type { ComponentChild } from 'preact';
+import { ConflictsView } from './views/conflicts.js';
 import { ItemView } from './views/data-item.js';
 import { NewItemView } from './views/data-new.js';
 import { SchemaView } from './views/data-schema.js';
@@ -34,4 +35,5 @@ export const routes: Record<string, Route> = {
   'oauth-return': { view: () => <OAuthReturnView /> },
   files: { title: 'Files', view: () => <FilesView /> },
   photos: { title: 'Photos', view: () => <PhotosView /> },
+  conflicts: { view: () => <ConflictsView /> },
 };

@@ -1,21 +1,35 @@
-/** The data source of the open Pod, one per session, with its live feed; and the hook the views read through. */
+/**
+ * The data source of the open Pod, one per session; and the hook the views read through. The rule: items
+ * (data views, the lists of files and photos) are read and written through the local replica
+ * (`ReplicaSource`, which itself goes to the Pod until it has caught up, or while another tab keeps it);
+ * what only the Pod can do (file bytes, thumbnails, plugin runs, owner prompts) uses the session's client.
+ */
 import { PodError } from '@pod/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { session } from '../state.js';
-import { PodSource } from './pod-source.js';
+import { ReplicaSource } from './replica-source.js';
 import type { DataItem, DataSource } from './source.js';
 
-let current: { client: unknown; source: PodSource } | undefined;
+let current: { client: unknown; source: ReplicaSource } | undefined;
 
-/** The source for the signed-in owner (a new one, and the old one's feed ended, when the session changes). */
-export function dataSource(): DataSource {
+/** The replica of the signed-in owner (a new one, and the old one closed, when the session changes). */
+export function replica(): ReplicaSource {
   const open = session.value;
   if (!open) throw new Error('no Pod is open');
   if (current?.client !== open.client) {
     void current?.source.close();
-    current = { client: open.client, source: new PodSource(open.client) };
+    current = { client: open.client, source: new ReplicaSource(open.client, open.keys.ownerKey) };
   }
   return current.source;
+}
+
+export const dataSource = (): DataSource => replica();
+
+/** Signing out and deleting this browser's copy of the owner's data. */
+export async function forgetReplica(): Promise<void> {
+  const source = current?.source;
+  current = undefined;
+  await source?.forget();
 }
 
 session.subscribe((open) => {

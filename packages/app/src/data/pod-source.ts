@@ -59,6 +59,22 @@ function searchFilters(filters: Filter[]): Record<string, Value> {
 const isValueType = (value: unknown): value is ValueType =>
   typeof value === 'string' && (VALUE_TYPES as readonly string[]).includes(value);
 
+/** The schema declared by ItemPropertySchema items (the last declaration of a name gives its value type). */
+export function schemaOf(found: readonly Record<string, unknown>[]): Schema {
+  const declarations: PropertyDeclaration[] = [];
+  const valueTypes = new Map<string, ValueType>();
+  const seen = new Set<string>();
+  for (const { itemType, propertyName, valueType } of found) {
+    if (typeof itemType !== 'string' || typeof propertyName !== 'string' || !isValueType(valueType)) continue;
+    valueTypes.set(propertyName, valueType);
+    const key = `${itemType}\u0000${propertyName}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    declarations.push({ itemType, name: propertyName, valueType });
+  }
+  return { declarations, valueTypes };
+}
+
 export class PodSource implements DataSource {
   private readonly listeners = new Set<(changed: DataItem[]) => void>();
   private feed?: LiveFeed;
@@ -74,19 +90,7 @@ export class PodSource implements DataSource {
   }
 
   async schema(signal?: AbortSignal): Promise<Schema> {
-    const found = await this.client.call('search', { type: 'ItemPropertySchema' }, { signal });
-    const declarations: PropertyDeclaration[] = [];
-    const valueTypes = new Map<string, ValueType>();
-    const seen = new Set<string>();
-    for (const { itemType, propertyName, valueType } of found) {
-      if (typeof itemType !== 'string' || typeof propertyName !== 'string' || !isValueType(valueType)) continue;
-      valueTypes.set(propertyName, valueType);
-      const key = `${itemType}\u0000${propertyName}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      declarations.push({ itemType, name: propertyName, valueType });
-    }
-    return { declarations, valueTypes };
+    return schemaOf(await this.client.call('search', { type: 'ItemPropertySchema' }, { signal }));
   }
 
   async rows(query: RowQuery, offset: number, limit: number, signal?: AbortSignal): Promise<DataItem[]> {

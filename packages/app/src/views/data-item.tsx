@@ -7,6 +7,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { dataSource, explain, useData } from '../data/current.js';
 import type { DataItem, EdgeLink, Value, ValueType } from '../data/source.js';
+import { syncState } from '../data/sync-state.js';
 import { labelOf } from '../data/source.js';
 import { href } from '../state.js';
 import { type FormProperty, ItemForm } from './data-form.js';
@@ -122,6 +123,12 @@ export function ItemView({ id }: { id: string }) {
         {status}
       </p>
       {error && <p role="alert">{error}</p>}
+      {syncState.value.conflicts.some((conflict) => conflict.id === id) && (
+        <p class="warning">
+          A change you made here met a newer version on the Pod and waits for you:{' '}
+          <a href={href('conflicts')}>settle the conflict</a>.
+        </p>
+      )}
       {mode.name === 'view' && (
         <>
           <div class="actions">

@@ -61,6 +61,14 @@ export const webApp: FastifyPluginAsync<{ appDir: string | undefined; identity: 
     return reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(page);
   });
   if (appDir === undefined) return;
+  // The service worker (the app offline), at the root so that it may serve the page; revalidated as the page is.
+  const worker = join(appDir, 'sw.js');
+  if (existsSync(worker)) {
+    const script = readFileSync(worker);
+    app.get('/sw.js', async (_request, reply) =>
+      reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(script),
+    );
+  }
   await app.register(fastifyStatic, {
     root: join(appDir, 'assets'),
     prefix: '/assets/',

@@ -31,4 +31,14 @@ describe('the web app served at / and /assets/', () => {
     assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
     assert.equal(asset.headers.get('x-content-type-options'), 'nosniff');
   });
+
+  test('the service worker is served at the root as a script, revalidated and under the same CSP', async () => {
+    const worker = await fetch(`${pod().url}/sw.js`);
+    assert.equal(worker.status, 200);
+    assert.match(worker.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.equal(worker.headers.get('cache-control'), 'no-cache');
+    assert.match(worker.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    // it caches the page and its assets, and leaves API calls (POST) to the network
+    assert.match(await worker.text(), /request\.method !== 'GET'/);
+  });
 });
