@@ -29,7 +29,7 @@ export const percentile = (sorted: number[], p: number) =>
 export class Client {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
   readonly owner = randomBytes(32).toString('hex');
-  private readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
+  readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
 
   constructor(private readonly url: string) {}
 
