@@ -446,7 +446,6 @@ export class OwnerPool {
 /** A WAL larger than this is checkpointed after a commit (~40 MiB: checkpoints stay rare on the write path). */
 const CHECKPOINT_WAL_BYTES = 40 * 1024 * 1024;
 
-
 /** The read-only second connection of an owner's store: the snapshots of reads that span several event-loop turns. */
 function openReader(path: string, key: Buffer): Db {
   const reader = openEncrypted(path, key, false);
