@@ -37,6 +37,8 @@ function handle(request: CheckpointRequest): void {
       db.close();
       return;
     }
+    case 'flush':
+      return;
   }
 }
 

@@ -14,6 +14,7 @@ export type CheckpointRequest = { seq: number } & (
   | { op: 'attach'; id: number; path: string; key: Uint8Array }
   | { op: 'checkpoint'; id: number }
   | { op: 'detach'; id: number; checkpoint: boolean }
+  | { op: 'flush' }
 );
 
 export interface CheckpointReply {
@@ -72,6 +73,11 @@ export class Checkpointer {
     this.attachments.delete(attachment);
     if (attachment.failed) return Promise.resolve();
     return this.send({ op: 'detach', id: attachment.id, checkpoint });
+  }
+
+  /** Resolves once everything sent to the thread so far is done (it handles messages in order). */
+  async flush(): Promise<void> {
+    if (this.worker) await this.send({ op: 'flush' }).catch(() => {});
   }
 
   /** Ends the thread once what was sent is done (call after every owner is detached). */

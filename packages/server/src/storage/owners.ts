@@ -39,8 +39,8 @@ interface OpenOwner extends Owner {
   busy: number;
   /** Its connection on the checkpoint thread; replaced when the key changes. */
   checkpoints: Attachment;
-  /** Set while a checkpoint of this owner runs on the checkpoint thread. */
-  checkpointing: boolean;
+  /** Work of this owner on the checkpoint thread that holds its checkpoint lock (released when none is left). */
+  lockHolds: number;
 }
 
 export type CommitListener = (owner: Owner, commit: Commit) => void;
@@ -306,7 +306,7 @@ export class OwnerPool {
       lastUsed: Date.now(),
       busy: 0,
       checkpoints: this.checkpointer.attach(path, key, this.warn),
-      checkpointing: false,
+      lockHolds: 0,
       store: new OwnerStore(
         db,
         (commit) => {
@@ -357,14 +357,16 @@ export class OwnerPool {
 
   /**
    * Closes the owner under the checkpoint lock; false, and the owner stays open, while a backup is copying
-   * its files (or a checkpoint of it is still running). Its connections close here, at once and cheaply:
-   * the checkpoint thread's is still open, so neither is the last, which SQLite checkpoints in. That one
-   * then checkpoints and closes on the thread, which releases the lock when done (`settled`). Without it
-   * (opened a moment ago, or the thread failed) the owner is checkpointed and closed here, as before.
+   * its files. Its connections close here, at once and cheaply: the checkpoint thread's is still open, so
+   * neither is the last, which SQLite checkpoints in. That one then checkpoints and closes on the thread,
+   * which releases the lock when done (`settled`). Without it (opened a moment ago, or the thread failed)
+   * the owner is checkpointed and closed here, as before.
    */
   private closeOwner(owner: OpenOwner, { waitForBackup = false } = {}): boolean {
-    if (owner.checkpointing) return false;
-    if (!(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
+    // A checkpoint of it running on the thread holds the lock already: the thread's close follows it.
+    const lockHeld = owner.lockHolds > 0;
+    if (lockHeld && !owner.checkpoints.ready) return false;
+    if (!lockHeld && !(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
     this.open.delete(owner.hash);
     const offThread = owner.checkpoints.ready;
     try {
@@ -382,27 +384,30 @@ export class OwnerPool {
   }
 
   /**
-   * Work on the checkpoint thread that writes pod.db, under the lock the caller took: the lock is released,
-   * and a failure reported, when it is done. `settled` waits for all of it.
+   * Work on the checkpoint thread that writes pod.db, under the lock the caller took (or that work of the
+   * owner sent before still holds): the lock is released once no such work is left, and a failure reported.
+   * `settled` waits for all of it.
    */
   private settleLater(owner: OpenOwner, work: Promise<void>) {
+    owner.lockHolds++;
     const done = work
       .catch((error: Error) => this.warn(`a checkpoint of owner ${owner.hash} failed: ${error.message}`))
       .finally(() => {
-        unlock(owner.dir);
+        if (--owner.lockHolds === 0) unlock(owner.dir);
         this.settling.delete(done);
       });
     this.settling.add(done);
   }
 
-  /** Resolves once every close and checkpoint sent to the checkpoint thread so far is done. */
+  /** Resolves once everything sent to the checkpoint thread so far is done: opens, checkpoints, closes. */
   async settled(): Promise<void> {
+    await this.checkpointer.flush();
     while (this.settling.size > 0) await Promise.all(this.settling);
   }
 
   /** Waits for the owner's running checkpoint, if any (it holds the lock the caller may need). */
   private async settleCheckpoint(owner: OpenOwner) {
-    while (owner.checkpointing) await Promise.all(this.settling);
+    while (owner.lockHolds > 0) await Promise.all(this.settling);
   }
 
   /**
@@ -411,12 +416,12 @@ export class OwnerPool {
    * changes while a backup copies it. Skipped while a backup holds the lock or one is running already.
    */
   private checkpointIfLarge(owner: OpenOwner) {
-    if (owner.checkpointing) return;
+    if (owner.lockHolds > 0) return;
     const walBytes = statSync(join(owner.dir, 'pod.db-wal'), { throwIfNoEntry: false })?.size ?? 0;
     if (walBytes <= CHECKPOINT_WAL_BYTES) return;
     if (!tryLock(owner.dir)) return;
-    if (!owner.checkpoints.ready) {
-      // no thread connection (it failed): inline, as before the thread
+    if (owner.checkpoints.failed) {
+      // no thread connection: inline, as before the thread (one still opening runs it next: messages keep order)
       try {
         owner.db.pragma('wal_checkpoint(PASSIVE)');
       } finally {
@@ -424,13 +429,7 @@ export class OwnerPool {
       }
       return;
     }
-    owner.checkpointing = true;
-    this.settleLater(
-      owner,
-      this.checkpointer.checkpoint(owner.checkpoints).finally(() => {
-        owner.checkpointing = false;
-      }),
-    );
+    this.settleLater(owner, this.checkpointer.checkpoint(owner.checkpoints));
   }
 
   /** On shutdown: waits for a backup copying an owner (at most until its lock would be stale), then for the thread. */
