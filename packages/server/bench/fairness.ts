@@ -31,7 +31,8 @@ export class Client {
   readonly owner = randomBytes(32).toString('hex');
   readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
 
-  constructor(private readonly url: string) {}
+  /** Where the Pod listens (a bench that restarts it sets the new address). */
+  constructor(public url: string) {}
 
   /** POSTs and answers the status and body bytes (not parsed: the client's own work stays small). */
   call(endpoint: string, payload: unknown): Promise<{ status: number; body: Buffer }> {
