@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
 import { holdLock, LOCK_FILE, STALE_MS } from '../src/storage/checkpoint-lock.js';
 import { type Owner as PoolOwner, OwnerPool } from '../src/storage/owners.js';
-import { declare, Owner, randomKey, sha256hex, startCli, stopCli, type CliPod } from './helpers.js';
+import { declare, Owner, randomKey, sha256hex, startCli, stopCli, until, type CliPod } from './helpers.js';
 
 /** What the owner pool checkpoints at (owners.ts). */
 const CHECKPOINT_WAL_BYTES = 40 * 1024 * 1024;
@@ -21,15 +21,14 @@ const bigItem = (n: number) => ({ type: 'Thing', n, body: randomBytes(50_000).to
 const ITEMS_PAST_CHECKPOINT = 450;
 
 const dirs: string[] = [];
-function newPool(maxOpenOwners = 10) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-checkpoints-'));
+function newPool(maxOpenOwners = 10, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-checkpoints-'))) {
   dirs.push(dataDir);
   const warnings: string[] = [];
   const limits = { maxOpenOwners, pageCacheBytes: 64 * 1024 * 1024 };
   const pool = new OwnerPool({ dataDir, owners: 'ANY', idleCloseMs: 3_600_000, limits }, undefined, (message) =>
     warnings.push(message),
   );
-  return { pool, warnings };
+  return { pool, warnings, dataDir };
 }
 
 function fill(owner: PoolOwner, from: number, count: number) {
@@ -143,6 +142,31 @@ describe('checkpoints on the checkpoint thread', () => {
       assert.deepEqual(warnings, []);
     } finally {
       await pool.closeAll();
+    }
+  });
+});
+
+describe('opening an owner', () => {
+  test('unfinished uploads from before the open are removed off the event loop; one begun since stays', async () => {
+    const { pool, warnings, dataDir } = newPool();
+    const [ownerKey, databaseKey] = [randomKey(), randomKey()];
+    const filesDir = pool.authenticate(ownerKey, databaseKey).filesDir;
+    await pool.closeAll();
+    const leftOver = path.join(filesDir, 'left-over.partial');
+    const begunSince = path.join(filesDir, 'begun-since.partial');
+    fs.writeFileSync(leftOver, 'cut off by a crash');
+    fs.writeFileSync(begunSince, 'an upload going on');
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(begunSince, later, later);
+    const reopened = newPool(10, dataDir);
+    try {
+      reopened.pool.authenticate(ownerKey, databaseKey);
+      assert.ok(fs.existsSync(leftOver), 'listed after the open returned, not in it');
+      await until('the left-over upload to go', () => (fs.existsSync(leftOver) ? undefined : true));
+      assert.ok(fs.existsSync(begunSince), 'an upload begun since the open is not touched');
+      assert.deepEqual([...warnings, ...reopened.warnings], []);
+    } finally {
+      await reopened.pool.closeAll();
     }
   });
 });

@@ -5,7 +5,8 @@
  * opened the handle. Idle handles are checkpointed and closed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HEX_KEY } from '@pod/protocol';
@@ -295,7 +296,9 @@ export class OwnerPool {
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = this.pageCache.add(openEncrypted(path, key, create));
     restrictModes(dir, path);
-    removeUnfinishedUploads(filesDir);
+    removeUnfinishedUploads(filesDir, Date.now()).catch((error: Error) =>
+      this.warn(`owner ${hash}: unfinished uploads not removed (${error.message})`),
+    );
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
@@ -467,9 +470,17 @@ function restrictModes(dir: string, dbPath: string) {
   if (existsSync(filesDir)) chmodSync(filesDir, PRIVATE_DIR);
 }
 
-/** An upload cut off by a crash leaves only a temporary file: the blob is renamed into place last. */
-function removeUnfinishedUploads(filesDir: string) {
-  if (!existsSync(filesDir)) return mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
-  for (const name of readdirSync(filesDir))
-    if (name.endsWith('.partial')) rmSync(join(filesDir, name), { force: true });
+/**
+ * An upload cut off by a crash leaves only a temporary file: the blob is renamed into place last. Listed
+ * off the event loop (a folder of 100,000 photos takes ~0.5 s to list), so uploads may start meanwhile:
+ * only files unchanged since the owner opened are left from before.
+ */
+async function removeUnfinishedUploads(filesDir: string, openedAt: number) {
+  if (!existsSync(filesDir)) return void mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
+  for (const name of await readdir(filesDir)) {
+    if (!name.endsWith('.partial')) continue;
+    const path = join(filesDir, name);
+    const modified = (await stat(path).catch(() => undefined))?.mtimeMs;
+    if (modified !== undefined && modified < openedAt) await rm(path, { force: true });
+  }
 }
