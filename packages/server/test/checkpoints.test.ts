@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
+import { openEncrypted } from '../src/storage/database.js';
 import { holdLock, LOCK_FILE, STALE_MS } from '../src/storage/checkpoint-lock.js';
 import { type Owner as PoolOwner, OwnerPool } from '../src/storage/owners.js';
 import { declare, Owner, randomKey, sha256hex, startCli, stopCli, until, type CliPod } from './helpers.js';
@@ -166,6 +167,40 @@ describe('opening an owner', () => {
       assert.ok(fs.existsSync(begunSince), 'an upload begun since the open is not touched');
       assert.deepEqual([...warnings, ...reopened.warnings], []);
     } finally {
+      await reopened.pool.closeAll();
+    }
+  });
+});
+
+describe('forgetting old batches', () => {
+  test('batches older than a week go in steps after the open, found by their date; recent ones stay', async () => {
+    const { pool, warnings, dataDir } = newPool();
+    const [ownerKey, databaseKey] = [randomKey(), randomKey()];
+    const dbPath = path.join(pool.authenticate(ownerKey, databaseKey).dir, 'pod.db');
+    await pool.closeAll();
+    const db = openEncrypted(dbPath, Buffer.from(databaseKey, 'hex'), false);
+    const insert = db.prepare(
+      'INSERT INTO applied_batches (principal, batchId, answer, dateServerModified) VALUES (?, ?, ?, ?)',
+    );
+    const weekAndADay = 8 * 24 * 3600_000;
+    db.transaction(() => {
+      for (let n = 0; n < 100; n++) insert.run('', `old-${n}`, '{"createItems":[]}', Date.now() - weekAndADay);
+      insert.run('', 'recent', '{"createItems":[]}', Date.now());
+    })();
+    const plan = db
+      .prepare('EXPLAIN QUERY PLAN SELECT batchId FROM applied_batches WHERE dateServerModified < ?')
+      .all(0) as { detail: string }[];
+    assert.match(plan.map((row) => row.detail).join(' '), /applied_batches_by_date/);
+    const batches = db.prepare('SELECT batchId FROM applied_batches ORDER BY batchId').pluck();
+    const reopened = newPool(10, dataDir);
+    try {
+      reopened.pool.authenticate(ownerKey, databaseKey);
+      assert.equal(batches.all().length, 101, 'none forgotten inside the open');
+      await until('the old batches to go', () => (batches.all().length === 1 ? true : undefined));
+      assert.deepEqual(batches.all(), ['recent']);
+      assert.deepEqual([...warnings, ...reopened.warnings], []);
+    } finally {
+      db.close();
       await reopened.pool.closeAll();
     }
   });
