@@ -30,7 +30,8 @@ function handle(request: CheckpointRequest): void {
       connection(request.id).pragma('wal_checkpoint(PASSIVE)');
       return;
     case 'detach': {
-      const db = connection(request.id);
+      const db = connections.get(request.id);
+      if (!db) return; // its open failed, and said so
       connections.delete(request.id);
       if (request.checkpoint) db.pragma('wal_checkpoint(PASSIVE)');
       // The last connection to close checkpoints what is left and removes the WAL (SQLite does so).

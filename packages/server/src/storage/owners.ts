@@ -377,12 +377,10 @@ export class OwnerPool {
       if (!offThread) owner.db.pragma('wal_checkpoint(TRUNCATE)');
       owner.db.close();
     } finally {
-      if (!offThread) unlock(owner.dir);
+      // the lock goes once the thread's connection is closed too (it may be the last, then it writes pod.db)
+      this.settleLater(owner, this.checkpointer.detach(owner.checkpoints, { checkpoint: offThread }));
     }
     this.pageCache.rebalance();
-    const detached = this.checkpointer.detach(owner.checkpoints, { checkpoint: offThread });
-    if (offThread) this.settleLater(owner, detached);
-    else detached.catch(() => {});
     return true;
   }
 
