@@ -20,7 +20,7 @@ const CACHE_KIB = 256;
 function handle(request: CheckpointRequest): void {
   switch (request.op) {
     case 'attach': {
-      const db = openEncrypted(request.path, Buffer.from(request.key), false);
+      const db = openEncrypted(request.path, Buffer.from(request.key), false, false);
       db.pragma(`cache_size=-${CACHE_KIB}`);
       connections.set(request.id, db);
       return;
