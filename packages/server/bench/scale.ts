@@ -176,9 +176,10 @@ async function main() {
   let podStopped = false;
   try {
     await http.bulk({ createItems: schema, createEdges: [] });
-    // Filtered on before the fill, so both stores keep `count`'s equality index from the first item
-    // (a first filter on a full owner would build it in the background while the probes run).
-    for (const target of [http, ceiling.target]) await target.search({ count: -1 });
+    // Filtered on before the fill, so both stores keep the probed properties' equality indexes from the
+    // first item (a first filter on a full owner builds one in the background while the probes run).
+    for (const target of [http, ceiling.target])
+      for (const query of [{ count: -1 }, { tag: '' }]) await target.search(query);
     for (let from = 0; from < items; from += step) {
       const to = Math.min(items, from + step);
       stage(`in-process ceiling: items ${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')}`);
