@@ -80,7 +80,7 @@ async function main() {
       `${name.padEnd(9)} ${Math.round(rate(name)).toString().padStart(7)} items/s  ` +
         `${((rate(name) / rate('ceiling')) * 100).toFixed(0)}% of the ceiling`,
     );
-  owners.closeAll();
+  await owners.closeAll();
   await pod.close();
 }
 

@@ -31,7 +31,8 @@ export class Client {
   readonly owner = randomBytes(32).toString('hex');
   readonly auth = { type: 'ClientAuth', databaseKey: randomBytes(32).toString('hex') };
 
-  constructor(private readonly url: string) {}
+  /** Where the Pod listens (a bench that restarts it sets the new address). */
+  constructor(public url: string) {}
 
   /** A call's request body: the payload in its envelope. */
   body(payload: unknown): string {

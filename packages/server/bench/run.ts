@@ -340,7 +340,7 @@ async function main() {
   } finally {
     await pod.stop();
     raw.server.close();
-    ceilingOwners.closeAll();
+    await ceilingOwners.closeAll();
   }
   const fairness = await benchFairness(benchProgress('  fairness', 4));
   report('fairness: owner B get_item p50, A busy', fairness.busy.p50, 'ms', fairness.idle.p50, 'idle Pod', '', true);

@@ -169,7 +169,7 @@ export interface PodContext {
 }
 
 function createContext(app: FastifyInstance, config: PodConfig, parts: PodParts): PodContext {
-  const owners = new OwnerPool(config);
+  const owners = new OwnerPool(config, undefined, (message) => app.log.warn(message));
   const credentials = new PluginCredentials(config.dataDir);
   const feed = new ChangeFeed(config.limits);
   const plugins = createPluginParts(config, {

@@ -90,7 +90,7 @@ export class OwnerMoves {
           this.owners.moved.record(hash, to);
           recorded = true;
           await copy.send('finish', async () => walEnd(copy.dir));
-          this.owners.dropMoved(hash);
+          await this.owners.dropMoved(hash);
         });
       } finally {
         this.owners.thaw(hash);

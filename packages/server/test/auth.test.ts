@@ -5,10 +5,17 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { ownerHash } from '../src/config.js';
-import { usePod, Owner, rawPost, randomKey, sha256hex, snapshotFiles, until, walkFiles } from './helpers.js';
-
-/** The -shm file is SQLite's shared-memory index, not database content. */
-const withoutShm = (snapshot: Map<string, string>) => new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
+import {
+  usePod,
+  Owner,
+  rawPost,
+  randomKey,
+  sha256hex,
+  snapshotFiles,
+  until,
+  walkFiles,
+  withoutShm,
+} from './helpers.js';
 
 /** Waits until `o`'s database is closed: SQLite removes the -wal file when its last connection closes. */
 const databaseClosed = (dataDir: string, o: Owner) => {

@@ -269,6 +269,10 @@ export function snapshotFiles(dir: string): Map<string, string> {
   return map;
 }
 
+/** Without the -shm file: SQLite's shared-memory index (any connection's read may rewrite it), not content. */
+export const withoutShm = (snapshot: Map<string, string>) =>
+  new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it answers something other than undefined; fails naming `what` after `ms`. */

@@ -5,7 +5,8 @@
  * opened the handle. Idle handles are checkpointed and closed.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { HEX_KEY } from '@pod/protocol';
@@ -13,6 +14,7 @@ import { ownerHash, type PodConfig } from '../config.js';
 import { MovedError, PodError } from '../errors.js';
 import { MovedOwners } from '../moved-owners.js';
 import { holdLock, lockWaiting, STALE_MS, tryLock, unlock } from './checkpoint-lock.js';
+import { Checkpointer, type Attachment } from './checkpointer.js';
 import { openEncrypted, rekey, type Db } from './database.js';
 import { PageCacheBudget } from './page-cache.js';
 import { OwnerQuota } from './quota.js';
@@ -37,6 +39,10 @@ interface OpenOwner extends Owner {
   lastUsed: number;
   /** Requests still using the handle after their synchronous part (uploads). */
   busy: number;
+  /** Its connection on the checkpoint thread; replaced when the key changes. */
+  checkpoints: Attachment;
+  /** Work of this owner on the checkpoint thread that holds its checkpoint lock (released when none is left). */
+  lockHolds: number;
 }
 
 export type CommitListener = (owner: Owner, commit: Commit) => void;
@@ -55,6 +61,10 @@ export class OwnerPool {
   readonly quota: OwnerQuota;
   /** Owners in the last step of a move: nothing may open them meanwhile (`freeze`). */
   private readonly frozen = new Set<string>();
+  /** Runs checkpoints off the event loop. */
+  private readonly checkpointer = new Checkpointer();
+  /** Closes and checkpoints still running on the checkpoint thread, each releasing its lock when done. */
+  private readonly settling = new Set<Promise<void>>();
 
   constructor(
     private readonly config: Pick<PodConfig, 'dataDir' | 'owners' | 'idleCloseMs'> & {
@@ -62,6 +72,8 @@ export class OwnerPool {
     },
     /** Owners that moved to another Pod: their requests get a 307 there, never a new database here. */
     readonly moved = new MovedOwners(config.dataDir),
+    /** Hears what went wrong off the request path (a failed background checkpoint); never a key. */
+    private readonly warn: (message: string) => void = () => {},
   ) {
     this.pageCache = new PageCacheBudget(config.limits.pageCacheBytes);
     this.quota = new OwnerQuota(config.limits.ownerQuotaBytes);
@@ -157,12 +169,15 @@ export class OwnerPool {
     }
   }
 
-  private rekeyExclusive(owner: Owner, key: Buffer, digest: Buffer): Promise<void> {
-    return owner.store.exclusive(() => {
+  private async rekeyExclusive(owner: Owner, key: Buffer, digest: Buffer): Promise<void> {
+    await owner.store.exclusive(async () => {
       const open = this.openOf(owner);
       if (timingSafeEqual(open.keyDigest, digest))
         throw new PodError('invalid', 'newDatabaseKey is the current database key; choose a new random one');
       const path = join(this.config.dataDir, owner.hash, 'pod.db');
+      // the thread's connection goes too (the caller holds the checkpoint lock); it comes back with the key that works
+      await this.settleCheckpoint(open);
+      await this.checkpointer.detach(open.checkpoints, { checkpoint: false }).catch(() => {});
       // the switch out of WAL mode for the rekey needs the file alone
       owner.store.closeReader(() => this.pageCache.add(openReader(path, key)));
       try {
@@ -176,6 +191,7 @@ export class OwnerPool {
         throw error;
       }
       open.keyDigest = digest;
+      open.checkpoints = this.checkpointer.attach(path, key, this.warn);
     });
   }
 
@@ -184,12 +200,15 @@ export class OwnerPool {
     // Not under a backup's or an export's copy: they finish first (the lock goes with the folder).
     const release = await holdLock(owner.dir, STALE_MS);
     try {
-      await owner.store.exclusive(() => {
+      await owner.store.exclusive(async () => {
         const open = this.openOf(owner);
         this.open.delete(owner.hash);
+        await this.settleCheckpoint(open);
         owner.store.closeReader();
         open.db.close();
         this.pageCache.rebalance();
+        // its close (then the last) may checkpoint: before the folder goes
+        await this.checkpointer.detach(open.checkpoints, { checkpoint: false }).catch(() => {});
         rmSync(owner.dir, { recursive: true, force: true });
       });
     } finally {
@@ -236,13 +255,15 @@ export class OwnerPool {
   }
 
   /** Closes the owner without a checkpoint and forgets it: its data moved away (call inside `whileIdle`). */
-  dropMoved(hash: string) {
+  async dropMoved(hash: string): Promise<void> {
     const open = this.open.get(hash);
     if (!open) return;
     this.open.delete(hash);
+    await this.settleCheckpoint(open);
     open.store.closeReader();
     open.db.close();
     this.pageCache.rebalance();
+    await this.checkpointer.detach(open.checkpoints, { checkpoint: false }).catch(() => {});
   }
 
   /** Whether the owner (by hash) may have a database here (see --owners). */
@@ -285,7 +306,9 @@ export class OwnerPool {
     if (create) mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
     const db = this.pageCache.add(openEncrypted(path, key, create));
     restrictModes(dir, path);
-    removeUnfinishedUploads(filesDir);
+    removeUnfinishedUploads(filesDir, Date.now()).catch((error: Error) =>
+      this.warn(`owner ${hash}: unfinished uploads not removed (${error.message})`),
+    );
     const owner: OpenOwner = {
       hash,
       key: ownerKey,
@@ -295,10 +318,12 @@ export class OwnerPool {
       filesDir,
       lastUsed: Date.now(),
       busy: 0,
+      checkpoints: this.checkpointer.attach(path, key, this.warn),
+      lockHolds: 0,
       store: new OwnerStore(
         db,
         (commit) => {
-          checkpointIfLarge(owner);
+          this.checkpointIfLarge(owner);
           for (const listen of this.commitListeners) listen(owner, commit);
         },
         // opened on the first read snapshot; the key stays in memory only while the owner is open,
@@ -345,47 +370,92 @@ export class OwnerPool {
   }
 
   /**
-   * Checkpoints and closes (SQLite also checkpoints when the last connection closes) under the
-   * checkpoint lock; false, and the owner stays open, while a backup is copying its files.
+   * Closes the owner under the checkpoint lock; false, and the owner stays open, while a backup is copying
+   * its files. Its connections close here, at once and cheaply: the checkpoint thread's is still open, so
+   * neither is the last, which SQLite checkpoints in. That one then checkpoints and closes on the thread,
+   * which releases the lock when done (`settled`). Without it (opened a moment ago, or the thread failed)
+   * the owner is checkpointed and closed here, as before.
    */
   private closeOwner(owner: OpenOwner, { waitForBackup = false } = {}): boolean {
-    if (!(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
+    // A checkpoint of it running on the thread holds the lock already: the thread's close follows it.
+    const lockHeld = owner.lockHolds > 0;
+    if (lockHeld && !owner.checkpoints.ready) return false;
+    if (!lockHeld && !(waitForBackup ? lockWaiting(owner.dir, STALE_MS) : tryLock(owner.dir))) return false;
+    this.open.delete(owner.hash);
+    const offThread = owner.checkpoints.ready;
     try {
-      this.open.delete(owner.hash);
       owner.store.closeReader();
-      owner.db.pragma('wal_checkpoint(TRUNCATE)');
+      if (!offThread) owner.db.pragma('wal_checkpoint(TRUNCATE)');
       owner.db.close();
     } finally {
-      unlock(owner.dir);
+      // the lock goes once the thread's connection is closed too (it may be the last, then it writes pod.db)
+      this.settleLater(owner, this.checkpointer.detach(owner.checkpoints, { checkpoint: offThread }));
     }
     this.pageCache.rebalance();
     return true;
   }
 
-  /** On shutdown: waits for a backup copying an owner (at most until its lock would be stale). */
-  closeAll() {
+  /**
+   * Work on the checkpoint thread that writes pod.db, under the lock the caller took (or that work of the
+   * owner sent before still holds): the lock is released once no such work is left, and a failure reported.
+   * `settled` waits for all of it.
+   */
+  private settleLater(owner: OpenOwner, work: Promise<void>) {
+    owner.lockHolds++;
+    const done = work
+      .catch((error: Error) => this.warn(`a checkpoint of owner ${owner.hash} failed: ${error.message}`))
+      .finally(() => {
+        if (--owner.lockHolds === 0) unlock(owner.dir);
+        this.settling.delete(done);
+      });
+    this.settling.add(done);
+  }
+
+  /** Resolves once everything sent to the checkpoint thread so far is done: opens, checkpoints, closes. */
+  async settled(): Promise<void> {
+    await this.checkpointer.flush();
+    while (this.settling.size > 0) await Promise.all(this.settling);
+  }
+
+  /** Waits for the owner's running checkpoint, if any (it holds the lock the caller may need). */
+  private async settleCheckpoint(owner: OpenOwner) {
+    while (owner.lockHolds > 0) await Promise.all(this.settling);
+  }
+
+  /**
+   * A WAL larger than CHECKPOINT_WAL_BYTES is checkpointed after a commit, on the checkpoint thread,
+   * under the lock a backup takes (SQLite's automatic checkpoints are off: database.ts), so pod.db never
+   * changes while a backup copies it. Skipped while a backup holds the lock or one is running already.
+   */
+  private checkpointIfLarge(owner: OpenOwner) {
+    if (owner.lockHolds > 0) return;
+    const walBytes = statSync(join(owner.dir, 'pod.db-wal'), { throwIfNoEntry: false })?.size ?? 0;
+    if (walBytes <= CHECKPOINT_WAL_BYTES) return;
+    if (!tryLock(owner.dir)) return;
+    if (owner.checkpoints.failed) {
+      // no thread connection: inline, as before the thread (one still opening runs it next: messages keep order)
+      try {
+        owner.db.pragma('wal_checkpoint(PASSIVE)');
+      } finally {
+        unlock(owner.dir);
+      }
+      return;
+    }
+    this.settleLater(owner, this.checkpointer.checkpoint(owner.checkpoints));
+  }
+
+  /** On shutdown: waits for a backup copying an owner (at most until its lock would be stale), then for the thread. */
+  async closeAll(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.settled();
     for (const owner of this.open.values()) this.closeOwner(owner, { waitForBackup: true });
+    await this.settled();
+    await this.checkpointer.stop();
   }
 }
 
 /** A WAL larger than this is checkpointed after a commit (~40 MiB: checkpoints stay rare on the write path). */
 const CHECKPOINT_WAL_BYTES = 40 * 1024 * 1024;
-
-/**
- * SQLite's automatic checkpoints are off (database.ts): the Pod checkpoints itself, under the lock a
- * backup takes, so pod.db never changes while a backup copies it. Skipped while a backup holds the lock.
- */
-function checkpointIfLarge(owner: OpenOwner) {
-  const walBytes = statSync(join(owner.dir, 'pod.db-wal'), { throwIfNoEntry: false })?.size ?? 0;
-  if (walBytes <= CHECKPOINT_WAL_BYTES) return;
-  if (!tryLock(owner.dir)) return;
-  try {
-    owner.db.pragma('wal_checkpoint(PASSIVE)');
-  } finally {
-    unlock(owner.dir);
-  }
-}
 
 /** The read-only second connection of an owner's store: the snapshots of reads that span several event-loop turns. */
 function openReader(path: string, key: Buffer): Db {
@@ -409,9 +479,17 @@ function restrictModes(dir: string, dbPath: string) {
   if (existsSync(filesDir)) chmodSync(filesDir, PRIVATE_DIR);
 }
 
-/** An upload cut off by a crash leaves only a temporary file: the blob is renamed into place last. */
-function removeUnfinishedUploads(filesDir: string) {
-  if (!existsSync(filesDir)) return mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
-  for (const name of readdirSync(filesDir))
-    if (name.endsWith('.partial')) rmSync(join(filesDir, name), { force: true });
+/**
+ * An upload cut off by a crash leaves only a temporary file: the blob is renamed into place last. Listed
+ * off the event loop (a folder of 100,000 photos takes ~0.5 s to list), so uploads may start meanwhile:
+ * only files unchanged since the owner opened are left from before.
+ */
+async function removeUnfinishedUploads(filesDir: string, openedAt: number) {
+  if (!existsSync(filesDir)) return void mkdirSync(filesDir, { recursive: true, mode: PRIVATE_DIR });
+  for (const name of await readdir(filesDir)) {
+    if (!name.endsWith('.partial')) continue;
+    const path = join(filesDir, name);
+    const modified = (await stat(path).catch(() => undefined))?.mtimeMs;
+    if (modified !== undefined && modified < openedAt) await rm(path, { force: true });
+  }
 }

@@ -252,10 +252,27 @@ export class OwnerStore {
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
     this.lastDateServerModified = last ?? 0;
     this.accountRegistered = db.prepare("SELECT 1 FROM meta WHERE key = 'account'").get() !== undefined;
-    db.prepare('DELETE FROM applied_batches WHERE dateServerModified < ?').run(Date.now() - BATCH_MEMORY_MS);
+    const forget = db.prepare(
+      'DELETE FROM applied_batches WHERE (principal, batchId) IN ' +
+        '(SELECT principal, batchId FROM applied_batches WHERE dateServerModified < ? LIMIT 20)',
+    );
+    setImmediate(() => void this.forgetOldBatches(forget, Date.now() - BATCH_MEMORY_MS));
     // A build cut short (the owner closed meanwhile) goes on from its cursor.
     const building = db.prepare('SELECT name FROM properties WHERE indexState = ?').pluck().all(INDEX_BUILDING);
     for (const name of building as string[]) this.indexAnswers(this.schema.require(name));
+  }
+
+  /**
+   * Forgets the batches applied before `before`, a few per turn of the main connection: a week after an
+   * import of millions through the client (a batchId per bulk), their answers are hundreds of MiB to free,
+   * seconds of work that must not pause the owner's requests. A sweep cut short goes on at the next open.
+   */
+  private async forgetOldBatches(step: Statement, before: number): Promise<void> {
+    try {
+      while ((await this.withMain(() => step.run(before))).changes > 0) await new Promise(setImmediate);
+    } catch {
+      // the owner closed meanwhile
+    }
   }
 
   /**
