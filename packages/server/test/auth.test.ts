@@ -17,11 +17,15 @@ import {
   withoutShm,
 } from './helpers.js';
 
-/** Waits until `o`'s database is closed: SQLite removes the -wal file when its last connection closes. */
+/**
+ * Waits until `o`'s database is closed: SQLite removes the -wal file when its last connection (the
+ * checkpoint thread's) closes, and the thread then gives back the checkpoint lock it closed under.
+ */
 const databaseClosed = (dataDir: string, o: Owner) => {
   const wal = path.join(dataDir, ownerHash(o.owner), 'pod.db-wal');
+  const lock = path.join(dataDir, ownerHash(o.owner), 'checkpoint.lock');
   assert.ok(fs.existsSync(wal), 'the database is open: its -wal file exists');
-  return until('the owner database to close', () => (fs.existsSync(wal) ? undefined : true));
+  return until('the owner database to close', () => (fs.existsSync(wal) || fs.existsSync(lock) ? undefined : true));
 };
 
 describe('owner allow-list (403)', () => {

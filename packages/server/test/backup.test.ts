@@ -127,7 +127,14 @@ describe('pod backup and restore', () => {
       const copy = await startCli(restored);
       pods.push(copy);
       const there = new Owner(copy.url, owner.owner, owner.key);
-      const writes = await there.search({ type: 'Write' });
+      // paged: the writes' notes together pass the Pod's largest answer
+      const writes: Awaited<ReturnType<Owner['search']>> = [];
+      // without `_offset` a page holds every item of its last dateServerModified, so the next starts after it
+      for (let from = 0, page: typeof writes = []; from === 0 || page.length >= 500; ) {
+        page = await there.search({ type: 'Write', 'dateServerModified>=': from, _limit: 500 });
+        writes.push(...page);
+        from = Number(page.at(-1)?.dateServerModified ?? 0) + 1;
+      }
       const ids = new Set(writes.map((item) => item.id as string));
       const missing = before.filter((id) => !ids.has(id));
       t.diagnostic(`restored ${ids.size} writes, ${before.length} acknowledged before the backup began`);
