@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { chromiumSkip, launchChromium, startTestPod, type TestPod } from '@pod/server/testing';
 import type { PodConfig } from '@pod/server';
@@ -47,6 +48,19 @@ export async function startLab(overrides: Partial<PodConfig> = {}): Promise<Lab>
       await browser.close();
       await pod.close();
     },
+  };
+}
+
+/** A lab for the tests of the enclosing `describe`: started before them, closed after them. */
+export function useLab(overrides: Partial<PodConfig> = {}): () => Lab {
+  let lab: Lab | undefined;
+  before(async () => {
+    lab = await startLab(overrides);
+  });
+  after(async () => lab?.close());
+  return () => {
+    if (!lab) throw new Error('the lab starts before the tests of its describe');
+    return lab;
   };
 }
 

@@ -5,10 +5,10 @@
  * updates, a 100,000-item type that opens and scrolls to its end, phone width. Real Pod, real Chromium.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PodClient } from '@pod/client';
 import type { Page } from 'playwright-core';
-import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
+import { noBrowser, screenshot, useLab } from './browser.js';
 import { seedRows } from './seed.js';
 
 /** The notes in the Pod's order: the edge from the second moved it last (an edge bumps its source). */
@@ -16,15 +16,11 @@ const SEEDED_ORDER = ['green tea recipe', 'shopping list', 'analytical engine no
 const NOTE_SCHEMA = { title: 'Text', stars: 'Integer', weight: 'Real', done: 'Bool', due: 'DateTime' } as const;
 
 describe('the app: data views', { skip: noBrowser }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await startLab();
-  });
-  after(async () => lab?.close());
+  const lab = useLab();
 
   /** An owner (with an account, as the app makes them) holding notes by a person, made through the API. */
   async function seededOwner() {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     const declarations = [
       ...Object.entries(NOTE_SCHEMA).map(([propertyName, valueType]) => ({
@@ -50,9 +46,9 @@ describe('the app: data views', { skip: noBrowser }, () => {
   }
 
   async function openApp(client: PodClient, route = '', width?: number) {
-    const { page, foreignRequests } = await lab.page();
+    const { page, foreignRequests } = await lab().page();
     if (width) await page.setViewportSize({ width, height: 844 });
-    await page.goto(`${lab.pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`);
+    await page.goto(`${lab().pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`);
     await page.getByRole('heading', { name: 'Your data' }).waitFor();
     if (route) await page.evaluate((hash) => (location.hash = hash), route);
     return { page, foreignRequests };
@@ -283,7 +279,7 @@ describe('the app: data views', { skip: noBrowser }, () => {
   });
 
   test('a 100,000-item type: first rows at once, a DOM of at most 150 rows, the last item reached by scrolling', async () => {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     await seedRows(client, 100_000);
     const { page } = await openApp(client, '#/table/Row');

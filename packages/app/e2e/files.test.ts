@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import { File, Photo, PodClient } from '@pod/client';
 import type { Page } from 'playwright-core';
-import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
+import { noBrowser, screenshot, useLab } from './browser.js';
 
 /** A real PNG (RGB, a gradient) of the given size, written by hand: no image library needed. */
 function png(width: number, height: number): Buffer {
@@ -48,14 +48,10 @@ const PHOTO = png(1600, 1200);
 const TEXT = Buffer.from('Shopping: tea, bread, 2 lemons.\n');
 
 describe('the app: files and photos', { skip: noBrowser }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await startLab();
-  });
-  after(async () => lab?.close());
+  const lab = useLab();
 
   async function openApp(client: PodClient, route: string, width?: number) {
-    const { page, foreignRequests } = await lab.page();
+    const { page, foreignRequests } = await lab().page();
     if (width) await page.setViewportSize({ width, height: 844 });
     /** The Pod endpoints the page called, in order (`thumbnail`, `get_file`, …). */
     const endpoints: { name: string; body: string }[] = [];
@@ -64,7 +60,7 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
       const match = /^\/v4\/[0-9a-f]+\/(.+)$/.exec(path);
       if (match?.[1]) endpoints.push({ name: match[1].split('/')[0] ?? '', body: request.postData() ?? '' });
     });
-    await page.goto(`${lab.pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`);
+    await page.goto(`${lab().pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`);
     await page.getByRole('heading', { name: 'Your data' }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: route }).click();
     await page.getByRole('heading', { name: route, level: 2 }).waitFor();
@@ -90,7 +86,7 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
       });
 
   test('upload a photo and a text file, see them listed, the thumbnail in the grid, and download both', async () => {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     const { page, foreignRequests, endpoints } = await openApp(client, 'Files');
 
@@ -186,7 +182,7 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
   });
 
   test('a failed upload says so and stays; picking the file again stores it', async () => {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     const { page } = await openApp(client, 'Files');
     const refuse = (route: import('playwright-core').Route) =>
@@ -210,7 +206,7 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
   });
 
   test('the photo grid loads only the rows near the viewport and frees the thumbnails it scrolls away from', async () => {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     await client.addToSchema(File, Photo);
     const total = 120;
@@ -248,7 +244,7 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
   });
 
   test('a page of photos that fails to load says so, is not asked again by itself, and Try again loads it', async () => {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     await client.addToSchema(File, Photo);
     await client.createPhoto(png(64, 48), { filename: 'lake.png' });
@@ -271,7 +267,7 @@ describe('the app: files and photos', { skip: noBrowser }, () => {
   });
 
   test('at phone width the files and photos fit the screen', async () => {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     await client.addToSchema(File, Photo);
     await client.createPhoto(png(300, 600), { filename: 'tall.png' });

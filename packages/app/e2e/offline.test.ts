@@ -5,20 +5,16 @@
  * unless the owner forgets it. Real Pod, real Chromium, the Pod's state checked through the API.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PodClient } from '@pod/client';
 import type { Page } from 'playwright-core';
-import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
+import { noBrowser, screenshot, useLab } from './browser.js';
 
 describe('the app: local-first', { skip: noBrowser }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await startLab();
-  });
-  after(async () => lab?.close());
+  const lab = useLab();
 
   async function seededOwner() {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.registerAccount();
     await client.call('bulk', {
       createItems: [
@@ -36,7 +32,7 @@ describe('the app: local-first', { skip: noBrowser }, () => {
   }
 
   const signInUrl = (client: PodClient) =>
-    `${lab.pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`;
+    `${lab().pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`;
   const syncStatus = (page: Page) => page.getByRole('status', { name: 'Sync' });
   const go = (page: Page, hash: string) => page.evaluate((to) => (location.hash = to), hash);
 
@@ -53,7 +49,7 @@ describe('the app: local-first', { skip: noBrowser }, () => {
   test('offline: browse, edit and create; back online the new item reaches the Pod and the conflict is settled', async () => {
     const { client, notes } = await seededOwner();
     const edited = notes[0] as string;
-    const { context, page, foreignRequests } = await lab.page();
+    const { context, page, foreignRequests } = await lab().page();
     await page.goto(signInUrl(client));
     await syncStatus(page).getByText('Online and up to date').waitFor();
     await screenshot(page, 'sync-online');
@@ -112,7 +108,7 @@ describe('the app: local-first', { skip: noBrowser }, () => {
   test('keeping theirs drops the offline change; the Pod keeps its version', async () => {
     const { client, notes } = await seededOwner();
     const edited = notes[1] as string;
-    const { context, page } = await lab.page();
+    const { context, page } = await lab().page();
     await page.goto(signInUrl(client));
     await syncStatus(page).getByText('Online and up to date').waitFor();
     await context.setOffline(true);
@@ -135,7 +131,7 @@ describe('the app: local-first', { skip: noBrowser }, () => {
 
   test('two tabs: one keeps the replica, the other uses the Pod, and takes the replica over when it closes', async () => {
     const { client, notes } = await seededOwner();
-    const { context, page: first } = await lab.page();
+    const { context, page: first } = await lab().page();
     const bulks: string[] = [];
     const countBulks = (page: Page) =>
       page.on('request', (request) => request.url().endsWith('/bulk') && bulks.push(request.postData() ?? ''));
@@ -196,7 +192,7 @@ describe('the app: local-first', { skip: noBrowser }, () => {
 
   test("a reload while offline opens the app from the service worker's cache and the replica", async () => {
     const { client, notes } = await seededOwner();
-    const { context, page } = await lab.page();
+    const { context, page } = await lab().page();
     await page.goto(signInUrl(client));
     await syncStatus(page).getByText('Online and up to date').waitFor();
     await page.waitForFunction(async () => {
@@ -226,7 +222,7 @@ describe('the app: local-first', { skip: noBrowser }, () => {
 
   test('signing out keeps the replica for a fast reopen; "forget this browser\'s copy" deletes it', async () => {
     const { client } = await seededOwner();
-    const { page } = await lab.page();
+    const { page } = await lab().page();
     const databases = () =>
       page.evaluate(async () =>
         (await indexedDB.databases()).flatMap(({ name }) => (name?.startsWith('pod-replica-') ? [name] : [])),

@@ -10,13 +10,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Account, Message, Person, PodClient } from '@pod/client';
 import { PluginRunItem } from '@pod/plugin-kit';
 import { defaultConfig } from '@pod/server';
 import type { Page } from 'playwright-core';
-import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
+import { noBrowser, screenshot, useLab } from './browser.js';
 import { CODE_MESSAGE, LOG_IN } from './fixtures/importer-with-log-in.js';
 
 const IMPORTER = 'demo-importer';
@@ -29,30 +29,26 @@ const manifest = (name: string, image: string) =>
     .replaceAll('{{image}}', image);
 
 describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await startLab({
-      plugins: {
-        ...defaultConfig().plugins,
-        runner: 'process',
-        timeoutSeconds: 60,
-        commands: {
-          [IMPORTER]: [process.execPath, file('./fixtures/importer-with-log-in.js')],
-          [OAUTH]: [process.execPath, file('../../../plugin-kit/dist/test/fixtures/plugins.js'), 'oauth'],
-        },
+  const lab = useLab({
+    plugins: {
+      ...defaultConfig().plugins,
+      runner: 'process',
+      timeoutSeconds: 60,
+      commands: {
+        [IMPORTER]: [process.execPath, file('./fixtures/importer-with-log-in.js')],
+        [OAUTH]: [process.execPath, file('../../../plugin-kit/dist/test/fixtures/plugins.js'), 'oauth'],
       },
-    });
+    },
   });
-  after(async () => lab?.close());
 
   /** A new owner, signed in to the app by the address's fragment; console output is kept to check for secrets. */
   async function signedIn() {
-    const owner = new PodClient({ url: lab.pod.url });
+    const owner = new PodClient({ url: lab().pod.url });
     await owner.addToSchema(Message, Person, Account);
-    const { page, foreignRequests } = await lab.page();
+    const { page, foreignRequests } = await lab().page();
     const logged: string[] = [];
     page.on('console', (message) => logged.push(message.text()));
-    await page.goto(`${lab.pod.url}/#ownerKey=${owner.ownerKey}&databaseKey=${owner.databaseKey}`);
+    await page.goto(`${lab().pod.url}/#ownerKey=${owner.ownerKey}&databaseKey=${owner.databaseKey}`);
     await page.getByRole('heading', { name: 'Your data' }).waitFor();
     return { owner, page, foreignRequests, logged };
   }
@@ -175,7 +171,7 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     // the service's page stands in here: it grants at once and redirects to the Pod's address
     await context.route('https://auth.example.com/**', (route) => {
       const state = new URL(route.request().url()).searchParams.get('state');
-      return route.fulfill({ status: 302, headers: { location: `${lab.pod.url}/?code=good-code&state=${state}` } });
+      return route.fulfill({ status: 302, headers: { location: `${lab().pod.url}/?code=good-code&state=${state}` } });
     });
     const confirm = await install(page, manifest('OAuth demo', OAUTH), 'paste', [/logs in to your Demo account/]);
     await confirm.click();
@@ -186,7 +182,7 @@ describe('the app: plugins and what their runs ask', { skip: noBrowser }, () => 
     await screenshot(page, 'plugin-prompt-oauth');
     await dialog.getByRole('link', { name: 'Open the page that asks for your permission' }).click();
     await page.getByText('Your permission was passed to OAuth demo; it goes on.').waitFor();
-    assert.equal(page.url(), `${lab.pod.url}/#/oauth-return`, 'the code is out of the address bar');
+    assert.equal(page.url(), `${lab().pod.url}/#/oauth-return`, 'the code is out of the address bar');
     const done = await untilRun(owner, (run) => run.status === 'done', 'done');
     assert.equal(done.authUrl, undefined);
     const [account] = (await owner.search(Account, { service: 'demo', isMe: true })) as Account[];

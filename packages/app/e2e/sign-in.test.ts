@@ -5,20 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PodClient } from '@pod/client';
-import { type Lab, noBrowser, screenshot, startLab } from './browser.js';
+import { noBrowser, screenshot, useLab } from './browser.js';
 
 describe('the app: getting in', { skip: noBrowser }, () => {
-  let lab: Lab;
-  before(async () => {
-    lab = await startLab();
-  });
-  after(async () => lab?.close());
+  const lab = useLab();
 
   /** An owner with a few items, made through the API as another client would. */
   async function seededOwner() {
-    const client = new PodClient({ url: lab.pod.url });
+    const client = new PodClient({ url: lab().pod.url });
     await client.call('create_item', {
       type: 'ItemPropertySchema',
       itemType: 'Note',
@@ -34,7 +30,7 @@ describe('the app: getting in', { skip: noBrowser }, () => {
     page.evaluate(() => ({ local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage) }));
 
   test('GET / serves the app to a browser under a strict CSP, and JSON to everyone else', async () => {
-    const html = await fetch(`${lab.pod.url}/`, { headers: { accept: 'text/html,*/*;q=0.8' } });
+    const html = await fetch(`${lab().pod.url}/`, { headers: { accept: 'text/html,*/*;q=0.8' } });
     assert.equal(html.status, 200);
     assert.match(html.headers.get('content-type') ?? '', /text\/html/);
     const csp = html.headers.get('content-security-policy') ?? '';
@@ -45,15 +41,15 @@ describe('the app: getting in', { skip: noBrowser }, () => {
     const page = await html.text();
     assert.doesNotMatch(page, /<script>(?!<\/script>)|<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
     assert.doesNotMatch(page, /https?:\/\//, 'nothing from another origin');
-    const json = await fetch(`${lab.pod.url}/`);
+    const json = await fetch(`${lab().pod.url}/`);
     assert.deepEqual(Object.keys(await json.json()).sort(), ['api', 'pod', 'version']);
-    const python = await fetch(`${lab.pod.url}/`, { headers: { accept: '*/*' } });
+    const python = await fetch(`${lab().pod.url}/`, { headers: { accept: '*/*' } });
     assert.match(python.headers.get('content-type') ?? '', /application\/json/);
   });
 
   test('create a new Pod: keys shown once and saved as a file, then the Pod opens', async () => {
-    const { page, foreignRequests } = await lab.page();
-    await page.goto(`${lab.pod.url}/`);
+    const { page, foreignRequests } = await lab().page();
+    await page.goto(`${lab().pod.url}/`);
     await page.getByRole('tab', { name: 'Create a new Pod' }).click();
     const ownerKey = await page.getByLabel('Owner key').inputValue();
     const databaseKey = await page.getByLabel('Database key').inputValue();
@@ -74,7 +70,7 @@ describe('the app: getting in', { skip: noBrowser }, () => {
     await page.getByRole('heading', { name: 'Your data' }).waitFor();
     await screenshot(page, 'overview-new-pod');
     // the Pod exists now: a client with the same keys reads it
-    const summary = await new PodClient({ url: lab.pod.url, ownerKey, databaseKey }).summary();
+    const summary = await new PodClient({ url: lab().pod.url, ownerKey, databaseKey }).summary();
     assert.equal(typeof summary.items, 'number');
     const { local, session } = await storage(page);
     assert.equal(local.includes(databaseKey), false, 'no key in localStorage');
@@ -84,8 +80,8 @@ describe('the app: getting in', { skip: noBrowser }, () => {
 
   test('open with typed keys shows every type with its count; sign out forgets the keys', async () => {
     const client = await seededOwner();
-    const { page } = await lab.page();
-    await page.goto(`${lab.pod.url}/`);
+    const { page } = await lab().page();
+    await page.goto(`${lab().pod.url}/`);
     await page.getByLabel('Owner key').fill(client.ownerKey);
     await page.getByLabel('Database key').fill(client.databaseKey as string);
     await page.getByRole('button', { name: 'Open', exact: true }).click();
@@ -101,10 +97,10 @@ describe('the app: getting in', { skip: noBrowser }, () => {
 
   test('the address fragment signs in and is removed from the address bar at once', async () => {
     const client = await seededOwner();
-    const { page } = await lab.page();
-    await page.goto(`${lab.pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`);
+    const { page } = await lab().page();
+    await page.goto(`${lab().pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${client.databaseKey}`);
     await page.getByRole('heading', { name: 'Your data' }).waitFor();
-    assert.equal(page.url(), `${lab.pod.url}/`);
+    assert.equal(page.url(), `${lab().pod.url}/`);
     // a reload in the same tab stays signed in
     await page.reload();
     await page.getByRole('heading', { name: 'Your data' }).waitFor();
@@ -115,11 +111,11 @@ describe('the app: getting in', { skip: noBrowser }, () => {
 
   test('a wrong database key and an unknown owner key say so, and store and create nothing', async () => {
     const client = await seededOwner();
-    const { page } = await lab.page();
+    const { page } = await lab().page();
     const wrongKey = PodClient.generateKey();
-    await page.goto(`${lab.pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${wrongKey}`);
+    await page.goto(`${lab().pod.url}/#ownerKey=${client.ownerKey}&databaseKey=${wrongKey}`);
     await page.getByRole('alert').filter({ hasText: 'database key does not open this Pod' }).waitFor();
-    assert.equal(page.url(), `${lab.pod.url}/`);
+    assert.equal(page.url(), `${lab().pod.url}/`);
     assert.deepEqual(await storage(page), { local: '{}', session: '{}' });
 
     const stranger = PodClient.generateKey();
@@ -129,6 +125,6 @@ describe('the app: getting in', { skip: noBrowser }, () => {
     await page.getByRole('alert').filter({ hasText: 'no data for that owner key' }).waitFor();
     await screenshot(page, 'sign-in-wrong-key');
     assert.deepEqual(await storage(page), { local: '{}', session: '{}' });
-    await assert.rejects(new PodClient({ url: lab.pod.url, ownerKey: stranger }).summary(), /403|no database/);
+    await assert.rejects(new PodClient({ url: lab().pod.url, ownerKey: stranger }).summary(), /403|no database/);
   });
 });
