@@ -62,14 +62,20 @@ after(() => {
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A new owner of `pool` with its schema, filled until its last commit passed the checkpoint's WAL size. */
+function ownerPastCheckpoint(pool: OwnerPool): PoolOwner {
+  const owner = pool.authenticate(randomKey(), randomKey());
+  owner.store.write(() => owner.store.createItem(declare('body', 'Text')));
+  owner.store.write(() => owner.store.createItem(declare('n', 'Integer')));
+  fill(owner, 0, ITEMS_PAST_CHECKPOINT);
+  return owner;
+}
+
 describe('checkpoints on the checkpoint thread', () => {
   test('a commit past the WAL size returns before its checkpoint, which holds the lock; the event loop goes on', async () => {
     const { pool, warnings } = newPool();
     try {
-      const owner = pool.authenticate(randomKey(), randomKey());
-      owner.store.write(() => owner.store.createItem(declare('body', 'Text')));
-      owner.store.write(() => owner.store.createItem(declare('n', 'Integer')));
-      fill(owner, 0, ITEMS_PAST_CHECKPOINT);
+      const owner = ownerPastCheckpoint(pool);
       assert.ok(walBytes(owner) > CHECKPOINT_WAL_BYTES, `the WAL is ${walBytes(owner)} bytes`);
       assert.ok(locked(owner), 'the checkpoint runs after the commit returned, under the lock');
       const before = podDbHash(owner);
@@ -89,10 +95,7 @@ describe('checkpoints on the checkpoint thread', () => {
   test('a backup waits for a running checkpoint, and pod.db does not change while it holds the lock', async () => {
     const { pool, warnings } = newPool();
     try {
-      const owner = pool.authenticate(randomKey(), randomKey());
-      owner.store.write(() => owner.store.createItem(declare('body', 'Text')));
-      owner.store.write(() => owner.store.createItem(declare('n', 'Integer')));
-      fill(owner, 0, ITEMS_PAST_CHECKPOINT);
+      const owner = ownerPastCheckpoint(pool);
       let checkpointed = false;
       const settled = pool.settled().then(() => {
         checkpointed = true;
