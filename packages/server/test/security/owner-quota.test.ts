@@ -2,7 +2,8 @@
  * One owner must not fill the disk every owner of the Pod writes to (`--owner-quota`): once its folder
  * holds its quota, what would store more is refused with 507 and a message saying how to make room, an
  * upload is cut as its bytes pass the quota (nothing of it kept), concurrent uploads cannot pass it
- * together, an import cannot bring more; deleting goes on, and another owner is not touched.
+ * together, an import cannot bring more; deleting goes on, and another owner is not touched. A plugin's
+ * writes are the owner's: its credential cannot store past the owner's quota either.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,10 +11,19 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultConfig } from '../../src/config.js';
-import { Owner, sha256hex, startPod, type RunningPod } from '../helpers.js';
+import { Owner, rawPost, sha256hex, startPod, type RunningPod } from '../helpers.js';
+import { ownerWith, PluginPod } from './plugin-harness.js';
 
 const MiB = 1024 * 1024;
 const QUOTA = 6 * MiB;
+
+/** Announces a file of `bytes` random bytes and uploads it; the upload's answer. */
+async function store(owner: Owner, bytes: number) {
+  const data = randomBytes(bytes);
+  const sha256 = sha256hex(data);
+  await owner.create({ type: 'File', sha256 });
+  return { sha256, reply: await owner.upload(data, sha256) };
+}
 
 describe('owner storage quota', () => {
   let pod: RunningPod;
@@ -21,14 +31,6 @@ describe('owner storage quota', () => {
     pod = await startPod({ limits: { ...defaultConfig().limits, ownerQuotaBytes: QUOTA } });
   });
   after(async () => pod?.close());
-
-  /** Announces a file of `bytes` random bytes and uploads it; the upload's answer. */
-  async function store(owner: Owner, bytes: number) {
-    const data = randomBytes(bytes);
-    const sha256 = sha256hex(data);
-    await owner.create({ type: 'File', sha256 });
-    return { sha256, reply: await owner.upload(data, sha256) };
-  }
 
   const blobsOf = (owner: Owner) => readdirSync(join(pod.dataDir, sha256hex(Buffer.from(owner.owner, 'hex')), 'files'));
 
@@ -89,5 +91,50 @@ describe('owner storage quota', () => {
     });
     assert.equal(response.status, 413);
     assert.match(await response.text(), /--owner-quota/);
+  });
+});
+
+describe("a plugin's writes count toward its owner's quota", () => {
+  let lab: PluginPod;
+  before(async () => {
+    lab = await PluginPod.start({ limits: { ...defaultConfig().limits, ownerQuotaBytes: QUOTA } });
+  });
+  after(async () => lab?.close());
+
+  test('an owner at its quota: the plugin is refused 507 on items, bulks and uploads, and goes on once there is room', async () => {
+    const owner = await ownerWith(lab.url, 'note');
+    const plugin = await lab.runAs(owner, 'importer-image', {
+      read: { Note: '*', File: '*' },
+      write: { Note: '*', File: '*' },
+    });
+    const pluginUpload = (data: Uint8Array) => rawPost(plugin.uploadBPath(sha256hex(data)), data);
+    const owned: string[] = [];
+    for (;;) {
+      const data = randomBytes(MiB);
+      await plugin.create({ type: 'File', sha256: sha256hex(data) });
+      const reply = await pluginUpload(data);
+      if (reply.status !== 200) {
+        assert.equal(reply.status, 507, reply.text);
+        break;
+      }
+      owned.push(sha256hex(data));
+      assert.ok(owned.length < 7, 'the plugin stored more than the 6 MiB quota');
+    }
+    assert.ok(owned.length >= 4, `${owned.length} files of 1 MiB stored by the plugin under 6 MiB`);
+    // the owner's folder is full: what the plugin would add is refused, and says why
+    while ((await store(owner, 128 * 1024)).reply.status === 200);
+    let refusal: Awaited<ReturnType<Owner['call']>> | undefined;
+    for (let notes = 0; !refusal && notes < 500; notes++) {
+      const reply = await plugin.call('create_item', { type: 'Note', note: 'x'.repeat(4000) });
+      if (reply.status !== 200) refusal = reply;
+    }
+    assert.equal(refusal?.status, 507, refusal?.text);
+    assert.match(refusal?.text ?? '', /--owner-quota/);
+    await plugin.fails('bulk', { createItems: [{ type: 'Note', note: 'more' }] }, 507);
+    assert.equal((await pluginUpload(randomBytes(1024))).status, 507);
+
+    await owner.ok('delete_file', { sha256: owned[0] });
+    await owner.ok('delete_file', { sha256: owned[1] });
+    assert.equal(typeof (await plugin.create({ type: 'Note', note: 'room again' })), 'string');
   });
 });
