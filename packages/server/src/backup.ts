@@ -12,7 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readdirSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +21,7 @@ import { HEX_KEY } from '@pod/protocol';
 import { PodError } from './errors.js';
 import { MOVED_OWNERS_FILE } from './moved-owners.js';
 import { holdLock } from './storage/checkpoint-lock.js';
+import { syncPath } from './storage/durable.js';
 
 export const MANIFEST = 'manifest.json';
 const DATABASE_FILES = ['pod.db', 'pod.db-wal'] as const;
@@ -154,22 +155,13 @@ async function copyHashed(
 ): Promise<{ bytes: number; sha256: string }> {
   const meter = hashingMeter(onBytes);
   await pipeline(createReadStream(from), meter.stream, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
-  await syncFile(to);
+  await syncPath(to);
   return meter.result();
-}
-
-async function syncFile(path: string) {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function writeDurably(path: string, text: string) {
   await writeFile(path, text, { mode: 0o600, flag: 'wx' });
-  await syncFile(path);
+  await syncPath(path);
 }
 
 /** A backup's manifest, or a 4xx-kind error saying why the folder is not a complete backup. */
@@ -239,6 +231,7 @@ export async function restore(fromDir: string, dataDir: string, progress: Progre
     }
     for (const owner of manifest.owners) await rename(join(staging, owner.hash), join(dataDir, owner.hash));
     for (const record of manifest.records ?? []) await rename(join(staging, record.path), join(dataDir, record.path));
+    await syncPath(dataDir);
   } catch (error) {
     if (created) await rm(dataDir, { recursive: true, force: true });
     throw error;

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { HEX_KEY, type MoveReceived } from '@pod/protocol';
 import { PodError } from './errors.js';
 import { receiveArchive, type ArchiveManifest } from './owner-archive.js';
+import { syncPath } from './storage/durable.js';
 import type { OwnerPool } from './storage/owners.js';
 
 export class MoveTarget {
@@ -82,6 +83,8 @@ export class MoveTarget {
       try {
         if (this.owners.hasData(hash)) throw new PodError('conflict', 'this owner already has data on this Pod');
         await rename(staging, join(this.dataDir, hash));
+        // durable before the answer: the source deletes its copy once it has it
+        await syncPath(this.dataDir);
         this.owners.moved.forget(hash);
         return answer;
       } catch (error) {
@@ -108,12 +111,15 @@ export class MoveTarget {
       if (walFrom === 0) await rm(wal, { force: true });
       else await truncate(wal, walFrom);
       for (const entry of manifest.entries)
-        if (entry.path === 'pod.db-wal')
+        if (entry.path === 'pod.db-wal') {
           await pipeline(createReadStream(join(rest, entry.path)), createWriteStream(wal, { flags: 'a', mode: 0o600 }));
-        else await rename(join(rest, entry.path), join(staging, entry.path));
+          await syncPath(wal);
+        } else await rename(join(rest, entry.path), join(staging, entry.path));
       const present = new Set(manifest.present ?? []);
       for (const name of readdirSync(join(staging, 'files')))
         if (!present.has(name)) await rm(join(staging, 'files', name), { force: true });
+      await syncPath(join(staging, 'files'));
+      await syncPath(staging);
       return received(manifest);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });

@@ -4,8 +4,9 @@
  * new host across restarts, and no request to a moved owner creates a new, empty database here.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { syncPathNow } from './storage/durable.js';
 
 /** Its file name in the data folder (a backup carries it too). */
 export const MOVED_OWNERS_FILE = 'moved-owners.json';
@@ -41,6 +42,9 @@ export class MovedOwners {
   private save() {
     const partial = `${this.path}.partial`;
     writeFileSync(partial, `${JSON.stringify(this.owners, null, 2)}\n`, { mode: 0o600 });
+    syncPathNow(partial);
     renameSync(partial, this.path);
+    // a record lost in a crash would let a request make a new, empty database for an owner who moved
+    syncPathNow(dirname(this.path));
   }
 }

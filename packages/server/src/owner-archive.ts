@@ -27,6 +27,7 @@ import { HEX_KEY } from '@pod/protocol';
 import { Entry, LOCK_WAIT_MS, hashingMeter } from './backup.js';
 import { PodError } from './errors.js';
 import { holdLock } from './storage/checkpoint-lock.js';
+import { syncPath } from './storage/durable.js';
 
 const MANIFEST = 'manifest.json';
 const ENTRY_NAME = /^(pod\.db(-wal)?|files\/[0-9a-zA-Z_-]+)$/;
@@ -185,6 +186,7 @@ export async function importOwner(
       if (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') alreadyThere();
       throw error;
     });
+    await syncPath(dataDir);
     return manifest;
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -217,6 +219,8 @@ export async function receiveArchive(archive: Readable, staging: string): Promis
       if (!ENTRY_NAME.test(name) || received.has(name)) throw damaged(`unexpected entry ${name}`);
       const meter = hashingMeter();
       await pipeline(entry, meter.stream, createWriteStream(join(staging, name), { flags: 'wx', mode: 0o600 }));
+      // on disk before the answer: a move's source deletes its copy once the target has answered
+      await syncPath(join(staging, name));
       received.set(name, { path: name, ...meter.result() });
     }
   };
@@ -233,6 +237,8 @@ export async function receiveArchive(archive: Readable, staging: string): Promis
       throw damaged(`${name} differs from the manifest`);
   }
   for (const name of listed.keys()) if (!received.has(name)) throw damaged(`${name} is missing`);
+  await syncPath(join(staging, 'files'));
+  await syncPath(staging);
   return manifest;
 }
 

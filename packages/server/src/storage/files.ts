@@ -12,11 +12,12 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, finished, pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { PodError, badRequest, notFound } from '../errors.js';
+import { syncPath } from './durable.js';
 import type { Owner } from './owners.js';
 import { BlobFormat, type SealedBlob, type StoredFile } from './store.js';
 
@@ -282,14 +283,4 @@ function openLegacy(file: StoredFile, damaged: () => Error): Transform {
       done(null, held);
     },
   });
-}
-
-/** fsync of a file (its data) or a folder (a rename into it). */
-async function syncPath(path: string) {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
