@@ -275,6 +275,15 @@ export const withoutShm = (snapshot: Map<string, string>) =>
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The environment a test plugin wrote to `file` as JSON: undefined while it is missing or still being written. */
+export function pluginEnvironment(file: string): Record<string, string> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Polls `probe` until it answers something other than undefined; fails naming `what` after `ms`. */
 export async function until<T>(
   what: string,

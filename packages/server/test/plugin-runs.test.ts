@@ -2,13 +2,13 @@
 // run's credential may and may not do.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
 import type { PluginRunner, RunningPlugin } from '../src/plugins/runner.js';
-import { declare, Owner, sha256hex, startPod, type RunningPod, until } from './helpers.js';
+import { declare, pluginEnvironment, Owner, sha256hex, startPod, type RunningPod, until } from './helpers.js';
 
 const PLUGIN = fileURLToPath(new URL('../../test/fixtures/capture-plugin.mjs', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'pod-runs-'));
@@ -90,11 +90,7 @@ describe('plugin runs', () => {
       });
       assert.equal(setup.createItems.length, 5);
       runId = 'run-wait-1';
-      const env = await until('the plugin to start', () =>
-        existsSync(envFile('wait'))
-          ? (JSON.parse(readFileSync(envFile('wait'), 'utf8')) as Record<string, string>)
-          : undefined,
-      );
+      const env = await until('the plugin to start', () => pluginEnvironment(envFile('wait')));
       assert.equal(env.POD_PLUGINRUN_ID, runId);
       assert.equal(env.POD_OWNER, o.owner);
       assert.equal(JSON.parse(env.POD_TARGET_ITEM!).id, runId);

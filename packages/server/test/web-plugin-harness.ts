@@ -3,13 +3,13 @@
  * serves /v1/health and /v1/api, `web-hang` never answers its health check. A run's environment
  * (its credential and POD_WEBSERVER_PORT) is read once its web server listens.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, type PodConfig } from '../src/config.js';
 import { ProcessRunner } from '../src/plugins/process-runner.js';
-import { Owner, startPod, until, type RunningPod } from './helpers.js';
+import { pluginEnvironment, Owner, startPod, until, type RunningPod } from './helpers.js';
 import { PluginCaller } from './security/plugin-harness.js';
 
 export { PluginCaller };
@@ -62,13 +62,7 @@ export class WebPluginPod {
   async run(owner: Owner, image = 'web-image', fields: Record<string, unknown> = {}): Promise<PluginCaller> {
     const runId = await owner.create({ type: 'PluginRun', containerImage: image, status: 'created', ...fields });
     const file = join(this.scratch, `${runId}.json`);
-    const env = await until(`run ${runId} to listen`, () => {
-      try {
-        return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : undefined;
-      } catch {
-        return undefined; // read while it was being written
-      }
-    });
+    const env = await until(`run ${runId} to listen`, () => pluginEnvironment(file));
     return new PluginCaller(owner, runId, env);
   }
 }

@@ -4,13 +4,13 @@
  * caller that talks to the Pod exactly as a malicious plugin would.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, type PodConfig } from '../../src/config.js';
 import { ProcessRunner } from '../../src/plugins/process-runner.js';
-import { Owner, startPod, type RunningPod, until } from '../helpers.js';
+import { pluginEnvironment, Owner, startPod, type RunningPod, until } from '../helpers.js';
 
 const PLUGIN = fileURLToPath(new URL('../../../test/fixtures/capture-plugin.mjs', import.meta.url));
 /** Images the runner starts; each writes its environment to `<scratch>/<image>.json`. */
@@ -67,13 +67,8 @@ export class PluginPod {
     return until(
       `run ${runId} to start`,
       () => {
-        if (!existsSync(file)) return undefined;
-        try {
-          const env = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-          return env.POD_PLUGINRUN_ID === runId ? env : undefined;
-        } catch {
-          return undefined; // caught while the next run of the image rewrites it
-        }
+        const env = pluginEnvironment(file); // undefined too while the next run of the image rewrites it
+        return env?.POD_PLUGINRUN_ID === runId ? env : undefined;
       },
       ms,
     );

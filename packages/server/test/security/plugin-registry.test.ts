@@ -6,14 +6,14 @@
  * refuses plugins. A run's settings must fit its Plugin's declaration or it never starts.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { defaultConfig } from '../../src/config.js';
 import { PluginDir } from '../../src/plugins/plugin-dir.js';
-import { Owner, startPod, until, type RunningPod } from '../helpers.js';
+import { pluginEnvironment, Owner, startPod, until, type RunningPod } from '../helpers.js';
 import { PluginCaller } from './plugin-harness.js';
 
 const PLUGIN = fileURLToPath(new URL('../../../test/fixtures/capture-plugin.mjs', import.meta.url));
@@ -125,10 +125,9 @@ describe('the watched plugin folder', () => {
     assert.equal(run.podLaunchStatus, 'imageMissing');
     const started = await startRun('waiting');
     assert.equal(started.podLaunchStatus, 'started', started.podLaunchMessage);
-    const env = await until("the waiting plugin's environment", () => {
-      const file = join(scratch, 'waiting.out.json');
-      return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : undefined;
-    });
+    const env = await until("the waiting plugin's environment", () =>
+      pluginEnvironment(join(scratch, 'waiting.out.json')),
+    );
     const plugin = new PluginCaller(owner, started.id, env);
     const refused = await plugin.fails('plugin_images', {}, 403);
     assert.match(refused.text, /for its owner/);
