@@ -21,6 +21,8 @@ export interface GraphqlOptions {
   types: PropertyTypes;
   /** Whether the equality index answers filters on a property now (else they read items.props; store.ts). */
   indexed: (name: string) => boolean;
+  /** The table that holds the equality index now (ordered-index.ts). */
+  equalityTable: string;
 }
 
 interface RunContext extends GraphqlOptions {
@@ -119,12 +121,13 @@ function rootSource(
   root: RootLevel,
   textScope: readonly TextField[] | undefined,
   indexed: (name: string) => boolean,
+  equalityTable: string,
 ): Sql {
   const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
   // The condition the index answers is not checked again on the row.
   const driven = (driver: Condition, values: string, ...params: unknown[]) => {
     const sql = new Sql().add(
-      ' FROM property_values f CROSS JOIN items o ' +
+      ` FROM ${equalityTable} f CROSS JOIN items o ` +
         `WHERE f.prop = ? AND f.value ${values} AND o.row = f.item AND o.type = ?`,
       ...params,
       root.type,
@@ -254,7 +257,11 @@ async function roots(
   context: RunContext,
 ): Promise<{ found: Found[]; total: number }> {
   const { db, view } = context;
-  const where = readMode(context, rootSource(root, textScope(context, root.type), context.indexed), root);
+  const where = readMode(
+    context,
+    rootSource(root, textScope(context, root.type), context.indexed, context.equalityTable),
+    root,
+  );
   const select = columns(root, view, new Sql().add('SELECT '));
   const sql = new Sql().add(select.text + where.text, ...select.params, ...where.params).add(' ORDER BY ');
   ordering(root, sql).add('o.dateServerModified, o.row');
