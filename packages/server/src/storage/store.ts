@@ -245,11 +245,13 @@ export class OwnerStore {
    * `reader`: a second connection to the same file, used only for reads that span several event
    * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on. Given
    * as a function, it is opened on first use: most first requests to a cold owner need none.
+   * `onBackgroundCommit`: a step of an index build or move committed (the pool checkpoints a large WAL).
    */
   constructor(
     private readonly db: Db,
     private readonly onCommit: (commit: Commit) => void = () => {},
     reader: Db | (() => Db) = db,
+    private readonly onBackgroundCommit: () => void = () => {},
   ) {
     this.openReader = typeof reader === 'function' ? reader : () => reader;
     this.orderPhase = orderPhase(db);
@@ -283,14 +285,18 @@ export class OwnerStore {
     try {
       while (this.orderPhase === 'building') {
         await new Promise(setImmediate);
-        if (await this.withMain(() => orderStep(this.db)))
+        const built = await this.withMain(() => orderStep(this.db));
+        this.onBackgroundCommit();
+        if (built)
           await this.exclusive(() => {
             this.orderPhase = 'draining';
           });
       }
       while (this.orderPhase === 'draining') {
         await new Promise(setImmediate);
-        if (await this.withMain(() => drainStep(this.db))) this.orderPhase = 'done';
+        const drained = await this.withMain(() => drainStep(this.db));
+        this.onBackgroundCommit();
+        if (drained) this.orderPhase = 'done';
       }
     } catch {
       // the owner closed meanwhile
@@ -399,7 +405,9 @@ export class OwnerStore {
       });
       for (;;) {
         await new Promise(setImmediate);
-        if (await this.withMain(() => indexStep(this.db, current(), this.orderPhase === 'building'))) break;
+        const done = await this.withMain(() => indexStep(this.db, current(), this.orderPhase === 'building'));
+        this.onBackgroundCommit();
+        if (done) break;
       }
       await this.exclusive(() => this.db.transaction(() => this.schema.setIndex(current(), INDEXED))());
     } catch {
