@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startTestPod, type TestPod } from '../src/testing.js';
-import { LAYOUT_VERSION, type Db } from '../src/storage/database.js';
 
 export { freePort };
 import type { PodConfig } from '../src/config.js';
@@ -386,22 +385,4 @@ export async function latenciesWhile<T>(
     sorted.push(performance.now() - started);
   }
   return { sorted: sorted.sort((x, y) => x - y), answer: await settled };
-}
-
-/**
- * Turns a database back into the layout before the ordered equality index (ordered-index.ts), as a
- * Pod of then left it: its entries in the old, unordered table. The migration runs at the next open.
- */
-export function toLayoutBeforeOrderedIndex(db: Db): void {
-  db.exec(`
-    CREATE TABLE property_values (
-      prop INTEGER NOT NULL,
-      value NOT NULL,
-      item INTEGER NOT NULL,
-      PRIMARY KEY (prop, value, item)
-    ) WITHOUT ROWID;
-    INSERT INTO property_values SELECT prop, value, item FROM property_order;
-    DROP TABLE property_order;
-  `);
-  db.pragma(`user_version=${LAYOUT_VERSION - 1}`);
 }

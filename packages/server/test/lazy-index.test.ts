@@ -11,8 +11,8 @@ import { LAYOUT_VERSION, openEncrypted, type Db } from '../src/storage/database.
 import { INDEX_BUILD_ROWS } from '../src/storage/lazy-index.js';
 import { INDEXED, NOT_INDEXED } from '../src/storage/schema.js';
 import { BlobFormat, OwnerStore } from '../src/storage/store.js';
-import { orderPhase } from '../src/storage/ordered-index.js';
-import { toLayoutBeforeOrderedIndex, until } from './helpers.js';
+import { orderPhase, toLayoutBeforeOrderedIndex } from '../src/storage/ordered-index.js';
+import { until } from './helpers.js';
 
 const PROPERTIES = { word: 'Text', n: 'Integer', r: 'Real', flag: 'Bool' } as const;
 const declarations = Object.entries(PROPERTIES).map(([propertyName, valueType]) => ({

@@ -8,10 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { AnswerBudget } from '../src/storage/answer.js';
 import { openEncrypted, type Db } from '../src/storage/database.js';
-import { DRAIN_ENTRIES, ORDER_BUILD_ROWS, orderPhase } from '../src/storage/ordered-index.js';
+import { parseQuery } from '../src/storage/graphql/query.js';
+import {
+  DRAIN_ENTRIES,
+  ORDER_BUILD_ROWS,
+  orderPhase,
+  toLayoutBeforeOrderedIndex,
+} from '../src/storage/ordered-index.js';
 import { BlobFormat, OwnerStore } from '../src/storage/store.js';
-import { toLayoutBeforeOrderedIndex, until } from './helpers.js';
+import { until } from './helpers.js';
 
 const TAGS = 5;
 const DECLARATIONS = Object.entries({ tag: 'Text', n: 'Integer', flag: 'Bool' }).map(([propertyName, valueType]) => ({
@@ -100,13 +107,16 @@ function reference(rows: Row[], query: Record<string, unknown>): string[] {
 const ids = (json: string) => (JSON.parse(json) as { id: string }[]).map((item) => item.id);
 
 /** Equality searches of every tag with limits, both orders, offsets and further filters, against `reference`. */
-function checkSearches(store: OwnerStore, db: Db, when: string): void {
-  const rows = (
+const itemRows = (db: Db): Row[] =>
+  (
     db.prepare('SELECT id, row, dateServerModified AS dsm, type, deleted, props FROM items').all() as (Omit<
       Row,
       'props'
     > & { props: string })[]
   ).map((r) => ({ ...r, props: JSON.parse(r.props) as Record<string, unknown> }));
+
+function checkSearches(store: OwnerStore, db: Db, when: string): void {
+  const rows = itemRows(db);
   for (let t = 0; t < TAGS; t++)
     for (const window of [{ _limit: 1 }, { _limit: 7 }, { _limit: 100 }, { _limit: 10, _offset: 5 }, {}])
       for (const order of [{}, { _sortOrder: 'Desc' }])
@@ -137,6 +147,26 @@ test('an equality search with a limit answers as the sort of every match did: or
     for (let round = 0; round < 3; round++) changes(store, round, count);
     assert.deepEqual(indexMismatch(db), []);
     checkSearches(store, db, 'after updates, deletes and edges');
+    // GraphQL roots driven by one value: a strict window, no tie rule
+    const rows = itemRows(db);
+    for (let t = 0; t < TAGS; t++)
+      for (const [limit, offset] of [
+        [7, 0],
+        [50, 3],
+      ] as const) {
+        const text = `{ Thing(filter: {tag: {eq: "t${t}"}}, limit: ${limit}, offset: ${offset}) { tag } }`;
+        const chunks = await store.graphqlAnswer(
+          parseQuery(text, (name) => store.schema.get(name)),
+          undefined,
+          new AnswerBudget(64 << 20),
+        );
+        const answer = (JSON.parse(chunks.join('')) as { data: { id: string }[] }).data.map((item) => item.id);
+        assert.deepEqual(
+          answer,
+          reference(rows, { tag: `t${t}`, type: 'Thing', _limit: limit, _offset: offset }),
+          text,
+        );
+      }
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

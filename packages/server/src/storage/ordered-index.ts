@@ -12,12 +12,12 @@
  * row is in, searches switch to the new table and the old one is emptied in steps, then dropped
  * (`draining`). A new database gets the new table alone.
  */
-import type { Db } from './database.js';
+import { type Db, LAYOUT_VERSION } from './database.js';
 
 /** Item rows read per build step: a few milliseconds, so that the owner's requests go on between steps. */
-export const ORDER_BUILD_ROWS = 2_000;
+export const ORDER_BUILD_ROWS = 500;
 /** Old entries deleted per drain step: deleting from the front of the table is cheap, sequential pages. */
-export const DRAIN_ENTRIES = 10_000;
+export const DRAIN_ENTRIES = 4_000;
 
 /** The ordered table; `LEGACY_TABLE` is the one it replaces. */
 export const ORDERED_TABLE = 'property_order';
@@ -83,4 +83,22 @@ export function drainStep(db: Db): boolean {
     if (deleted === 0) db.exec(`DROP TABLE ${LEGACY_TABLE}`);
     return deleted === 0;
   })();
+}
+
+/**
+ * For tests and benchmarks: turns a database back into the layout before the ordered index, as a Pod of
+ * then left it (its entries in the old, unordered table). The migration runs again at the next open.
+ */
+export function toLayoutBeforeOrderedIndex(db: Db): void {
+  db.exec(`
+    CREATE TABLE ${LEGACY_TABLE} (
+      prop INTEGER NOT NULL,
+      value NOT NULL,
+      item INTEGER NOT NULL,
+      PRIMARY KEY (prop, value, item)
+    ) WITHOUT ROWID;
+    INSERT INTO ${LEGACY_TABLE} SELECT prop, value, item FROM ${ORDERED_TABLE} ORDER BY prop, value, item;
+    DROP TABLE ${ORDERED_TABLE};
+  `);
+  db.pragma(`user_version=${LAYOUT_VERSION - 1}`);
 }

@@ -330,6 +330,7 @@ export class OwnerStore {
       this.sql(`INSERT INTO ${LEGACY_TABLE} (prop, value, item) VALUES (?, ?, ?)`).run(prop, value, row);
   }
 
+  /** Removes an entry, found by its whole key: the item's date at its last write. */
   private dropEntry(prop: number, value: unknown, dsm: number, row: number): void {
     this.sql(`DELETE FROM ${ORDERED_TABLE} WHERE prop = ? AND value = ? AND dsm = ? AND item = ?`).run(
       prop,
