@@ -105,7 +105,8 @@ function open(candidate: Candidate, dir: string) {
     'INSERT INTO items (id, type, dateCreated, dateModified, dateServerModified, deleted, props, creator, creatorRun) ' +
       'VALUES (?, ?, ?, ?, ?, 0, ?, NULL, NULL)',
   );
-  const index = db.prepare('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
+  // the equality index as the Pod now keeps it, ordered by date within a value (ordered-index.ts)
+  const index = db.prepare('INSERT INTO property_order (prop, value, dsm, item) VALUES (?, ?, ?, ?)');
   const text = db.prepare(candidate.ftsReplace ? SET_TEXT : SET_TEXT.replace('INSERT OR REPLACE', 'INSERT'));
   const makeId = candidate.timeOrderedIds ? timeOrderedId : randomId;
   const indexes = (name: string) => candidate.indexed === 'all' || (candidate.indexed === 'tag' && name === 'tag');
@@ -125,7 +126,7 @@ function open(candidate: Candidate, dir: string) {
       const row = Number(insertItem.run(makeId(), 'Note', now, now, dsm, json).lastInsertRowid);
       for (const [name, value] of values) {
         const prop = props.get(name) ?? 0;
-        if (indexes(name)) index.run(prop, value, row);
+        if (indexes(name)) index.run(prop, value, dsm, row);
         if (candidate.fullText && typeof value === 'string') text.run(row, prop, value);
       }
     }

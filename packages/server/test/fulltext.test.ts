@@ -256,7 +256,10 @@ describe('the full-text index of a database made before it', () => {
       });
       // as a database of the previous release: no index; then the migration's work
       db.exec('DROP TABLE fulltext');
+      // the migration reads the equality index as it was then (ordered-index.ts came later)
+      db.exec('CREATE TABLE property_values AS SELECT prop, value, item FROM property_order');
       createFullTextIndex(db);
+      db.exec('DROP TABLE property_values');
       db.close();
       db = openEncrypted(path, key, false);
       store = new OwnerStore(db);

@@ -11,6 +11,7 @@ import { LAYOUT_VERSION, openEncrypted, type Db } from '../src/storage/database.
 import { INDEX_BUILD_ROWS } from '../src/storage/lazy-index.js';
 import { INDEXED, NOT_INDEXED } from '../src/storage/schema.js';
 import { BlobFormat, OwnerStore } from '../src/storage/store.js';
+import { orderPhase, toLayoutBeforeOrderedIndex } from '../src/storage/ordered-index.js';
 import { until } from './helpers.js';
 
 const PROPERTIES = { word: 'Text', n: 'Integer', r: 'Real', flag: 'Bool' } as const;
@@ -37,12 +38,15 @@ function tempDb(): { dir: string; path: string; key: Buffer } {
 const indexState = (db: Db, name: string) =>
   db.prepare('SELECT indexState FROM properties WHERE name = ?').pluck().get(name) as number;
 
-/** The index rows of a property that its items do not hold, and the other way round: both empty when it is right. */
+/**
+ * The index entries of a property that its items do not hold (value, row and date), and the other way
+ * round: both empty when it is right.
+ */
 function indexMismatch(db: Db, name: string): unknown[] {
   const path = `$."${name}"`;
   const prop = db.prepare('SELECT prop FROM properties WHERE name = ?').pluck().get(name);
-  const index = 'SELECT value, item FROM property_values WHERE prop = ?';
-  const items = 'SELECT props ->> ?, row FROM items WHERE props ->> ? IS NOT NULL';
+  const index = 'SELECT value, item, dsm FROM property_order WHERE prop = ?';
+  const items = 'SELECT props ->> ?, row, dateServerModified FROM items WHERE props ->> ? IS NOT NULL';
   return [
     ...db.prepare(`${index} EXCEPT ${items}`).all(prop, path, path),
     ...db.prepare(`${items} EXCEPT ${index}`).all(path, path, prop),
@@ -201,7 +205,7 @@ test('the migration from the layout before changes nothing: items, edges, files,
     const before = {
       items: every.map((id) => store.getItemJson(id)),
       searches: searches.map((query) => store.searchJson(query)),
-      indexRows: db.prepare('SELECT count(*) FROM property_values').pluck().get() as number,
+      indexRows: db.prepare('SELECT count(*) FROM property_order').pluck().get() as number,
       file: store.storedFile(sha256),
     };
     assert.ok(every.length > 300 && before.indexRows > 1000);
@@ -209,10 +213,11 @@ test('the migration from the layout before changes nothing: items, edges, files,
 
     // Back to the layout before this migration, as a Pod of then left it.
     db = openEncrypted(path, key, false);
+    toLayoutBeforeOrderedIndex(db);
     db.exec('ALTER TABLE properties DROP COLUMN indexState; ALTER TABLE properties DROP COLUMN indexCursor;');
     db.exec('DROP INDEX applied_batches_by_date');
-    // this migration and the one after it (the batches' date index) run again
-    db.pragma(`user_version=${LAYOUT_VERSION - 2}`);
+    // this migration and the ones after it (the batches' date index, the ordered equality index) run again
+    db.pragma(`user_version=${LAYOUT_VERSION - 3}`);
     db.close();
 
     db = openEncrypted(path, key, false); // migrates
@@ -225,7 +230,8 @@ test('the migration from the layout before changes nothing: items, edges, files,
     for (const [k, id] of every.entries()) assert.equal(store.getItemJson(id), before.items[k], `item ${id}`);
     for (const [k, query] of searches.entries())
       assert.equal(store.searchJson(query), before.searches[k], JSON.stringify(query));
-    assert.equal(db.prepare('SELECT count(*) FROM property_values').pluck().get(), before.indexRows);
+    await until('the equality index moved to its ordered table', () => (orderPhase(db) === 'done' ? true : undefined));
+    assert.equal(db.prepare('SELECT count(*) FROM property_order').pluck().get(), before.indexRows);
     assert.deepEqual(store.storedFile(sha256), before.file);
     for (const name of Object.keys(PROPERTIES)) assert.deepEqual(indexMismatch(db, name), []);
   } finally {

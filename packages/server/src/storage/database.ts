@@ -6,6 +6,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { CENTRAL_PROPERTIES } from '@pod/protocol';
 import { PodError } from '../errors.js';
 import { createFullTextIndex } from './fulltext.js';
+import { createOrderedIndex } from './ordered-index.js';
 import { isBaseField } from './schema.js';
 
 export type Db = Database.Database;
@@ -269,6 +270,8 @@ const migrations: ((db: Db) => void)[] = [
       -- (a week of imports through the client: ~35 KB per bulk of 1,000, a 2 s scan per 2,000 bulks on open).
       CREATE INDEX IF NOT EXISTS applied_batches_by_date ON applied_batches (dateServerModified);
     `),
+  // Issue 13: the equality index in the wire order within a value; an existing one moves in steps (ordered-index.ts).
+  createOrderedIndex,
 ];
 
 export const LAYOUT_VERSION = migrations.length;

@@ -6,6 +6,7 @@
  * a row behind the cursor stays right, and one ahead is read as it then is.
  */
 import type { Db } from './database.js';
+import { LEGACY_TABLE, ORDERED_TABLE } from './ordered-index.js';
 import { jsonPath, type Property } from './schema.js';
 
 /** Item rows read per step: a few milliseconds, so that the owner's requests go on between steps. */
@@ -14,17 +15,26 @@ export const INDEX_BUILD_ROWS = 2_000;
 /**
  * One step: the property's values of the items in the next range of rows, added to the index
  * (read from items.props as SQLite reads JSON: a Bool as 1/0, as the index holds it). True once no
- * item lies past the cursor: the caller then marks the index complete.
+ * item lies past the cursor: the caller then marks the index complete. `keepLegacy`: the old, unordered
+ * table is still read (ordered-index.ts), so it gets the values too.
  */
-export function indexStep(db: Db, property: Property): boolean {
+export function indexStep(db: Db, property: Property, keepLegacy: boolean): boolean {
   return db.transaction(() => {
     const cursor = db.prepare('SELECT indexCursor FROM properties WHERE prop = ?').pluck().get(property.prop) as number;
     const end = cursor + INDEX_BUILD_ROWS;
     const path = jsonPath(property.name);
+    const range = 'FROM items WHERE row >= ? AND row < ? AND props ->> ? IS NOT NULL';
     db.prepare(
-      'INSERT OR IGNORE INTO property_values (prop, value, item) ' +
-        'SELECT ?, props ->> ?, row FROM items WHERE row >= ? AND row < ? AND props ->> ? IS NOT NULL',
+      `INSERT OR IGNORE INTO ${ORDERED_TABLE} (prop, value, dsm, item) SELECT ?, props ->> ?, dateServerModified, row ${range}`,
     ).run(property.prop, path, cursor, end, path);
+    if (keepLegacy)
+      db.prepare(`INSERT OR IGNORE INTO ${LEGACY_TABLE} (prop, value, item) SELECT ?, props ->> ?, row ${range}`).run(
+        property.prop,
+        path,
+        cursor,
+        end,
+        path,
+      );
     db.prepare('UPDATE properties SET indexCursor = ? WHERE prop = ?').run(end, property.prop);
     const last = db.prepare('SELECT max(row) FROM items').pluck().get() as number | null;
     return end > (last ?? 0);

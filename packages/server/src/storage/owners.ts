@@ -329,6 +329,7 @@ export class OwnerPool {
         // opened on the first read snapshot; the key stays in memory only while the owner is open,
         // as it does inside SQLCipher's own connection
         () => this.pageCache.add(openReader(path, key)),
+        () => this.checkpointIfLarge(owner),
       ),
     };
     this.open.set(hash, owner);

@@ -20,7 +20,7 @@ export interface Property {
   declaredBy: string | null;
   /** false for a central default (spec 2023 §2.1): a declaration may still confirm it or, while no item holds a value for it, change its type. */
   explicit: boolean;
-  /** How far the equality index (property_values) holds this property's values (issue 13, docs/storage.md). */
+  /** How far the equality index (ordered-index.ts) holds this property's values (issue 13, docs/storage.md). */
   index: IndexState;
 }
 
@@ -43,7 +43,11 @@ export interface Encoded {
 export class Schema {
   private byName = new Map<string, Property>();
 
-  constructor(private readonly db: Db) {
+  /** `equalityTable`: the table that holds the equality index now (ordered-index.ts). */
+  constructor(
+    private readonly db: Db,
+    private readonly equalityTable: () => string,
+  ) {
     this.reload();
   }
 
@@ -78,7 +82,7 @@ export class Schema {
   holdsValues(property: Property): boolean {
     const sql =
       property.index === INDEXED
-        ? 'SELECT 1 FROM property_values WHERE prop = ? LIMIT 1'
+        ? `SELECT 1 FROM ${this.equalityTable()} WHERE prop = ? LIMIT 1`
         : 'SELECT 1 FROM items WHERE props ->> ? IS NOT NULL LIMIT 1';
     return this.db.prepare(sql).get(property.index === INDEXED ? property.prop : jsonPath(property.name)) !== undefined;
   }

@@ -15,6 +15,7 @@ import { DROP_TEXT, SET_TEXT, fullTextCondition, fullTextRows } from './fulltext
 import type { GraphqlQuery } from './graphql/query.js';
 import { answerGraphql } from './graphql/run.js';
 import { indexStep } from './lazy-index.js';
+import { LEGACY_TABLE, ORDERED_TABLE, type OrderPhase, drainStep, orderPhase, orderStep } from './ordered-index.js';
 import {
   BASE_FIELDS,
   INDEX_BUILDING,
@@ -230,6 +231,9 @@ export class OwnerStore {
   /** Whether the owner registered an account (2023 §1.1), read once: it only ever goes from false to true. */
   private accountRegistered: boolean;
 
+  /** How far the equality index is in its move to the ordered table (ordered-index.ts). */
+  private orderPhase: OrderPhase;
+
   /** Properties whose equality index is being built now (`indexAnswers`). */
   private readonly indexing = new Set<string>();
 
@@ -241,14 +245,17 @@ export class OwnerStore {
    * `reader`: a second connection to the same file, used only for reads that span several event
    * loop turns; in WAL mode its read transaction is a consistent snapshot while writes go on. Given
    * as a function, it is opened on first use: most first requests to a cold owner need none.
+   * `onBackgroundCommit`: a step of an index build or move committed (the pool checkpoints a large WAL).
    */
   constructor(
     private readonly db: Db,
     private readonly onCommit: (commit: Commit) => void = () => {},
     reader: Db | (() => Db) = db,
+    private readonly onBackgroundCommit: () => void = () => {},
   ) {
     this.openReader = typeof reader === 'function' ? reader : () => reader;
-    this.schema = new Schema(db);
+    this.orderPhase = orderPhase(db);
+    this.schema = new Schema(db, () => this.equalityTable);
     const { last } = db.prepare('SELECT max(dateServerModified) AS last FROM items').get() as { last: number | null };
     this.lastDateServerModified = last ?? 0;
     this.accountRegistered = db.prepare("SELECT 1 FROM meta WHERE key = 'account'").get() !== undefined;
@@ -260,6 +267,101 @@ export class OwnerStore {
     // A build cut short (the owner closed meanwhile) goes on from its cursor.
     const building = db.prepare('SELECT name FROM properties WHERE indexState = ?').pluck().all(INDEX_BUILDING);
     for (const name of building as string[]) this.indexAnswers(this.schema.require(name));
+    if (this.orderPhase !== 'done') setImmediate(() => void this.moveToOrderedIndex());
+  }
+
+  /** The table equality filters read: the old, unordered one until the ordered one is complete. */
+  private get equalityTable(): string {
+    return this.orderPhase === 'building' ? LEGACY_TABLE : ORDERED_TABLE;
+  }
+
+  /**
+   * Moves the equality index to its ordered table (ordered-index.ts), one step per turn of the main
+   * connection with a turn of the event loop between steps. Reads switch to the new table in an
+   * `exclusive` turn: no read snapshot taken before it was complete is still running and reading it.
+   * A step that fails (the owner closed meanwhile) is taken again when the owner opens.
+   */
+  private async moveToOrderedIndex(): Promise<void> {
+    try {
+      while (this.orderPhase === 'building') {
+        await new Promise(setImmediate);
+        const built = await this.withMain(() => orderStep(this.db));
+        this.onBackgroundCommit();
+        if (built)
+          await this.exclusive(() => {
+            this.orderPhase = 'draining';
+          });
+      }
+      while (this.orderPhase === 'draining') {
+        await new Promise(setImmediate);
+        const drained = await this.withMain(() => drainStep(this.db));
+        this.onBackgroundCommit();
+        if (drained) this.orderPhase = 'done';
+      }
+    } catch {
+      // the owner closed meanwhile
+    }
+  }
+
+  /**
+   * The condition that the equality index holds a value of property `?` comparing by `operator` with `?`
+   * for item `i`: with the ordered table, a point lookup of the whole key.
+   */
+  private indexHolds(operator: string): string {
+    const item = this.orderPhase === 'building' ? 'item = i.row' : 'dsm = i.dateServerModified AND item = i.row';
+    return `EXISTS (SELECT 1 FROM ${this.equalityTable} WHERE prop = ? AND value ${operator} ? AND ${item})`;
+  }
+
+  /** An item's entries in the equality index: its values (a Bool as 1/0) of the properties indexed or being indexed. */
+  private indexEntries(props: string): [number, unknown][] {
+    const entries: [number, unknown][] = [];
+    for (const [name, value] of Object.entries(JSON.parse(props) as Fields)) {
+      const property = this.schema.get(name);
+      if (property && property.index !== NOT_INDEXED)
+        entries.push([property.prop, typeof value === 'boolean' ? Number(value) : value]);
+    }
+    return entries;
+  }
+
+  /** Adds an entry to the equality index (and to the old table while it is still read: ordered-index.ts). */
+  private addEntry(prop: number, value: unknown, dsm: number, row: number): void {
+    this.sql(`INSERT INTO ${ORDERED_TABLE} (prop, value, dsm, item) VALUES (?, ?, ?, ?)`).run(prop, value, dsm, row);
+    if (this.orderPhase === 'building')
+      this.sql(`INSERT INTO ${LEGACY_TABLE} (prop, value, item) VALUES (?, ?, ?)`).run(prop, value, row);
+  }
+
+  /** Removes an entry, found by its whole key: the item's date at its last write. */
+  private dropEntry(prop: number, value: unknown, dsm: number, row: number): void {
+    this.sql(`DELETE FROM ${ORDERED_TABLE} WHERE prop = ? AND value = ? AND dsm = ? AND item = ?`).run(
+      prop,
+      value,
+      dsm,
+      row,
+    );
+    if (this.orderPhase === 'building')
+      this.sql(`DELETE FROM ${LEGACY_TABLE} WHERE prop = ? AND value = ? AND item = ?`).run(prop, value, row);
+  }
+
+  /**
+   * Writes an item's row at this commit's dateServerModified (with `next`'s changes): its entries in
+   * the equality index move along, as their key holds the date. The row is read here, so a caller
+   * that changed it earlier in the transaction cannot pass a stale date.
+   */
+  private rewriteRow(row: number, next: { props?: string; deleted?: number; dateModified?: number }): void {
+    const stored = this.sql(`SELECT ${ITEM_COLUMNS} FROM items WHERE row = ?`).get(row) as ItemRow;
+    const props = next.props ?? stored.props;
+    const moves = stored.dateServerModified !== this.now || props !== stored.props;
+    if (moves)
+      for (const [prop, value] of this.indexEntries(stored.props))
+        this.dropEntry(prop, value, stored.dateServerModified, row);
+    this.sql('UPDATE items SET dateModified = ?, dateServerModified = ?, deleted = ?, props = ? WHERE row = ?').run(
+      next.dateModified ?? stored.dateModified,
+      this.now,
+      next.deleted ?? stored.deleted,
+      props,
+      row,
+    );
+    if (moves) for (const [prop, value] of this.indexEntries(props)) this.addEntry(prop, value, this.now, row);
   }
 
   /**
@@ -304,7 +406,9 @@ export class OwnerStore {
       });
       for (;;) {
         await new Promise(setImmediate);
-        if (await this.withMain(() => indexStep(this.db, current()))) break;
+        const done = await this.withMain(() => indexStep(this.db, current(), this.orderPhase === 'building'));
+        this.onBackgroundCommit();
+        if (done) break;
       }
       await this.exclusive(() => this.db.transaction(() => this.schema.setIndex(current(), INDEXED))());
     } catch {
@@ -676,9 +780,8 @@ export class OwnerStore {
         throw new PodError('conflict', `an item with id ${JSON.stringify(id)} already exists`);
       throw error;
     }
-    const index = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
     for (const { property, index: value } of values.values()) {
-      if (property.index !== NOT_INDEXED) index.run(property.prop, value, row);
+      if (property.index !== NOT_INDEXED) this.addEntry(property.prop, value, now, row);
       if (property.valueType === 'Text') this.sql(SET_TEXT).run(row, property.prop, value);
     }
     this.openCommit.created.push({ id, type });
@@ -752,9 +855,7 @@ export class OwnerStore {
     const filters = Object.entries(values).map(([name, value]) => [this.schema.require(name).prop, value]);
     const sql =
       `SELECT 1 FROM items i WHERE i.type = ? AND i.deleted = 0` +
-      ' AND EXISTS (SELECT 1 FROM property_values WHERE prop = ? AND value = ? AND item = i.row)'.repeat(
-        filters.length,
-      );
+      ` AND ${this.indexHolds('=')}`.repeat(filters.length);
     return this.sql(sql).get(type, ...filters.flat()) !== undefined;
   }
 
@@ -795,8 +896,6 @@ export class OwnerStore {
     if (deleted !== undefined && deleted !== null && typeof deleted !== 'boolean')
       throw badRequest(`"deleted" must be a boolean or null; got ${describe(deleted)}`);
     const stored = new Map(Object.entries(JSON.parse(row.props) as Fields));
-    const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
-    const add = this.sql('INSERT INTO property_values (prop, value, item) VALUES (?, ?, ?)');
     for (const [name, value] of Object.entries(patch)) {
       if (isBaseField(name) || value === undefined || name === '_expectedDateServerModified') continue;
       const property = this.schema.require(name);
@@ -804,27 +903,21 @@ export class OwnerStore {
         throw badRequest('a schema declaration cannot be changed; declare a new property instead');
       if (row.type === 'ItemEdgeSchema' && EDGE_DECLARATION_FIELDS.includes(name))
         throw badRequest('an edge declaration cannot be changed; declare a new edge instead');
-      const indexed = property.index !== NOT_INDEXED;
-      if (indexed && stored.has(name))
-        drop.run(property.prop, encodeValue(name, property.valueType, stored.get(name)).index, row.row);
       if (value === null) {
         if (stored.delete(name) && property.valueType === 'Text') this.sql(DROP_TEXT).run(row.row, property.prop);
         continue;
       }
       const { index } = encodeValue(name, property.valueType, value);
-      if (indexed) add.run(property.prop, index, row.row);
       if (property.valueType === 'Text') this.sql(SET_TEXT).run(row.row, property.prop, index);
       stored.set(name, value);
     }
     const values = new Map<string, { json: string }>();
     for (const [name, value] of stored) values.set(name, encodeValue(name, this.schema.require(name).valueType, value));
-    this.sql('UPDATE items SET dateModified = ?, dateServerModified = ?, deleted = ?, props = ? WHERE row = ?').run(
-      optionalInteger(patch, 'dateModified', Date.now()),
-      this.now,
-      typeof deleted === 'boolean' ? Number(deleted) : row.deleted,
-      propsJson(values),
-      row.row,
-    );
+    this.rewriteRow(row.row, {
+      dateModified: optionalInteger(patch, 'dateModified', Date.now()),
+      deleted: typeof deleted === 'boolean' ? Number(deleted) : row.deleted,
+      props: propsJson(values),
+    });
     this.openCommit.updated.push({ id: row.id, type: row.type });
   }
 
@@ -835,11 +928,7 @@ export class OwnerStore {
   }
 
   private softDelete(row: ItemRow): void {
-    this.sql('UPDATE items SET deleted = 1, dateModified = ?, dateServerModified = ? WHERE row = ?').run(
-      Date.now(),
-      this.now,
-      row.row,
-    );
+    this.rewriteRow(row.row, { deleted: 1, dateModified: Date.now() });
     this.openCommit.deleted.push({ id: row.id, type: row.type });
   }
 
@@ -861,7 +950,7 @@ export class OwnerStore {
       target.row,
       _name,
     );
-    this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
+    this.rewriteRow(source.row, {});
     this.openCommit.updated.push({ id: source.id, type: source.type });
     return self.id;
   }
@@ -889,7 +978,7 @@ export class OwnerStore {
       principal?.checkDelete(self);
       this.softDelete(self);
     }
-    this.sql('UPDATE items SET dateServerModified = ? WHERE row = ?').run(this.now, source.row);
+    this.rewriteRow(source.row, {});
     this.openCommit.updated.push({ id: source.id, type: source.type });
   }
 
@@ -978,6 +1067,7 @@ export class OwnerStore {
       hideDeleted: this.hidesDeleted,
       types: (name: string) => this.schema.get(name),
       indexed: (name: string) => this.indexAnswers(this.schema.require(name)),
+      equalityTable: this.equalityTable,
     };
     return this.inSnapshot(async (db) =>
       jsonChunks(await answerGraphql(db, query, view, budget, { ...options, pausable: db !== this.db })),
@@ -1019,10 +1109,10 @@ export class OwnerStore {
    * property text), then the rows themselves page by page, so a caller can stop or pause between pages.
    */
   private *searchRows(query: Fields, db: Db, view?: ReadView): Generator<ItemRow> {
-    const { from, condition, params, descending, limit, offset } = this.searchPlan(query, view);
+    const { from, condition, params, descending, limit, offset, order: by } = this.searchPlan(query, view);
     if (limit === 0) return;
     const order = descending ? 'DESC' : 'ASC';
-    const ordering = ` ORDER BY i.dateServerModified ${order}, i.row ${order}`;
+    const ordering = ` ORDER BY ${by.dsm} ${order}, ${by.row} ${order}`;
     const select = `SELECT i.row AS row, i.dateServerModified AS dsm FROM ${from}`;
     // With `_offset`, a strict window (LIMIT -1: no limit); without it, `_limit` and the tie rule below.
     const window = offset !== undefined ? ' LIMIT ? OFFSET ?' : limit ? ' LIMIT ?' : '';
@@ -1033,7 +1123,7 @@ export class OwnerStore {
     const last = selected.at(-1);
     if (offset === undefined && limit && selected.length === limit && last) {
       const [lastRow, lastDsm] = last;
-      const ties = `i.dateServerModified = ? AND i.row ${descending ? '<' : '>'} ?`;
+      const ties = `${by.dsm} = ? AND ${by.row} ${descending ? '<' : '>'} ?`;
       const more = this.sql(select + (condition ? `${condition} AND ${ties}` : ` WHERE ${ties}`) + ordering, db)
         .raw()
         .all(...params, lastDsm, lastRow) as [number, number][];
@@ -1053,7 +1143,7 @@ export class OwnerStore {
 
   /**
    * The SQL of a search's filters, checked against the schema (400 for an unknown property or a
-   * wrong value type). A property filter drives the query from the property_values index (an
+   * wrong value type). A property filter drives the query from the equality index (an
    * equality first, else a range), else `_text` drives it from the full-text index; the rest are
    * checked per row. A comparison never matches an item without the property. In account mode,
    * deleted items are left out unless the query names `deleted` or `_includeDeleted`.
@@ -1090,9 +1180,13 @@ export class OwnerStore {
     indexed.sort((a, b) => Number(b.operator === '=') - Number(a.operator === '='));
     const [driver, ...others] = indexed;
     let from = 'items i';
+    // The wire order: (dateServerModified, row), read from the ordered index's key when it drives the
+    // query by one value, so that its matches come in order and a limit stops the scan.
+    let order = { dsm: 'i.dateServerModified', row: 'i.row' };
     if (driver) {
       // Drive the query from the index, not from a scan of items in date order.
-      from = 'property_values f CROSS JOIN items i';
+      from = `${this.equalityTable} f CROSS JOIN items i`;
+      if (driver.operator === '=' && this.equalityTable === ORDERED_TABLE) order = { dsm: 'f.dsm', row: 'f.item' };
       where.unshift(`f.prop = ? AND f.value ${driver.operator} ? AND i.row = f.item`);
       params.unshift(driver.prop, driver.index);
     } else if (text !== undefined) {
@@ -1102,7 +1196,7 @@ export class OwnerStore {
       params.unshift(...rows.params);
     }
     for (const { prop, operator, index } of others) {
-      where.push(`EXISTS (SELECT 1 FROM property_values WHERE prop = ? AND value ${operator} ? AND item = i.row)`);
+      where.push(this.indexHolds(operator));
       params.push(prop, index);
     }
     if (text !== undefined && driver) {
@@ -1126,6 +1220,7 @@ export class OwnerStore {
       from,
       condition: where.length ? ` WHERE ${where.join(' AND ')}` : '',
       params,
+      order,
       descending: query._sortOrder === 'Desc',
       limit: typeof query._limit === 'number' ? query._limit : undefined,
       offset: typeof query._offset === 'number' ? query._offset : undefined,
@@ -1244,21 +1339,22 @@ export class OwnerStore {
    */
   private *eraseProperty(property: Property): Generator<void> {
     const propertyName = this.schema.require('propertyName');
-    this.sql(
-      "UPDATE items SET deleted = 1, dateServerModified = ? WHERE type = 'ItemPropertySchema' AND creator IS NOT NULL " +
-        'AND row IN (SELECT item FROM property_values WHERE prop = ? AND value = ?)',
-    ).run(this.now, propertyName.prop, property.name);
+    const declarations = this.sql(
+      "SELECT row FROM items WHERE type = 'ItemPropertySchema' AND creator IS NOT NULL " +
+        `AND row IN (SELECT item FROM ${this.equalityTable} WHERE prop = ? AND value = ?)`,
+    )
+      .pluck()
+      .all(propertyName.prop, property.name) as number[];
+    for (const row of declarations) this.rewriteRow(row, { deleted: 1 });
     const path = jsonPath(property.name);
-    const values = (
+    const rows = (
       property.index === INDEXED
-        ? this.sql('SELECT value, item FROM property_values WHERE prop = ?').raw().all(property.prop)
-        : this.sql('SELECT props ->> ?, row FROM items WHERE props ->> ? IS NOT NULL').raw().all(path, path)
-    ) as [unknown, number][];
-    const erase = this.sql('UPDATE items SET props = json_remove(props, ?), dateServerModified = ? WHERE row = ?');
-    const drop = this.sql('DELETE FROM property_values WHERE prop = ? AND value = ? AND item = ?');
-    for (const [value, row] of values) {
-      erase.run(path, this.now, row);
-      drop.run(property.prop, value, row);
+        ? this.sql(`SELECT item FROM ${this.equalityTable} WHERE prop = ?`).pluck().all(property.prop)
+        : this.sql('SELECT row FROM items WHERE props ->> ? IS NOT NULL').pluck().all(path)
+    ) as number[];
+    const erased = this.sql('SELECT json_remove(props, ?) FROM items WHERE row = ?').pluck();
+    for (const row of rows) {
+      this.rewriteRow(row, { props: erased.get(path, row) as string });
       if (property.valueType === 'Text') this.sql(DROP_TEXT).run(row, property.prop);
       yield;
     }
@@ -1276,7 +1372,7 @@ export class OwnerStore {
     const property = this.schema.require('sha256');
     return (
       this.sql(
-        'SELECT 1 FROM property_values f JOIN items i ON i.row = f.item ' +
+        `SELECT 1 FROM ${this.equalityTable} f JOIN items i ON i.row = f.item ` +
           `WHERE f.prop = ? AND f.value = ?${live ? ' AND i.deleted = 0' : ''} LIMIT 1`,
       ).get(property.prop, sha256) !== undefined
     );
@@ -1308,7 +1404,7 @@ export class OwnerStore {
       const property = this.schema.require('sha256');
       rows = (
         this.sql(
-          `SELECT ${columnsOf('i')} FROM property_values f JOIN items i ON i.row = f.item ` +
+          `SELECT ${columnsOf('i')} FROM ${this.equalityTable} f JOIN items i ON i.row = f.item ` +
             "WHERE f.prop = ? AND f.value = ? AND i.type = 'File' AND i.deleted = 0 ORDER BY i.row",
         ).all(property.prop, sha256) as ItemRow[]
       ).filter((row) => !principal || principal.visible(row) !== null);
@@ -1381,7 +1477,7 @@ export class OwnerStore {
       );
       const sha = this.schema.require('sha256');
       const ids = this.sql(
-        'SELECT i.id FROM property_values f JOIN items i ON i.row = f.item WHERE f.prop = ? AND f.value = ?',
+        `SELECT i.id FROM ${this.equalityTable} f JOIN items i ON i.row = f.item WHERE f.prop = ? AND f.value = ?`,
       )
         .pluck()
         .all(sha.prop, file.sha256) as string[];

@@ -12,6 +12,7 @@ import type { Db } from '../database.js';
 import { encodeValue } from '../schema.js';
 import { itemJson, type ItemRow, type ReadView } from '../store.js';
 import { fullTextCondition } from '../fulltext.js';
+import { ORDERED_TABLE } from '../ordered-index.js';
 import type { Condition, EdgeLevel, GraphqlQuery, Level, PropertyTypes, RootLevel, TextField } from './query.js';
 
 export interface GraphqlOptions {
@@ -21,6 +22,8 @@ export interface GraphqlOptions {
   types: PropertyTypes;
   /** Whether the equality index answers filters on a property now (else they read items.props; store.ts). */
   indexed: (name: string) => boolean;
+  /** The table that holds the equality index now (ordered-index.ts). */
+  equalityTable: string;
 }
 
 interface RunContext extends GraphqlOptions {
@@ -111,20 +114,26 @@ function condition(c: Condition, sql: Sql, textScope: readonly TextField[] | und
   return sql.add(`${stored} ${COMPARE[op as keyof typeof COMPARE]} ?`, at, value);
 }
 
+/** The wire order's terms (dateServerModified, row), the default order of every list. */
+const WIRE_ORDER = 'o.dateServerModified, o.row';
+
 /**
  * A root list's rows come from the equality index when its filter requires a value (or one of a
- * list) of a property, as search does; else from the items of its type in date order.
+ * list) of a property, as search does; else from the items of its type in date order. `order`: the
+ * wire order's terms, read from the ordered index's key when one value drives the list, so that
+ * its matches come in order and a limit stops the scan (ordered-index.ts).
  */
 function rootSource(
   root: RootLevel,
   textScope: readonly TextField[] | undefined,
   indexed: (name: string) => boolean,
-): Sql {
+  equalityTable: string,
+): { source: Sql; order: string } {
   const parts = !root.filter ? [] : 'all' in root.filter ? root.filter.all : [root.filter];
   // The condition the index answers is not checked again on the row.
   const driven = (driver: Condition, values: string, ...params: unknown[]) => {
     const sql = new Sql().add(
-      ' FROM property_values f CROSS JOIN items o ' +
+      ` FROM ${equalityTable} f CROSS JOIN items o ` +
         `WHERE f.prop = ? AND f.value ${values} AND o.row = f.item AND o.type = ?`,
       ...params,
       root.type,
@@ -135,12 +144,16 @@ function rootSource(
   for (const part of parts) {
     if (!('op' in part) || part.field.prop === null || !indexed(part.field.name)) continue;
     const { field, op, value } = part;
-    if (op === 'eq' && value !== null && !Array.isArray(value)) return driven(part, '= ?', field.prop, value);
+    if (op === 'eq' && value !== null && !Array.isArray(value))
+      return {
+        source: driven(part, '= ?', field.prop, value),
+        order: equalityTable === ORDERED_TABLE ? 'f.dsm, f.item' : WIRE_ORDER,
+      };
     if (op === 'in' && Array.isArray(value) && value.length > 0)
-      return driven(part, `IN (${placeholders(value.length)})`, field.prop, ...value);
+      return { source: driven(part, `IN (${placeholders(value.length)})`, field.prop, ...value), order: WIRE_ORDER };
   }
   const sql = new Sql().add(' FROM items o WHERE o.type = ?', root.type);
-  return root.filter ? condition(root.filter, sql.add(' AND '), textScope) : sql;
+  return { source: root.filter ? condition(root.filter, sql.add(' AND '), textScope) : sql, order: WIRE_ORDER };
 }
 
 /** The ordering's leading terms: items without the value last; callers append the default order. */
@@ -254,10 +267,11 @@ async function roots(
   context: RunContext,
 ): Promise<{ found: Found[]; total: number }> {
   const { db, view } = context;
-  const where = readMode(context, rootSource(root, textScope(context, root.type), context.indexed), root);
+  const { source, order } = rootSource(root, textScope(context, root.type), context.indexed, context.equalityTable);
+  const where = readMode(context, source, root);
   const select = columns(root, view, new Sql().add('SELECT '));
   const sql = new Sql().add(select.text + where.text, ...select.params, ...where.params).add(' ORDER BY ');
-  ordering(root, sql).add('o.dateServerModified, o.row');
+  ordering(root, sql).add(order);
   // Without a view every match is visible: offset and limit go to SQLite. A view decides per item.
   // Only the clauses asked for: a bound LIMIT of -1 made SQLite's sort 5x slower on a one-row answer.
   if (!view && root.limit !== undefined) sql.add(' LIMIT ?', root.limit);
