@@ -17,7 +17,7 @@ import {
   orderPhase,
   toLayoutBeforeOrderedIndex,
 } from '../src/storage/ordered-index.js';
-import { BlobFormat, OwnerStore } from '../src/storage/store.js';
+import { BlobFormat, OwnerStore, type Principal } from '../src/storage/store.js';
 import { until } from './helpers.js';
 
 const TAGS = 5;
@@ -135,7 +135,7 @@ function indexMismatch(db: Db): unknown[] {
   return [...db.prepare(`${index} EXCEPT ${items}`).all(), ...db.prepare(`${items} EXCEPT ${index}`).all()];
 }
 
-test('an equality search with a limit answers as the sort of every match did: order, ties, offsets, after updates and deletes', async () => {
+test('an equality search with a limit answers as the sort of every match did: order, ties, offsets, after updates, deletes and an erasure', async () => {
   const { dir, path, key } = tempDb();
   const db = openEncrypted(path, key, true);
   try {
@@ -147,6 +147,36 @@ test('an equality search with a limit answers as the sort of every match did: or
     for (let round = 0; round < 3; round++) changes(store, round, count);
     assert.deepEqual(indexMismatch(db), []);
     checkSearches(store, db, 'after updates, deletes and edges');
+
+    // The owner re-declares an indexed property a plugin declared, with another type: the values go
+    // (eraseProperty), the items' dates move, and so do all their entries.
+    const plugin: Principal = {
+      creator: 'plugin-1',
+      run: 'run-1',
+      visible: () => 'all',
+      textScope: () => 'all',
+      checkCreate() {},
+      checkUpdate() {},
+      checkDelete() {},
+      checkEdge() {},
+    };
+    store.write(() => {
+      store.createItem(
+        { type: 'ItemPropertySchema', itemType: 'Thing', propertyName: 'score', valueType: 'Integer' },
+        plugin,
+      );
+      for (let i = 0; i < 300; i++) store.updateItem({ id: `thing-${i * 7}`, score: i % 3 }, plugin);
+    });
+    store.searchJson({ score: 1 }); // builds its index
+    const scoreIndexed = () => db.prepare("SELECT indexState FROM properties WHERE name = 'score'").pluck().get();
+    await until('score indexed', () => (scoreIndexed() === 2 ? true : undefined));
+    store.write(() =>
+      store.createItem({ type: 'ItemPropertySchema', itemType: 'Thing', propertyName: 'score', valueType: 'Text' }),
+    );
+    assert.equal(store.searchJson({ score: '1' }), '[]', 'the values stored as Integer are gone');
+    assert.deepEqual(indexMismatch(db), [], 'after the erasure');
+    checkSearches(store, db, 'after the erasure');
+
     // GraphQL roots driven by one value: a strict window, no tie rule
     const rows = itemRows(db);
     for (let t = 0; t < TAGS; t++)
