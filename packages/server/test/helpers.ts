@@ -14,6 +14,7 @@ import { freePort, startTestPod, type TestPod } from '../src/testing.js';
 
 export { freePort };
 import type { PodConfig } from '../src/config.js';
+import type { Principal } from '../src/storage/store.js';
 
 /** A Pod on an ephemeral loopback port with a fresh temporary data directory. */
 export { startTestPod as startPod, type TestPod as RunningPod };
@@ -274,6 +275,18 @@ export const withoutShm = (snapshot: Map<string, string>) =>
   new Map([...snapshot].filter(([file]) => !file.endsWith('-shm')));
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A plugin principal that may do everything: for store tests of what a plugin's writes cause, not of its limits. */
+export const unrestrictedPlugin = (creator: string, run: string): Principal => ({
+  creator,
+  run,
+  visible: () => 'all',
+  textScope: () => 'all',
+  checkCreate() {},
+  checkUpdate() {},
+  checkDelete() {},
+  checkEdge() {},
+});
 
 /** The environment a test plugin wrote to `file` as JSON: undefined while it is missing or still being written. */
 export function pluginEnvironment(file: string): Record<string, string> | undefined {

@@ -17,8 +17,8 @@ import {
   orderPhase,
   toLayoutBeforeOrderedIndex,
 } from '../src/storage/ordered-index.js';
-import { BlobFormat, OwnerStore, type Principal } from '../src/storage/store.js';
-import { until } from './helpers.js';
+import { BlobFormat, OwnerStore } from '../src/storage/store.js';
+import { unrestrictedPlugin, until } from './helpers.js';
 
 const TAGS = 5;
 const DECLARATIONS = Object.entries({ tag: 'Text', n: 'Integer', flag: 'Bool' }).map(([propertyName, valueType]) => ({
@@ -150,16 +150,7 @@ test('an equality search with a limit answers as the sort of every match did: or
 
     // The owner re-declares an indexed property a plugin declared, with another type: the values go
     // (eraseProperty), the items' dates move, and so do all their entries.
-    const plugin: Principal = {
-      creator: 'plugin-1',
-      run: 'run-1',
-      visible: () => 'all',
-      textScope: () => 'all',
-      checkCreate() {},
-      checkUpdate() {},
-      checkDelete() {},
-      checkEdge() {},
-    };
+    const plugin = unrestrictedPlugin('plugin-1', 'run-1');
     store.write(() => {
       store.createItem(
         { type: 'ItemPropertySchema', itemType: 'Thing', propertyName: 'score', valueType: 'Integer' },

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Owner, latenciesWhile, useCliPod } from '../helpers.js';
+import { Owner, latenciesWhile, unrestrictedPlugin, useCliPod } from '../helpers.js';
 import { openEncrypted } from '../../src/storage/database.js';
-import { OwnerStore, type Principal } from '../../src/storage/store.js';
+import { OwnerStore } from '../../src/storage/store.js';
 import { AnswerBudget } from '../../src/storage/answer.js';
 
 /** A live feed of `o` whose whole text so far is kept. */
@@ -162,16 +162,7 @@ async function turnsDuring(work: Promise<unknown>): Promise<number> {
 describe('M9: the main connection cannot be used around a paused sliced write', () => {
   test('the owner taking over a property 40,000 plugin items hold erases them in slices, in the same transaction', async () => {
     await withStore(async (store) => {
-      const plugin: Principal = {
-        creator: 'plugin-x',
-        run: 'run-x',
-        visible: () => 'all',
-        textScope: () => 'all',
-        checkCreate() {},
-        checkUpdate() {},
-        checkDelete() {},
-        checkEdge() {},
-      };
+      const plugin = unrestrictedPlugin('plugin-x', 'run-x');
       store.write(() =>
         store.createItem(
           { type: 'ItemPropertySchema', itemType: 'Note', propertyName: 'rating', valueType: 'Text' },
